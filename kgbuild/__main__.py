@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from kgbuild.cli import main
+
+main()

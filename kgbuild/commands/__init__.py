@@ -1,0 +1,1 @@
+"""One module per `kgbuild` command; each exposes register(app)."""

@@ -1,0 +1,40 @@
+"""stderr console, the --debug switch, and the one-red-line treatment of user errors."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+err = Console(stderr=True, highlight=False)
+_debug = {"on": os.environ.get("KGBUILD_DEBUG", "") not in ("", "0")}
+
+
+def set_debug(on: bool) -> None:
+    _debug["on"] = _debug["on"] or on
+
+
+def debug_enabled() -> bool:
+    return _debug["on"]
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a CLI command: a UserError becomes one red line on stderr and exit code 1 (traceback with --debug)."""
+    from kgbuild.errors import UserError
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            if debug_enabled():
+                raise
+            err.print(f"[red]error: {escape(str(exc))}[/red]", soft_wrap=True)
+            raise typer.Exit(code=1) from None
+
+    return wrapper

@@ -1,0 +1,204 @@
+"""Check Parquet tables against their ODCS v3.1 contracts (a strict subset) in data_contracts/.
+
+Structure (column names, order, DuckDB types) and content (required, unique, primary key, valid values,
+patterns, table-level duplicates, row counts, foreign keys to sibling tables) are checked with DuckDB.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from kgbuild.errors import UserError
+from kgbuild.resources import contracts_dir
+
+_OPERATORS = {
+    "mustBe": lambda v, a: v == a,
+    "mustNotBe": lambda v, a: v != a,
+    "mustBeGreaterThan": lambda v, a: v > a,
+    "mustBeGreaterOrEqualTo": lambda v, a: v >= a,
+    "mustBeLessThan": lambda v, a: v < a,
+    "mustBeLessOrEqualTo": lambda v, a: v <= a,
+    "mustBeBetween": lambda v, a: a[0] <= v <= a[1],
+    "mustNotBeBetween": lambda v, a: not (a[0] <= v <= a[1]),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    table: str
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class ContractError(UserError):
+    def __init__(self, path: Path, failures: list[Check]):
+        self.failures = failures
+        lines = "; ".join(f"{c.name}: {c.detail}" for c in failures[:12])
+        more = f" (+{len(failures) - 12} more)" if len(failures) > 12 else ""
+        super().__init__(f"contract check failed: {lines}{more}", path=path,
+                         fix="the table does not match data_contracts/" f"{failures[0].table}.odcs.yaml")
+
+
+@cache
+def load_contract(table: str) -> dict[str, Any]:
+    path = contracts_dir() / f"{table}.odcs.yaml"
+    if not path.exists():
+        raise UserError(f"no contract for table {table!r}", path=path)
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def contract_names() -> list[str]:
+    return sorted(p.name.removesuffix(".odcs.yaml") for p in contracts_dir().glob("*.odcs.yaml"))
+
+
+def table_schema(table: str) -> dict[str, Any]:
+    return load_contract(table)["schema"][0]
+
+
+def columns(table: str) -> list[str]:
+    """The contract's column names, in order."""
+    return [p["name"] for p in table_schema(table)["properties"]]
+
+
+def table_files(folder: Path, table: str) -> list[str]:
+    """A table is `<table>.parquet`, or shards `<table>/*.parquet` or `<table>-*.parquet`, in `folder`."""
+    folder = Path(folder)
+    single = folder / f"{table}.parquet"
+    if single.exists():
+        return [str(single)]
+    shards = sorted(glob.glob(str(folder / table / "*.parquet"))) or sorted(glob.glob(str(folder / f"{table}-*.parquet")))
+    return shards
+
+
+def _sql_str(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _quality_ok(rule: dict[str, Any], value: float) -> tuple[bool, str]:
+    for op, fn in _OPERATORS.items():
+        if op in rule:
+            return fn(value, rule[op]), f"{value} ({op} {rule[op]})"
+    return value == 0, f"{value} (mustBe 0)"
+
+
+def check_table(table: str, files: list[str], *, folder: Path | None = None,
+                con: duckdb.DuckDBPyConnection | None = None) -> list[Check]:
+    """Run every check of `table`'s contract on the Parquet `files`; return all results (passed and failed)."""
+    schema = table_schema(table)
+    con = con or duckdb.connect()
+    results: list[Check] = []
+    if not files:
+        return [Check(table, "exists", False, "no Parquet file found")]
+    src = f"read_parquet([{', '.join(_sql_str(f) for f in files)}])"
+    described = con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()
+    actual = [(row[0], row[1].upper()) for row in described]
+    expected = [(p["name"], p.get("physicalType", "").upper()) for p in schema["properties"]]
+    if [a[0] for a in actual] != [e[0] for e in expected]:
+        results.append(Check(table, "columns", False,
+                             f"expected columns {[e[0] for e in expected]}, found {[a[0] for a in actual]}"))
+        return results
+    for (name, got), (_, want) in zip(actual, expected, strict=True):
+        ok = not want or got == want
+        results.append(Check(table, f"{name}.type", ok, "" if ok else f"expected {want}, found {got}"))
+
+    n_rows = con.sql(f"SELECT count(*) FROM {src}").fetchone()[0]
+    for prop in schema["properties"]:
+        col = f'"{prop["name"]}"'
+        if prop.get("required"):
+            nulls = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NULL").fetchone()[0]
+            results.append(Check(table, f"{prop['name']}.required", nulls == 0, f"{nulls} null values"))
+        if prop.get("unique"):
+            dups = con.sql(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+            results.append(Check(table, f"{prop['name']}.unique", dups == 0, f"{dups} duplicate values"))
+        for rule in prop.get("quality", []):
+            results.append(_column_rule(con, src, table, prop["name"], rule))
+        for rel in prop.get("relationships", []):
+            results.append(_relationship(con, src, table, prop["name"], rel, folder))
+
+    pk = [p["name"] for p in sorted((p for p in schema["properties"] if p.get("primaryKey")),
+                                     key=lambda p: p.get("primaryKeyPosition", 0))]
+    if pk:
+        keys = ", ".join(f'"{c}"' for c in pk)
+        dups = con.sql(f"SELECT count(*) FROM (SELECT {keys} FROM {src} GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+        results.append(Check(table, f"primaryKey({', '.join(pk)})", dups == 0, f"{dups} duplicated keys"))
+    for rule in schema.get("quality", []):
+        metric = rule.get("metric")
+        if metric == "rowCount":
+            ok, detail = _quality_ok(rule, n_rows)
+            results.append(Check(table, "rowCount", ok, detail))
+        elif metric == "duplicateValues":
+            cols = ", ".join(f'"{c}"' for c in rule["arguments"]["properties"])
+            dups = con.sql(f"SELECT count(*) FROM (SELECT {cols} FROM {src} GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+            ok, detail = _quality_ok(rule, dups)
+            results.append(Check(table, f"duplicateValues({cols})", ok, detail))
+        elif rule.get("type") == "sql":
+            value = con.sql(rule["query"].replace("${table}", src)).fetchone()[0]
+            ok, detail = _quality_ok(rule, value)
+            results.append(Check(table, rule.get("name", "sql"), ok, detail))
+    return results
+
+
+def _column_rule(con, src: str, table: str, column: str, rule: dict[str, Any]) -> Check:
+    col = f'"{column}"'
+    metric = rule.get("metric")
+    args = rule.get("arguments", {})
+    if metric == "invalidValues" and "validValues" in args:
+        values = ", ".join(_sql_str(v) for v in args["validValues"])
+        bad = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NOT NULL AND {col}::VARCHAR NOT IN ({values})").fetchone()[0]
+    elif metric == "invalidValues" and "pattern" in args:
+        bad = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NOT NULL AND NOT regexp_full_match({col}, "
+                      f"{_sql_str(args['pattern'])})").fetchone()[0]
+    elif metric == "nullValues":
+        bad = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NULL").fetchone()[0]
+    elif metric == "missingValues":
+        values = ", ".join(_sql_str(v) for v in args.get("missingValues", [""]))
+        bad = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NULL OR {col}::VARCHAR IN ({values})").fetchone()[0]
+    elif metric == "duplicateValues":
+        bad = con.sql(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+    else:
+        return Check(table, f"{column}.{metric}", False, f"unsupported quality metric {metric!r} in the contract")
+    ok, detail = _quality_ok(rule, bad)
+    return Check(table, f"{column}.{metric}", ok, detail)
+
+
+def _relationship(con, src: str, table: str, column: str, rel: dict[str, Any], folder: Path | None) -> Check:
+    other_table, other_col = rel["to"].split(".")
+    other = table_files(folder, other_table) if folder is not None else []
+    if not other:  # the referenced table lives elsewhere (e.g. definitions shards beside no KG): nothing to join
+        return Check(table, f"{column}->{rel['to']}", True, "skipped: referenced table not in this folder")
+    osrc = f"read_parquet([{', '.join(_sql_str(f) for f in other)}])"
+    bad = con.sql(f'SELECT count(*) FROM {src} t WHERE t."{column}" IS NOT NULL AND NOT EXISTS '
+                  f'(SELECT 1 FROM {osrc} o WHERE o."{other_col}" = t."{column}")').fetchone()[0]
+    return Check(table, f"{column}->{rel['to']}", bad == 0, f"{bad} values not found in {rel['to']}")
+
+
+def check_or_raise(table: str, folder: Path, *, con: duckdb.DuckDBPyConnection | None = None) -> list[Check]:
+    """Check one table in `folder`; raise ContractError naming every failed check."""
+    files = table_files(folder, table)
+    results = check_table(table, files, folder=folder, con=con)
+    failed = [c for c in results if not c.passed]
+    if failed:
+        raise ContractError(Path(files[0]) if files else Path(folder) / f"{table}.parquet", failed)
+    return results
+
+
+def check_folder(folder: Path) -> dict[str, list[Check]]:
+    """Check every table in `folder` that has a contract. Raises UserError if the folder holds none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError("not a folder", path=folder, fix="give the output folder of a kgbuild command")
+    found = {t: table_files(folder, t) for t in contract_names()}
+    found = {t: f for t, f in found.items() if f}
+    if not found:
+        raise UserError("no table with a contract found here", path=folder,
+                        fix=f"expected one of {', '.join(contract_names())} as <table>.parquet")
+    con = duckdb.connect()
+    return {t: check_table(t, files, folder=folder, con=con) for t, files in found.items()}

@@ -1,0 +1,21 @@
+"""The one exception type a user can act on: the CLI prints it as one red line, exit code 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class UserError(Exception):
+    """Bad input or a failed check the user can fix. The message names the file (and line) and the fix."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None, fix: str | None = None):
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.fix = fix
+        where = ""
+        if self.path:
+            where = f"{self.path}:{line}: " if line else f"{self.path}: "
+        text = f"{where}{message}"
+        if fix:
+            text += f" — {fix}"
+        super().__init__(text)

@@ -1,0 +1,51 @@
+"""manifest.json: what went in, with which parameters and versions, and what came out."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from kgbuild import __version__
+from kgbuild.atomic import atomic_write_bytes
+
+_DEPENDENCIES = ("duckdb", "polars", "pyarrow", "networkx", "openai", "tenacity", "huggingface-hub", "datasets",
+                 "torch", "sentence-transformers", "transformers", "typer")
+
+
+def versions() -> dict[str, str]:
+    found = {"kgbuild": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    for dist in _DEPENDENCIES:
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def write_manifest(folder: Path, *, command: str, inputs: Any, parameters: dict[str, Any], tables: dict[str, int],
+                   timings: dict[str, float], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    manifest = {
+        "command": command,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "inputs": inputs,
+        "parameters": parameters,
+        "versions": versions(),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "tables": tables,
+    }
+    if extra:
+        manifest.update(extra)
+    atomic_write_bytes(Path(folder) / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / "manifest.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
