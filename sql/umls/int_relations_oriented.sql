@@ -1,7 +1,8 @@
 -- MRREL holds each edge in both directions; express every row in one canonical direction so the pair collapses.
 -- A row "CUI1 REL CUI2 RELA" becomes head = CUI2, relation = RELA or REL, tail = CUI1 ("CUI2 is RELA of CUI1").
--- Canonical: child/narrower as head (CHD, RN); otherwise the non-"inverse_" name, else the smaller name,
--- and for symmetric relations the smaller cui as head. A row is flipped only when its inverse is known.
+-- Canonical: child/narrower as head (CHD, RN); otherwise the non-"inverse_" name, then the "has_" name
+-- (has_finding_site, has_ingredient: the disease or drug as head), else the smaller name; for symmetric
+-- relations the smaller cui as head. A row is flipped only when its inverse is known.
 with rels as (
     select * from stg_umls__mrrel
 ),
@@ -42,6 +43,8 @@ decided as (
                 when relation = inverse_relation then head_cui > tail_cui
                 when starts_with(relation, 'inverse_') then true
                 when starts_with(inverse_relation, 'inverse_') then false
+                when starts_with(relation, 'has_') <> starts_with(inverse_relation, 'has_')
+                    then starts_with(inverse_relation, 'has_')
                 else relation > inverse_relation
             end
         ) as flip,
