@@ -31,7 +31,9 @@ STEPS: list[tuple[str, str]] = [
     ("stg_umls__mrdoc", "table"),
     ("int_atoms_kept", "view"),
     ("int_names_ranked", "table"),
+    ("int_concepts_kept", "table"),
     ("int_relation_inverses", "table"),
+    ("int_relation_orientation", "table"),
     ("definitions", "mart"),
     ("semantic_types", "mart"),
     ("concepts", "mart"),
@@ -123,6 +125,9 @@ def extract_umls(
                 con.execute(f"SET threads = {int(opts.threads)}")
             con.execute(f"SET temp_directory = '{tmp / '.spill'}'")
             con.execute("SET preserve_insertion_order = true")
+            # DuckDB cannot estimate a CSV scan's size and would build hash tables on the 63M MRREL rows; the SQL
+            # puts the large input on the left of every join, so keep the written order (4x faster here).
+            con.execute("SET disabled_optimizers = 'build_side_probe_side'")
             for name in FILES:
                 register_raw(con, name, files.get(name))
             _register_params(con, opts)

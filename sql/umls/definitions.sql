@@ -4,7 +4,7 @@ with defs as (
 ),
 
 kept as (
-    select distinct cui from int_names_ranked
+    select * from int_concepts_kept
 ),
 
 numbered as (

@@ -1,0 +1,103 @@
+"""Benchmark `kgbuild extract --umls` against the line-by-line Python peer and the raw parse floor, in one run on
+the same synthetic META (benchmarks/synth_meta.py). Each contender runs in its own process under /usr/bin/time.
+
+Usage: python benchmarks/bench_extract.py [--scale 0.1] [--work DIR] [--skip-peer]
+Prints a Markdown table (wall seconds, peak RSS) for BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+
+FLOOR_DUCKDB = """
+import sys, duckdb
+from kgbuild.umls.layout import COLUMNS
+meta = sys.argv[1]
+con = duckdb.connect()
+total = 0
+for name in ("MRCONSO", "MRREL", "MRSTY", "MRDEF"):
+    spec = ", ".join(f"'{c.lower()}': 'VARCHAR'" for c in COLUMNS[name]) + ", '_trail': 'VARCHAR'"
+    total += con.execute(f"SELECT count(*) FROM read_csv('{meta}/{name}.RRF', delim='|', quote='', escape='', "
+                         f"header=false, auto_detect=false, strict_mode=true, columns={{{spec}}})").fetchone()[0]
+print(total)
+"""
+
+FLOOR_POLARS = """
+import sys, polars as pl
+from kgbuild.umls.layout import COLUMNS
+meta = sys.argv[1]
+total = 0
+for name in ("MRCONSO", "MRREL", "MRSTY", "MRDEF"):
+    lf = pl.scan_csv(f"{meta}/{name}.RRF", separator="|", has_header=False, quote_char=None, infer_schema=False,
+                     new_columns=[c.lower() for c in COLUMNS[name]] + ["_trail"])
+    total += lf.select(pl.len()).collect().item()
+print(total)
+"""
+
+
+def timed(cmd: list[str], env: dict | None = None) -> dict:
+    t = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:3]} failed:\n{proc.stderr[-2000:]}")
+    rss_kb = int(re.findall(r"^(\d+)$", proc.stderr, re.M)[-1])
+    return {"wall_s": round(wall, 1), "peak_rss_gb": round(rss_kb / 1024 / 1024, 2), "stdout": proc.stdout.strip()[-200:]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=0.1)
+    parser.add_argument("--work", type=Path, default=None, help="folder for the synthetic META and outputs")
+    parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--memory-limit", default="6GB")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.gettempdir()) / f"kgbuild-bench-{args.scale}"
+    meta = work / "META"
+    if not (meta / "MRREL.RRF").exists():
+        print(f"generating a synthetic META at scale {args.scale} in {meta} ...", flush=True)
+        subprocess.run([PY, str(HERE / "synth_meta.py"), str(meta), "--scale", str(args.scale)], check=True)
+    size_gb = sum(p.stat().st_size for p in meta.iterdir()) / 1e9
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    results = {}
+    out = work / "kg"
+    shutil.rmtree(out, ignore_errors=True)
+    results["kgbuild extract"] = timed([PY, "-m", "kgbuild", "extract", "--umls", str(meta), "--out", str(out),
+                                        "--quiet", "--memory-limit", args.memory_limit], env)
+    results["raw parse floor (DuckDB count)"] = timed([PY, "-c", FLOOR_DUCKDB, str(meta)], env)
+    results["raw parse floor (Polars count)"] = timed([PY, "-c", FLOOR_POLARS, str(meta)], env)
+    if not args.skip_peer:
+        peer_out = work / "peer"
+        shutil.rmtree(peer_out, ignore_errors=True)
+        results["line-by-line Python peer"] = timed([PY, str(HERE / "peer_linewise.py"), str(meta), str(peer_out)], env)
+    manifest = json.loads((out / "manifest.json").read_text())
+    print(f"\nscale {args.scale}: {size_gb:.2f} GB of RRF, MRCONSO {manifest['inputs']['files']['MRCONSO']['rows']:,} rows, "
+          f"MRREL {manifest['inputs']['files']['MRREL']['rows']:,} rows; {os.cpu_count()} cores\n")
+    print("| contender | wall (s) | peak RSS (GB) |\n|---|---:|---:|")
+    for name, r in results.items():
+        print(f"| {name} | {r['wall_s']} | {r['peak_rss_gb']} |")
+    ours = results["kgbuild extract"]["wall_s"]
+    floor = min(results["raw parse floor (DuckDB count)"]["wall_s"], results["raw parse floor (Polars count)"]["wall_s"])
+    line = f"\nkgbuild / floor = {ours / floor:.2f}x"
+    if "line-by-line Python peer" in results:
+        line += f"; peer / kgbuild = {results['line-by-line Python peer']['wall_s'] / ours:.1f}x"
+    print(line)
+    print("tables:", json.dumps(manifest["tables"]), "\nsteps (s):", json.dumps(manifest["timings_s"]))
+    (work / "bench_extract.json").write_text(json.dumps({"scale": args.scale, "results": results,
+                                                         "manifest_timings": manifest["timings_s"]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
