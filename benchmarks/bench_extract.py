@@ -54,7 +54,11 @@ def timed(cmd: list[str], env: dict | None = None) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:3]} failed:\n{proc.stderr[-2000:]}")
     rss_kb = int(re.findall(r"^(\d+)$", proc.stderr, re.M)[-1])
-    return {"wall_s": round(wall, 1), "peak_rss_gb": round(rss_kb / 1024 / 1024, 2), "stdout": proc.stdout.strip()[-200:]}
+    return {
+        "wall_s": round(wall, 1),
+        "peak_rss_gb": round(rss_kb / 1024 / 1024, 2),
+        "stdout": proc.stdout.strip()[-200:],
+    }
 
 
 def main() -> None:
@@ -74,29 +78,50 @@ def main() -> None:
     results = {}
     out = work / "kg"
     shutil.rmtree(out, ignore_errors=True)
-    results["kgbuild extract"] = timed([PY, "-m", "kgbuild", "extract", "--umls", str(meta), "--out", str(out),
-                                        "--quiet", "--memory-limit", args.memory_limit], env)
+    results["kgbuild extract"] = timed(
+        [
+            PY,
+            "-m",
+            "kgbuild",
+            "extract",
+            "--umls",
+            str(meta),
+            "--out",
+            str(out),
+            "--quiet",
+            "--memory-limit",
+            args.memory_limit,
+        ],
+        env,
+    )
     results["raw parse floor (DuckDB count)"] = timed([PY, "-c", FLOOR_DUCKDB, str(meta)], env)
     results["raw parse floor (Polars count)"] = timed([PY, "-c", FLOOR_POLARS, str(meta)], env)
     if not args.skip_peer:
         peer_out = work / "peer"
         shutil.rmtree(peer_out, ignore_errors=True)
-        results["line-by-line Python peer"] = timed([PY, str(HERE / "peer_linewise.py"), str(meta), str(peer_out)], env)
+        results["line-by-line Python peer"] = timed(
+            [PY, str(HERE / "peer_linewise.py"), str(meta), str(peer_out)], env
+        )
     manifest = json.loads((out / "manifest.json").read_text())
-    print(f"\nscale {args.scale}: {size_gb:.2f} GB of RRF, MRCONSO {manifest['inputs']['files']['MRCONSO']['rows']:,} rows, "
-          f"MRREL {manifest['inputs']['files']['MRREL']['rows']:,} rows; {os.cpu_count()} cores\n")
+    print(
+        f"\nscale {args.scale}: {size_gb:.2f} GB of RRF, MRCONSO {manifest['inputs']['files']['MRCONSO']['rows']:,} rows, "
+        f"MRREL {manifest['inputs']['files']['MRREL']['rows']:,} rows; {os.cpu_count()} cores\n"
+    )
     print("| contender | wall (s) | peak RSS (GB) |\n|---|---:|---:|")
     for name, r in results.items():
         print(f"| {name} | {r['wall_s']} | {r['peak_rss_gb']} |")
     ours = results["kgbuild extract"]["wall_s"]
-    floor = min(results["raw parse floor (DuckDB count)"]["wall_s"], results["raw parse floor (Polars count)"]["wall_s"])
+    floor = min(
+        results["raw parse floor (DuckDB count)"]["wall_s"], results["raw parse floor (Polars count)"]["wall_s"]
+    )
     line = f"\nkgbuild / floor = {ours / floor:.2f}x"
     if "line-by-line Python peer" in results:
         line += f"; peer / kgbuild = {results['line-by-line Python peer']['wall_s'] / ours:.1f}x"
     print(line)
     print("tables:", json.dumps(manifest["tables"]), "\nsteps (s):", json.dumps(manifest["timings_s"]))
-    (work / "bench_extract.json").write_text(json.dumps({"scale": args.scale, "results": results,
-                                                         "manifest_timings": manifest["timings_s"]}, indent=2))
+    (work / "bench_extract.json").write_text(
+        json.dumps({"scale": args.scale, "results": results, "manifest_timings": manifest["timings_s"]}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,20 @@ def main(meta: Path, out: Path) -> None:
     if (meta / "MRRANK.RRF").exists():
         for f in rows(meta / "MRRANK.RRF"):
             rank[(f[1], f[2], f[3])] = int(f[0])
-    inverse = {"CHD": "PAR", "PAR": "CHD", "RB": "RN", "RN": "RB", "AQ": "QB", "QB": "AQ", "RO": "RO", "RQ": "RQ",
-               "RL": "RL", "RU": "RU", "SY": "SY", "XR": "XR"}
+    inverse = {
+        "CHD": "PAR",
+        "PAR": "CHD",
+        "RB": "RN",
+        "RN": "RB",
+        "AQ": "QB",
+        "QB": "AQ",
+        "RO": "RO",
+        "RQ": "RQ",
+        "RL": "RL",
+        "RU": "RU",
+        "SY": "SY",
+        "XR": "XR",
+    }
     if (meta / "MRDOC.RRF").exists():
         for f in rows(meta / "MRDOC.RRF"):
             if f[2] in ("rel_inverse", "rela_inverse"):
@@ -42,7 +54,10 @@ def main(meta: Path, out: Path) -> None:
     for f in rows(meta / "MRCONSO.RRF"):
         if f[1] != "ENG" or f[16] in DROP:
             continue
-        key = (f[2] == "P" and f[4] == "PF" and f[6] == "Y", rank.get((f[11], f[12], "N" if f[16] in ("N", "") else "Y"), -1))
+        key = (
+            f[2] == "P" and f[4] == "PF" and f[6] == "Y",
+            rank.get((f[11], f[12], "N" if f[16] in ("N", "") else "Y"), -1),
+        )
         idx = len(names)
         names.append((f[0], f[7], f[14], f[1], f[11], f[12], f[16], int(f[15]) if f[15] else None))
         old = best.get(f[0])
@@ -91,13 +106,22 @@ def main(meta: Path, out: Path) -> None:
     def write(name, cols, data):
         pq.write_table(pa.table({c: [d[i] for d in data] for i, c in enumerate(cols)}), out / f"{name}.parquet")
 
-    write("names", ["cui", "aui", "name", "lang", "sab", "tty", "is_preferred", "suppress", "srl"],
-          [(n[0], n[1], n[2], n[3], n[4], n[5], i in preferred, n[6], n[7]) for i, n in enumerate(names)])
-    write("concepts", ["cui", "preferred_name", "semantic_types", "n_names", "has_definition"],
-          [(c, names[i][2], sorted(types.get(c, ())), counts[c], False) for c, (_, i) in best.items()])
+    write(
+        "names",
+        ["cui", "aui", "name", "lang", "sab", "tty", "is_preferred", "suppress", "srl"],
+        [(n[0], n[1], n[2], n[3], n[4], n[5], i in preferred, n[6], n[7]) for i, n in enumerate(names)],
+    )
+    write(
+        "concepts",
+        ["cui", "preferred_name", "semantic_types", "n_names", "has_definition"],
+        [(c, names[i][2], sorted(types.get(c, ())), counts[c], False) for c, (_, i) in best.items()],
+    )
     write("semantic_types", ["cui", "tui", "sty", "stn"], sorted(sty_rows))
-    write("definitions", ["cui", "source_id", "sab", "definition", "origin"],
-          [(c, a, s, d, "umls") for (c, a), (s, d) in defs.items()])
+    write(
+        "definitions",
+        ["cui", "source_id", "sab", "definition", "origin"],
+        [(c, a, s, d, "umls") for (c, a), (s, d) in defs.items()],
+    )
     write("relations", ["head_cui", "relation", "rel", "tail_cui", "sab"], list(edges))
     print(f"peer: {len(best)} concepts, {len(names)} names, {len(edges)} relations")
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from conftest import FIXTURES, SAMPLE_META
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
 from kgbuild.errors import UserError
 from kgbuild.umls.extract import extract_umls
-
-from conftest import FIXTURES, SAMPLE_META
 
 CUMULUS = FIXTURES / "umls" / "cumulus-library-umls"
 SCISPACY = FIXTURES / "umls" / "scispacy"
@@ -143,8 +142,10 @@ def test_cli_extract_and_validate(tmp_path):
     import duckdb
 
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT * FROM '{out}/concepts.parquet' UNION ALL SELECT * FROM '{out}/concepts.parquet') "
-                f"TO '{out}/concepts.parquet.new' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT * FROM '{out}/concepts.parquet' UNION ALL SELECT * FROM '{out}/concepts.parquet') "
+        f"TO '{out}/concepts.parquet.new' (FORMAT parquet)"
+    )
     (out / "concepts.parquet.new").replace(out / "concepts.parquet")
     result = runner.invoke(app, ["validate", str(out)])
     assert result.exit_code == 1 and "cui.unique" in result.output

@@ -36,11 +36,16 @@ def test_both_directions_collapse_to_one_edge_and_self_loops_go(sample_kg):
     # The sample holds CHD and PAR rows for every ICD10CM edge; one remains, child first.
     assert rows(sample_kg, "SELECT count(*) FROM relations WHERE rel IN ('PAR', 'RB')") == [(0,)]
     assert rows(sample_kg, "SELECT count(*) FROM relations WHERE head_cui = tail_cui") == [(0,)]
-    got = rows(sample_kg, "SELECT relation, rel, sab FROM relations WHERE head_cui = 'C0006849' "
-                          "AND tail_cui = 'C0006840' ORDER BY ALL")
+    got = rows(
+        sample_kg,
+        "SELECT relation, rel, sab FROM relations WHERE head_cui = 'C0006849' AND tail_cui = 'C0006840' ORDER BY ALL",
+    )
     assert got == [("CHD", "CHD", "ICD10CM"), ("RN", "RN", "MSH"), ("isa", "CHD", "SNOMEDCT_US")]
-    got = rows(sample_kg, "SELECT head_cui, relation, tail_cui FROM relations WHERE relation LIKE '%causative%' "
-                          "AND tail_cui = 'C0006836'")
+    got = rows(
+        sample_kg,
+        "SELECT head_cui, relation, tail_cui FROM relations WHERE relation LIKE '%causative%' "
+        "AND tail_cui = 'C0006836'",
+    )
     assert got == [("C0006840", "has_causative_agent", "C0006836")]  # Candidiasis has causative agent Candida
 
 
@@ -55,14 +60,16 @@ def test_preferred_name_rules(sample_kg):
     # The TS=P/STT=PF/ISPREF=Y atom wins (MeSH heading over the ICD10CM hierarchical term).
     assert names["C0006849"] == "Candidiasis, Oral"
     # No P/PF/Y atom left (the real subset holds ICD10CM atoms only): the best MRRANK rank (PT 0400 over HT 0399).
-    got = rows(sample_kg, "SELECT n.tty FROM names n JOIN concepts c USING (cui) "
-                          "WHERE c.cui = 'C0700345' AND n.is_preferred")
+    got = rows(
+        sample_kg, "SELECT n.tty FROM names n JOIN concepts c USING (cui) WHERE c.cui = 'C0700345' AND n.is_preferred"
+    )
     assert got == [("HT",)] or got == [("PT",)]
     pts = rows(sample_kg, "SELECT count(*) FROM names WHERE cui = 'C0700345' AND tty = 'PT'")[0][0]
     assert got == ([("PT",)] if pts else [("HT",)])
     # Exactly one preferred atom per (cui, lang).
-    assert rows(sample_kg, "SELECT count(*) FROM (SELECT cui, lang FROM names GROUP BY ALL "
-                           "HAVING sum(is_preferred::INT) <> 1)") == [(0,)]
+    assert rows(
+        sample_kg, "SELECT count(*) FROM (SELECT cui, lang FROM names GROUP BY ALL HAVING sum(is_preferred::INT) <> 1)"
+    ) == [(0,)]
 
 
 def test_strings_are_read_as_is(sample_kg):
@@ -100,14 +107,17 @@ def test_sources_carry_licence_levels(sample_kg):
 @pytest.mark.parametrize(
     ("opts", "check"),
     [
-        (ExtractOptions(langs=["FRE", "ENG"]),
-         "SELECT preferred_name = 'Candidose' FROM concepts WHERE cui = 'C0006840'"),
-        (ExtractOptions(keep_suppressed=True),
-         "SELECT count(*) > 0 FROM names WHERE suppress IN ('O', 'E', 'Y')"),
+        (
+            ExtractOptions(langs=["FRE", "ENG"]),
+            "SELECT preferred_name = 'Candidose' FROM concepts WHERE cui = 'C0006840'",
+        ),
+        (ExtractOptions(keep_suppressed=True), "SELECT count(*) > 0 FROM names WHERE suppress IN ('O', 'E', 'Y')"),
         (ExtractOptions(sabs=["MSH"]), "SELECT bool_and(sab = 'MSH') AND count(*) = 28 FROM names"),
-        (ExtractOptions(exclude_sabs=["SNOMEDCT_US"]),
-         "SELECT count(*) = 0 FROM (SELECT sab FROM names UNION ALL SELECT sab FROM relations "
-         "UNION ALL SELECT sab FROM definitions) WHERE sab = 'SNOMEDCT_US'"),
+        (
+            ExtractOptions(exclude_sabs=["SNOMEDCT_US"]),
+            "SELECT count(*) = 0 FROM (SELECT sab FROM names UNION ALL SELECT sab FROM relations "
+            "UNION ALL SELECT sab FROM definitions) WHERE sab = 'SNOMEDCT_US'",
+        ),
         (ExtractOptions(max_srl=0), "SELECT bool_and(srl = 0) FROM names"),
     ],
 )

@@ -7,11 +7,10 @@ import shutil
 
 import duckdb
 import pytest
+from conftest import FIXTURES
 
 from kgbuild.umls.discover import discover
 from kgbuild.umls.extract import extract_umls
-
-from conftest import FIXTURES
 
 SCISPACY = FIXTURES / "umls" / "scispacy"
 RXNORM = FIXTURES / "umls" / "therapy-normalization" / "rxnorm_2023-11-06.RRF"
@@ -39,8 +38,10 @@ def test_real_rows_without_final_newline(tmp_path):
     manifest = extract_umls(scispacy_meta(tmp_path), out, progress=False)
     assert manifest["tables"]["names"] == 3
     assert q(out, "SELECT aui, name FROM names ORDER BY aui") == [
-        ("A0016515", "1,2-Dipalmitoylphosphatidylcholine"), ("A26634265", "(131)I-Macroaggregated Albumin"),
-        ("A26634266", "(131)I-MAA")]
+        ("A0016515", "1,2-Dipalmitoylphosphatidylcholine"),
+        ("A26634265", "(131)I-Macroaggregated Albumin"),
+        ("A26634266", "(131)I-MAA"),
+    ]
     assert q(out, "SELECT cui, sab FROM definitions") == [("C0000039", "MSH")]
 
 
