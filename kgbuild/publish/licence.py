@@ -202,19 +202,29 @@ def assess(data_dir: Path) -> Licence:
                    ontology=ontology, extract_parameters=parameters, chain=chain)
 
 
-def terms_text(lic: Licence) -> str:
+def unknown(reason: str) -> Licence:
+    """When not even a data folder can be found (e.g. a model without its run manifest): restricted."""
+    return Licence(origin="unknown", sources=[], sources_from="not found", restricted=True, reasons=[reason],
+                   hub_licence="other", licence_name="training-data-licence-unknown")
+
+
+def terms_text(lic: Licence, subject: str = "This data") -> str:
     """The licence paragraph of a card; stated whether or not the data is restricted."""
-    if lic.origin == "obo":
+    if lic.origin == "unknown":
+        text = (f"{subject} comes from sources that could not be established. If it includes UMLS content, the UMLS "
+                f"Metathesaurus License Agreement applies ({UMLS_LICENCE_URL}); SNOMED CT content requires a SNOMED "
+                f"CT Affiliate Licence ({SNOMED_LICENCE_URL}).")
+    elif lic.origin == "obo":
         onto = lic.ontology or {}
         declared = onto.get("licence") or "no licence declared in the ontology file"
-        text = (f"This data is derived from the {onto.get('name') or 'OBO'} ontology "
+        text = (f"{subject} is derived from the {onto.get('name') or 'OBO'} ontology "
                 f"(version {onto.get('version') or 'unknown'}), distributed under: {declared}. "
                 "Reuse must follow that licence, including its attribution terms.")
     else:
-        text = ("This data is derived from the UMLS Metathesaurus"
+        text = (f"{subject} is derived from the UMLS Metathesaurus"
                 f"{' release ' + lic.release if lic.release else ''} and is subject to the UMLS Metathesaurus "
                 f"License Agreement ({UMLS_LICENCE_URL}). Users need their own UMLS licence. Sources with a "
-                "restriction level (SRL) above 0 carry additional terms (Appendix 12.1-12.4 of the agreement); "
+                "restriction level (SRL) above 0 carry additional terms (sections 12.1-12.4 of the agreement); "
                 "SNOMED CT (SRL 9) requires a SNOMED CT Affiliate Licence or use in a member country "
                 f"({SNOMED_LICENCE_URL}).")
     if lic.restricted:
