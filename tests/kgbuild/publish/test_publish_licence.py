@@ -125,3 +125,24 @@ def test_unreachable_kg_means_the_licence_cannot_be_established(tmp_path):
                                       "--i-have-redistribution-rights"])
     assert result.exit_code == 0, result.output
     assert "dry run: verified repository folder" in result.output and (tmp_path / "defs.hub" / "README.md").exists()
+
+
+def test_sources_recorded_in_a_manifest_are_used_when_the_kg_is_gone(tmp_path):
+    defs = derived(tmp_path / "defs", tmp_path / "gone")
+    manifest = json.loads((defs / "manifest.json").read_text())
+    manifest.update({"release": {"name": "2025AA"}, "sources": [{"sab": "MSH", "srl": 0}, {"sab": "MDR", "srl": 3}]})
+    (defs / "manifest.json").write_text(json.dumps(manifest))
+    lic = assess(defs)
+    assert lic.origin == "umls" and lic.sources_from.startswith("manifest of")
+    assert lic.reasons == ["UMLS sources with restriction level above 0: MDR (SRL 3)"]
+    manifest["sources"] = [{"sab": "MSH", "srl": 0}]
+    (defs / "manifest.json").write_text(json.dumps(manifest))
+    assert not assess(defs).restricted
+
+
+def test_kg_without_manifest_cannot_tell_umls_from_obo(tmp_path):
+    kg = make_kg(tmp_path / "kg", sources=OPEN, manifest=False)
+    lic = assess(kg)
+    assert lic.restricted and lic.origin == "unknown" and lic.sources_from.startswith("sources table")
+    with pytest.raises(UserError, match="origin .* could not be established"):
+        publish_dataset(kg, repo_id="my-lab/kg", public=True, dry_run=True)
