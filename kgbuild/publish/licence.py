@@ -7,6 +7,7 @@ treated as restricted: publishing privately is always allowed, publishing public
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,16 @@ def _manifest_sources(manifest: dict[str, Any]) -> list[Source] | None:
     return out or None
 
 
+def manifest_of(folder: Path) -> dict[str, Any]:
+    """read_manifest, with a broken manifest.json reported as the user's file to fix."""
+    try:
+        manifest = read_manifest(folder)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"manifest.json is not valid JSON ({exc.msg})", path=Path(folder) / "manifest.json",
+                        line=exc.lineno, fix="restore it from the command that made the folder, or rerun it") from None
+    return manifest if isinstance(manifest, dict) else {}
+
+
 def _upstream(folder: Path, manifest: dict[str, Any]) -> Path | None:
     """The KG folder a derived output (build-pairs, generate-definitions) records in its manifest inputs."""
     inputs = manifest.get("inputs")
@@ -141,7 +152,7 @@ def assess(data_dir: Path) -> Licence:
     current: Path | None = folder
     while current is not None and current.resolve() not in seen and len(chain) < 5:
         seen.add(current.resolve())
-        manifest = read_manifest(current)
+        manifest = manifest_of(current)
         chain.append({"folder": current.name, "command": manifest.get("command"),
                       "created_at": manifest.get("created_at"), "parameters": manifest.get("parameters") or {},
                       "kgbuild": (manifest.get("versions") or {}).get("kgbuild")})

@@ -22,10 +22,9 @@ import pyarrow.parquet as pq
 from kgbuild.atomic import atomic_dir
 from kgbuild.contracts import ContractError, check_folder, contract_names, table_files
 from kgbuild.errors import UserError
-from kgbuild.manifest import read_manifest
 from kgbuild.publish import card as cards
 from kgbuild.publish.card import StagedTable
-from kgbuild.publish.licence import Licence
+from kgbuild.publish.licence import Licence, manifest_of
 from kgbuild.publish.verify import verify_dataset_folder
 from kgbuild.resources import contracts_dir
 
@@ -50,7 +49,7 @@ def checked_tables(data_dir: Path) -> dict[str, list[str]]:
         if failed:
             files = table_files(data_dir, table)
             raise ContractError(Path(files[0]) if files else data_dir / f"{table}.parquet", failed)
-    promised = (read_manifest(data_dir).get("tables") or {}).keys()
+    promised = (manifest_of(data_dir).get("tables") or {}).keys()
     missing = sorted(t for t in promised if t in contract_names() and t not in results)
     if missing:
         raise UserError(f"table(s) {', '.join(missing)} listed in manifest.json are missing", path=data_dir,
@@ -115,7 +114,7 @@ def stage_dataset(data_dir: Path, stage_dir: Path, *, repo_id: str, licence: Lic
     data_dir, stage_dir = Path(data_dir), Path(stage_dir)
     if stage_dir.resolve() == data_dir.resolve() or data_dir.resolve() in stage_dir.resolve().parents:
         raise UserError("the stage folder must be outside DATA_DIR", path=stage_dir, fix="choose another --stage-dir")
-    manifest = read_manifest(data_dir)
+    manifest = manifest_of(data_dir)
     with atomic_dir(stage_dir, force=force) as tmp:
         staged: list[StagedTable] = []
         (tmp / "contracts").mkdir()

@@ -62,3 +62,12 @@ def test_stage_dir_inside_data_dir_is_refused(tmp_path, monkeypatch):
     result, api = run([str(kg), "--repo-id", "my-lab/kg", "--dry-run", "--stage-dir", str(kg / "hub")], monkeypatch)
     assert result.exit_code == 1 and "must be outside DATA_DIR" in result.output
     assert not (kg / "hub").exists() and api.calls == []
+
+
+def test_broken_manifest_names_the_file_and_line(tmp_path, monkeypatch):
+    kg = make_kg(tmp_path / "kg")
+    (kg / "manifest.json").write_text('{\n  "command": "extract --umls",\n  "tables": {,\n}')
+    result, api = run([str(kg), "--repo-id", "my-lab/kg", "--dry-run"], monkeypatch)
+    assert result.exit_code == 1
+    assert f"{kg / 'manifest.json'}:3: manifest.json is not valid JSON" in " ".join(result.output.split())
+    assert nothing_left(tmp_path, api)
