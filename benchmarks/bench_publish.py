@@ -31,13 +31,13 @@ con = duckdb.connect()
 def copy(name, sql):
     con.execute(f"COPY ({sql}) TO '{out / (name + '.parquet')}' (FORMAT parquet, COMPRESSION zstd)")
 cui = "'C' || lpad(i::VARCHAR, 7, '0')"
-copy("concepts", f"SELECT {cui} AS cui, 'concept name ' || i AS preferred_name, ['Disease or Syndrome'] AS "
+copy("concepts", f"SELECT {cui} AS cui, 'concept ' || md5(i::VARCHAR)[:14] AS preferred_name, ['Disease or Syndrome'] AS "
      "semantic_types, 3::BIGINT AS n_names, i % 2 = 0 AS has_definition FROM range(1, $n + 1) t(i)".replace("$n", str(n)))
-copy("names", f"SELECT {cui} AS cui, 'A' || (i * 3 + k) AS aui, 'name ' || k || ' of concept ' || i AS name, "
+copy("names", f"SELECT {cui} AS cui, 'A' || (i * 3 + k) AS aui, 'name ' || md5((i * 3 + k)::VARCHAR)[:10] || ' ' || md5((i * 7 + k)::VARCHAR)[:8] AS name, "
      "'ENG' AS lang, 'MSH' AS sab, CASE WHEN k = 0 THEN 'MH' ELSE 'ET' END AS tty, k = 0 AS is_preferred, "
      "'N' AS suppress, 0::INTEGER AS srl FROM range(1, $n + 1) t(i), range(3) r(k)".replace("$n", str(n)))
-copy("definitions", f"SELECT {cui} AS cui, 'AT' || i AS source_id, 'MSH' AS sab, 'A synthetic definition of "
-     "concept number ' || i || ', long enough to look like a real one.' AS definition, 'umls' AS origin "
+copy("definitions", f"SELECT {cui} AS cui, 'AT' || i AS source_id, 'MSH' AS sab, 'A synthetic definition: ' || "
+     "md5(i::VARCHAR) || ' ' || md5((i + 1)::VARCHAR)[:20] || ' ' || md5((i + 2)::VARCHAR) AS definition, 'umls' AS origin "
      "FROM range(1, $n + 1, 2) t(i)".replace("$n", str(n)))
 copy("relations", f"SELECT {cui} AS head_cui, 'isa' AS relation, 'CHD' AS rel, 'C' || lpad(((i + k) % $n + 1)::VARCHAR, "
      "7, '0') AS tail_cui, 'MSH' AS sab FROM range(1, $n + 1) t(i), range(1, 4) r(k) "
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--shard-mb", type=int, default=64)
     args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench-publish-"))
+    work = (args.work or Path(tempfile.mkdtemp(prefix="bench-publish-"))).resolve()
     shutil.rmtree(work / "kg", ignore_errors=True)
     for sub in ("stage", "ours", "peer", "cache"):
         shutil.rmtree(work / sub, ignore_errors=True)

@@ -84,7 +84,7 @@ def write_run(root: Path, model: Path, *, sources: list[tuple]) -> Path:
     (final / "checkpoint-10").mkdir()  # training state that must not be published
     (final / "checkpoint-10" / "optimizer.pt").write_bytes(b"state")
     (final / "trainer_phase.json").write_text("{}")
-    parameters = {"data": {"pairs": str(pairs), "evalsets": "/home/someone/evalsets"},
+    parameters = {"data": {"pairs": str(pairs), "evalsets": "/srv/shared/evalsets"},
                   "model": {"base": "sentence-transformers/all-mpnet-base-v2", "output_dir": str(run), "seed": 42},
                   "contrastive": {"enabled": True, "loss": "mnrl", "batch_size": 512, "epochs": 1.0,
                                   "learning_rate": 2e-5},

@@ -64,7 +64,7 @@ def make_kg(folder: Path, *, sources: list[tuple] | None = None, origin: str = "
         extra: dict[str, Any]
         if origin == "umls":
             extra = {"release": {"name": "2025AA", "source": "UMLS Metathesaurus"}}
-            command, parameters, inputs = "extract --umls", UMLS_PARAMETERS, {"umls": "/home/someone/umls/META"}
+            command, parameters, inputs = "extract --umls", UMLS_PARAMETERS, {"umls": "/srv/licensed/umls/META"}
         else:
             extra = {"ontology": {"name": "hp", "version": "hp/releases/2025-05-06", "format_version": "1.2",
                                   "licence": "https://creativecommons.org/licenses/by/4.0/"}}

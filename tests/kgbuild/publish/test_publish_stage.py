@@ -84,7 +84,7 @@ def test_manifest_is_published_without_local_paths(staged):
     kg, result = staged
     published = json.loads((result.staged.folder / "manifest.json").read_text())
     original = json.loads((kg / "manifest.json").read_text())
-    assert original["inputs"]["umls"] == "/home/someone/umls/META"
+    assert original["inputs"]["umls"] == "/srv/licensed/umls/META"
     assert published["inputs"]["umls"] == "META"
     assert published["tables"] == original["tables"] and published["release"]["name"] == "2025AA"
 
