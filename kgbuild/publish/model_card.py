@@ -19,6 +19,7 @@ from kgbuild import __version__
 from kgbuild.errors import UserError
 from kgbuild.publish.card import BIOLORD_BIBTEX, languages
 from kgbuild.publish.licence import Licence, terms_text
+from kgbuild.publish.stage import redact_paths
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _PHASE_TITLES = {"contrastive": "1. Contrastive (LORD: names ↔ definitions/descriptions)",
@@ -154,11 +155,12 @@ def _phases(facts: ModelFacts) -> str:
         return "The run manifest was not found, so the training phases are not recorded here."
     rows = []
     for name, info in phases.items():
-        section = facts.config.get(name) or {}
+        section = redact_paths(facts.config.get(name) or {})  # model paths in settings: names only
         settings = ", ".join(f"{k}={json.dumps(section[k])}" for k in _PHASE_KEYS if k in section and section[k])
-        status = info.get("status") if isinstance(info, dict) else None
-        rows.append([_PHASE_TITLES.get(name, name), status, settings])
-    return _table(rows, ["phase", "status", "settings"])
+        info = info if isinstance(info, dict) else {}
+        rows.append([_PHASE_TITLES.get(name, name), info.get("status"), info.get("steps"), info.get("rows"),
+                     settings])
+    return _table(rows, ["phase", "status", "steps", "training rows", "settings"])
 
 
 def metadata(facts: ModelFacts, lic: Licence, datasets: list[str]) -> dict[str, Any]:

@@ -90,7 +90,8 @@ def write_run(root: Path, model: Path, *, sources: list[tuple]) -> Path:
                                   "learning_rate": 2e-5},
                   "weight_averaging": {"enabled": True, "weights": [0.5, 0.5]}}
     write_manifest(run, command="trainer run-all", inputs={}, parameters=parameters, tables={}, timings={},
-                   extra={"phases": {"contrastive": {"status": "trained", "output": str(run / "contrastive")},
+                   extra={"phases": {"contrastive": {"status": "trained", "output": str(run / "contrastive"),
+                                                     "steps": 1200, "rows": 614400},
                                      "weight_averaging": {"status": "trained", "output": str(final)}},
                           "scores": {"base": {"headline": {"BIOSSES": 80.43, "KG linking acc@1": 41.2}},
                                      "contrastive": {"headline": {"BIOSSES": 84.1, "KG linking acc@1": 60.5}},
@@ -149,7 +150,8 @@ def test_dry_run_stages_a_loadable_model_with_its_card(tiny, tmp_path):
     text = (folder / "README.md").read_text()
     assert "| **weight_averaging** (this model) | 85.02 | 61.0 |" in text and "| base | 80.43 | 41.2 |" in text
     assert "| model | BIOSSES | KG linking acc@1 |" in text
-    assert '| 1. Contrastive (LORD: names ↔ definitions/descriptions) | trained | loss="mnrl", batch_size=512' in text
+    assert ('| 1. Contrastive (LORD: names ↔ definitions/descriptions) | trained | 1200 | 614400 | loss="mnrl", '
+            'batch_size=512') in text
     assert "| Output dimension | 32 |" in text and "| Maximum sequence length | 32 |" in text
     assert "UMLS Metathesaurus release 2025AA" in text and "MSH (SRL 0)" in text
     assert 'SentenceTransformer("my-lab/biolord-tiny")' in text and "10.1093/jamia/ocae029" in text
