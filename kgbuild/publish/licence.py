@@ -1,0 +1,254 @@
+"""Where a kgbuild output's content comes from, and whether its licence allows public redistribution.
+
+UMLS content may not be redistributed freely: sources with a restriction level (MRSAB.SRL) above 0 and SNOMED CT
+(SRL 9, affiliate licence) need the publisher's own rights. When the sources cannot be established the data is
+treated as restricted: publishing privately is always allowed, publishing publicly then needs an acknowledgement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from kgbuild.contracts import table_files
+from kgbuild.errors import UserError
+from kgbuild.manifest import read_manifest
+
+UMLS_LICENCE_URL = "https://www.nlm.nih.gov/research/umls/knowledge_sources/metathesaurus/release/license_agreement.html"
+SNOMED_LICENCE_URL = "https://www.nlm.nih.gov/healthit/snomedct/snomed_licensing.html"
+ACK_FLAG = "--i-have-redistribution-rights"
+
+# SNOMED CT and its national editions/translations in UMLS (SNOMEDCT_US, SNOMEDCT_VET, SCTSPA, ...).
+_SNOMED = re.compile(r"^(SNOMED|SCT)", re.IGNORECASE)
+
+# OBO licence URLs/names -> Hub licence identifiers (anything else is published as `other` with its link).
+_HUB_LICENCES = (
+    ("publicdomain/zero/1.0", "cc0-1.0"),
+    ("cc0", "cc0-1.0"),
+    ("licenses/by-sa/4.0", "cc-by-sa-4.0"),
+    ("licenses/by/4.0", "cc-by-4.0"),
+    ("licenses/by/3.0", "cc-by-3.0"),
+    ("cc-by-4.0", "cc-by-4.0"),
+    ("cc by 4.0", "cc-by-4.0"),
+    ("cc-by-3.0", "cc-by-3.0"),
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    sab: str
+    name: str | None = None
+    version: str | None = None
+    srl: int | None = None
+    n_atoms: int | None = None
+
+    @property
+    def is_snomed(self) -> bool:
+        return bool(_SNOMED.match(self.sab))
+
+
+@dataclass
+class Licence:
+    """The licence facts of one DATA_DIR, for the guard and the card."""
+
+    origin: str  # 'umls' | 'obo' | 'unknown'
+    sources: list[Source]
+    sources_from: str  # where the source list was read, for the card and error messages
+    restricted: bool
+    reasons: list[str]
+    hub_licence: str  # the card's `license:` value
+    licence_name: str | None = None  # `license_name:` when hub_licence is 'other'
+    licence_link: str | None = None
+    release: str | None = None  # UMLS release name (MRDOC umls.release.name)
+    ontology: dict[str, Any] | None = None  # OBO header: name, version, licence
+    extract_parameters: dict[str, Any] = field(default_factory=dict)
+    chain: list[dict[str, Any]] = field(default_factory=list)  # the manifests from DATA_DIR back to the KG
+
+
+def _read_sources(folder: Path) -> list[Source] | None:
+    files = table_files(folder, "sources")
+    if not files:
+        return None
+    rel = duckdb.connect().execute(
+        "SELECT sab, name, version, srl, n_atoms FROM read_parquet($files) ORDER BY sab", {"files": files}
+    )
+    return [Source(*row) for row in rel.fetchall()]
+
+
+def _manifest_sources(manifest: dict[str, Any]) -> list[Source] | None:
+    """Sources recorded in a manifest (a list of {sab, srl, ...}), when a producer wrote them."""
+    recorded = manifest.get("sources")
+    if not isinstance(recorded, list) or not recorded:
+        return None
+    out = []
+    for item in recorded:
+        if isinstance(item, dict) and item.get("sab"):
+            srl = item.get("srl")
+            out.append(Source(str(item["sab"]), item.get("name"), item.get("version"),
+                              int(srl) if isinstance(srl, int | float | str) and str(srl).isdigit() else None,
+                              item.get("n_atoms")))
+    return out or None
+
+
+def manifest_of(folder: Path) -> dict[str, Any]:
+    """read_manifest, with a broken manifest.json reported as the user's file to fix."""
+    try:
+        manifest = read_manifest(folder)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"manifest.json is not valid JSON ({exc.msg})", path=Path(folder) / "manifest.json",
+                        line=exc.lineno, fix="restore it from the command that made the folder, or rerun it") from None
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _upstream(folder: Path, manifest: dict[str, Any]) -> Path | None:
+    """The KG folder a derived output (build-pairs, generate-definitions) records in its manifest inputs."""
+    inputs = manifest.get("inputs")
+    kg = inputs.get("kg") if isinstance(inputs, dict) else None
+    given = kg.get("path") if isinstance(kg, dict) else kg
+    if not isinstance(given, str) or not given:
+        return None
+    path = Path(given)
+    # "as given" was relative to where that command ran; also try beside DATA_DIR (a work folder moved as a whole).
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, folder.parent / path]
+    candidates.append(folder.parent / path.name)
+    for candidate in candidates:
+        if candidate.is_dir() and candidate.resolve() != folder.resolve():
+            return candidate
+    return None
+
+
+def _origin(manifest: dict[str, Any]) -> str:
+    command = str(manifest.get("command", ""))
+    if "ontology" in manifest or command.startswith("extract --obo"):
+        return "obo"
+    if "release" in manifest or command.startswith("extract --umls"):
+        return "umls"
+    return "unknown"
+
+
+def _hub_licence_for(text: str | None) -> str | None:
+    if not text:
+        return None
+    low = text.lower()
+    for needle, hub in _HUB_LICENCES:
+        if needle in low:
+            return hub
+    return None
+
+
+def assess(data_dir: Path) -> Licence:
+    """Walk from DATA_DIR to the KG it was made from and decide whether the content is freely redistributable."""
+    folder = Path(data_dir)
+    chain: list[dict[str, Any]] = []
+    sources: list[Source] | None = None
+    sources_from = "not found"
+    kg_manifest: dict[str, Any] = {}
+    seen: set[Path] = set()
+    current: Path | None = folder
+    while current is not None and current.resolve() not in seen and len(chain) < 5:
+        seen.add(current.resolve())
+        manifest = manifest_of(current)
+        chain.append({"folder": current.name, "command": manifest.get("command"),
+                      "created_at": manifest.get("created_at"), "parameters": manifest.get("parameters") or {},
+                      "kgbuild": (manifest.get("versions") or {}).get("kgbuild")})
+        if sources is None:
+            sources = _read_sources(current)
+            if sources is not None:
+                sources_from = f"sources table of {current}"
+            else:
+                sources = _manifest_sources(manifest)
+                if sources is not None:
+                    sources_from = f"manifest of {current}"
+        if _origin(manifest) != "unknown":  # reached the extract output: the KG itself
+            kg_manifest = manifest
+            break
+        current = _upstream(current, manifest)
+
+    origin = _origin(kg_manifest)
+    ontology = kg_manifest.get("ontology") if isinstance(kg_manifest.get("ontology"), dict) else None
+    release = kg_manifest.get("release")
+    release_name = release.get("name") if isinstance(release, dict) else release if isinstance(release, str) else None
+    parameters = kg_manifest.get("parameters") if isinstance(kg_manifest.get("parameters"), dict) else {}
+    reasons: list[str] = []
+    sources = sources or []
+
+    if not sources:
+        reasons.append("the source vocabularies could not be established (no sources table in DATA_DIR or the KG "
+                       "its manifest names, and none recorded in a manifest)")
+    if origin == "unknown":
+        reasons.append("the data's origin (UMLS release or OBO ontology) could not be established: no extract "
+                       "manifest found")
+    snomed = [s.sab for s in sources if s.is_snomed]
+    if snomed:
+        reasons.append(f"SNOMED CT content (affiliate licence): {', '.join(snomed)}")
+    above = [f"{s.sab} (SRL {s.srl})" for s in sources if s.srl is not None and s.srl > 0 and not s.is_snomed]
+    if above:
+        reasons.append(f"UMLS sources with restriction level above 0: {', '.join(above)}")
+    unknown = [s.sab for s in sources if s.srl is None]
+    if unknown:
+        reasons.append(f"sources with no known restriction level: {', '.join(unknown)}")
+
+    name = link = None
+    if origin == "obo":
+        declared = (ontology or {}).get("licence")
+        hub = _hub_licence_for(declared)
+        if hub is None:
+            hub, name = "other", "ontology-licence"
+            link = declared if isinstance(declared, str) and declared.startswith("http") else None
+            if not declared:
+                reasons.append(f"the ontology {(ontology or {}).get('name') or '(unnamed)'} declares no licence")
+        else:
+            link = declared if isinstance(declared, str) and declared.startswith("http") else None
+    elif snomed:
+        hub, name, link = "other", "ihtsdo-and-nlm-licences", UMLS_LICENCE_URL
+    else:
+        hub, name, link = "other", "nlm-umls-licence", UMLS_LICENCE_URL
+    return Licence(origin=origin, sources=sources, sources_from=sources_from, restricted=bool(reasons),
+                   reasons=reasons, hub_licence=hub, licence_name=name, licence_link=link, release=release_name,
+                   ontology=ontology, extract_parameters=parameters, chain=chain)
+
+
+def unknown(reason: str) -> Licence:
+    """When not even a data folder can be found (e.g. a model without its run manifest): restricted."""
+    return Licence(origin="unknown", sources=[], sources_from="not found", restricted=True, reasons=[reason],
+                   hub_licence="other", licence_name="training-data-licence-unknown")
+
+
+def terms_text(lic: Licence, subject: str = "This data") -> str:
+    """The licence paragraph of a card; stated whether or not the data is restricted."""
+    if lic.origin == "unknown":
+        text = (f"{subject} comes from sources that could not be established. If it includes UMLS content, the UMLS "
+                f"Metathesaurus License Agreement applies ({UMLS_LICENCE_URL}); SNOMED CT content requires a SNOMED "
+                f"CT Affiliate Licence ({SNOMED_LICENCE_URL}).")
+    elif lic.origin == "obo":
+        onto = lic.ontology or {}
+        declared = onto.get("licence") or "no licence declared in the ontology file"
+        text = (f"{subject} is derived from the {onto.get('name') or 'OBO'} ontology "
+                f"(version {onto.get('version') or 'unknown'}), distributed under: {declared}. "
+                "Reuse must follow that licence, including its attribution terms.")
+    else:
+        text = (f"{subject} is derived from the UMLS Metathesaurus"
+                f"{' release ' + lic.release if lic.release else ''} and is subject to the UMLS Metathesaurus "
+                f"License Agreement ({UMLS_LICENCE_URL}). Users need their own UMLS licence. Sources with a "
+                "restriction level (SRL) above 0 carry additional terms (sections 12.1-12.4 of the agreement); "
+                "SNOMED CT (SRL 9) requires a SNOMED CT Affiliate Licence or use in a member country "
+                f"({SNOMED_LICENCE_URL}).")
+    if lic.restricted:
+        text += (" **Redistribution is restricted:** " + "; ".join(lic.reasons) + ". Keep this repository private "
+                 "or gated unless you hold the rights to redistribute this content.")
+    return text
+
+
+def guard(lic: Licence, *, public: bool, acknowledged: bool, path: Path) -> None:
+    """Refuse a public upload of restricted (or unestablished) content unless the user acknowledges their rights."""
+    if public and lic.restricted and not acknowledged:
+        raise UserError(
+            "refusing to publish publicly: " + "; ".join(lic.reasons),
+            path=path,
+            fix=f"drop --public to publish privately, or pass {ACK_FLAG} if your licences allow redistribution",
+        )

@@ -1,0 +1,131 @@
+"""Stage a Hub dataset repository as a local folder: checked tables as Parquet shards, contracts, manifest, card.
+
+Layout (what `datasets.load_dataset(folder, <table>)` and the Hub viewer read):
+    README.md                                   card with `configs:` (one per table)
+    <table>/train-00000-of-0000N.parquet        shards of about `shard_bytes` each
+    contracts/<table>.odcs.yaml                 the data contract each table was checked against
+    manifest.json                               the DATA_DIR manifest (local paths reduced to their names)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kgbuild.atomic import atomic_dir
+from kgbuild.contracts import ContractError, check_folder, contract_names, table_files
+from kgbuild.errors import UserError
+from kgbuild.publish import card as cards
+from kgbuild.publish.card import StagedTable
+from kgbuild.publish.licence import Licence, manifest_of
+from kgbuild.publish.verify import verify_dataset_folder
+from kgbuild.resources import contracts_dir
+
+# The Hub and `push_to_hub` keep Parquet files well under 500 MB; smaller shards stream and resume better.
+SHARD_BYTES = 256 * 1024 * 1024
+ROW_GROUP_ROWS = 100_000  # row groups small enough for the dataset viewer's random access
+
+
+@dataclass(frozen=True)
+class Staged:
+    folder: Path
+    tables: list[StagedTable]
+    licence: Licence
+
+
+def checked_tables(data_dir: Path) -> dict[str, list[str]]:
+    """Every contracted table in DATA_DIR, after a full contract check; also the tables its manifest promises."""
+    data_dir = Path(data_dir)
+    results = check_folder(data_dir)  # raises when DATA_DIR is not a folder or holds no contracted table
+    for table, checks in results.items():
+        failed = [c for c in checks if not c.passed]
+        if failed:
+            files = table_files(data_dir, table)
+            raise ContractError(Path(files[0]) if files else data_dir / f"{table}.parquet", failed)
+    promised = (manifest_of(data_dir).get("tables") or {}).keys()
+    missing = sorted(t for t in promised if t in contract_names() and t not in results)
+    if missing:
+        raise UserError(f"table(s) {', '.join(missing)} listed in manifest.json are missing", path=data_dir,
+                        fix="restore the folder from the command that made it (or rerun that command)")
+    return {t: table_files(data_dir, t) for t in results}
+
+
+def write_shards(files: list[str], dest: Path, *, shard_bytes: int = SHARD_BYTES) -> tuple[int, list[Path]]:
+    """Copy a table into `train-0000i-of-0000N.parquet` shards of even row counts, in the source's row order."""
+    sources = [pq.ParquetFile(f) for f in files]
+    n_rows = sum(s.metadata.num_rows for s in sources)
+    size = sum(Path(f).stat().st_size for f in files)
+    n_shards = max(1, min(math.ceil(size / shard_bytes), n_rows))
+    per_shard = math.ceil(n_rows / n_shards) if n_rows else 0
+    schema = sources[0].schema_arrow.remove_metadata()
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = [dest / f"train-{i:05d}-of-{n_shards:05d}.parquet" for i in range(n_shards)]
+
+    def writer(i: int) -> pq.ParquetWriter:
+        return pq.ParquetWriter(paths[i], schema, compression="zstd")
+
+    index, written, current = 0, 0, writer(0)
+    try:
+        for source in sources:
+            for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS):
+                batch = pa.Table.from_batches([batch]).cast(schema)
+                while batch.num_rows:
+                    if written == per_shard:  # this shard is full: open the next one
+                        current.close()
+                        index, written = index + 1, 0
+                        current = writer(index)
+                    take = min(per_shard - written, batch.num_rows)
+                    current.write_table(batch.slice(0, take), row_group_size=ROW_GROUP_ROWS)
+                    batch, written = batch.slice(take), written + take
+    finally:
+        current.close()
+    return n_rows, paths
+
+
+def _local_name(value: str) -> str:
+    """A local absolute path says nothing to readers of a public card and may name the user: keep the last part."""
+    for flavour in (PurePosixPath, PureWindowsPath):
+        path = flavour(value)
+        if path.is_absolute() and len(path.parts) > 1:
+            return path.name
+    return value
+
+
+def redact_paths(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: redact_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_paths(v) for v in value]
+    if isinstance(value, str):
+        return _local_name(value)
+    return value
+
+
+def stage_dataset(data_dir: Path, stage_dir: Path, *, repo_id: str, licence: Licence, tables: dict[str, list[str]],
+                  force: bool = False, shard_bytes: int = SHARD_BYTES) -> Staged:
+    """Write the repository folder and verify it; a failure leaves no stage folder behind."""
+    data_dir, stage_dir = Path(data_dir), Path(stage_dir)
+    if stage_dir.resolve() == data_dir.resolve() or data_dir.resolve() in stage_dir.resolve().parents:
+        raise UserError("the stage folder must be outside DATA_DIR", path=stage_dir, fix="choose another --stage-dir")
+    manifest = manifest_of(data_dir)
+    with atomic_dir(stage_dir, force=force) as tmp:
+        staged: list[StagedTable] = []
+        (tmp / "contracts").mkdir()
+        for name, files in tables.items():
+            rows, paths = write_shards(files, tmp / name, shard_bytes=shard_bytes)
+            staged.append(StagedTable(name, rows, [p.relative_to(tmp).as_posix() for p in paths],
+                                      sum(p.stat().st_size for p in paths)))
+            shutil.copyfile(contracts_dir() / f"{name}.odcs.yaml", tmp / "contracts" / f"{name}.odcs.yaml")
+        if manifest:
+            (tmp / "manifest.json").write_text(json.dumps(redact_paths(manifest), indent=2, ensure_ascii=False),
+                                               encoding="utf-8")
+        (tmp / "README.md").write_text(cards.render(repo_id, staged, licence, manifest), encoding="utf-8")
+        verify_dataset_folder(tmp, staged)
+    return Staged(stage_dir, staged, licence)

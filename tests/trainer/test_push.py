@@ -1,0 +1,208 @@
+"""`trainer push`: a tiny model built from a config, staged with its card, loaded back, sent at the Hub boundary."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import string
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import typer
+from huggingface_hub import ModelCard, constants
+from typer.testing import CliRunner
+
+from kgbuild.errors import UserError
+from kgbuild.manifest import write_manifest
+from kgbuild.publish import upload as upload_module
+from trainer.push import push_model, register
+
+# The Hub test doubles live with the dataset publish tests; load that file directly so this module does not depend
+# on how the tests folder is packaged.
+_spec = importlib.util.spec_from_file_location(
+    "publish_hub_for_push", Path(__file__).parents[1] / "kgbuild" / "publish" / "publish_hub.py")
+publish_hub = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(publish_hub)
+
+TOKEN = "hf_pushTestToken0123456789abcdef"
+WORDS = "heart attack myocardial infarction fever pyrexia disease kind of ischemic".split()
+
+
+def build_tiny_model(folder: Path) -> Path:
+    """BERT hidden 32, 2 layers, a WordPiece vocab written here, mean pooling; saved with model.save()."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    hf = folder.parent / f"{folder.name}-hf"
+    hf.mkdir(parents=True)
+    chars = list(string.ascii_lowercase + string.digits)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars), *WORDS]
+    (hf / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab=str(hf / "vocab.txt"), do_lower_case=True)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    BertModel(config).save_pretrained(hf)
+    tokenizer.save_pretrained(hf)
+    transformer = Transformer(str(hf), max_seq_length=32)
+    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")],
+                                device="cpu")
+    model.save(str(folder))
+    return folder
+
+
+def write_kg(folder: Path, sources: list[tuple]) -> Path:
+    """Only what the licence assessment reads: the sources table and the extract manifest."""
+    folder.mkdir(parents=True)
+    schema = pa.schema([("sab", pa.string()), ("name", pa.string()), ("version", pa.string()), ("lang", pa.string()),
+                        ("srl", pa.int32()), ("n_atoms", pa.int64())])
+    pq.write_table(pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in sources], schema=schema),
+                   folder / "sources.parquet")
+    write_manifest(folder, command="extract --umls", inputs={"umls": "META"},
+                   parameters={"langs": ["ENG"], "sabs": [], "exclude_sabs": [], "keep_suppressed": False,
+                               "max_srl": None}, tables={"sources": len(sources)}, timings={},
+                   extra={"release": {"name": "2025AA", "source": "UMLS Metathesaurus"}})
+    return folder
+
+
+def write_run(root: Path, model: Path, *, sources: list[tuple]) -> Path:
+    """A run folder as `trainer run-all` leaves it: phase outputs beside manifest.json."""
+    kg = write_kg(root / "kg", sources)
+    pairs = root / "pairs"
+    pairs.mkdir()
+    write_manifest(pairs, command="build-pairs", inputs={"kg": {"path": str(kg), "rows": {}}}, parameters={},
+                   tables={}, timings={})
+    run = root / "run"
+    run.mkdir()
+    final = run / "final"
+    shutil.copytree(model, final)
+    (final / "checkpoint-10").mkdir()  # training state that must not be published
+    (final / "checkpoint-10" / "optimizer.pt").write_bytes(b"state")
+    (final / "trainer_phase.json").write_text("{}")
+    parameters = {"data": {"pairs": str(pairs), "evalsets": "/srv/shared/evalsets"},
+                  "model": {"base": "sentence-transformers/all-mpnet-base-v2", "output_dir": str(run), "seed": 42},
+                  "contrastive": {"enabled": True, "loss": "mnrl", "batch_size": 512, "epochs": 1.0,
+                                  "learning_rate": 2e-5},
+                  "weight_averaging": {"enabled": True, "weights": [0.5, 0.5]}}
+    write_manifest(run, command="trainer run-all", inputs={}, parameters=parameters, tables={}, timings={},
+                   extra={"phases": {"contrastive": {"status": "trained", "output": str(run / "contrastive"),
+                                                     "steps": 1200, "rows": 614400},
+                                     "weight_averaging": {"status": "trained", "output": str(final)}},
+                          "scores": {"base": {"headline": {"BIOSSES": 80.43, "KG linking acc@1": 41.2}},
+                                     "contrastive": {"headline": {"BIOSSES": 84.1, "KG linking acc@1": 60.5}},
+                                     "weight_averaging": {"headline": {"BIOSSES": 85.02, "KG linking acc@1": 61.0}}},
+                          "reference": {"name": "all-mpnet-base-v2", "source": "MTEB", "scores": {"BIOSSES": 80.43}}})
+    return final
+
+
+OPEN = [("MSH", "MeSH", "2025", "ENG", 0, 10)]
+SNOMED = [("MSH", "MeSH", "2025", "ENG", 0, 10), ("SNOMEDCT_US", "SNOMED CT", "2025_03_01", "ENG", 9, 4)]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    with publish_hub.CardValidator() as server:
+        monkeypatch.setattr(constants, "ENDPOINT", server.url)
+        api = publish_hub.RecordingApi()
+        monkeypatch.setattr(upload_module, "HfApi", lambda: api)
+        yield api
+
+
+def cli(args: list[str]):
+    app = typer.Typer()
+
+    @app.callback()
+    def root() -> None:  # a group, so the command is called as `push`, like under `trainer`
+        pass
+
+    register(app)
+    return CliRunner().invoke(app, ["push", *args])
+
+
+def test_dry_run_stages_a_loadable_model_with_its_card(tiny, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    final = write_run(tmp_path, tiny, sources=OPEN)
+    result = push_model(final, repo_id="my-lab/biolord-tiny", dry_run=True, datasets=["my-lab/umls-pairs"])
+    folder = result.folder
+    assert folder == tmp_path / "run" / "final.hub" and result.uploaded is None
+    staged, original = SentenceTransformer(str(folder), device="cpu"), SentenceTransformer(str(tiny), device="cpu")
+    assert staged.get_embedding_dimension() == 32
+    assert (staged.encode(["fever"]) == original.encode(["fever"])).all()
+    assert not (folder / "checkpoint-10").exists() and not (folder / "trainer_phase.json").exists()
+
+    data = ModelCard.load(folder / "README.md").data.to_dict()
+    assert data["library_name"] == "sentence-transformers" and data["pipeline_tag"] == "sentence-similarity"
+    assert data["base_model"] == "sentence-transformers/all-mpnet-base-v2"
+    assert data["datasets"] == ["my-lab/umls-pairs"] and data["license_name"] == "nlm-umls-licence"
+    assert "sentence-transformers" in data["tags"]
+    text = (folder / "README.md").read_text()
+    assert "| **weight_averaging** (this model) | 85.02 | 61.0 |" in text and "| base | 80.43 | 41.2 |" in text
+    assert "| model | BIOSSES | KG linking acc@1 |" in text
+    assert ('| 1. Contrastive (LORD: names ↔ definitions/descriptions) | trained | 1200 | 614400 | loss="mnrl", '
+            'batch_size=512') in text
+    assert "| Output dimension | 32 |" in text and "| Maximum sequence length | 32 |" in text
+    assert "UMLS Metathesaurus release 2025AA" in text and "MSH (SRL 0)" in text
+    assert 'SentenceTransformer("my-lab/biolord-tiny")' in text and "10.1093/jamia/ocae029" in text
+    run = json.loads((folder / "kgbuild_run.json").read_text())
+    assert run["parameters"]["data"]["evalsets"] == "evalsets"  # local paths reduced to their names
+
+
+def test_push_sends_the_staged_folder_as_a_private_model(tiny, tmp_path, hub):
+    final = write_run(tmp_path, tiny, sources=OPEN)
+    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--revision", "v1", "--stage-dir",
+                  str(tmp_path / "stage")])
+    assert result.exit_code == 0, result.output
+    assert hub.names() == ["create_repo", "repo_info", "create_branch", "upload_folder"]
+    assert hub.call("create_repo")["repo_type"] == "model" and hub.call("create_repo")["private"] is True
+    sent = hub.call("upload_folder")
+    assert (sent["repo_id"], sent["repo_type"], sent["revision"]) == ("my-lab/biolord-tiny", "model", "v1")
+    assert sent["folder_path"] == str(tmp_path / "stage") and hub.sent == publish_hub.snapshot(tmp_path / "stage")
+    assert {"README.md", "modules.json", "model.safetensors", "1_Pooling/config.json"} <= set(hub.sent)
+    assert TOKEN not in result.output and "uploaded to" in result.output
+
+
+def test_restricted_training_data_needs_the_acknowledgement_for_public(tiny, tmp_path, hub):
+    final = write_run(tmp_path, tiny, sources=SNOMED)
+    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--public"])
+    assert result.exit_code == 1 and "SNOMED CT content" in result.output
+    assert "--i-have-redistribution-rights" in result.output
+    assert hub.calls == [] and sorted(p.name for p in (tmp_path / "run").iterdir()) == ["final", "manifest.json"]
+    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--public", "--i-have-redistribution-rights"])
+    assert result.exit_code == 0, result.output
+    assert hub.call("create_repo")["private"] is False
+    assert not any(p.name.startswith(".final.hub") for p in (tmp_path / "run").iterdir())  # scratch removed
+
+
+def test_without_run_manifest_the_training_data_is_unknown(tiny, tmp_path):
+    model = tmp_path / "m"
+    shutil.copytree(tiny, model)
+    with pytest.raises(UserError, match="run manifest .* was not found"):
+        push_model(model, repo_id="my-lab/x", public=True, dry_run=True)
+    result = push_model(model, repo_id="my-lab/x", dry_run=True)  # private is allowed; the card says why
+    text = (result.folder / "README.md").read_text()
+    assert "could not be established" in text and "not recorded" in text
+    assert "No evaluation scores were recorded" in text and "base_model" not in text.split("---")[1]
+
+
+def test_bad_model_dir_is_refused_before_staging(tiny, tmp_path, hub):
+    (tmp_path / "empty").mkdir()
+    result = cli([str(tmp_path / "empty"), "--repo-id", "my-lab/x", "--dry-run"])
+    assert result.exit_code == 1 and "no modules.json" in result.output
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny, broken)
+    (broken / "model.safetensors").unlink()
+    result = cli([str(broken), "--repo-id", "my-lab/x", "--dry-run"])
+    assert result.exit_code == 1 and "MODEL_DIR does not load with SentenceTransformer" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "empty"] and hub.calls == []

@@ -1,0 +1,165 @@
+"""`trainer push MODEL_DIR --repo-id ORG/NAME`: publish a trained model with a generated model card.
+
+Same shape as `kgbuild publish`: check, licence guard, stage a verified folder, then upload (private by default).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from huggingface_hub import HfApi
+
+from kgbuild.atomic import atomic_dir
+from kgbuild.console import err, user_errors
+from kgbuild.errors import UserError
+from kgbuild.publish import model_card
+from kgbuild.publish.licence import ACK_FLAG, Licence, assess, guard, unknown
+from kgbuild.publish.model_card import ModelFacts
+from kgbuild.publish.stage import redact_paths
+from kgbuild.publish.upload import Uploaded, check_repo_id, upload
+
+# Training state that belongs to resuming a run, not to the published model.
+_SKIP_DIRS = ("runs",)
+_SKIP_FILES = ("README.md", "optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_state.json", "training_args.bin",
+               "trainer_phase.json")
+_PROBE = ["myocardial infarction", "heart attack"]
+
+
+@dataclass(frozen=True)
+class Pushed:
+    folder: Path
+    facts: ModelFacts
+    licence: Licence
+    uploaded: Uploaded | None
+
+
+def training_licence(facts: ModelFacts) -> Licence:
+    """The licence of the training data: the pairs folder the run manifest names, followed back to its KG."""
+    if not facts.run:
+        return unknown("the run manifest (manifest.json of trainer run-all) was not found beside the model, so its "
+                       "training data cannot be established")
+    pairs = facts.pairs_dir
+    if pairs is None:
+        return unknown("the training data folder named in the run manifest ([data] pairs) was not found")
+    return assess(pairs)
+
+
+def _copy_model(src: Path, dest: Path) -> None:
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        top = Path(folder) == src
+        return [n for n in names if n.startswith("checkpoint-") or n.startswith("rng_state")
+                or top and (n in _SKIP_FILES or n in _SKIP_DIRS or n == "manifest.json")]
+
+    shutil.copytree(src, dest, ignore=ignore, dirs_exist_ok=True)
+
+
+def load_model(folder: Path, *, what: str):
+    """Load `folder` as a SentenceTransformer (offline, CPU) and embed two probe sentences."""
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        return model, model.encode(_PROBE, convert_to_numpy=True)
+    except Exception as exc:  # anything that stops loading here would stop users too
+        raise UserError(f"{what} does not load with SentenceTransformer: {type(exc).__name__}: {exc}", path=folder,
+                        fix="give a complete model folder (weights, tokenizer, modules.json) saved by the trainer") \
+            from None
+
+
+def _verify_model(folder: Path, reference) -> None:
+    """The staged folder loads as a SentenceTransformer and embeds exactly as the trained model does."""
+    import numpy as np
+
+    _, got = load_model(folder, what="the staged model")
+    if got.shape != reference.shape or not np.allclose(got, reference, atol=1e-5):
+        raise UserError("the staged model embeds differently from MODEL_DIR", path=folder,
+                        fix="a file is missing from the model folder; re-save the model")
+    model_card.validate((folder / "README.md").read_text(encoding="utf-8"))
+
+
+def stage_model(facts: ModelFacts, lic: Licence, stage_dir: Path, *, repo_id: str, datasets: list[str],
+                force: bool, reference) -> Path:
+    with atomic_dir(stage_dir, force=force) as tmp:
+        _copy_model(facts.folder, tmp)
+        (tmp / "README.md").write_text(model_card.render(repo_id, facts, lic, datasets), encoding="utf-8")
+        if facts.run:
+            (tmp / "kgbuild_run.json").write_text(json.dumps(redact_paths(facts.run), indent=2, ensure_ascii=False),
+                                                  encoding="utf-8")
+        _verify_model(tmp, reference)
+    return Path(stage_dir)
+
+
+def push_model(model_dir: Path, *, repo_id: str, public: bool = False, dry_run: bool = False,
+               stage_dir: Path | None = None, revision: str | None = None, acknowledge_rights: bool = False,
+               force: bool = False, run_manifest: Path | None = None, datasets: list[str] | None = None,
+               api: HfApi | None = None, validate_online: bool = True) -> Pushed:
+    model_dir = Path(model_dir)
+    check_repo_id(repo_id)
+    for ds in datasets or []:
+        check_repo_id(ds)
+    if not model_dir.is_dir():
+        raise UserError("MODEL_DIR not found", path=model_dir, fix="give a trained model folder, e.g. run/final")
+    facts = model_card.read_model(model_dir, run_manifest)
+    lic = training_licence(facts)
+    guard(lic, public=public, acknowledged=acknowledge_rights, path=model_dir)
+    model, reference = load_model(model_dir, what="MODEL_DIR")
+    model_card.describe_loaded(facts, model)
+    del model
+    if dry_run or stage_dir is not None:
+        folder = stage_model(facts, lic, Path(stage_dir) if stage_dir else model_dir.parent / f"{model_dir.name}.hub",
+                             repo_id=repo_id, datasets=datasets or [], force=force, reference=reference)
+        sent = None if dry_run else upload(folder, repo_id=repo_id, repo_type="model", public=public,
+                                           revision=revision, api=api, validate_online=validate_online,
+                                           commit_message="trainer push")
+        return Pushed(folder, facts, lic, sent)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.hub-", dir=model_dir.parent))
+    try:
+        folder = stage_model(facts, lic, scratch / "repo", repo_id=repo_id, datasets=datasets or [], force=False,
+                             reference=reference)
+        sent = upload(folder, repo_id=repo_id, repo_type="model", public=public, revision=revision, api=api,
+                      validate_online=validate_online, commit_message="trainer push")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Pushed(folder, facts, lic, sent)
+
+
+@user_errors
+def push(
+    model_dir: Path = typer.Argument(..., help="A trained sentence-transformers folder (e.g. run/final)."),
+    repo_id: str = typer.Option(..., "--repo-id", help="The Hub model repository, ORG/NAME."),
+    public: bool = typer.Option(False, "--public", help="Make a new repository public (default: private)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Stage and verify the repository folder; upload nothing."),
+    stage_dir: Path | None = typer.Option(None, "--stage-dir", help="Where to build the repository folder (kept). "
+                                          "Default: MODEL_DIR.hub for --dry-run, else a temporary folder."),
+    revision: str | None = typer.Option(None, "--revision", help="Upload to this branch (created when missing)."),
+    run_manifest: Path | None = typer.Option(None, "--run-manifest", help="manifest.json of trainer run-all "
+                                             "(default: in MODEL_DIR or its parent)."),
+    dataset: list[str] = typer.Option([], "--dataset", help="A Hub dataset the model was trained on (repeatable)."),
+    rights: bool = typer.Option(False, ACK_FLAG, help="Acknowledge that your licences allow public redistribution "
+                                "of a model trained on restricted content."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing stage folder."),
+) -> None:
+    """Publish MODEL_DIR to the Hugging Face Hub with a model card (base model, phases, data, evaluation)."""
+    result = push_model(model_dir, repo_id=repo_id, public=public, dry_run=dry_run, stage_dir=stage_dir,
+                        revision=revision, acknowledge_rights=rights, force=force, run_manifest=run_manifest,
+                        datasets=dataset)
+    lic = result.licence
+    err.print(f"model: {result.facts.dimension}-dim, phase {result.facts.phase or '?'}; run manifest "
+              f"{result.facts.run_path or 'not found'}")
+    err.print(f"licence: {lic.hub_licence}{' (' + lic.licence_name + ')' if lic.licence_name else ''} — "
+              + ("restricted: " + "; ".join(lic.reasons) if lic.restricted else "no redistribution restriction found"))
+    if result.uploaded is None:
+        err.print(f"[green]dry run: verified model folder in {result.folder}; nothing uploaded[/green]")
+        return
+    up = result.uploaded
+    err.print(f"[green]uploaded to {up.url}{f' (branch {up.revision})' if up.revision else ''}, "
+              f"{'private' if up.private else 'public'}[/green]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog="Example: trainer push run/final --repo-id my-lab/biolord-umls --dry-run")(push)
