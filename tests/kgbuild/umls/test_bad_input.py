@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SAMPLE_META
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
 from kgbuild.errors import UserError
 from kgbuild.umls.extract import extract_umls
+
+TESTS = Path(__file__).resolve().parents[2]
+FIXTURES = TESTS / "fixtures"
+SAMPLE_META = TESTS.parent / "kgbuild" / "sample" / "META"
 
 CUMULUS = FIXTURES / "umls" / "cumulus-library-umls"
 SCISPACY = FIXTURES / "umls" / "scispacy"

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import FIXTURES
 
 from kgbuild.umls.discover import discover
 from kgbuild.umls.extract import extract_umls
+
+TESTS = Path(__file__).resolve().parents[2]
+FIXTURES = TESTS / "fixtures"
+SAMPLE_META = TESTS.parent / "kgbuild" / "sample" / "META"
 
 SCISPACY = FIXTURES / "umls" / "scispacy"
 RXNORM = FIXTURES / "umls" / "therapy-normalization" / "rxnorm_2023-11-06.RRF"
