@@ -1,0 +1,52 @@
+-- The texts a concept's names are paired with: UMLS/OBO definitions, LLM definitions (status ok only) and the
+-- KG description; distinct per concept and kind, at most max_definitions / max_llm_definitions of each.
+with params as (
+    select * from pair_params
+),
+
+texts as (
+    select
+        cui,
+        trim(definition) as text,
+        case when origin = 'llm' then 'llm_definition' else 'definition' end as kind,
+    from definitions
+    union all
+    select
+        cui,
+        trim(text) as text,
+        'llm_definition' as kind,
+    from llm_definitions
+    where status = 'ok' and text is not null
+    union all
+    select
+        cui,
+        description as text,
+        'description' as kind,
+    from descriptions
+),
+
+distinct_texts as (
+    select distinct cui, text, kind from texts where text <> '' and cui is not null
+),
+
+ranked as (
+    select
+        d.cui,
+        d.text,
+        d.kind,
+        row_number() over (partition by d.cui, d.kind order by hash(p.seed, d.cui, d.text), d.text) as text_rank,
+    from distinct_texts as d
+    cross join params as p
+)
+
+select
+    r.cui,
+    r.text,
+    r.kind,
+    r.text_rank,
+from ranked as r
+cross join params as p
+where
+    r.kind = 'description'
+    or (r.kind = 'definition' and r.text_rank <= p.max_definitions)
+    or (r.kind = 'llm_definition' and r.text_rank <= p.max_llm_definitions)
