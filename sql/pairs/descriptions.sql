@@ -10,7 +10,14 @@ parts as (
         c.preferred_name,
         list_transform(c.semantic_types[1:p.max_types], lambda t: with_article(lower(t))) as types,
         list_concat(
-            list_transform(coalesce(pa.parent_names, []), lambda n: 'is a kind of ' || n),
+            list_transform(
+                -- a parent that is also the semantic type would say the same thing twice
+                list_filter(
+                    coalesce(pa.parent_names, []),
+                    lambda n: not list_contains(list_transform(c.semantic_types, lambda t: lower(t)), lower(n))
+                ),
+                lambda n: 'is a kind of ' || n
+            ),
             coalesce(fa.fact_texts, [])
         ) as clauses,
         p.template_version,
