@@ -44,6 +44,7 @@ select
     r.text,
     r.kind,
     r.text_rank,
+    norm_text(r.text) as norm,
 from ranked as r
 cross join params as p
 where

@@ -19,7 +19,7 @@ text_pairs as (
         t.kind,
         a.name_rank + t.text_rank - 1 as round,
         a.norm as anchor_norm,
-        norm_text(t.text) as positive_norm,
+        t.norm as positive_norm,
     from anchors as a
     inner join int_concept_texts as t on t.cui = a.cui
 ),

@@ -28,9 +28,14 @@ capped as (
 ),
 
 deduplicated as (
-    select *
+    -- the same (anchor, positive) under two concepts (a shared name and text): keep the smaller cui
+    select
+        anchor,
+        positive,
+        min(cui) as cui,
+        arg_min(kind, cui) as kind,
     from capped
-    qualify row_number() over (partition by anchor, positive order by cui, kind) = 1
+    group by anchor, positive
 )
 
 select
@@ -41,11 +46,12 @@ select
     s.split,
 from deduplicated as d
 inner join int_concept_splits as s on s.cui = d.cui
+inner join kind_order as k on k.kind = d.kind
 cross join params as p
+-- integer keys only: a seeded shuffle of concepts within each split, a concept's pairs together
 order by
     case s.split when 'train' then 1 when 'dev' then 2 else 3 end,
     hash(p.seed, d.cui),
-    d.cui,
-    d.kind,
-    d.anchor,
-    d.positive
+    k.kind_rank,
+    hash(d.anchor),
+    hash(d.positive)
