@@ -92,13 +92,14 @@ def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
 def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path | None) -> dict[str, Any]:
     if not kg.is_dir():
         raise UserError("KG folder not found", path=kg, fix="give the --out folder of kgbuild extract")
-    inputs: dict[str, Any] = {"kg": {"path": str(kg), "rows": {}}}
+    inputs: dict[str, Any] = {"kg": {"path": str(kg), "rows": {}, "bytes": {}}}
     for table in KG_INPUTS:
         files = table_files(kg, table)
         if not files:
             raise UserError(f"the KG folder has no {table} table", path=kg,
                             fix=f"expected {table}.parquet; rerun kgbuild extract into this folder")
         inputs["kg"]["rows"][table] = _register_table(con, table, files, columns(table))
+        inputs["kg"]["bytes"][table] = sum(Path(f).stat().st_size for f in files)
     kg_manifest = read_manifest(kg)
     if kg_manifest:
         inputs["kg"]["created_at"] = kg_manifest.get("created_at")
@@ -115,7 +116,8 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path
                         fix="expected llm_definitions/part-*.parquet from kgbuild generate-definitions")
     rows = _register_table(con, "llm_definitions", files, list(LLM_COLUMNS))
     ok = con.execute("SELECT count(*) FROM llm_definitions WHERE status = 'ok'").fetchall()[0][0]
-    inputs["definitions"] = {"path": str(definitions), "rows": rows, "rows_ok": ok}
+    inputs["definitions"] = {"path": str(definitions), "rows": rows, "rows_ok": ok,
+                             "bytes": sum(Path(f).stat().st_size for f in files)}
     return inputs
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -179,6 +180,9 @@ def test_cli_reports_errors_as_one_line(tmp_path, femur_kg):
     assert "KG folder not found" in result.output
     result = runner.invoke(app, ["build-pairs", "--kg", str(femur_kg), "--out", str(tmp_path / "o"), "--seed", "3"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "o" / "manifest.json").exists()
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["parameters"]["seed"] == 3 and manifest["parameters"]["template_version"] == "v1"
+    assert manifest["inputs"]["kg"]["rows"]["concepts"] == 6 and manifest["inputs"]["kg"]["bytes"]["relations"] > 0
+    assert manifest["tables"]["linking_candidates"] == 6
     result = runner.invoke(app, ["build-pairs", "--kg", str(femur_kg), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and "already exists" in result.output
