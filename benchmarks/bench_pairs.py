@@ -132,18 +132,22 @@ def generate(kg: Path, scale: float) -> dict[str, int]:
     return counts
 
 
-def measure(args: list[str]) -> tuple[float, float, str]:
-    """Run a child process; return wall seconds, its peak RSS in GiB, and its stderr tail."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def measure(args: list[str]) -> tuple[float, float, float]:
+    """Run a child process; return wall seconds, its peak RSS in GiB and its CPU seconds (user + system).
+
+    CPU seconds are reported beside wall time because this machine's cores are shared: wall time grows with the
+    load average, CPU time much less."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(args)}\n{proc.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the max over all waited-for children: run the biggest last or read it per step
-    return wall, max(peak, before) / 1024 / 1024, proc.stderr[-2000:]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # ru_maxrss of children is the max over all waited-for children: the peer (small) runs first
+    return wall, max(usage.ru_maxrss, before) / 1024 / 1024, usage.ru_utime + usage.ru_stime - cpu_before
 
 
 PEER = """
@@ -171,20 +175,20 @@ def main() -> None:
         print(f"generated {counts} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     size = sum(p.stat().st_size for p in kg.glob("*.parquet")) / 1024**3
     shutil.rmtree(out, ignore_errors=True)
-    peer_wall, peer_rss, _ = measure([sys.executable, "-c", PEER, str(kg), args.memory_limit])
-    wall, rss, _ = measure([sys.executable, "-m", "kgbuild", "build-pairs", "--kg", str(kg), "--out", str(out),
+    peer_wall, peer_rss, peer_cpu = measure([sys.executable, "-c", PEER, str(kg), args.memory_limit])
+    wall, rss, cpu = measure([sys.executable, "-m", "kgbuild", "build-pairs", "--kg", str(kg), "--out", str(out),
                             "--memory-limit", args.memory_limit])
     manifest = json.loads((out / "manifest.json").read_text())
     rows = manifest["inputs"]["kg"]["rows"]
-    print("| scale | concepts | names | relations | definitions | input Parquet | build-pairs wall | peak RSS | "
-          "peer scan wall | peer peak RSS | pairs | descriptions | linking |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| scale | concepts | names | relations | definitions | input Parquet | build-pairs wall | CPU | peak RSS | "
+          "peer scan wall | CPU | peak RSS | pairs | descriptions | linking |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.scale:g} | {rows['concepts']:,} | {rows['names']:,} | {rows['relations']:,} | "
-          f"{rows['definitions']:,} | {size:.2f} GiB | {wall:.0f} s | {rss:.2f} GiB | {peer_wall:.0f} s | "
-          f"{peer_rss:.2f} GiB | {manifest['tables']['pairs']:,} | {manifest['tables']['descriptions']:,} | "
-          f"{manifest['tables']['linking']:,} |")
+          f"{rows['definitions']:,} | {size:.2f} GiB | {wall:.0f} s | {cpu:.0f} s | {rss:.2f} GiB | "
+          f"{peer_wall:.0f} s | {peer_cpu:.0f} s | {peer_rss:.2f} GiB | {manifest['tables']['pairs']:,} | "
+          f"{manifest['tables']['descriptions']:,} | {manifest['tables']['linking']:,} |")
     print("step timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in manifest["timings_s"].items()))
-    print(f"cpu cores: {os.cpu_count()}")
+    print(f"cpu cores: {os.cpu_count()}, load average after the run: {os.getloadavg()[0]:.1f}")
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
 

@@ -29,6 +29,8 @@ STEPS = ("int_concept_splits", "int_parent_edges", "int_concept_parents", "int_r
          "int_concept_facts", "descriptions", "int_anchor_names", "int_concept_texts", "int_pair_candidates",
          "pairs", "linking", "linking_candidates")
 OUTPUTS = ("descriptions", "pairs", "linking", "linking_candidates")
+# Steps read by a single later step stay views: DuckDB plans them into their reader, nothing is materialised.
+VIEWS = ("int_parent_edges", "int_concept_texts", "int_pair_candidates")
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options
         # Spill to a folder inside the temporary output, so a failed run leaves nothing behind.
         con.sql(f"SET temp_directory = '{(tmp / '.spill').as_posix()}'")
         con.sql(f"SET memory_limit = '{options.memory_limit}'")
-        con.sql("SET preserve_insertion_order = true")
+        con.sql("SET preserve_insertion_order = false")  # outputs are ordered explicitly
         if options.threads:
             con.sql(f"SET threads = {int(options.threads)}")
         started = time.perf_counter()
@@ -151,10 +153,16 @@ def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options
             if progress:
                 progress(step)
             t0 = time.perf_counter()
-            con.sql(f"CREATE TABLE {step} AS {read_sql(f'pairs/{step}.sql')}")
-            if step in OUTPUTS:
-                target = (tmp / f"{step}.parquet").as_posix()
-                con.sql(f"COPY (SELECT * FROM {step}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+            try:
+                kind = "VIEW" if step in VIEWS else "TABLE"
+                con.sql(f"CREATE {kind} {step} AS {read_sql(f'pairs/{step}.sql')}")
+                if step in OUTPUTS:
+                    target = (tmp / f"{step}.parquet").as_posix()
+                    con.sql(f"COPY (SELECT * FROM {step}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+            except duckdb.OutOfMemoryException as exc:
+                raise UserError(f"DuckDB ran out of memory in step {step} (memory limit {options.memory_limit}): "
+                                f"{str(exc).splitlines()[0]}", path=kg,
+                                fix="raise --memory-limit, or free memory on this machine") from None
             timings[step] = time.perf_counter() - t0
         tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in OUTPUTS}
         con.close()

@@ -42,29 +42,25 @@ facts as (
 ),
 
 top as (
+    -- a window, not arg_max(..., n): its sort spills to disk, so 60M edges fit in a few GB
     select
         f.subject_cui as cui,
-        arg_max(
-            {'phrase': f.phrase, 'object_cui': f.object_cui},
-            {'c': f.curated, 'r': round(f.ratio, 3), 'n': f.n_sources, 'h': hash(p.seed, f.subject_cui, f.object_cui)},
-            (select max_relations from pair_params)
-        ) as facts,
+        f.phrase,
+        f.object_cui,
+        row_number() over (
+            partition by f.subject_cui
+            order by
+                f.curated desc, round(f.ratio, 3) desc, f.n_sources desc,
+                hash(p.seed, f.subject_cui, f.object_cui), f.object_cui, f.phrase
+        ) as position,
     from facts as f
     cross join params as p
-    group by f.subject_cui
-),
-
-flat as (
-    select
-        cui,
-        unnest(facts) as fact,
-        generate_subscripts(facts, 1) as position,
-    from top
+    qualify position <= p.max_relations
 )
 
 select
-    f.cui,
-    list(f.fact.phrase || ' ' || lower_first(c.preferred_name) order by f.position) as fact_texts,
-from flat as f
-inner join concepts as c on c.cui = f.fact.object_cui
-group by f.cui
+    t.cui,
+    list(t.phrase || ' ' || lower_first(c.preferred_name) order by t.position) as fact_texts,
+from top as t
+inner join concepts as c on c.cui = t.object_cui
+group by t.cui

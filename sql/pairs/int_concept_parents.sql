@@ -6,27 +6,18 @@ with params as (
 top as (
     select
         e.cui,
-        arg_max(
-            e.parent_cui,
-            {'n': e.n_sources, 'h': hash(p.seed, e.cui, e.parent_cui)},
-            (select max_parents from pair_params)
-        ) as parent_cuis,
+        e.parent_cui,
+        row_number() over (
+            partition by e.cui order by e.n_sources desc, hash(p.seed, e.cui, e.parent_cui)
+        ) as position,
     from int_parent_edges as e
     cross join params as p
-    group by e.cui
-),
-
-flat as (
-    select
-        cui,
-        unnest(parent_cuis) as parent_cui,
-        generate_subscripts(parent_cuis, 1) as position,
-    from top
+    qualify position <= p.max_parents
 )
 
 select
-    f.cui,
-    list(lower_first(c.preferred_name) order by f.position) as parent_names,
-from flat as f
-inner join concepts as c on c.cui = f.parent_cui
-group by f.cui
+    t.cui,
+    list(lower_first(c.preferred_name) order by t.position) as parent_names,
+from top as t
+inner join concepts as c on c.cui = t.parent_cui
+group by t.cui

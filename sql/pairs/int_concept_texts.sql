@@ -4,7 +4,7 @@ with params as (
     select * from pair_params
 ),
 
-texts as (
+definition_texts as (
     select
         cui,
         trim(definition) as text,
@@ -17,16 +17,10 @@ texts as (
         'llm_definition' as kind,
     from llm_definitions
     where status = 'ok' and text is not null
-    union all
-    select
-        cui,
-        description as text,
-        'description' as kind,
-    from descriptions
 ),
 
 distinct_texts as (
-    select distinct cui, text, kind from texts where text <> '' and cui is not null
+    select distinct cui, text, kind from definition_texts where text <> '' and cui is not null
 ),
 
 ranked as (
@@ -48,6 +42,14 @@ select
 from ranked as r
 cross join params as p
 where
-    r.kind = 'description'
-    or (r.kind = 'definition' and r.text_rank <= p.max_definitions)
+    (r.kind = 'definition' and r.text_rank <= p.max_definitions)
     or (r.kind = 'llm_definition' and r.text_rank <= p.max_llm_definitions)
+union all
+-- one description per concept, never equal to a name (it is the name and more): no ranking, no normal form
+select
+    cui,
+    description as text,
+    'description' as kind,
+    1 as text_rank,
+    null as norm,
+from descriptions

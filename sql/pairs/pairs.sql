@@ -14,7 +14,7 @@ kind_order as (
 non_trivial as (
     select c.*
     from int_pair_candidates as c
-    where trim(c.anchor) <> '' and trim(c.positive) <> '' and c.anchor_norm <> c.positive_norm
+    where trim(c.anchor) <> '' and trim(c.positive) <> '' and c.anchor_norm is distinct from c.positive_norm
 ),
 
 capped as (
@@ -23,19 +23,36 @@ capped as (
     inner join kind_order as k on k.kind = n.kind
     cross join params as p
     qualify row_number() over (
-        partition by n.cui order by n.round, k.kind_rank, hash(p.seed, n.anchor, n.positive), n.anchor, n.positive
+        partition by n.cui order by n.round, k.kind_rank, hash(p.seed, n.anchor, n.positive)
     ) <= p.max_pairs_per_concept
 ),
 
-deduplicated as (
-    -- the same (anchor, positive) under two concepts (a shared name and text): keep the smaller cui
-    select
-        anchor,
-        positive,
-        min(cui) as cui,
-        arg_min(kind, cui) as kind,
+-- the same (anchor, positive) under two concepts needs an anchor text two concepts share: only those rows are
+-- grouped (keeping the smaller cui); the others pass through untouched
+shared_anchors as (
+    select anchor
     from capped
-    group by anchor, positive
+    group by anchor
+    having count(distinct cui) > 1
+),
+
+deduplicated as (
+    select
+        c.anchor,
+        c.positive,
+        c.cui,
+        c.kind,
+    from capped as c
+    anti join shared_anchors as s on s.anchor = c.anchor
+    union all
+    select
+        c.anchor,
+        c.positive,
+        min(c.cui) as cui,
+        arg_min(c.kind, c.cui) as kind,
+    from capped as c
+    semi join shared_anchors as s on s.anchor = c.anchor
+    group by c.anchor, c.positive
 )
 
 select
