@@ -30,7 +30,7 @@ STEPS = ("int_concept_splits", "int_parent_edges", "int_concept_parents", "int_r
          "pairs", "linking", "linking_candidates")
 OUTPUTS = ("descriptions", "pairs", "linking", "linking_candidates")
 # Steps read by a single later step stay views: DuckDB plans them into their reader, nothing is materialised.
-VIEWS = ("int_parent_edges", "int_concept_texts", "int_pair_candidates")
+VIEWS = ("int_parent_edges", "int_pair_candidates")
 
 
 @dataclass(frozen=True)

@@ -1,42 +1,37 @@
--- Every (anchor, positive) a concept could give, before caps: its top names with each of its texts, and its
--- preferred name with each synonym. "round" orders a concept's pairs so a cap keeps every kind's best first.
+-- Every (anchor, positive) a concept could give, before caps, as keys only (texts are joined back in pairs.sql,
+-- so the cap's sort moves no long strings): its top names with each of its texts, and its preferred name with
+-- each synonym. "round" orders a concept's pairs so a cap keeps every kind's best first. A pair is trivial when
+-- both sides have the same normal form; names are one per normal form, and a description is the name and more,
+-- so only definitions need the check.
 with params as (
     select * from pair_params
 ),
 
-anchors as (
-    select a.*
+text_pairs as (
+    select
+        a.cui,
+        a.name_rank as anchor_rank,
+        t.kind,
+        t.text_rank as positive_rank,
+        a.name_rank + t.text_rank - 1 as round,
+        a.norm is not distinct from t.norm as trivial,
     from int_anchor_names as a
+    inner join int_concept_texts as t on t.cui = a.cui
     cross join params as p
     where a.name_rank <= p.max_anchor_names
 ),
 
-text_pairs as (
-    select
-        a.name as anchor,
-        t.text as positive,
-        a.cui,
-        t.kind,
-        a.name_rank + t.text_rank - 1 as round,
-        a.norm as anchor_norm,
-        t.norm as positive_norm,
-    from anchors as a
-    inner join int_concept_texts as t on t.cui = a.cui
-),
-
 synonym_pairs as (
     select
-        pref.name as anchor,
-        syn.name as positive,
-        pref.cui,
+        s.cui,
+        1 as anchor_rank,
         'synonym' as kind,
-        syn.name_rank - 1 as round,
-        pref.norm as anchor_norm,
-        syn.norm as positive_norm,
-    from int_anchor_names as pref
-    inner join int_anchor_names as syn on syn.cui = pref.cui
+        s.name_rank as positive_rank,
+        s.name_rank - 1 as round,
+        false as trivial,
+    from int_anchor_names as s
     cross join params as p
-    where pref.name_rank = 1 and syn.name_rank between 2 and p.max_synonyms + 1
+    where s.name_rank between 2 and p.max_synonyms + 1
 )
 
 select * from text_pairs

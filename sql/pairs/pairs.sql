@@ -11,48 +11,65 @@ kind_order as (
     ) as k (kind, kind_rank)
 ),
 
-non_trivial as (
-    select c.*
+capped as (
+    select
+        c.cui,
+        c.anchor_rank,
+        c.kind,
+        c.positive_rank,
+        k.kind_rank,
     from int_pair_candidates as c
-    where trim(c.anchor) <> '' and trim(c.positive) <> '' and c.anchor_norm is distinct from c.positive_norm
+    inner join kind_order as k on k.kind = c.kind
+    cross join params as p
+    where not c.trivial
+    qualify row_number() over (
+        partition by c.cui
+        order by c.round, k.kind_rank, hash(p.seed, c.cui, c.anchor_rank, c.kind, c.positive_rank)
+    ) <= p.max_pairs_per_concept
 ),
 
-capped as (
-    select n.*
-    from non_trivial as n
-    inner join kind_order as k on k.kind = n.kind
-    cross join params as p
-    qualify row_number() over (
-        partition by n.cui order by n.round, k.kind_rank, hash(p.seed, n.anchor, n.positive)
-    ) <= p.max_pairs_per_concept
+with_text as (
+    select
+        a.name as anchor,
+        coalesce(t.text, s.name) as positive,
+        c.cui,
+        c.kind,
+        c.kind_rank,
+    from capped as c
+    inner join int_anchor_names as a on a.cui = c.cui and a.name_rank = c.anchor_rank
+    left join int_concept_texts as t
+        on c.kind <> 'synonym' and t.cui = c.cui and t.kind = c.kind and t.text_rank = c.positive_rank
+    left join int_anchor_names as s on c.kind = 'synonym' and s.cui = c.cui and s.name_rank = c.positive_rank
 ),
 
 -- the same (anchor, positive) under two concepts needs an anchor text two concepts share: only those rows are
 -- grouped (keeping the smaller cui); the others pass through untouched
 shared_anchors as (
     select anchor
-    from capped
+    from with_text
     group by anchor
     having count(distinct cui) > 1
 ),
 
 deduplicated as (
     select
-        c.anchor,
-        c.positive,
-        c.cui,
-        c.kind,
-    from capped as c
-    anti join shared_anchors as s on s.anchor = c.anchor
+        w.anchor,
+        w.positive,
+        w.cui,
+        w.kind,
+        w.kind_rank,
+    from with_text as w
+    anti join shared_anchors as s on s.anchor = w.anchor
     union all
     select
-        c.anchor,
-        c.positive,
-        min(c.cui) as cui,
-        arg_min(c.kind, c.cui) as kind,
-    from capped as c
-    semi join shared_anchors as s on s.anchor = c.anchor
-    group by c.anchor, c.positive
+        w.anchor,
+        w.positive,
+        min(w.cui) as cui,
+        arg_min(w.kind, w.cui) as kind,
+        arg_min(w.kind_rank, w.cui) as kind_rank,
+    from with_text as w
+    semi join shared_anchors as s on s.anchor = w.anchor
+    group by w.anchor, w.positive
 )
 
 select
@@ -63,12 +80,11 @@ select
     s.split,
 from deduplicated as d
 inner join int_concept_splits as s on s.cui = d.cui
-inner join kind_order as k on k.kind = d.kind
 cross join params as p
 -- integer keys only: a seeded shuffle of concepts within each split, a concept's pairs together
 order by
     case s.split when 'train' then 1 when 'dev' then 2 else 3 end,
     hash(p.seed, d.cui),
-    k.kind_rank,
+    d.kind_rank,
     hash(d.anchor),
     hash(d.positive)
