@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -63,6 +64,8 @@ class PairOptions:
                      "max_linking_queries"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B)", self.memory_limit.strip()):
+            raise UserError(f"bad memory limit {self.memory_limit!r}", fix="write it like 4GB or 512MB")
         for name in ("max_synonyms", "max_definitions", "max_llm_definitions"):
             if getattr(self, name) < 0:
                 raise UserError(f"{name} must be 0 or more, got {getattr(self, name)}")
