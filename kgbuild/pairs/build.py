@@ -137,9 +137,12 @@ def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options
     kg, out = Path(kg), Path(out)
     timings: dict[str, float] = {}
     with atomic_dir(out, force=force) as tmp:
-        con = duckdb.connect()
-        # Spill to a folder inside the temporary output, so a failed run leaves nothing behind.
-        con.sql(f"SET temp_directory = '{(tmp / '.spill').as_posix()}'")
+        # A database file, not memory: the intermediate tables (GBs at UMLS scale) can then leave memory, and it
+        # lives with the spill folder inside the temporary output, so a failed run leaves nothing behind.
+        work = tmp / ".work"
+        work.mkdir()
+        con = duckdb.connect(str(work / "pairs.duckdb"))
+        con.sql(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
         con.sql(f"SET memory_limit = '{options.memory_limit}'")
         con.sql("SET preserve_insertion_order = false")  # outputs are ordered explicitly
         if options.threads:
@@ -169,7 +172,7 @@ def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options
             timings[step] = time.perf_counter() - t0
         tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in OUTPUTS}
         con.close()
-        shutil.rmtree(tmp / ".spill", ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
         t0 = time.perf_counter()
         check_con = duckdb.connect()
         check_con.sql(f"SET memory_limit = '{options.memory_limit}'")

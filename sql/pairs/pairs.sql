@@ -31,15 +31,24 @@ capped as (
 with_text as (
     select
         a.name as anchor,
-        coalesce(t.text, s.name) as positive,
+        t.text as positive,
         c.cui,
         c.kind,
         c.kind_rank,
     from capped as c
     inner join int_anchor_names as a on a.cui = c.cui and a.name_rank = c.anchor_rank
-    left join int_concept_texts as t
-        on c.kind <> 'synonym' and t.cui = c.cui and t.kind = c.kind and t.text_rank = c.positive_rank
-    left join int_anchor_names as s on c.kind = 'synonym' and s.cui = c.cui and s.name_rank = c.positive_rank
+    inner join int_concept_texts as t on t.cui = c.cui and t.kind = c.kind and t.text_rank = c.positive_rank
+    union all
+    select
+        a.name as anchor,
+        s.name as positive,
+        c.cui,
+        c.kind,
+        c.kind_rank,
+    from capped as c
+    inner join int_anchor_names as a on a.cui = c.cui and a.name_rank = c.anchor_rank
+    inner join int_anchor_names as s on s.cui = c.cui and s.name_rank = c.positive_rank
+    where c.kind = 'synonym'
 ),
 
 -- the same (anchor, positive) under two concepts needs an anchor text two concepts share: only those rows are
