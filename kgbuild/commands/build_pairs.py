@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from kgbuild.console import err, user_errors
+from kgbuild.pairs import PairOptions, build_pairs
+
+
+@user_errors
+def build_pairs_command(
+    kg: Path = typer.Option(..., "--kg", help="KG folder written by kgbuild extract."),
+    out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
+    definitions: Path | None = typer.Option(None, "--definitions",
+                                            help="Folder of kgbuild generate-definitions (rows with status ok)."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the concept splits and of every tie-break."),
+    train_pct: int = typer.Option(80, "--train-pct", help="Percent of concepts in train."),
+    dev_pct: int = typer.Option(10, "--dev-pct", help="Percent of concepts in dev (test gets the rest)."),
+    max_pairs_per_concept: int = typer.Option(24, "--max-pairs-per-concept", help="Cap of pairs per concept."),
+    max_synonyms: int = typer.Option(8, "--max-synonyms", help="Cap of name-synonym pairs per concept."),
+    max_anchor_names: int = typer.Option(4, "--max-anchor-names",
+                                         help="Names of a concept paired with each of its definitions/description."),
+    lang: str = typer.Option("ENG", "--lang", help="Language of the names (names.lang)."),
+    memory_limit: str = typer.Option("4GB", "--memory-limit", help="DuckDB memory limit; it spills beyond it."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+) -> None:
+    """Build descriptions, training pairs (split by concept) and a KG linking set from KG tables."""
+    options = PairOptions(seed=seed, train_pct=train_pct, dev_pct=dev_pct, lang=lang,
+                          max_pairs_per_concept=max_pairs_per_concept, max_synonyms=max_synonyms,
+                          max_anchor_names=max_anchor_names, memory_limit=memory_limit)
+    with err.status("build-pairs") as status:
+        manifest = build_pairs(kg, out, definitions=definitions, options=options, force=force,
+                               progress=lambda step: status.update(f"build-pairs: {step}"))
+    table = Table("table", "rows", title=str(out))
+    for name, rows in manifest["tables"].items():
+        table.add_row(name, f"{rows:,}")
+    err.print(table)
+    err.print(f"[green]done in {manifest['timings_s']['total']:.1f} s[/green]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("build-pairs", epilog="Example: kgbuild build-pairs --kg kg/ --out pairs/ --definitions defs/")(
+        build_pairs_command)

@@ -1,0 +1,186 @@
+"""Run sql/pairs/ over a KG folder (and optional LLM definitions) and write the PAIRS folder atomically."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from kgbuild.atomic import atomic_dir
+from kgbuild.contracts import check_or_raise, columns, table_files
+from kgbuild.errors import UserError
+from kgbuild.manifest import read_manifest, write_manifest
+from kgbuild.pairs.phrases import phrase_table
+from kgbuild.resources import read_sql
+
+TEMPLATE_VERSION = "v1"
+
+# KG tables build-pairs reads, with the columns it needs from each.
+KG_INPUTS = ("concepts", "names", "definitions", "relations", "relation_labels")
+LLM_COLUMNS = ("cui", "text", "status")
+
+# Run order: intermediate tables (kept in DuckDB), then the four output tables (also written as Parquet).
+STEPS = ("int_concept_splits", "int_parent_edges", "int_concept_parents", "int_relation_readings",
+         "int_concept_facts", "descriptions", "int_anchor_names", "int_concept_texts", "int_pair_candidates",
+         "pairs", "linking", "linking_candidates")
+OUTPUTS = ("descriptions", "pairs", "linking", "linking_candidates")
+# Steps read by a single later step stay views: DuckDB plans them into their reader, nothing is materialised.
+VIEWS = ("int_parent_edges", "int_pair_candidates")
+
+
+@dataclass(frozen=True)
+class PairOptions:
+    """Parameters of build-pairs; all land in manifest.json."""
+
+    seed: int = 42
+    train_pct: int = 80
+    dev_pct: int = 10
+    lang: str = "ENG"
+    max_anchor_names: int = 4  # names of a concept paired with each of its texts
+    max_synonyms: int = 8  # preferred name <-> synonym pairs per concept
+    max_definitions: int = 3
+    max_llm_definitions: int = 2
+    max_pairs_per_concept: int = 24  # so very large concepts do not dominate
+    max_types: int = 2  # semantic types named in a description
+    max_parents: int = 2
+    max_relations: int = 3
+    min_reading_ratio: float = 1.0  # see sql/pairs/int_relation_readings.sql
+    max_linking_queries: int = 3
+    template_version: str = TEMPLATE_VERSION
+    memory_limit: str = "4GB"
+    threads: int | None = None
+
+    def validate(self) -> None:
+        if not (0 <= self.train_pct and 0 <= self.dev_pct and self.train_pct + self.dev_pct <= 100):
+            raise UserError(f"bad split percentages train={self.train_pct} dev={self.dev_pct}",
+                            fix="give --train-pct and --dev-pct between 0 and 100 with a sum of at most 100")
+        for name in ("max_anchor_names", "max_pairs_per_concept", "max_types", "max_parents", "max_relations",
+                     "max_linking_queries"):
+            if getattr(self, name) < 1:
+                raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B)", self.memory_limit.strip()):
+            raise UserError(f"bad memory limit {self.memory_limit!r}", fix="write it like 4GB or 512MB")
+        for name in ("max_synonyms", "max_definitions", "max_llm_definitions"):
+            if getattr(self, name) < 0:
+                raise UserError(f"{name} must be 0 or more, got {getattr(self, name)}")
+
+    def sql_params(self) -> pa.Table:
+        skip = {"memory_limit", "threads"}
+        return pa.table({k: [v] for k, v in asdict(self).items() if k not in skip})
+
+
+def _sql_list(files: list[str]) -> str:
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
+def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str], needed: list[str]) -> int:
+    """A view named after the table over its Parquet files, after checking the columns build-pairs needs."""
+    src = f"read_parquet({_sql_list(files)})"
+    try:
+        found = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+    except duckdb.Error as exc:
+        raise UserError(f"cannot read table {name}: {exc}", path=files[0], fix="rerun kgbuild extract") from None
+    missing = [c for c in needed if c not in found]
+    if missing:
+        raise UserError(f"table {name} lacks columns {missing} (found {found})", path=files[0],
+                        fix=f"give a folder written by kgbuild extract (see data_contracts/{name}.odcs.yaml)")
+    con.sql(f"CREATE VIEW {name} AS SELECT * FROM {src}")
+    return con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+
+
+def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path | None) -> dict[str, Any]:
+    if not kg.is_dir():
+        raise UserError("KG folder not found", path=kg, fix="give the --out folder of kgbuild extract")
+    inputs: dict[str, Any] = {"kg": {"path": str(kg), "rows": {}, "bytes": {}}}
+    for table in KG_INPUTS:
+        files = table_files(kg, table)
+        if not files:
+            raise UserError(f"the KG folder has no {table} table", path=kg,
+                            fix=f"expected {table}.parquet; rerun kgbuild extract into this folder")
+        inputs["kg"]["rows"][table] = _register_table(con, table, files, columns(table))
+        inputs["kg"]["bytes"][table] = sum(Path(f).stat().st_size for f in files)
+    kg_manifest = read_manifest(kg)
+    if kg_manifest:
+        inputs["kg"]["created_at"] = kg_manifest.get("created_at")
+    if definitions is None:
+        con.sql("CREATE VIEW llm_definitions AS "
+                "SELECT NULL::VARCHAR AS cui, NULL::VARCHAR AS text, NULL::VARCHAR AS status WHERE false")
+        return inputs
+    if not definitions.is_dir():
+        raise UserError("definitions folder not found", path=definitions,
+                        fix="give the --out folder of kgbuild generate-definitions")
+    files = table_files(definitions, "llm_definitions")
+    if not files:
+        raise UserError("no llm_definitions table here", path=definitions,
+                        fix="expected llm_definitions/part-*.parquet from kgbuild generate-definitions")
+    rows = _register_table(con, "llm_definitions", files, list(LLM_COLUMNS))
+    ok = con.execute("SELECT count(*) FROM llm_definitions WHERE status = 'ok'").fetchall()[0][0]
+    inputs["definitions"] = {"path": str(definitions), "rows": rows, "rows_ok": ok,
+                             "bytes": sum(Path(f).stat().st_size for f in files)}
+    return inputs
+
+
+def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options: PairOptions | None = None,
+                force: bool = False, progress: Any = None) -> dict[str, Any]:
+    """Build descriptions, pairs, linking and linking_candidates from KG tables; return the manifest.
+
+    `progress`, when given, is called with the name of each step before it runs.
+    """
+    options = options or PairOptions()
+    options.validate()
+    kg, out = Path(kg), Path(out)
+    timings: dict[str, float] = {}
+    with atomic_dir(out, force=force) as tmp:
+        # A database file, not memory: the intermediate tables (GBs at UMLS scale) can then leave memory, and it
+        # lives with the spill folder inside the temporary output, so a failed run leaves nothing behind.
+        work = tmp / ".work"
+        work.mkdir()
+        con = duckdb.connect(str(work / "pairs.duckdb"))
+        con.sql(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
+        con.sql(f"SET memory_limit = '{options.memory_limit}'")
+        con.sql("SET preserve_insertion_order = false")  # outputs are ordered explicitly
+        if options.threads:
+            con.sql(f"SET threads = {int(options.threads)}")
+        started = time.perf_counter()
+        inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
+        con.register("pair_params_arrow", options.sql_params())
+        con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
+        con.register("relation_phrases_arrow", phrase_table())
+        con.sql("CREATE TABLE relation_phrases AS SELECT * FROM relation_phrases_arrow")
+        con.execute(read_sql("pairs/_macros.sql"))
+        timings["register"] = time.perf_counter() - started
+        for step in STEPS:
+            if progress:
+                progress(step)
+            t0 = time.perf_counter()
+            try:
+                kind = "VIEW" if step in VIEWS else "TABLE"
+                con.sql(f"CREATE {kind} {step} AS {read_sql(f'pairs/{step}.sql')}")
+                if step in OUTPUTS:
+                    target = (tmp / f"{step}.parquet").as_posix()
+                    con.sql(f"COPY (SELECT * FROM {step}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+            except duckdb.OutOfMemoryException as exc:
+                raise UserError(f"DuckDB ran out of memory in step {step} (memory limit {options.memory_limit}): "
+                                f"{str(exc).splitlines()[0]}", path=kg,
+                                fix="raise --memory-limit, or free memory on this machine") from None
+            timings[step] = time.perf_counter() - t0
+        tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in OUTPUTS}
+        con.close()
+        shutil.rmtree(work, ignore_errors=True)
+        t0 = time.perf_counter()
+        check_con = duckdb.connect()
+        check_con.sql(f"SET memory_limit = '{options.memory_limit}'")
+        for table in OUTPUTS:
+            check_or_raise(table, tmp, con=check_con)
+        check_con.close()
+        timings["contracts"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - started
+        manifest = write_manifest(tmp, command="build-pairs", inputs=inputs, parameters=asdict(options),
+                                  tables=tables, timings=timings)
+    return manifest
