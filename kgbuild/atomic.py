@@ -20,7 +20,9 @@ def atomic_dir(out: Path, *, force: bool) -> Iterator[Path]:
     """
     out = Path(out)
     if out.exists() and not force:
-        raise UserError("output folder already exists", path=out, fix="pass --force to replace it, or choose another --out")
+        raise UserError(
+            "output folder already exists", path=out, fix="pass --force to replace it, or choose another --out"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kgbuild import __version__
-from kgbuild.commands import validate
+from kgbuild.commands import extract, validate
 from kgbuild.console import set_debug
 
 app = typer.Typer(
@@ -31,7 +31,7 @@ def root(
     set_debug(debug)
 
 
-for module in (validate,):
+for module in (extract, validate):
     module.register(app)
 
 

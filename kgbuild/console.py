@@ -36,5 +36,16 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             err.print(f"[red]error: {escape(str(exc))}[/red]", soft_wrap=True)
             raise typer.Exit(code=1) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # an unexpected failure: short message, traceback only with --debug
+            if debug_enabled():
+                raise
+            err.print(
+                f"[red]internal error: {type(exc).__name__}: {escape(str(exc).splitlines()[0] if str(exc) else '')}"
+                " (run with --debug for the traceback)[/red]",
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=1) from None
 
     return wrapper

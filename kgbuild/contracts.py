@@ -43,8 +43,11 @@ class ContractError(UserError):
         self.failures = failures
         lines = "; ".join(f"{c.name}: {c.detail}" for c in failures[:12])
         more = f" (+{len(failures) - 12} more)" if len(failures) > 12 else ""
-        super().__init__(f"contract check failed: {lines}{more}", path=path,
-                         fix="the table does not match data_contracts/" f"{failures[0].table}.odcs.yaml")
+        super().__init__(
+            f"contract check failed: {lines}{more}",
+            path=path,
+            fix=f"the table does not match data_contracts/{failures[0].table}.odcs.yaml",
+        )
 
 
 @cache
@@ -74,7 +77,9 @@ def table_files(folder: Path, table: str) -> list[str]:
     single = folder / f"{table}.parquet"
     if single.exists():
         return [str(single)]
-    shards = sorted(glob.glob(str(folder / table / "*.parquet"))) or sorted(glob.glob(str(folder / f"{table}-*.parquet")))
+    shards = sorted(glob.glob(str(folder / table / "*.parquet"))) or sorted(
+        glob.glob(str(folder / f"{table}-*.parquet"))
+    )
     return shards
 
 
@@ -89,8 +94,9 @@ def _quality_ok(rule: dict[str, Any], value: float) -> tuple[bool, str]:
     return value == 0, f"{value} (mustBe 0)"
 
 
-def check_table(table: str, files: list[str], *, folder: Path | None = None,
-                con: duckdb.DuckDBPyConnection | None = None) -> list[Check]:
+def check_table(
+    table: str, files: list[str], *, folder: Path | None = None, con: duckdb.DuckDBPyConnection | None = None
+) -> list[Check]:
     """Run every check of `table`'s contract on the Parquet `files`; return all results (passed and failed)."""
     schema = table_schema(table)
     con = con or duckdb.connect()
@@ -98,36 +104,45 @@ def check_table(table: str, files: list[str], *, folder: Path | None = None,
     if not files:
         return [Check(table, "exists", False, "no Parquet file found")]
     src = f"read_parquet([{', '.join(_sql_str(f) for f in files)}])"
-    described = con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()
+    described = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
     actual = [(row[0], row[1].upper()) for row in described]
     expected = [(p["name"], p.get("physicalType", "").upper()) for p in schema["properties"]]
     if [a[0] for a in actual] != [e[0] for e in expected]:
-        results.append(Check(table, "columns", False,
-                             f"expected columns {[e[0] for e in expected]}, found {[a[0] for a in actual]}"))
+        results.append(
+            Check(
+                table, "columns", False, f"expected columns {[e[0] for e in expected]}, found {[a[0] for a in actual]}"
+            )
+        )
         return results
     for (name, got), (_, want) in zip(actual, expected, strict=True):
         ok = not want or got == want
         results.append(Check(table, f"{name}.type", ok, "" if ok else f"expected {want}, found {got}"))
 
-    n_rows = con.sql(f"SELECT count(*) FROM {src}").fetchone()[0]
+    n_rows = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
     for prop in schema["properties"]:
         col = f'"{prop["name"]}"'
         if prop.get("required"):
-            nulls = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NULL").fetchone()[0]
+            nulls = con.execute(f"SELECT count(*) FROM {src} WHERE {col} IS NULL").fetchone()[0]
             results.append(Check(table, f"{prop['name']}.required", nulls == 0, f"{nulls} null values"))
         if prop.get("unique"):
-            dups = con.sql(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+            dups = con.execute(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
             results.append(Check(table, f"{prop['name']}.unique", dups == 0, f"{dups} duplicate values"))
         for rule in prop.get("quality", []):
             results.append(_column_rule(con, src, table, prop["name"], rule))
         for rel in prop.get("relationships", []):
             results.append(_relationship(con, src, table, prop["name"], rel, folder))
 
-    pk = [p["name"] for p in sorted((p for p in schema["properties"] if p.get("primaryKey")),
-                                     key=lambda p: p.get("primaryKeyPosition", 0))]
+    pk = [
+        p["name"]
+        for p in sorted(
+            (p for p in schema["properties"] if p.get("primaryKey")), key=lambda p: p.get("primaryKeyPosition", 0)
+        )
+    ]
     if pk:
         keys = ", ".join(f'"{c}"' for c in pk)
-        dups = con.sql(f"SELECT count(*) FROM (SELECT {keys} FROM {src} GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+        dups = con.execute(
+            f"SELECT count(*) FROM (SELECT {keys} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()[0]
         results.append(Check(table, f"primaryKey({', '.join(pk)})", dups == 0, f"{dups} duplicated keys"))
     for rule in schema.get("quality", []):
         metric = rule.get("metric")
@@ -136,11 +151,13 @@ def check_table(table: str, files: list[str], *, folder: Path | None = None,
             results.append(Check(table, "rowCount", ok, detail))
         elif metric == "duplicateValues":
             cols = ", ".join(f'"{c}"' for c in rule["arguments"]["properties"])
-            dups = con.sql(f"SELECT count(*) FROM (SELECT {cols} FROM {src} GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+            dups = con.execute(
+                f"SELECT count(*) FROM (SELECT {cols} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
+            ).fetchone()[0]
             ok, detail = _quality_ok(rule, dups)
             results.append(Check(table, f"duplicateValues({cols})", ok, detail))
         elif rule.get("type") == "sql":
-            value = con.sql(rule["query"].replace("${table}", src)).fetchone()[0]
+            value = con.execute(rule["query"].replace("${table}", src)).fetchone()[0]
             ok, detail = _quality_ok(rule, value)
             results.append(Check(table, rule.get("name", "sql"), ok, detail))
     return results
@@ -150,19 +167,29 @@ def _column_rule(con, src: str, table: str, column: str, rule: dict[str, Any]) -
     col = f'"{column}"'
     metric = rule.get("metric")
     args = rule.get("arguments", {})
+    if rule.get("type") == "sql":
+        bad = con.execute(rule["query"].replace("${table}", src)).fetchone()[0]
+        ok, detail = _quality_ok(rule, bad)
+        return Check(table, f"{column}.{rule.get('name', 'sql')}", ok, detail)
     if metric == "invalidValues" and "validValues" in args:
         values = ", ".join(_sql_str(v) for v in args["validValues"])
-        bad = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NOT NULL AND {col}::VARCHAR NOT IN ({values})").fetchone()[0]
+        bad = con.execute(
+            f"SELECT count(*) FROM {src} WHERE {col} IS NOT NULL AND {col}::VARCHAR NOT IN ({values})"
+        ).fetchone()[0]
     elif metric == "invalidValues" and "pattern" in args:
-        bad = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NOT NULL AND NOT regexp_full_match({col}, "
-                      f"{_sql_str(args['pattern'])})").fetchone()[0]
+        bad = con.execute(
+            f"SELECT count(*) FROM {src} WHERE {col} IS NOT NULL AND NOT regexp_full_match({col}, "
+            f"{_sql_str(args['pattern'])})"
+        ).fetchone()[0]
     elif metric == "nullValues":
-        bad = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NULL").fetchone()[0]
+        bad = con.execute(f"SELECT count(*) FROM {src} WHERE {col} IS NULL").fetchone()[0]
     elif metric == "missingValues":
         values = ", ".join(_sql_str(v) for v in args.get("missingValues", [""]))
-        bad = con.sql(f"SELECT count(*) FROM {src} WHERE {col} IS NULL OR {col}::VARCHAR IN ({values})").fetchone()[0]
+        bad = con.execute(
+            f"SELECT count(*) FROM {src} WHERE {col} IS NULL OR {col}::VARCHAR IN ({values})"
+        ).fetchone()[0]
     elif metric == "duplicateValues":
-        bad = con.sql(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+        bad = con.execute(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
     else:
         return Check(table, f"{column}.{metric}", False, f"unsupported quality metric {metric!r} in the contract")
     ok, detail = _quality_ok(rule, bad)
@@ -175,8 +202,10 @@ def _relationship(con, src: str, table: str, column: str, rel: dict[str, Any], f
     if not other:  # the referenced table lives elsewhere (e.g. definitions shards beside no KG): nothing to join
         return Check(table, f"{column}->{rel['to']}", True, "skipped: referenced table not in this folder")
     osrc = f"read_parquet([{', '.join(_sql_str(f) for f in other)}])"
-    bad = con.sql(f'SELECT count(*) FROM {src} t WHERE t."{column}" IS NOT NULL AND NOT EXISTS '
-                  f'(SELECT 1 FROM {osrc} o WHERE o."{other_col}" = t."{column}")').fetchone()[0]
+    bad = con.execute(
+        f'SELECT count(*) FROM {src} t WHERE t."{column}" IS NOT NULL AND NOT EXISTS '
+        f'(SELECT 1 FROM {osrc} o WHERE o."{other_col}" = t."{column}")'
+    ).fetchone()[0]
     return Check(table, f"{column}->{rel['to']}", bad == 0, f"{bad} values not found in {rel['to']}")
 
 
@@ -198,7 +227,10 @@ def check_folder(folder: Path) -> dict[str, list[Check]]:
     found = {t: table_files(folder, t) for t in contract_names()}
     found = {t: f for t, f in found.items() if f}
     if not found:
-        raise UserError("no table with a contract found here", path=folder,
-                        fix=f"expected one of {', '.join(contract_names())} as <table>.parquet")
+        raise UserError(
+            "no table with a contract found here",
+            path=folder,
+            fix=f"expected one of {', '.join(contract_names())} as <table>.parquet",
+        )
     con = duckdb.connect()
     return {t: check_table(t, files, folder=folder, con=con) for t, files in found.items()}

@@ -8,7 +8,9 @@ from pathlib import Path
 class UserError(Exception):
     """Bad input or a failed check the user can fix. The message names the file (and line) and the fix."""
 
-    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None, fix: str | None = None):
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, line: int | None = None, fix: str | None = None
+    ):
         self.path = str(path) if path is not None else None
         self.line = line
         self.fix = fix

@@ -13,8 +13,20 @@ from typing import Any
 from kgbuild import __version__
 from kgbuild.atomic import atomic_write_bytes
 
-_DEPENDENCIES = ("duckdb", "polars", "pyarrow", "networkx", "openai", "tenacity", "huggingface-hub", "datasets",
-                 "torch", "sentence-transformers", "transformers", "typer")
+_DEPENDENCIES = (
+    "duckdb",
+    "polars",
+    "pyarrow",
+    "networkx",
+    "openai",
+    "tenacity",
+    "huggingface-hub",
+    "datasets",
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "typer",
+)
 
 
 def versions() -> dict[str, str]:
@@ -27,8 +39,16 @@ def versions() -> dict[str, str]:
     return found
 
 
-def write_manifest(folder: Path, *, command: str, inputs: Any, parameters: dict[str, Any], tables: dict[str, int],
-                   timings: dict[str, float], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def write_manifest(
+    folder: Path,
+    *,
+    command: str,
+    inputs: Any,
+    parameters: dict[str, Any],
+    tables: dict[str, int],
+    timings: dict[str, float],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     manifest = {
         "command": command,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

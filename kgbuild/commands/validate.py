@@ -11,7 +11,9 @@ from kgbuild.errors import UserError
 
 
 @user_errors
-def validate(folder: Path = typer.Argument(..., help="An output folder of extract, build-pairs or generate-definitions.")) -> None:
+def validate(
+    folder: Path = typer.Argument(..., help="An output folder of extract, build-pairs or generate-definitions."),
+) -> None:
     """Re-check every table in FOLDER against its contract in data_contracts/."""
     results = check_folder(folder)
     table = Table("table", "checks", "failed", title=str(folder))

@@ -1,0 +1,1 @@
+"""Reading a UMLS Metathesaurus release (META/*.RRF)."""

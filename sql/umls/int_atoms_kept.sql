@@ -1,0 +1,18 @@
+-- Atoms that pass the run's filters: language, sources, suppressibility (default drops O/E/Y) and licence level.
+with atoms as (
+    select * from stg_umls__mrconso
+),
+
+params as (
+    select * from run_params
+)
+
+select a.*
+from atoms as a, params as p
+where
+    a.cui is not null
+    and a.lang in (select lang from param_langs)
+    and (not p.has_sab_filter or a.sab in (select sab from param_sabs))
+    and a.sab not in (select sab from param_exclude_sabs)
+    and (p.keep_suppressed or a.suppress not in ('O', 'E', 'Y'))
+    and (p.max_srl is null or coalesce(a.srl, 0) <= p.max_srl)

@@ -1,0 +1,7 @@
+-- MRSTY semantic types.
+select
+    cui,
+    tui,
+    stn,
+    sty,
+from raw_mrsty

@@ -1,0 +1,129 @@
+"""extract --umls on the bundled sample: the tables, their contracts, and the UMLS semantics that matter."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from kgbuild.contracts import check_folder
+from kgbuild.umls.extract import MARTS, ExtractOptions, extract_umls
+
+
+def rows(folder, sql):
+    con = duckdb.connect()
+    for t in MARTS:
+        con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{folder / (t + '.parquet')}')")
+    return con.execute(sql).fetchall()
+
+
+def test_every_table_passes_its_contract(sample_kg):
+    results = check_folder(sample_kg)
+    assert set(results) == set(MARTS)
+    assert all(c.passed for checks in results.values() for c in checks)
+
+
+def test_mrrel_is_read_right_to_left_on_real_icd10cm_rows(sample_kg):
+    # Real row "C0694449 (A00-B99) CHD C0348110 (A20-A28)": A20-A28 is a child of A00-B99.
+    got = rows(sample_kg, "SELECT relation, rel FROM relations WHERE head_cui = 'C0348110' AND tail_cui = 'C0694449'")
+    assert got == [("CHD", "CHD")]
+    # ... and never the other way round.
+    assert rows(sample_kg, "SELECT * FROM relations WHERE head_cui = 'C0694449' AND tail_cui = 'C0348110'") == []
+
+
+def test_both_directions_collapse_to_one_edge_and_self_loops_go(sample_kg):
+    # The sample holds CHD and PAR rows for every ICD10CM edge; one remains, child first.
+    assert rows(sample_kg, "SELECT count(*) FROM relations WHERE rel IN ('PAR', 'RB')") == [(0,)]
+    assert rows(sample_kg, "SELECT count(*) FROM relations WHERE head_cui = tail_cui") == [(0,)]
+    got = rows(sample_kg, "SELECT relation, rel, sab FROM relations WHERE head_cui = 'C0006849' "
+                          "AND tail_cui = 'C0006840' ORDER BY ALL")
+    assert got == [("CHD", "CHD", "ICD10CM"), ("RN", "RN", "MSH"), ("isa", "CHD", "SNOMEDCT_US")]
+    got = rows(sample_kg, "SELECT head_cui, relation, tail_cui FROM relations WHERE relation LIKE '%causative%' "
+                          "AND tail_cui = 'C0006836'")
+    assert got == [("C0006840", "has_causative_agent", "C0006836")]  # Candidiasis has causative agent Candida
+
+
+def test_relation_labels_come_from_mrdoc(sample_kg):
+    got = dict((r[0], r[1:]) for r in rows(sample_kg, "SELECT relation, label, inverse FROM relation_labels"))
+    assert got["isa"] == ("Is a", "inverse_isa")
+    assert got["has_causative_agent"] == ("Has causative agent", "causative_agent_of")
+
+
+def test_preferred_name_rules(sample_kg):
+    names = dict(rows(sample_kg, "SELECT cui, preferred_name FROM concepts"))
+    # The TS=P/STT=PF/ISPREF=Y atom wins (MeSH heading over the ICD10CM hierarchical term).
+    assert names["C0006849"] == "Candidiasis, Oral"
+    # No P/PF/Y atom left (the real subset holds ICD10CM atoms only): the best MRRANK rank (PT 0400 over HT 0399).
+    got = rows(sample_kg, "SELECT n.tty FROM names n JOIN concepts c USING (cui) "
+                          "WHERE c.cui = 'C0700345' AND n.is_preferred")
+    assert got == [("HT",)] or got == [("PT",)]
+    pts = rows(sample_kg, "SELECT count(*) FROM names WHERE cui = 'C0700345' AND tty = 'PT'")[0][0]
+    assert got == ([("PT",)] if pts else [("HT",)])
+    # Exactly one preferred atom per (cui, lang).
+    assert rows(sample_kg, "SELECT count(*) FROM (SELECT cui, lang FROM names GROUP BY ALL "
+                           "HAVING sum(is_preferred::INT) <> 1)") == [(0,)]
+
+
+def test_strings_are_read_as_is(sample_kg):
+    assert rows(sample_kg, "SELECT name FROM names WHERE aui = 'A9000006'") == [('"Thrush" (oral candidiasis)',)]
+    assert rows(sample_kg, "SELECT name FROM names WHERE name LIKE 'Charc%'") == [("Charcôt's arthropathy (tabetic)",)]
+
+
+def test_default_filters_drop_suppressed_and_other_languages(sample_kg):
+    assert rows(sample_kg, "SELECT DISTINCT lang FROM names") == [("ENG",)]
+    assert rows(sample_kg, "SELECT count(*) FROM names WHERE suppress IN ('O', 'E', 'Y')") == [(0,)]
+    # C1306577's only atom is obsolete: the concept is dropped, and the manifest counts it.
+    assert rows(sample_kg, "SELECT count(*) FROM concepts WHERE cui = 'C1306577'") == [(0,)]
+    manifest = json.loads((sample_kg / "manifest.json").read_text())
+    assert manifest["dropped"]["concepts_without_names"] == 1
+    assert manifest["release"]["name"] == "SAMPLE-2025AA"
+    assert manifest["inputs"]["files"]["MRCONSO"]["rows"] == manifest["inputs"]["files"]["MRCONSO"]["declared_rows"]
+
+
+def test_definitions_skip_empty_and_obsolete(sample_kg):
+    defs = rows(sample_kg, "SELECT cui, source_id, sab, origin FROM definitions ORDER BY ALL")
+    assert ("C0006840", "A9000001", "MSH", "umls") in defs and ("C0006840", "A9000030", "SNOMEDCT_US", "umls") in defs
+    cuis = {d[0] for d in defs}
+    assert "C0040592" not in cuis  # empty DEF
+    assert "C0025012" not in cuis  # SUPPRESS=O
+    assert rows(sample_kg, "SELECT has_definition FROM concepts WHERE cui = 'C0040592'") == [(False,)]
+
+
+def test_sources_carry_licence_levels(sample_kg):
+    got = {r[0]: r[1:] for r in rows(sample_kg, "SELECT sab, version, srl, n_atoms FROM sources")}
+    assert got["MSH"][:2] == ("2025", 0)  # the CURVER=Y row, not the 2024 one
+    assert got["SNOMEDCT_US"][1] == 9
+    assert got["ICD10CM"][1] == 4
+
+
+@pytest.mark.parametrize(
+    ("opts", "check"),
+    [
+        (ExtractOptions(langs=["FRE", "ENG"]),
+         "SELECT preferred_name = 'Candidose' FROM concepts WHERE cui = 'C0006840'"),
+        (ExtractOptions(keep_suppressed=True),
+         "SELECT count(*) > 0 FROM names WHERE suppress IN ('O', 'E', 'Y')"),
+        (ExtractOptions(sabs=["MSH"]), "SELECT bool_and(sab = 'MSH') AND count(*) = 28 FROM names"),
+        (ExtractOptions(exclude_sabs=["SNOMEDCT_US"]),
+         "SELECT count(*) = 0 FROM (SELECT sab FROM names UNION ALL SELECT sab FROM relations "
+         "UNION ALL SELECT sab FROM definitions) WHERE sab = 'SNOMEDCT_US'"),
+        (ExtractOptions(max_srl=0), "SELECT bool_and(srl = 0) FROM names"),
+    ],
+)
+def test_options(tmp_path, sample_meta, opts, check):
+    out = tmp_path / "kg"
+    extract_umls(sample_meta, out, opts, progress=False)
+    assert rows(out, check) == [(True,)]
+    assert all(c.passed for checks in check_folder(out).values() for c in checks)
+
+
+def test_max_srl_falls_back_to_mrrank_when_preferred_atom_is_filtered(tmp_path, sample_meta):
+    # With SNOMED CT and ICD10CM dropped by licence level, Candidiasis keeps its MeSH heading.
+    out = tmp_path / "kg"
+    extract_umls(sample_meta, out, ExtractOptions(max_srl=0), progress=False)
+    assert rows(out, "SELECT preferred_name FROM concepts WHERE cui = 'C0006840'") == [("Candidiasis",)]
+    # With MeSH dropped, the ICD10CM atoms compete on MRRANK: PT (0400) over HT (0399).
+    out2 = tmp_path / "kg2"
+    extract_umls(sample_meta, out2, ExtractOptions(exclude_sabs=["MSH"]), progress=False)
+    assert rows(out2, "SELECT n.tty FROM names n WHERE n.cui = 'C0006849' AND n.is_preferred") == [("PT",)]
