@@ -69,6 +69,8 @@ def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any
         data_seed=seed,
         report_to="none",
         dataloader_pin_memory=torch.cuda.is_available(),
+        # without a GPU, accelerate forms a multi-process group (gloo) only when told to use the CPU
+        use_cpu=not torch.cuda.is_available(),
         disable_tqdm=not os.environ.get("TRAINER_PROGRESS", "1") == "1",
         **extra,
     )
@@ -88,6 +90,8 @@ def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:
     final = next((h for h in reversed(history) if "train_runtime" in h), {})
     return {
         "steps": trainer.state.global_step,
+        "world_size": trainer.args.world_size,   # processes under torchrun / accelerate launch (DDP)
+        "epoch": trainer.state.epoch,
         "rows": n_rows,
         "losses": losses,
         "train_runtime_s": final.get("train_runtime"),

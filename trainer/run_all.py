@@ -110,6 +110,13 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
 
 def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     """Run the enabled phases of `config` in order and return the manifest (also written to output_dir)."""
+    from trainer.data import pair_files
+
+    enabled = [p for p in PHASES if getattr(config, p).enabled]
+    if not enabled:
+        raise UserError("every phase is disabled", path=config.source, fix="enable at least one phase")
+    if {"contrastive", "self_distillation"} & set(enabled):   # fail before anything is written or trained
+        pair_files(_require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder"))
     output_dir = config.output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -117,10 +124,6 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     data_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     previous = read_manifest(output_dir)
     evalsets = evalsets_folder(config.data.evalsets) if config.evaluate.enabled else None
-    enabled = [p for p in PHASES if getattr(config, p).enabled]
-    if not enabled:
-        raise UserError("every phase is disabled", path=config.source, fix="enable at least one phase")
-
     phases: dict[str, Any] = {}
     scores: dict[str, Any] = {}
     timings: dict[str, float] = {}

@@ -61,8 +61,8 @@ def test_unknown_key_names_file_line_and_the_valid_keys(tmp_path):
 
 def test_wrong_type_and_bad_toml_and_bad_values(tmp_path):
     with pytest.raises(UserError, match="wrong type") as info:
-        load_config(write(tmp_path, MINIMAL.replace("max_steps = 5\nbatch_size = 8\n[self", 'max_steps = "5"\n'
-                                                                                              "batch_size = 8\n[self")))
+        load_config(write(tmp_path, MINIMAL.replace("max_steps = 5\nbatch_size = 8\n[self",
+                                                    'max_steps = "5"\nbatch_size = 8\n[self')))
     assert info.value.line == 7
     with pytest.raises(UserError, match="not valid TOML") as info:
         load_config(write(tmp_path, MINIMAL.replace("max_steps = 5", "max_steps = ", 1)))

@@ -9,6 +9,7 @@ import typer
 
 from kgbuild.console import err
 from trainer.config import RunConfig, apply_overrides, build_config, load_config
+from trainer.outputs import is_main_process
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Run config (TOML); its values are the defaults.")
 SET_OPTION = typer.Option(None, "--set", help="Override a config value: section.key=value (repeatable).")
@@ -24,6 +25,8 @@ def resolve_config(config: Path | None, overrides: list[str] | None) -> RunConfi
 
 
 def report(phase: str, summary: dict, out: Path) -> None:
+    if not is_main_process():   # under torchrun, one process reports
+        return
     losses = summary.get("losses") or []
     trend = f", loss {losses[0][1]:.4f} → {losses[-1][1]:.4f}" if len(losses) > 1 else ""
     err.print(f"[green]{phase}: {summary.get('steps', 0)} steps{trend}; model saved to {out}[/green]")
