@@ -6,8 +6,6 @@ CLI options override single values with `--set section.key=value` (parsed as TOM
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -125,11 +123,6 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {s: self.section(s) for s in SECTIONS}
-
-    def fingerprint(self, *sections: str) -> str:
-        """A short hash of some sections: a finished phase is reused only if its sections are unchanged."""
-        blob = json.dumps({s: self.section(s) for s in sections}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 SECTIONS = ("data", "model", "contrastive", "self_distillation", "weight_averaging", "multilingual", "evaluate")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -76,11 +79,38 @@ def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any
     )
 
 
-def last_checkpoint(checkpoints: Path) -> str | None:
-    """Resume an interrupted phase from its newest HF checkpoint, if any."""
+def barrier() -> None:
+    """Under torchrun every process runs the same code; wait here for the main process's single-process steps."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short hash of what a phase's result depends on (its config section, inputs, seed)."""
+    blob = json.dumps([dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def resume_checkpoint(checkpoints: Path, key: str) -> str | None:
+    """The newest checkpoint of an interrupted run of this same phase configuration, else None.
+
+    Checkpoints of another configuration are removed: resuming them would silently skip training
+    (e.g. a finished checkpoint at max_steps) or mix two configurations.
+    """
     from transformers.trainer_utils import get_last_checkpoint
 
-    return get_last_checkpoint(str(checkpoints)) if Path(checkpoints).is_dir() else None
+    checkpoints = Path(checkpoints)
+    stamp = checkpoints / "phase-fingerprint.txt"
+    if is_main_process():
+        if checkpoints.is_dir() and (not stamp.is_file() or stamp.read_text().strip() != key):
+            shutil.rmtree(checkpoints)
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(key + "\n")
+    barrier()
+    return get_last_checkpoint(str(checkpoints))
 
 
 def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:

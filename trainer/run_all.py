@@ -21,7 +21,7 @@ from kgbuild.manifest import read_manifest, write_manifest
 from trainer import __version__
 from trainer.config import RunConfig
 from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headline, reference_for
-from trainer.outputs import finished, is_main_process
+from trainer.outputs import barrier, finished, is_main_process
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +57,6 @@ def phase_fingerprint(config: RunConfig, phase: str, data_hash: str) -> str:
     blob = json.dumps({"data": data_hash, "model": config.section("model"),
                        **{p: config.section(p) for p in upto}}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _barrier() -> None:
-    """Under torchrun every process runs the orchestration; wait for the main process's single-process steps."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
 
 
 def _require(value: Any, what: str, config: RunConfig, fix: str) -> Any:
@@ -174,7 +166,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             summary = _run_phase(phase, config, out, {"fingerprint": fingerprint})
             timings[phase] = time.perf_counter() - t
             phases[phase] = {"status": "trained", "output": str(out), "fingerprint": fingerprint, **summary}
-        _barrier()
+        barrier()
         evaluate(phase, str(out), fingerprint)
         save_manifest()
     return save_manifest()

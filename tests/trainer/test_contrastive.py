@@ -58,3 +58,15 @@ def test_existing_output_and_bad_pairs_are_user_errors(tiny_model, pairs_dir, tm
     with pytest.raises(UserError, match="no pairs of split 'train' with kind"):
         train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", ContrastiveConfig(max_steps=1, kinds=["nope"]))
     assert not (tmp_path / "c").exists()
+
+
+def test_checkpoints_of_another_configuration_are_not_resumed(tiny_model, pairs_dir, tmp_path):
+    config = ContrastiveConfig(max_steps=3, batch_size=8, save_steps=1000)
+    train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", config, max_seq_length=32)
+    checkpoints = tmp_path / "checkpoints" / "c"
+    assert (checkpoints / "checkpoint-3").is_dir()
+    # a finished checkpoint at step 3 would make a resumed 5-step run train only 2 steps on the old state
+    summary = train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", ContrastiveConfig(
+        max_steps=5, batch_size=8, save_steps=1000, logging_steps=1), max_seq_length=32, force=True)
+    assert not (checkpoints / "checkpoint-3").exists() and (checkpoints / "checkpoint-5").is_dir()
+    assert [step for step, _ in summary["losses"]] == [1, 2, 3, 4, 5]

@@ -16,10 +16,11 @@ from kgbuild.atomic import atomic_dir
 from trainer.config import ContrastiveConfig
 from trainer.data import load_pairs
 from trainer.outputs import (
+    fingerprint,
     is_main_process,
-    last_checkpoint,
     model_reference,
     refuse_existing,
+    resume_checkpoint,
     train_summary,
     training_arguments,
     write_marker,
@@ -65,7 +66,8 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
 
     # 6. Train (resuming from the newest checkpoint of an interrupted run)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.dataset, loss=loss)
-    trainer.train(resume_from_checkpoint=last_checkpoint(checkpoints))
+    key = fingerprint(config, base, pairs.files, max_seq_length, seed)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = train_summary(trainer, started, len(pairs.cuis))
 
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)

@@ -17,10 +17,11 @@ from kgbuild.errors import UserError
 from trainer.config import MultilingualConfig
 from trainer.data import load_parallel
 from trainer.outputs import (
+    fingerprint,
     is_main_process,
-    last_checkpoint,
     model_reference,
     refuse_existing,
+    resume_checkpoint,
     train_summary,
     training_arguments,
     write_marker,
@@ -68,7 +69,8 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
 
     # 6. Train
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
-    trainer.train(resume_from_checkpoint=last_checkpoint(checkpoints))
+    key = fingerprint(config, teacher_ref, student_ref, str(parallel), seed)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = train_summary(trainer, started, len(parallel_ds))
 
     # 7. Save atomically (one process under DDP)

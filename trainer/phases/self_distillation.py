@@ -20,10 +20,11 @@ from kgbuild.errors import UserError
 from trainer.config import SelfDistillationConfig
 from trainer.data import distillation_texts
 from trainer.outputs import (
+    fingerprint,
     is_main_process,
-    last_checkpoint,
     model_reference,
     refuse_existing,
+    resume_checkpoint,
     train_summary,
     training_arguments,
     write_marker,
@@ -110,7 +111,8 @@ def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Pa
 
     # 6. Train
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
-    trainer.train(resume_from_checkpoint=last_checkpoint(checkpoints))
+    key = fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = train_summary(trainer, started, len(texts))
 
     # 7. Save atomically (one process under DDP)
