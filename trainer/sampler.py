@@ -36,7 +36,7 @@ class CuiBatchSampler(DefaultBatchSampler):
         self.cuis = list(cuis)
         columns = [c for c in (text_columns if text_columns is not None else dataset.column_names)
                    if c not in (valid_label_columns or [])]
-        self.texts = [dataset[c] for c in columns]
+        self.texts = [dataset[c][:] for c in columns]   # whole columns as lists: per-row Column access is slow
         self._plans: dict[int, list[list[int]]] = {}
 
     def _keys(self, index: int) -> list[object]:

@@ -54,7 +54,7 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
 
     # 2. The parallel texts (en, xx) and the teacher's embedding of the English side as the label
     parallel_ds = load_parallel(parallel)
-    labels = teacher_model.encode(parallel_ds["en"], batch_size=config.encode_batch_size, convert_to_numpy=True,
+    labels = teacher_model.encode(parallel_ds["en"][:], batch_size=config.encode_batch_size, convert_to_numpy=True,
                                   show_progress_bar=True)
     train_dataset = parallel_ds.add_column("label", labels.tolist())   # columns (en, xx, label)
     del teacher_model
