@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kgbuild.errors import UserError
+from trainer.config import load_config
+
+MINIMAL = """\
+[data]
+pairs = "pairs"
+[model]
+base = "models/tiny"
+output_dir = "run"
+[contrastive]
+max_steps = 5
+batch_size = 8
+[self_distillation]
+max_steps = 5
+batch_size = 8
+[weight_averaging]
+weights = [0.5, 0.5]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "conf" / "run.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_minimal_config_resolves_paths_relative_to_the_file(tmp_path):
+    (tmp_path / "conf" / "models" / "tiny").mkdir(parents=True)
+    cfg = load_config(write(tmp_path, MINIMAL))
+    assert cfg.data.pairs == (tmp_path / "conf" / "pairs").resolve()
+    assert cfg.output_dir == (tmp_path / "conf" / "run").resolve()
+    assert cfg.model.base == str((tmp_path / "conf" / "models" / "tiny").resolve())   # an existing folder
+    assert cfg.phase_dir("weight_averaging") == cfg.output_dir / "final"
+    assert (cfg.contrastive.max_steps, cfg.contrastive.batch_size, cfg.weight_averaging.weights) == (5, 8, [0.5, 0.5])
+    assert cfg.multilingual.enabled is False and cfg.contrastive.enabled is True
+
+
+def test_a_hub_id_stays_a_hub_id_and_overrides_win(tmp_path):
+    text = MINIMAL.replace('"models/tiny"', '"sentence-transformers/all-mpnet-base-v2"')
+    cfg = load_config(write(tmp_path, text), ["contrastive.max_steps=50", "contrastive.loss=cached_mnrl",
+                                              "weight_averaging.weights=[1, 3]"])
+    assert cfg.model.base == "sentence-transformers/all-mpnet-base-v2"
+    assert cfg.contrastive.max_steps == 50 and cfg.contrastive.loss == "cached_mnrl"
+    assert cfg.weight_averaging.weights == [1, 3]
+
+
+def test_unknown_key_names_file_line_and_the_valid_keys(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("batch_size = 8\n[self", "batchsize = 8\n[self"))
+    with pytest.raises(UserError) as info:
+        load_config(path)
+    assert info.value.line == 8 and info.value.path == str(path)
+    assert "batchsize" in str(info.value) and "batch_size" in str(info.value)
+
+
+def test_wrong_type_and_bad_toml_and_bad_values(tmp_path):
+    with pytest.raises(UserError, match="wrong type") as info:
+        load_config(write(tmp_path, MINIMAL.replace("max_steps = 5\nbatch_size = 8\n[self",
+                                                    'max_steps = "5"\nbatch_size = 8\n[self')))
+    assert info.value.line == 7
+    with pytest.raises(UserError, match="not valid TOML") as info:
+        load_config(write(tmp_path, MINIMAL.replace("max_steps = 5", "max_steps = ", 1)))
+    assert info.value.line == 7
+    with pytest.raises(UserError, match="unknown loss"):
+        load_config(write(tmp_path, MINIMAL), ["contrastive.loss=triplet"])
+    with pytest.raises(UserError, match="unknown section"):
+        load_config(write(tmp_path, MINIMAL + "[training]\nx = 1\n"))
+    with pytest.raises(UserError, match="not found"):
+        load_config(tmp_path / "missing.toml")

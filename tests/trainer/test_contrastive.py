@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from sentence_transformers import SentenceTransformer
+
+from kgbuild.errors import UserError
+from tests.trainer.pairs_sample import pair_rows
+from trainer.config import ContrastiveConfig
+from trainer.outputs import MARKER
+from trainer.phases.contrastive import train_contrastive
+
+
+def full_set_mnrl_loss(model: SentenceTransformer) -> float:
+    """In-batch-negative loss over all train pairs of distinct cuis, as one fixed batch (a deterministic probe)."""
+    seen, anchors, positives = set(), [], []
+    for row in pair_rows():
+        if row["split"] == "train" and row["cui"] not in seen:
+            seen.add(row["cui"])
+            anchors.append(row["anchor"])
+            positives.append(row["positive"])
+    a = model.encode(anchors, convert_to_tensor=True, normalize_embeddings=True)
+    p = model.encode(positives, convert_to_tensor=True, normalize_embeddings=True)
+    return torch.nn.functional.cross_entropy(20.0 * a @ p.T, torch.arange(len(a))).item()
+
+
+@pytest.mark.parametrize("loss", ["mnrl", "cached_mnrl"])
+def test_contrastive_loss_falls_and_the_output_loads(tiny_model, pairs_dir, tmp_path, loss):
+    config = ContrastiveConfig(loss=loss, mini_batch_size=4, max_steps=40, batch_size=8, learning_rate=1e-3,
+                               warmup_ratio=0.0, logging_steps=1, save_steps=1000)
+    before = full_set_mnrl_loss(SentenceTransformer(str(tiny_model), device="cpu"))
+    summary = train_contrastive(str(tiny_model), pairs_dir, tmp_path / "contrastive", config, max_seq_length=32)
+    model = SentenceTransformer(str(tmp_path / "contrastive"), device="cpu")
+    after = full_set_mnrl_loss(model)
+    assert after < before - 0.2, (before, after)
+    assert summary["steps"] == 40
+    losses = [v for _, v in summary["losses"]]
+    assert sum(losses[-10:]) / 10 < sum(losses[:10]) / 10
+    assert model.max_seq_length == 32
+    marker = json.loads((tmp_path / "contrastive" / MARKER).read_text())
+    assert marker["phase"] == "contrastive" and marker["steps"] == 40
+
+
+def test_existing_output_and_bad_pairs_are_user_errors(tiny_model, pairs_dir, tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(UserError, match="already exists"):
+        train_contrastive(str(tiny_model), pairs_dir, tmp_path / "out", ContrastiveConfig(max_steps=1))
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    pq.write_table(pa.table({"anchor": ["a"], "positive": ["b"]}), bad / "pairs.parquet")
+    with pytest.raises(UserError, match="missing column") as info:
+        train_contrastive(str(tiny_model), bad, tmp_path / "c", ContrastiveConfig(max_steps=1))
+    assert info.value.path.endswith("pairs.parquet")
+    with pytest.raises(UserError, match="no pairs of split 'train' with kind"):
+        train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", ContrastiveConfig(max_steps=1, kinds=["nope"]))
+    assert not (tmp_path / "c").exists()
+
+
+def test_checkpoints_of_another_configuration_are_not_resumed(tiny_model, pairs_dir, tmp_path):
+    config = ContrastiveConfig(max_steps=3, batch_size=8, save_steps=1000)
+    train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", config, max_seq_length=32)
+    checkpoints = tmp_path / "checkpoints" / "c"
+    assert (checkpoints / "checkpoint-3").is_dir()
+    # a finished checkpoint at step 3 would make a resumed 5-step run train only 2 steps on the old state
+    summary = train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", ContrastiveConfig(
+        max_steps=5, batch_size=8, save_steps=1000, logging_steps=1), max_seq_length=32, force=True)
+    assert not (checkpoints / "checkpoint-3").exists() and (checkpoints / "checkpoint-5").is_dir()
+    assert [step for step, _ in summary["losses"]] == [1, 2, 3, 4, 5]

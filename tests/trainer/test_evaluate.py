@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sentence_transformers import SentenceTransformer
+from typer.testing import CliRunner
+
+from kgbuild.errors import UserError
+from trainer.cli import app
+from trainer.evaluate import evaluate_model, linking_accuracy, spearman
+
+
+def hand_spearman(x: list[float], y: list[float]) -> float:
+    """Spearman without ties: 1 - 6 Σd² / (n (n² - 1)), ×100."""
+    rank = lambda v: {value: i + 1 for i, value in enumerate(sorted(v))}  # noqa: E731
+    rx, ry = rank(x), rank(y)
+    d2 = sum((rx[a] - ry[b]) ** 2 for a, b in zip(x, y, strict=True))
+    n = len(x)
+    return 100 * (1 - 6 * d2 / (n * (n * n - 1)))
+
+
+def test_spearman_matches_hand_computed_values():
+    # ranks x: 1 2 3 4 5, ranks y: 2 1 4 3 5 → Σd² = 4 → 1 - 24/120 = 0.8
+    assert spearman([0.1, 0.2, 0.3, 0.4, 0.5], [2.0, 1.0, 4.0, 3.0, 5.0]) == pytest.approx(80.0)
+    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-100.0)
+    # ties take average ranks: y ranks 1.5 1.5 3 4 → Pearson of (1,2,3,4) and (1.5,1.5,3,4)
+    a, b = np.array([1, 2, 3, 4.0]), np.array([1.5, 1.5, 3, 4])
+    da, db = a - a.mean(), b - b.mean()
+    pearson = (da * db).sum() / np.sqrt((da**2).sum() * (db**2).sum())
+    assert spearman([1, 2, 3, 4], [5, 5, 6, 7]) == pytest.approx(100 * pearson)
+
+
+BIOSSES_ROWS = [
+    ("Acute myocardial infarction of the heart.", "Heart attack caused by blocked blood vessel.", 3.6),
+    ("The patient has a high fever.", "Fever is a common symptom of infection.", 2.4),
+    ("Chronic kidney disease progresses slowly.", "Renal failure can be chronic.", 3.0),
+    ("Asthma is an inflammatory disease of the lung.", "The stock market fell sharply.", 0.2),
+    ("Insulin lowers blood glucose.", "Diabetes mellitus is treated with insulin.", 2.8),
+    ("Headache and nausea are common.", "Migraine causes headache.", 1.9),
+]
+
+
+def write_evalsets(folder: Path) -> Path:
+    (folder / "biosses").mkdir(parents=True)
+    lines = ["id\tsentence1\tsentence2\tannotator_a\tannotator_b\tannotator_c\tannotator_d\tannotator_e\tscore"]
+    lines += [f"{i}\t{a}\t{b}\t0\t0\t0\t0\t0\t{s}" for i, (a, b, s) in enumerate(BIOSSES_ROWS, 1)]
+    (folder / "biosses" / "biosses.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "stsb").mkdir()
+    rows = [f"main-news\tfile\t2016\t{i:04d}\t{s}\t{a}\t{b}" for i, (a, b, s) in enumerate(BIOSSES_ROWS)]
+    (folder / "stsb" / "sts-test.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_evaluator_reproduces_a_hand_computed_spearman(tiny_model, tmp_path):
+    folder = write_evalsets(tmp_path / "evalsets")
+    model = SentenceTransformer(str(tiny_model), device="cpu")
+    a = model.encode([r[0] for r in BIOSSES_ROWS], normalize_embeddings=True)
+    b = model.encode([r[1] for r in BIOSSES_ROWS], normalize_embeddings=True)
+    cosines = [float(np.dot(x, y)) for x, y in zip(a, b, strict=True)]
+    expected = hand_spearman(cosines, [r[2] for r in BIOSSES_ROWS])
+    results = evaluate_model(model, evalsets=folder)
+    assert results["BIOSSES"]["n"] == 6 and results["STS-B"]["n"] == 6
+    assert results["BIOSSES"]["spearman"] == pytest.approx(expected, abs=1e-6)
+    assert results["STS-B"]["spearman"] == pytest.approx(expected, abs=1e-6)
+    assert "skipped" in results["SICK-R"]
+
+
+def test_malformed_rows_name_file_and_line(tiny_model, tmp_path):
+    folder = write_evalsets(tmp_path / "evalsets")
+    path = folder / "stsb" / "sts-test.csv"
+    path.write_text(path.read_text() + "main-news\tfile\t2016\t0099\tnot-a-score\tx\ty\n")
+    with pytest.raises(UserError, match="not a number") as info:
+        evaluate_model(str(tiny_model), evalsets=folder, sets=["STS-B"])
+    assert info.value.line == len(BIOSSES_ROWS) + 1 and info.value.path == str(path)
+    with pytest.raises(UserError, match="unknown evaluation set"):
+        evaluate_model(str(tiny_model), evalsets=folder, sets=["MedSTS"])
+
+
+def test_linking_accuracy_counts_gold_cuis_among_the_nearest_names(tiny_model):
+    model = SentenceTransformer(str(tiny_model), device="cpu")
+    names = ["myocardial infarction", "diabetes mellitus", "asthma", "pneumonia", "headache", "fever", "anemia"]
+    cuis = [f"C{i}" for i in range(len(names))]
+    # exact names are their own nearest neighbour (cosine 1); an unknown cui can never be found
+    scores = linking_accuracy(model, names[:4] + ["fever"], cuis[:4] + ["C999"], cuis, names)
+    assert scores == {"acc@1": 80.0, "acc@5": 80.0}
+
+
+def test_cli_evaluate_writes_a_table_and_json_with_kg_linking(tiny_model, pairs_dir, tmp_path):
+    folder = write_evalsets(tmp_path / "evalsets")
+    out = tmp_path / "scores.json"
+    result = CliRunner().invoke(app, ["evaluate", "--model", str(tiny_model), "--base", str(tiny_model),
+                                      "--evalsets", str(folder), "--pairs", str(pairs_dir), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert set(doc["scores"]) >= {"BIOSSES", "STS-B", "KG linking"}
+    assert doc["scores"]["KG linking"]["n"] == 4   # the synonyms of the two test concepts (2 + 2)
+    assert doc["scores"]["BIOSSES"] == doc["base_scores"]["BIOSSES"]
+    assert "BIOSSES" in result.output and "acc@1" in result.output
+
+
+@pytest.mark.slow
+def test_minilm_scores_match_the_published_measurements(minilm, evalsets):
+    """all-MiniLM-L6-v2 on the small sets (the full table is in benchmarks/trainer.md)."""
+    results = evaluate_model(str(minilm), evalsets=evalsets, sets=["BIOSSES", "UMNSRS-sim", "MayoSRS"])
+    got = {name: round(r["spearman"], 2) for name, r in results.items()}
+    assert got == {"BIOSSES": 81.25, "UMNSRS-sim": 41.38, "MayoSRS": 45.55}

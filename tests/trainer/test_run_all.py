@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sentence_transformers import SentenceTransformer
+from typer.testing import CliRunner
+
+from trainer.cli import app
+
+# The minimal config of the issue, as is (the base model and pairs folder sit beside it).
+MINIMAL = """\
+[data]
+pairs = "pairs"                 # a build-pairs output folder
+[model]
+base = "base"
+output_dir = "run"
+[contrastive]
+max_steps = 5
+batch_size = 8
+[self_distillation]
+max_steps = 5
+batch_size = 8
+[weight_averaging]
+weights = [0.5, 0.5]            # self_distillation, contrastive
+"""
+
+
+@pytest.fixture
+def project(tmp_path, tiny_model, pairs_dir, monkeypatch) -> Path:
+    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)   # linking only: keeps the tiny run fast
+    shutil.copytree(tiny_model, tmp_path / "base")
+    shutil.copytree(pairs_dir, tmp_path / "pairs")
+    (tmp_path / "run.toml").write_text(MINIMAL, encoding="utf-8")
+    return tmp_path
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def mtimes(folder: Path) -> dict[str, int]:
+    return {p.name: (p / "model.safetensors").stat().st_mtime_ns for p in folder.iterdir()
+            if (p / "model.safetensors").exists()}
+
+
+@pytest.mark.slow
+def test_minimal_config_runs_resumes_and_writes_a_manifest(project):
+    result = run("run-all", "--config", str(project / "run.toml"))
+    assert result.exit_code == 0, result.output
+    out = project / "run"
+    for phase in ("contrastive", "self_distillation", "final"):
+        model = SentenceTransformer(str(out / phase), device="cpu")
+        assert model.encode(["heart attack"]).shape == (1, 32)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [manifest["phases"][p]["status"] for p in ("contrastive", "self_distillation", "weight_averaging")] == [
+        "trained"] * 3
+    assert manifest["phases"]["contrastive"]["steps"] == 5 and manifest["phases"]["self_distillation"]["steps"] == 5
+    assert manifest["phases"]["weight_averaging"]["weights"] == [0.5, 0.5]
+    assert manifest["parameters"]["contrastive"]["max_steps"] == 5
+    assert {f["path"].rsplit("/", 1)[-1] for f in manifest["inputs"]["pairs"]} >= {"pairs.parquet", "linking.parquet"}
+    assert all(len(f["sha256"]) == 64 for f in manifest["inputs"]["pairs"])
+    assert manifest["seeds"]["seed"] == 42 and "sentence-transformers" in manifest["versions"]
+    assert set(manifest["scores"]) == {"base", "contrastive", "self_distillation", "weight_averaging"}
+    assert "KG linking acc@1" in manifest["scores"]["weight_averaging"]["headline"]
+    assert {"contrastive", "self_distillation", "weight_averaging", "total"} <= set(manifest["timings_s"])
+    assert "KG linking acc@1" in result.output   # the summary table of scores after each phase
+
+    # resume: nothing is retrained
+    before = mtimes(out)
+    result = run("run-all", "--config", str(project / "run.toml"))
+    assert result.exit_code == 0, result.output
+    assert mtimes(out) == before
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {p["status"] for p in manifest["phases"].values()} == {"skipped (complete)"}
+
+    # a removed phase output is rebuilt, the finished ones are kept
+    shutil.rmtree(out / "final")
+    assert run("run-all", "--config", str(project / "run.toml")).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["phases"]["weight_averaging"]["status"] == "trained"
+    assert manifest["phases"]["contrastive"]["status"] == "skipped (complete)"
+    assert mtimes(out)["contrastive"] == before["contrastive"]
+
+    # a changed phase config is not silently mixed with old outputs
+    result = run("run-all", "--config", str(project / "run.toml"), "--set", "self_distillation.max_steps=6")
+    assert result.exit_code == 1
+    assert "another configuration" in result.output and "--force" in result.output
+
+
+def test_config_errors_are_one_red_line_naming_the_file(project):
+    (project / "bad.toml").write_text(MINIMAL.replace("batch_size = 8\n[self", "batch_sise = 8\n[self"))
+    result = run("run-all", "--config", str(project / "bad.toml"))
+    assert result.exit_code == 1
+    assert "bad.toml:8" in result.output and "batch_sise" in result.output
+    assert not (project / "run").exists()
+    (project / "nopairs.toml").write_text(MINIMAL.replace('pairs = "pairs"', 'pairs = "missing"'))
+    result = run("run-all", "--config", str(project / "nopairs.toml"))
+    assert result.exit_code == 1 and "missing" in result.output and "build-pairs" in result.output
+    assert not (project / "run").exists()

@@ -1,0 +1,1 @@
+"""One module per `trainer` command, each exposing `register(app)`."""

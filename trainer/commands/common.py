@@ -1,0 +1,32 @@
+"""What the phase commands share: the optional run config plus `--set section.key=value` overrides."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from kgbuild.console import err
+from trainer.config import RunConfig, apply_overrides, build_config, load_config
+from trainer.outputs import is_main_process
+
+CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Run config (TOML); its values are the defaults.")
+SET_OPTION = typer.Option(None, "--set", help="Override a config value: section.key=value (repeatable).")
+FORCE_OPTION = typer.Option(False, "--force", help="Replace an existing output folder.")
+
+
+def resolve_config(config: Path | None, overrides: list[str] | None) -> RunConfig:
+    """The run config from --config (paths relative to it) or the defaults (paths relative to the cwd)."""
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
+    if config is not None:
+        return load_config(config, overrides)
+    return build_config(apply_overrides({}, overrides or [], None), base_dir=Path.cwd())
+
+
+def report(phase: str, summary: dict, out: Path) -> None:
+    if not is_main_process():   # under torchrun, one process reports
+        return
+    losses = summary.get("losses") or []
+    trend = f", loss {losses[0][1]:.4f} → {losses[-1][1]:.4f}" if len(losses) > 1 else ""
+    err.print(f"[green]{phase}: {summary.get('steps', 0)} steps{trend}; model saved to {out}[/green]")

@@ -1,0 +1,137 @@
+"""`trainer contrastive | distill | average | multilingual`: each phase alone (the config gives the defaults)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from kgbuild.console import err, user_errors
+from kgbuild.errors import UserError
+from trainer.commands.common import CONFIG_OPTION, FORCE_OPTION, SET_OPTION, report, resolve_config
+
+
+def _abs(path: Path | None) -> Path | None:
+    return Path(path).resolve() if path is not None else None
+
+
+def _model(value: str | None) -> str | None:
+    """A model option: an existing folder becomes absolute, anything else is a hub id."""
+    if value and Path(value).exists():
+        return str(Path(value).resolve())
+    return value
+
+
+@user_errors
+def contrastive(
+    config: Path = CONFIG_OPTION,
+    base: str = typer.Option(None, "--base", help="Base model (folder or hub id); default [model] base."),
+    pairs: Path = typer.Option(None, "--pairs", help="build-pairs output folder; default [data] pairs."),
+    out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/contrastive."),
+    overrides: list[str] = SET_OPTION,
+    force: bool = FORCE_OPTION,
+) -> None:
+    """Phase 1 (BioLORD-2023-C): contrastive training with in-batch negatives, one pair per cui in a batch."""
+    from trainer.phases.contrastive import train_contrastive
+
+    cfg = resolve_config(config, overrides)
+    pairs = _abs(pairs) or cfg.data.pairs
+    if pairs is None:
+        raise UserError("no pairs folder given", fix="pass --pairs PAIRS_DIR or set [data] pairs in the config")
+    out = _abs(out) or cfg.phase_dir("contrastive")
+    summary = train_contrastive(_model(base) or cfg.model.base, pairs, out, cfg.contrastive,
+                                max_seq_length=cfg.model.max_seq_length, seed=cfg.model.seed, force=force)
+    report("contrastive", summary, out)
+
+
+@user_errors
+def distill(
+    config: Path = CONFIG_OPTION,
+    teacher: str = typer.Option(None, "--teacher", help="Teacher model; default <output_dir>/contrastive."),
+    student: str = typer.Option(None, "--student", help="Student start; default [model] base."),
+    pairs: Path = typer.Option(None, "--pairs", help="build-pairs output folder; default [data] pairs."),
+    out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/self_distillation."),
+    overrides: list[str] = SET_OPTION,
+    force: bool = FORCE_OPTION,
+) -> None:
+    """Phase 2 (BioLORD-2023-S): the student learns the teacher's embeddings of the training texts (MSE)."""
+    from trainer.phases.self_distillation import train_self_distillation
+
+    cfg = resolve_config(config, overrides)
+    pairs = _abs(pairs) or cfg.data.pairs
+    if pairs is None:
+        raise UserError("no pairs folder given", fix="pass --pairs PAIRS_DIR or set [data] pairs in the config")
+    sd = cfg.self_distillation
+    out = _abs(out) or cfg.phase_dir("self_distillation")
+    teacher = _model(teacher) or sd.teacher or str(cfg.phase_dir("contrastive"))
+    student = _model(student) or sd.student or cfg.model.base
+    summary = train_self_distillation(teacher, student, pairs, out, sd, max_seq_length=cfg.model.max_seq_length,
+                                      seed=cfg.model.seed, cache_dir=out.parent / "cache", force=force)
+    report("self-distillation", summary, out)
+
+
+@user_errors
+def average(
+    models: list[str] = typer.Argument(None, help="Models to average (folders or hub ids); default: the "
+                                       "self_distillation and contrastive outputs of the config."),
+    weights: str = typer.Option(None, "--weights", help="Comma-separated weights, one per model (normalised)."),
+    config: Path = CONFIG_OPTION,
+    out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/final."),
+    overrides: list[str] = SET_OPTION,
+    force: bool = FORCE_OPTION,
+) -> None:
+    """Phase 3 (BioLORD-2023): the weighted average of the parameters of N models of one architecture."""
+    from trainer.phases.weight_averaging import average_models
+
+    cfg = resolve_config(config, overrides)
+    wa = cfg.weight_averaging
+    chosen = [_model(m) for m in models] if models else wa.models or [
+        str(cfg.phase_dir("self_distillation")), str(cfg.phase_dir("contrastive"))]
+    if weights:
+        try:
+            parsed = [float(w) for w in weights.split(",")]
+        except ValueError:
+            raise UserError(f"--weights {weights!r} is not a list of numbers", fix="e.g. --weights 0.5,0.5") from None
+    else:
+        parsed = wa.weights
+    out = _abs(out) or cfg.phase_dir("weight_averaging")
+    summary = average_models(chosen, parsed, out, force=force)
+    err.print(f"[green]averaged {len(chosen)} models with weights {summary['weights']}; saved to {out}[/green]")
+
+
+@user_errors
+def multilingual(
+    config: Path = CONFIG_OPTION,
+    student: str = typer.Option(None, "--student", help="Multilingual student model; default [multilingual] student."),
+    teacher: str = typer.Option(None, "--teacher", help="English teacher; default <output_dir>/final."),
+    parallel: Path = typer.Option(None, "--parallel", help="Parallel table (en, xx): a Parquet file or folder."),
+    out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/multilingual."),
+    overrides: list[str] = SET_OPTION,
+    force: bool = FORCE_OPTION,
+) -> None:
+    """Phase 4 (BioLORD-2023-M): a multilingual student maps English and translated text to the teacher's embedding."""
+    from trainer.phases.multilingual import train_multilingual
+
+    cfg = resolve_config(config, overrides)
+    ml = cfg.multilingual
+    parallel = _abs(parallel) or cfg.data.parallel
+    student = _model(student) or ml.student
+    if parallel is None or not student:
+        raise UserError("the parallel table and the student are required",
+                        fix="pass --parallel FILE --student MODEL (or set them in the config)")
+    out = _abs(out) or cfg.phase_dir("multilingual")
+    teacher = _model(teacher) or ml.teacher or str(cfg.phase_dir("weight_averaging"))
+    summary = train_multilingual(teacher, student, parallel, out, ml, seed=cfg.model.seed, force=force)
+    report("multilingual", summary, out)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog="Example: trainer contrastive --base sentence-transformers/all-mpnet-base-v2 "
+                "--pairs pairs/ --out run/contrastive --set contrastive.max_steps=1000")(contrastive)
+    app.command(epilog="Example: trainer distill --teacher run/contrastive --student "
+                "sentence-transformers/all-mpnet-base-v2 --pairs pairs/ --out run/self_distillation")(distill)
+    app.command(epilog="Example: trainer average run/self_distillation run/contrastive --weights 0.5,0.5 "
+                "--out run/final")(average)
+    app.command(epilog="Example: trainer multilingual --teacher run/final --student "
+                "sentence-transformers/paraphrase-multilingual-mpnet-base-v2 --parallel en_nl.parquet "
+                "--out run/multilingual")(multilingual)

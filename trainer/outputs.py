@@ -1,0 +1,143 @@
+"""What the phases share: training arguments, the finished-phase marker (resume), and model references."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kgbuild.atomic import atomic_write_bytes
+from kgbuild.errors import UserError
+
+MARKER = "trainer_phase.json"   # written last into a phase's folder: its presence means the phase finished
+
+
+def finished(folder: Path) -> dict[str, Any] | None:
+    """The marker of a complete phase output (a loadable model folder plus marker), else None."""
+    folder = Path(folder)
+    marker = folder / MARKER
+    if not (marker.is_file() and (folder / "modules.json").is_file()):
+        return None
+    return json.loads(marker.read_text(encoding="utf-8"))
+
+
+def write_marker(folder: Path, info: dict[str, Any]) -> None:
+    atomic_write_bytes(Path(folder) / MARKER, json.dumps(info, indent=2, default=str).encode())
+
+
+def refuse_existing(out: Path, force: bool) -> None:
+    """Checked before any training, so a long run does not fail at the very end."""
+    if Path(out).exists() and not force:
+        raise UserError("output folder already exists", path=out,
+                        fix="pass --force to replace it, or choose another --out")
+
+
+def bf16_enabled(setting: str) -> bool:
+    """bf16 where the GPU supports it ("auto"), never on CPU (slow there and not what the test runs measure)."""
+    supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if setting == "true" and not supported:
+        raise UserError("bf16 = \"true\" but this machine has no GPU with bf16", fix='set bf16 = "auto" or "false"')
+    return supported if setting == "auto" else setting == "true"
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any):
+    """SentenceTransformerTrainingArguments from a phase config section (shared fields of every phase)."""
+    from sentence_transformers import SentenceTransformerTrainingArguments
+
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoints),
+        max_steps=phase.max_steps,
+        num_train_epochs=phase.epochs,
+        per_device_train_batch_size=phase.batch_size,
+        learning_rate=phase.learning_rate,
+        warmup_steps=phase.warmup_ratio,        # a float below 1 is a ratio of the total steps
+        bf16=bf16_enabled(phase.bf16),
+        save_strategy="steps",
+        save_steps=phase.save_steps,
+        save_total_limit=phase.save_total_limit,
+        logging_steps=phase.logging_steps,
+        logging_first_step=True,
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        dataloader_pin_memory=torch.cuda.is_available(),
+        # without a GPU, accelerate forms a multi-process group (gloo) only when told to use the CPU
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=not os.environ.get("TRAINER_PROGRESS", "1") == "1",
+        **extra,
+    )
+
+
+def barrier() -> None:
+    """Under torchrun every process runs the same code; wait here for the main process's single-process steps."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short hash of what a phase's result depends on (its config section, inputs, seed)."""
+    blob = json.dumps([dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def resume_checkpoint(checkpoints: Path, key: str) -> str | None:
+    """The newest checkpoint of an interrupted run of this same phase configuration, else None.
+
+    Checkpoints of another configuration are removed: resuming them would silently skip training
+    (e.g. a finished checkpoint at max_steps) or mix two configurations.
+    """
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoints = Path(checkpoints)
+    stamp = checkpoints / "phase-fingerprint.txt"
+    if is_main_process():
+        if checkpoints.is_dir() and (not stamp.is_file() or stamp.read_text().strip() != key):
+            shutil.rmtree(checkpoints)
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(key + "\n")
+    barrier()
+    return get_last_checkpoint(str(checkpoints))
+
+
+def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:
+    """Steps, the logged loss curve and throughput of a finished `trainer.train()`."""
+    history = trainer.state.log_history
+    losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    final = next((h for h in reversed(history) if "train_runtime" in h), {})
+    return {
+        "steps": trainer.state.global_step,
+        "world_size": trainer.args.world_size,   # processes under torchrun / accelerate launch (DDP)
+        "epoch": trainer.state.epoch,
+        "rows": n_rows,
+        "losses": losses,
+        "train_runtime_s": final.get("train_runtime"),
+        "train_samples_per_second": final.get("train_samples_per_second"),
+        "wall_s": round(time.perf_counter() - started, 3),
+    }
+
+
+def model_reference(value: str | Path) -> str:
+    """A folder path (checked) or a hub id: fail early with a clear message if it is meant to be a folder."""
+    text = str(value)
+    if Path(text).exists():
+        if not (Path(text) / "modules.json").is_file() and not (Path(text) / "config.json").is_file():
+            raise UserError("not a model folder (no modules.json or config.json)", path=text,
+                            fix="give a sentence-transformers model folder or a hub id")
+        return text
+    if text.startswith((".", "/", "~")) or text.count("/") > 1:
+        raise UserError("model folder not found", path=text, fix="check the path, or train the earlier phase first")
+    return text

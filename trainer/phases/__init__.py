@@ -1,0 +1,1 @@
+"""The training phases, each a plain function: contrastive → self-distillation → weight averaging (→ multilingual)."""

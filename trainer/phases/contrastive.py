@@ -1,0 +1,78 @@
+"""Phase 1 (BioLORD-2023-C): contrastive training on (name, description/synonym) pairs with in-batch negatives.
+
+MultipleNegativesRankingLoss (or its cached/GradCache variant for large batches on small memory) over the train
+split of a build-pairs folder; a cui-aware batch sampler keeps every concept at most once per batch, so synonyms
+are never used as negatives.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from kgbuild.atomic import atomic_dir
+from trainer.config import ContrastiveConfig
+from trainer.data import load_pairs
+from trainer.outputs import (
+    fingerprint,
+    is_main_process,
+    model_reference,
+    refuse_existing,
+    resume_checkpoint,
+    train_summary,
+    training_arguments,
+    write_marker,
+)
+from trainer.sampler import cui_batch_sampler
+
+logger = logging.getLogger(__name__)
+
+
+def train_contrastive(base: str, pairs_dir: Path, out: Path, config: ContrastiveConfig, *, max_seq_length: int = 128,
+                      seed: int = 42, checkpoints: Path | None = None, force: bool = False,
+                      marker: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train `base` contrastively on the pairs in `pairs_dir`; save a sentence-transformers model to `out`."""
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.losses import (
+        CachedMultipleNegativesRankingLoss,
+        MultipleNegativesRankingLoss,
+    )
+
+    out = Path(out)
+    refuse_existing(out, force)
+    checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
+    started = time.perf_counter()
+
+    # 1. Load the base model (e.g. all-mpnet-base-v2), truncating texts to max_seq_length tokens
+    model = SentenceTransformer(model_reference(base))
+    model.max_seq_length = max_seq_length
+
+    # 2. Load the train split: columns (anchor, positive) in loss order; the cuis go to the batch sampler
+    pairs = load_pairs(pairs_dir, split="train", kinds=config.kinds)
+    logger.info("contrastive: %d training pairs of %d concepts", len(pairs.cuis), len(set(pairs.cuis)))
+
+    # 3. Define the loss: in-batch negatives (InfoNCE); cached = GradCache, same loss with bounded memory
+    if config.loss == "cached_mnrl":
+        loss = CachedMultipleNegativesRankingLoss(model, scale=config.scale, mini_batch_size=config.mini_batch_size)
+    else:
+        loss = MultipleNegativesRankingLoss(model, scale=config.scale)
+
+    # 4. Evaluator: none inside the loop; `trainer run-all` evaluates every phase's output (trainer.evaluate)
+
+    # 5. Training arguments: warm-up, bf16 where the GPU has it, checkpoints, and the cui-aware batch sampler
+    args = training_arguments(config, checkpoints, seed=seed, batch_sampler=cui_batch_sampler(pairs.cuis))
+
+    # 6. Train (resuming from the newest checkpoint of an interrupted run)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.dataset, loss=loss)
+    key = fingerprint(config, base, pairs.files, max_seq_length, seed)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    summary = train_summary(trainer, started, len(pairs.cuis))
+
+    # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
+    if is_main_process():
+        with atomic_dir(out, force=True) as tmp:
+            model.save(str(tmp))
+            write_marker(tmp, {"phase": "contrastive", "base": base, **summary, **(marker or {})})
+    return summary

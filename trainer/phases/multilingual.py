@@ -1,0 +1,82 @@
+"""Phase 4 (BioLORD-2023-M, optional): multilingual distillation.
+
+A multilingual student learns to map both an English text and its translation to the teacher's embedding of the
+English text (MSE), from a parallel table (en, xx) the user provides — the recipe of sentence-transformers'
+make_multilingual example (Reimers & Gurevych 2020).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from kgbuild.atomic import atomic_dir
+from kgbuild.errors import UserError
+from trainer.config import MultilingualConfig
+from trainer.data import load_parallel
+from trainer.outputs import (
+    fingerprint,
+    is_main_process,
+    model_reference,
+    refuse_existing,
+    resume_checkpoint,
+    train_summary,
+    training_arguments,
+    write_marker,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, config: MultilingualConfig, *,
+                       seed: int = 42, checkpoints: Path | None = None, force: bool = False,
+                       marker: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train the multilingual `student` on the parallel table towards `teacher`'s English embeddings."""
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.losses import MSELoss
+
+    out = Path(out)
+    refuse_existing(out, force)
+    checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
+    started = time.perf_counter()
+
+    # 1. Load the English teacher and the multilingual student
+    teacher_ref, student_ref = model_reference(teacher), model_reference(student)
+    teacher_model = SentenceTransformer(teacher_ref)
+    student_model = SentenceTransformer(student_ref)
+    student_model.max_seq_length = config.max_seq_length
+    dims = teacher_model.get_embedding_dimension(), student_model.get_embedding_dimension()
+    if dims[0] != dims[1]:
+        raise UserError(f"teacher embeds in {dims[0]} dimensions, student in {dims[1]}", path=student_ref,
+                        fix="pick a multilingual student with the teacher's embedding dimension")
+
+    # 2. The parallel texts (en, xx) and the teacher's embedding of the English side as the label
+    parallel_ds = load_parallel(parallel)
+    labels = teacher_model.encode(parallel_ds["en"][:], batch_size=config.encode_batch_size, convert_to_numpy=True,
+                                  show_progress_bar=True)
+    train_dataset = parallel_ds.add_column("label", labels.tolist())   # columns (en, xx, label)
+    del teacher_model
+
+    # 3. Define the loss: MSE of both the English and the translated text against the same teacher embedding
+    loss = MSELoss(student_model)
+
+    # 4. Evaluator: none inside the loop; `trainer evaluate` scores the result
+
+    # 5. Training arguments
+    args = training_arguments(config, checkpoints, seed=seed)
+
+    # 6. Train
+    trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
+    key = fingerprint(config, teacher_ref, student_ref, str(parallel), seed)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    summary = train_summary(trainer, started, len(parallel_ds))
+
+    # 7. Save atomically (one process under DDP)
+    if is_main_process():
+        with atomic_dir(out, force=True) as tmp:
+            student_model.save(str(tmp))
+            write_marker(tmp, {"phase": "multilingual", "teacher": teacher_ref, "student": student_ref,
+                               **summary, **(marker or {})})
+    return summary

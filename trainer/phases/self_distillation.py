@@ -1,0 +1,124 @@
+"""Phase 2 (BioLORD-2023-S): self-distillation.
+
+The phase-1 model is the teacher; the student starts from the base model. The teacher embeds the training texts
+(names, definitions, descriptions) once — cached on disk — and the student learns them with an MSE loss, taking the
+biomedical geometry of the teacher while starting from the general sentence understanding of the base model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from kgbuild.atomic import atomic_dir
+from kgbuild.errors import UserError
+from trainer.config import SelfDistillationConfig
+from trainer.data import distillation_texts
+from trainer.outputs import (
+    fingerprint,
+    is_main_process,
+    model_reference,
+    refuse_existing,
+    resume_checkpoint,
+    train_summary,
+    training_arguments,
+    write_marker,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def model_fingerprint(reference: str) -> str:
+    """Content hash of a model folder's weights and module list (a hub id stands for itself)."""
+    folder = Path(reference)
+    digest = hashlib.sha256()
+    if not folder.is_dir():
+        digest.update(reference.encode())
+        return digest.hexdigest()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in (".safetensors", ".bin", ".json") and path.name != "trainer_phase.json":
+            digest.update(str(path.relative_to(folder)).encode())
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def teacher_embeddings(teacher, teacher_ref: str, texts: list[str], cache_dir: Path, *,
+                       batch_size: int = 128) -> datasets.Dataset:
+    """A dataset (text, label) with the teacher's embedding of each text, computed once and cached on disk.
+
+    The cache key covers the teacher's weights and the exact texts, so a changed teacher or corpus is recomputed.
+    """
+    key = hashlib.sha256(model_fingerprint(teacher_ref).encode() + "\x00".join(texts).encode()).hexdigest()[:20]
+    cached = Path(cache_dir) / f"teacher-{key}"
+    if cached.is_dir():
+        logger.info("self-distillation: teacher embeddings from cache %s", cached)
+        return datasets.load_from_disk(str(cached))
+    ds = datasets.Dataset.from_dict({"text": texts})
+    ds = ds.map(lambda batch: {"label": teacher.encode(batch["text"], batch_size=batch_size,
+                                                       convert_to_numpy=True).tolist()},
+                batched=True, batch_size=max(batch_size * 8, 1024), desc="teacher embeddings")
+    if is_main_process():
+        with atomic_dir(cached, force=True) as tmp:
+            ds.save_to_disk(str(tmp))
+    return ds
+
+
+def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Path, config: SelfDistillationConfig,
+                            *, max_seq_length: int = 128, seed: int = 42, checkpoints: Path | None = None,
+                            cache_dir: Path | None = None, force: bool = False,
+                            marker: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train `student` to reproduce `teacher`'s embeddings of the pairs' texts; save it to `out`."""
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.losses import MSELoss
+
+    out = Path(out)
+    refuse_existing(out, force)
+    checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
+    cache_dir = Path(cache_dir or out.parent / "cache")
+    started = time.perf_counter()
+
+    # 1. Load the teacher (the contrastive model) and the student (starts from the base model)
+    teacher_ref, student_ref = model_reference(teacher), model_reference(student)
+    teacher_model = SentenceTransformer(teacher_ref)
+    student_model = SentenceTransformer(student_ref)
+    teacher_model.max_seq_length = student_model.max_seq_length = max_seq_length
+    dims = teacher_model.get_embedding_dimension(), student_model.get_embedding_dimension()
+    if dims[0] != dims[1]:
+        raise UserError(f"teacher embeds in {dims[0]} dimensions, student in {dims[1]}", path=student_ref,
+                        fix="start the student from a model with the teacher's dimension (e.g. the base model)")
+
+    # 2. The training texts (distinct names, definitions, descriptions) and their teacher embeddings, cached
+    texts = distillation_texts(pairs_dir, columns=config.texts, kinds=config.kinds)
+    logger.info("self-distillation: %d distinct texts", len(texts))
+    train_dataset = teacher_embeddings(teacher_model, teacher_ref, texts, cache_dir,
+                                       batch_size=config.encode_batch_size)   # columns (text, label)
+    del teacher_model
+
+    # 3. Define the loss: MSE between the student's and the teacher's embeddings
+    loss = MSELoss(student_model)
+
+    # 4. Evaluator: none inside the loop; `trainer run-all` evaluates every phase's output
+
+    # 5. Training arguments
+    args = training_arguments(config, checkpoints, seed=seed)
+
+    # 6. Train
+    trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
+    key = fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    summary = train_summary(trainer, started, len(texts))
+
+    # 7. Save atomically (one process under DDP)
+    if is_main_process():
+        with atomic_dir(out, force=True) as tmp:
+            student_model.save(str(tmp))
+            write_marker(tmp, {"phase": "self_distillation", "teacher": teacher_ref, "student": student_ref,
+                               **summary, **(marker or {})})
+    return summary

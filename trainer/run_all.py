@@ -1,0 +1,173 @@
+"""`trainer run-all`: the enabled phases in order, an evaluation after each, resume, and the run manifest.
+
+A phase whose folder holds a finished model with the same configuration fingerprint is skipped (resume); a finished
+folder made with another configuration is refused unless --force. manifest.json records the config, data hashes,
+versions, seeds, timings and scores, and is rewritten after every phase so a stopped run still shows its progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from kgbuild.console import err
+from kgbuild.errors import UserError
+from kgbuild.manifest import read_manifest, write_manifest
+from trainer import __version__
+from trainer.config import RunConfig
+from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headline, reference_for
+from trainer.outputs import barrier, finished, is_main_process
+
+logger = logging.getLogger(__name__)
+
+PHASES = ("contrastive", "self_distillation", "weight_averaging", "multilingual")
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "bytes": Path(path).stat().st_size, "sha256": digest.hexdigest()}
+
+
+def data_inputs(config: RunConfig) -> dict[str, Any]:
+    """Hashes of the data a run reads (pairs and parallel tables)."""
+    from kgbuild.contracts import table_files
+
+    inputs: dict[str, Any] = {}
+    if config.data.pairs and Path(config.data.pairs).is_dir():
+        inputs["pairs"] = [file_digest(Path(f)) for t in ("pairs", "linking", "linking_candidates")
+                           for f in table_files(config.data.pairs, t)]
+    if config.multilingual.enabled and config.data.parallel and Path(config.data.parallel).exists():
+        parallel = Path(config.data.parallel)
+        files = [parallel] if parallel.is_file() else [Path(f) for f in table_files(parallel, "parallel")]
+        inputs["parallel"] = [file_digest(f) for f in files]
+    return inputs
+
+
+def phase_fingerprint(config: RunConfig, phase: str, data_hash: str) -> str:
+    """What a phase's output depends on: data, model settings and this and every earlier phase's section."""
+    upto = PHASES[: PHASES.index(phase) + 1]
+    blob = json.dumps({"data": data_hash, "model": config.section("model"),
+                       **{p: config.section(p) for p in upto}}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _require(value: Any, what: str, config: RunConfig, fix: str) -> Any:
+    if not value:
+        raise UserError(f"{what} is not set", path=config.source, fix=fix)
+    return value
+
+
+def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any]) -> dict[str, Any]:
+    from trainer.phases.contrastive import train_contrastive
+    from trainer.phases.multilingual import train_multilingual
+    from trainer.phases.self_distillation import train_self_distillation
+    from trainer.phases.weight_averaging import average_models
+
+    seed, max_len = config.model.seed, config.model.max_seq_length
+    checkpoints = config.output_dir / "checkpoints" / out.name
+    if phase == "contrastive":
+        pairs = _require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder")
+        return train_contrastive(config.model.base, pairs, out, config.contrastive, max_seq_length=max_len, seed=seed,
+                                 checkpoints=checkpoints, force=True, marker=marker)
+    if phase == "self_distillation":
+        pairs = _require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder")
+        sd = config.self_distillation
+        teacher = sd.teacher or str(config.phase_dir("contrastive"))
+        return train_self_distillation(teacher, sd.student or config.model.base, pairs, out, sd,
+                                       max_seq_length=max_len, seed=seed, checkpoints=checkpoints,
+                                       cache_dir=config.output_dir / "cache", force=True, marker=marker)
+    if phase == "weight_averaging":
+        wa = config.weight_averaging
+        models = wa.models or [str(config.phase_dir("self_distillation")), str(config.phase_dir("contrastive"))]
+        if len(models) != len(wa.weights):
+            raise UserError(f"{len(wa.weights)} weights for {len(models)} models ({', '.join(models)})",
+                            path=config.source, fix="give [weight_averaging] one weight per model")
+        if not is_main_process():
+            return {}
+        return average_models(models, wa.weights, out, force=True, marker=marker)
+    ml = config.multilingual
+    parallel = _require(config.data.parallel, "[data] parallel", config, "set it to the parallel table (en, xx)")
+    student = _require(ml.student, "[multilingual] student", config, "set it to a multilingual model")
+    return train_multilingual(ml.teacher or str(config.phase_dir("weight_averaging")), student, parallel, out, ml,
+                              seed=seed, checkpoints=checkpoints, force=True, marker=marker)
+
+
+def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
+    """Run the enabled phases of `config` in order and return the manifest (also written to output_dir)."""
+    from trainer.data import pair_files
+
+    enabled = [p for p in PHASES if getattr(config, p).enabled]
+    if not enabled:
+        raise UserError("every phase is disabled", path=config.source, fix="enable at least one phase")
+    if {"contrastive", "self_distillation"} & set(enabled):   # fail before anything is written or trained
+        pair_files(_require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder"))
+    output_dir = config.output_dir
+    output_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    inputs = data_inputs(config)
+    data_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+    previous = read_manifest(output_dir)
+    evalsets = evalsets_folder(config.data.evalsets) if config.evaluate.enabled else None
+    phases: dict[str, Any] = {}
+    scores: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+
+    def evaluate(name: str, model: str, fingerprint: str) -> None:
+        if not config.evaluate.enabled or not is_main_process():
+            return
+        old = previous.get("scores", {}).get(name)
+        if old and old.get("fingerprint") == fingerprint:
+            scores[name] = old   # resumed: this exact model was scored before
+            return
+        t = time.perf_counter()
+        result = evaluate_model(model, evalsets=evalsets, pairs_dir=config.data.pairs, sets=config.evaluate.sets,
+                                linking=config.evaluate.linking, batch_size=config.evaluate.batch_size)
+        timings[f"evaluate_{name}"] = time.perf_counter() - t
+        scores[name] = {"model": model, "fingerprint": fingerprint, "results": result, "headline": headline(result)}
+        err.print(f"[bold]{name}[/bold]: {headline(result) or 'no evaluation set found'}")
+
+    def save_manifest() -> dict[str, Any]:
+        if not is_main_process():
+            return {}
+        timings["total"] = time.perf_counter() - started
+        reference = reference_for(config.model.base)
+        return write_manifest(output_dir, command="trainer run-all", inputs=inputs, parameters=config.to_dict(),
+                              tables={}, timings=timings, extra={
+                                  "trainer_version": __version__,
+                                  "config_file": str(config.source) if config.source else None,
+                                  "seeds": {"seed": config.model.seed, "data_seed": config.model.seed},
+                                  "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+                                  "phases": phases, "scores": scores,
+                                  "reference": {"name": reference, **REFERENCES.get(reference or "", {})},
+                              })
+
+    evaluate("base", config.model.base, hashlib.sha256(config.model.base.encode()).hexdigest()[:16])
+    for phase in enabled:
+        out = config.phase_dir(phase)
+        fingerprint = phase_fingerprint(config, phase, data_hash)
+        done = finished(out)
+        if done and done.get("fingerprint") == fingerprint and not force:
+            err.print(f"{phase}: complete in {out}, skipped")
+            phases[phase] = {"status": "skipped (complete)", "output": str(out), **done}
+        else:
+            if out.exists() and not force:
+                why = "was made with another configuration" if done else "exists but is not a finished phase output"
+                raise UserError(f"{phase} output {why}", path=out, fix="pass --force to retrain it, or remove it")
+            err.print(f"{phase}: training into {out}")
+            t = time.perf_counter()
+            summary = _run_phase(phase, config, out, {"fingerprint": fingerprint})
+            timings[phase] = time.perf_counter() - t
+            phases[phase] = {"status": "trained", "output": str(out), "fingerprint": fingerprint, **summary}
+        barrier()
+        evaluate(phase, str(out), fingerprint)
+        save_manifest()
+    return save_manifest()
+
