@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kgbuild.console import set_debug
-from trainer import __version__
+from trainer import __version__, push
 from trainer.commands import evaluate, phases, run_all
 
 app = typer.Typer(
@@ -31,7 +31,7 @@ def root(
     set_debug(debug)
 
 
-for module in (run_all, phases, evaluate):
+for module in (run_all, phases, evaluate, push):
     module.register(app)
 
 
