@@ -69,6 +69,8 @@ deduplicated as (
         w.kind_rank,
     from with_text as w
     anti join shared_anchors as s on s.anchor = w.anchor
+    -- one concept can give the same pair twice: a synonym that equals its definition (HPO has some)
+    qualify row_number() over (partition by w.anchor, w.positive order by w.kind_rank) = 1
     union all
     select
         w.anchor,
