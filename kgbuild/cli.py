@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kgbuild import __version__
-from kgbuild.commands import extract, validate
+from kgbuild.commands import extract, generate_definitions, validate
 from kgbuild.console import set_debug
 
 app = typer.Typer(
@@ -31,7 +31,7 @@ def root(
     set_debug(debug)
 
 
-for module in (extract, validate):
+for module in (extract, validate, generate_definitions):
     module.register(app)
 
 
