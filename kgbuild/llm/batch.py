@@ -327,7 +327,8 @@ class BatchRunner:
             return self.gen.row(req, answer=answer, attempts=1, backend="batch", batch_id=batch_id)
         if error is None:
             body_error = (response.get("body") or {}).get("error") or {}
-            error = {"code": body_error.get("code") or response.get("status_code"), "message": body_error.get("message")}
+            error = {"code": body_error.get("code") or response.get("status_code"),
+                     "message": body_error.get("message")}
         text = f"batch line: {error.get('code')}: {error.get('message')}" if isinstance(error, dict) else str(error)
         return self.gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id, error=text[:500])
 

@@ -80,7 +80,8 @@ def _sql_list(files: Iterable[str]) -> str:
 class DefinitionStore:
     """The shards of one DEFS_DIR. Use as a context manager: it holds an exclusive lock on the folder."""
 
-    def __init__(self, out: Path, *, flush_rows: int = 5000, flush_seconds: float = 20.0, compact_below_rows: int = 50_000):
+    def __init__(self, out: Path, *, flush_rows: int = 5000, flush_seconds: float = 20.0,
+                 compact_below_rows: int = 50_000):
         self.out = Path(out)
         self.shards = self.out / TABLE
         self.journals = self.out / "journal"
@@ -207,8 +208,8 @@ class DefinitionStore:
             return set()
         keep = "best >= 1" if not retry_failed else "best = 2"
         con = duckdb.connect()
-        reader = con.sql(f"SELECT key FROM (SELECT key, max({_RANK_SQL}) AS best FROM read_parquet({_sql_list(files)}) "
-                         f"GROUP BY key) WHERE {keep}").to_arrow_reader(100_000)
+        best = f"SELECT key, max({_RANK_SQL}) AS best FROM read_parquet({_sql_list(files)}) GROUP BY key"
+        reader = con.sql(f"SELECT key FROM ({best}) WHERE {keep}").to_arrow_reader(100_000)
         skip: set[bytes] = set()
         for batch in reader:
             skip.update(short_key(k) for k in batch.column(0).to_pylist())
@@ -244,7 +245,8 @@ class DefinitionStore:
             return
         merged = con.sql(
             f"SELECT * EXCLUDE (filename) FROM read_parquet({_sql_list(sorted(targets))}, filename = true) "
-            f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY {_RANK_SQL} DESC, created_at DESC, filename DESC) = 1 "
+            f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY {_RANK_SQL} DESC, created_at DESC, filename DESC) "
+            "= 1 "
             "ORDER BY cui, key").to_arrow_table()
         # Write the merged shard first, then drop the old ones: a kill in between only leaves duplicates.
         self._write_table(merged.cast(SCHEMA))

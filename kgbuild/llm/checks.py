@@ -10,7 +10,7 @@ from kgbuild.llm.cache import OK
 
 _REFUSAL = re.compile(
     r"\b(i['’]m sorry|i am sorry|i apologi[sz]e|i can(?:not|['’]t)|i am unable|i['’]m unable|as an ai\b|"
-    r"as a language model|i do not have (?:enough|sufficient) information|i don['’]t have (?:enough|sufficient) information)",
+    r"as a language model|i (?:do not|don['’]t) have (?:enough|sufficient) information)",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[0-9a-zà-öø-ÿ]+", re.IGNORECASE)

@@ -33,7 +33,8 @@ def load_price(model: str, path: Path | None = None) -> Price | None:
     except FileNotFoundError:
         raise UserError("price table not found", path=path, fix="pass --prices with an existing TOML file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"not valid TOML: {exc}", path=path, fix="fix the syntax (see kgbuild/llm/prices.toml)") from None
+        raise UserError(f"not valid TOML: {exc}", path=path,
+                        fix="fix the syntax (see kgbuild/llm/prices.toml)") from None
     models = table.get("models", {})
     name = model if model in models else max((m for m in models if model.startswith(m)), key=len, default=None)
     if name is None:

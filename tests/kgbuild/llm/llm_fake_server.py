@@ -61,8 +61,9 @@ def default_text(concept: str) -> str:
 
 class FakeOpenAI:
     def __init__(self, *, plan: Callable[[Call], Action | None] | None = None,
-                 line_plan: Callable[[str], Any] | None = None, polls_to_finish: int = 1, max_batch_lines: int = 50_000,
-                 shuffle_output: bool = True, error_shape: str = "openai", on_answer: Callable[[int], None] | None = None,
+                 line_plan: Callable[[str], Any] | None = None, polls_to_finish: int = 1,
+                 max_batch_lines: int = 50_000, shuffle_output: bool = True, error_shape: str = "openai",
+                 on_answer: Callable[[int], None] | None = None,
                  on_batch_create: Callable[[int], None] | None = None, batch_api: bool = True,
                  rpm: int | None = None, max_lifetime_s: float = 300.0, max_requests: int = 5_000_000,
                  port: int = 0, record: bool = True):
@@ -278,8 +279,8 @@ class FakeOpenAI:
             return _json(400, {"error": {"message": "missing file", "type": "invalid_request_error"}})
         filename, data = fields["file"]
         fid = self._new_id("file")
-        self.files[fid] = {"data": data, "filename": filename, "purpose": fields.get("purpose", (None, b""))[1].decode(),
-                           "created_at": int(time.time())}
+        purpose = fields.get("purpose", (None, b""))[1].decode()
+        self.files[fid] = {"data": data, "filename": filename, "purpose": purpose, "created_at": int(time.time())}
         return _json(200, self._file_object(fid))
 
     def _add_file(self, data: bytes, name: str) -> str:
@@ -399,7 +400,8 @@ def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, by
         name = re.search(r'name="([^"]*)"', disposition)
         filename = re.search(r'filename="([^"]*)"', disposition)
         if name:
-            fields[name.group(1)] = (filename.group(1) if filename else None, data[:-2] if data.endswith(b"\r\n") else data)
+            content = data[:-2] if data.endswith(b"\r\n") else data
+            fields[name.group(1)] = (filename.group(1) if filename else None, content)
     return fields
 
 

@@ -52,8 +52,9 @@ def write_kg(folder: Path, n_extra: int = 0) -> Path:
             ('RO', 'has relationship other than synonymous, narrower, or broader', 'RO', 1::BIGINT)
         ) t(relation, label, inverse, n_edges)""")
     if n_extra:
-        con.sql(f"""insert into concepts select 'CX' || lpad(i::VARCHAR, 6, '0'), 'Test disorder ' || lpad(i::VARCHAR, 4, '0'),
-                    ['Disease or Syndrome'], 1, false from range({n_extra}) r(i)""")
+        con.sql(f"""insert into concepts select 'CX' || lpad(i::VARCHAR, 6, '0'),
+                    'Test disorder ' || lpad(i::VARCHAR, 4, '0'), ['Disease or Syndrome'], 1, false
+                    from range({n_extra}) r(i)""")
         con.sql(f"""insert into names select 'CX' || lpad(i::VARCHAR, 6, '0'), 'AX' || i::VARCHAR,
                     'Test disorder ' || lpad(i::VARCHAR, 4, '0'), 'ENG', 'MSH', 'MH', true, 'N', 0
                     from range({n_extra}) r(i)""")
