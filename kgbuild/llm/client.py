@@ -15,13 +15,16 @@ from typing import Any
 
 import httpx2
 import openai
-from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from kgbuild.errors import UserError
 from kgbuild.llm.ratelimit import RateLimiter
 
 RETRY_STATUS = frozenset({408, 409, 429})
+# The SDK's typed `chat.completions.create` walks the TypedDict annotations of every parameter on every call:
+# measured at ~1.6 ms of CPU per request, more than all the rest of the client. We send the same JSON through the
+# SDK's generic `post` (same auth, base URL, timeouts, error classes) and read the few fields we keep ourselves.
+_POST_OPTIONS: dict[str, Any] = {"security": {"bearer_auth": True}}
 
 
 class MalformedResponse(Exception):
@@ -101,24 +104,28 @@ def error_text(exc: BaseException) -> str:
     return text[:500]
 
 
-def parse_completion(resp: Any) -> Answer:
-    if not isinstance(resp, ChatCompletion) or not resp.choices or resp.choices[0].message is None:
-        raise MalformedResponse(f"not a chat completion: {str(resp)[:200]}")
-    choice = resp.choices[0]
-    usage = resp.usage
-    if usage is None or usage.prompt_tokens is None:
-        raise MalformedResponse("the completion has no usage field")
-    return Answer(text=choice.message.content, finish_reason=choice.finish_reason,
-                  refusal=getattr(choice.message, "refusal", None),
-                  prompt_tokens=int(usage.prompt_tokens or 0), completion_tokens=int(usage.completion_tokens or 0))
-
-
-def answer_from_body(body: dict[str, Any]) -> Answer:
-    """The same parse for a response body found in a Batch output file."""
+def answer_from_body(body: Any) -> Answer:
+    """The fields we keep from a chat completion body (an HTTP answer, or a line of a Batch output file)."""
     try:
-        return parse_completion(ChatCompletion.model_validate(body))
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise MalformedResponse(f"not a chat completion: {exc}"[:300]) from None
+        choice = body["choices"][0]
+        message = choice["message"]
+        usage = body["usage"]
+        text = message.get("content")
+        if text is not None and not isinstance(text, str):
+            raise TypeError("content is not text")
+        return Answer(text=text, finish_reason=choice.get("finish_reason"), refusal=message.get("refusal"),
+                      prompt_tokens=int(usage["prompt_tokens"]),
+                      completion_tokens=int(usage.get("completion_tokens") or 0))
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise MalformedResponse(f"not a chat completion ({type(exc).__name__}: {exc}): {str(body)[:200]}") from None
+
+
+def parse_completion(raw: bytes) -> Answer:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise MalformedResponse(f"the body is not JSON: {raw[:200]!r}") from None
+    return answer_from_body(body)
 
 
 class Completer:
@@ -151,12 +158,13 @@ class Completer:
                         self.retries += 1
                     await self.limiter.acquire(est_tokens)
                     try:
-                        resp = await self.client.chat.completions.create(**body)
+                        resp = await self.client.post("/chat/completions", body=body, cast_to=httpx2.Response,
+                                                      options=_POST_OPTIONS)
                     except openai.RateLimitError as exc:
                         # Pause everyone: the server's wait if it gave one, else this attempt's backoff.
                         self.limiter.cool_down(retry_after_s(exc) or self.policy.backoff_base_s * 2 ** (attempts - 1))
                         raise
-                    answer = parse_completion(resp)
+                    answer = parse_completion(resp.content)
                     self.limiter.settle(est_tokens, answer.prompt_tokens + answer.completion_tokens)
         except Exception as exc:
             exc.attempts = attempts  # type: ignore[attr-defined]

@@ -224,6 +224,10 @@ class DefinitionGenerator:
             if short_key(key) in skip:
                 self.summary.cached += 1
                 continue
+            if f.shared_name:
+                # Two concepts with the same name and facts make the same request: send it once. Only concepts
+                # whose name another target shares are remembered, so this set stays small.
+                skip.add(short_key(key))
             yield Request(key=key, cui=f.cui, names=f.names, body={"model": model, "messages": messages, **params},
                           est_prompt_tokens=estimate_prompt_tokens(messages))
 
@@ -273,7 +277,7 @@ class DefinitionGenerator:
         with DefinitionStore(self.out, flush_rows=c.flush_rows, flush_seconds=c.flush_seconds) as store:
             self.summary.recovered_rows = store.recovered_rows
             skip = store.skip_keys(retry_failed=c.retry_failed)
-            with KGFacts(self.kg, selection, scratch_parent=self.out) as facts:
+            with KGFacts(self.kg, selection) as facts:
                 self.summary.selected = facts.count
                 self._bar = _ProgressBar(facts.count, enabled=self.progress)
                 try:

@@ -1,13 +1,10 @@
 """The grounded prompt: which concepts to define, the KG facts about each, and the versioned template.
 
-The facts of every target are computed once by DuckDB (sql/facts.sql) into an on-disk scratch database, then
-streamed back in order in record batches, so memory stays flat however many concepts the job has.
+DuckDB picks the targets (sql/targets.sql), then computes their facts a chunk at a time (sql/facts.sql).
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +27,7 @@ INSTRUCTIONS = (
     "than guessing. Do not mention codes, identifiers or source vocabularies. Answer with the definition only."
 )
 
-_SQL = Path(__file__).with_name("sql") / "facts.sql"
+_SQL_DIR = Path(__file__).with_name("sql")
 _REQUIRED = ("concepts", "names", "relations")
 
 
@@ -43,6 +40,7 @@ class Facts:
     semantic_types: list[str]
     parents: list[str]
     relations: list[str]
+    shared_name: bool = False  # another target has the same preferred name (so perhaps the same prompt)
 
     @property
     def names(self) -> list[str]:
@@ -94,57 +92,57 @@ def _register(con: duckdb.DuckDBPyConnection, kg: Path) -> None:
 
 
 class KGFacts:
-    """The facts of every target concept in send order, read from the KG once. Use as a context manager:
+    """The facts of every target concept in send order. Use as a context manager:
 
         with KGFacts(kg, Selection()) as facts:
             print(facts.count)
             for f in facts: ...
+
+    The targets (a few columns per concept) are computed once; their facts are computed a chunk of targets at a
+    time, so memory stays flat however many concepts the job has.
     """
 
-    def __init__(self, kg: Path, selection: Selection, *, scratch_parent: Path | None = None, batch_rows: int = 4096):
+    def __init__(self, kg: Path, selection: Selection, *, chunk_rows: int = 25_000, memory_limit: str = "512MB"):
         self.kg = Path(kg)
         self.selection = selection
-        self.scratch_parent = scratch_parent
-        self.batch_rows = batch_rows
+        self.chunk_rows = chunk_rows
+        self.memory_limit = memory_limit
         self.count = 0
-        self._scratch: Path | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
 
     def __enter__(self) -> KGFacts:
-        if self.selection.order not in ("degree", "cui"):
-            raise UserError(f"unknown order {self.selection.order!r}", fix="use --order degree or --order cui")
-        self._scratch = Path(tempfile.mkdtemp(prefix=".facts-", dir=self.scratch_parent))
+        s = self.selection
+        if s.order not in ("degree", "cui"):
+            raise UserError(f"unknown order {s.order!r}", fix="use --order degree or --order cui")
+        self._con = con = duckdb.connect()
         try:
-            # A file-backed scratch database lets DuckDB spill instead of holding 400k rows of facts in memory.
-            self._con = con = duckdb.connect(str(self._scratch / "facts.duckdb"))
-            con.sql("SET memory_limit = '512MB'")
-            con.sql(f"SET temp_directory = '{self._scratch / 'spill'}'")
+            con.sql(f"SET memory_limit = '{self.memory_limit}'")
             _register(con, self.kg)
-            s = self.selection
             params = {"only_missing": s.only_missing, "order": s.order,
-                      "limit": s.limit if s.limit is not None else 2**62,
-                      "n_synonyms": s.n_synonyms, "n_parents": s.n_parents, "n_relations": s.n_relations}
-            try:
-                con.execute(f"CREATE TABLE facts AS {_SQL.read_text(encoding='utf-8')}", params)
-            except duckdb.Error as exc:
-                raise UserError(f"could not read the KG tables: {str(exc).splitlines()[0]}", path=self.kg,
-                                fix="run `kgbuild validate` on the KG folder, or re-run `kgbuild extract`") from None
-            self.count = con.sql("SELECT count(*) FROM facts").fetchall()[0][0]
-        except BaseException:
+                      "limit": s.limit if s.limit is not None else 2**62}
+            con.sql("CREATE TEMP TABLE all_targets AS " + _sql("targets.sql"), params=params)
+            self.count = con.sql("SELECT count(*) FROM all_targets").fetchall()[0][0]
+        except duckdb.Error as exc:
             self.__exit__()
-            raise
+            raise UserError(f"could not read the KG tables: {str(exc).splitlines()[0]}", path=self.kg,
+                            fix="run `kgbuild validate` on the KG folder, or re-run `kgbuild extract`") from None
         return self
 
     def __iter__(self) -> Iterator[Facts]:
-        reader = self._con.sql("SELECT * FROM facts ORDER BY ord").to_arrow_reader(self.batch_rows)
-        for batch in reader:
-            for row in batch.to_pylist():
+        s = self.selection
+        sql = _sql("facts.sql")
+        for lo in range(0, self.count, self.chunk_rows):
+            params = {"lo": lo, "hi": lo + self.chunk_rows, "n_synonyms": s.n_synonyms, "n_parents": s.n_parents,
+                      "n_relations": s.n_relations}
+            chunk = self._con.sql(sql, params=params).to_arrow_table()
+            for row in chunk.to_pylist():
                 yield Facts(**row)
 
     def __exit__(self, *exc: object) -> None:
         if self._con is not None:
             self._con.close()
             self._con = None
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+
+
+def _sql(name: str) -> str:
+    return (_SQL_DIR / name).read_text(encoding="utf-8")

@@ -1,31 +1,10 @@
--- The concepts to define, in the order to send them, each with the KG facts its prompt is grounded in.
--- Targets: concepts without a definition unless $only_missing is false; most-connected first unless $order = 'cui'.
--- Facts: up to $n_synonyms English synonyms, the semantic types, up to $n_parents parents (CHD/RN/isa edges
+-- The KG facts of the targets (all_targets, from targets.sql) with $lo <= ord < $hi, in send order: a chunk at a
+-- time keeps memory flat however many concepts the job has. Facts: up to $n_synonyms English synonyms, the semantic types, up to $n_parents parents (CHD/RN/isa edges
 -- where the concept is the head: "head is a kind of tail") and up to $n_relations other relations in either
 -- direction, rarest relation first (a rare relation such as has_finding_site says more than a common one).
--- Parameters: $only_missing, $order, $limit, $n_synonyms, $n_parents, $n_relations.
-with degree as (
-    select cui, count(*) as degree
-    from (
-        select head_cui as cui from relations
-        union all
-        select tail_cui as cui from relations
-    )
-    group by cui
-),
-
-targets as (
-    select
-        row_number() over (
-            order by case when $order = 'degree' then coalesce(d.degree, 0) else 0 end desc, c.cui
-        ) - 1 as ord,
-        c.cui,
-        c.preferred_name,
-        c.semantic_types,
-    from concepts as c
-    left join degree as d on d.cui = c.cui
-    where not $only_missing or not c.has_definition
-    qualify ord < $limit
+-- Parameters: $lo, $hi, $n_synonyms, $n_parents, $n_relations.
+with targets as (
+    select * from all_targets where ord >= $lo and ord < $hi
 ),
 
 synonym_forms as (
@@ -99,15 +78,12 @@ select
     t.cui,
     t.preferred_name,
     coalesce(s.synonyms, []) as synonyms,
-    coalesce(t.semantic_types, []) as semantic_types,
+    t.semantic_types,
+    t.shared_name,
     coalesce(p.parents, []) as parents,
     coalesce(r.relations, []) as relations,
 from targets as t
 left join synonyms as s on s.cui = t.cui
 left join parents as p on p.cui = t.cui
 left join relations_listed as r on r.cui = t.cui
--- Two concepts with the same facts get the same prompt, hence the same request key: send it once (the first).
-qualify row_number() over (
-    partition by t.preferred_name, s.synonyms, t.semantic_types, p.parents, r.relations order by t.ord
-) = 1
 order by t.ord

@@ -181,6 +181,8 @@ class FakeOpenAI:
     async def _route(self, method: str, path: str, target: str, headers: dict[str, str], body: bytes):
         if method == "POST" and path == "/v1/chat/completions":
             return await self._chat(json.loads(body))
+        if path == "/stats":  # for benchmarks that run the server in another process
+            return _json(200, {"chat_requests": self.n_chat, "paid": sum(self.paid.values())})
         if not self.batch_api:
             return _json(404, {"error": {"message": f"Not Found: {path}", "type": "invalid_request_error"}})
         if method == "POST" and path == "/v1/files":

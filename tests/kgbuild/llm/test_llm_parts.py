@@ -153,3 +153,27 @@ def test_bad_kg_folders_give_one_clear_error(tmp_path, kg):
     (kg / "names.parquet").unlink()
     with pytest.raises(UserError, match="no names table"):
         facts(kg)
+
+
+def test_facts_come_the_same_a_chunk_at_a_time(kg):
+    with KGFacts(kg, Selection(only_missing=False), chunk_rows=2) as chunked:
+        small = list(chunked)
+    assert small == facts(kg, only_missing=False) and len(small) == 5
+
+
+def test_two_concepts_with_the_same_prompt_are_sent_once(kg, tmp_path, fake):
+    from llm_helpers import fast_config
+
+    from kgbuild.llm.generate import DefinitionGenerator
+
+    con = duckdb.connect()
+    con.sql(f"COPY (SELECT * FROM '{kg}/concepts.parquet' UNION ALL "
+            f"SELECT 'C0099999', 'Lonely concept', [], 1, false) TO '{kg}/concepts2.parquet'")
+    con.sql(f"COPY (SELECT * FROM '{kg}/names.parquet' UNION ALL SELECT 'C0099999', 'A99', 'Lonely concept', 'ENG', "
+            f"'MSH', 'MH', true, 'N', 0) TO '{kg}/names2.parquet'")
+    for t in ("concepts", "names"):
+        (kg / f"{t}2.parquet").replace(kg / f"{t}.parquet")
+    server = fake()
+    summary = DefinitionGenerator(kg, tmp_path / "defs", fast_config(server)).run()
+    assert summary.selected == 5 and summary.done == 4 and summary.cached == 1
+    assert len(server.received) == 4 and max(server.received.values()) == 1
