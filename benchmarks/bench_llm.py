@@ -177,6 +177,7 @@ def main() -> None:
     parser.add_argument("--throughput-concepts", type=int, default=20_000)
     parser.add_argument("--workdir", type=Path, default=Path("bench-llm-work"))
     parser.add_argument("--skip-full", action="store_true", help="only the throughput part")
+    parser.add_argument("--skip-throughput", action="store_true", help="only the full job and its cached rerun")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="kgbuild", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -199,7 +200,7 @@ def main() -> None:
     try:
         base_url = f"http://127.0.0.1:{server.stdout.readline().strip()}/v1"
         report["throughput"] = []
-        for concurrency in (64, 128, 256):
+        for concurrency in () if args.skip_throughput else (64, 128, 256):
             out = work / f"defs-tp-{concurrency}"
             shutil.rmtree(out, ignore_errors=True)
             r = run_child(base_url, kg, out, limit=args.throughput_concepts, concurrency=concurrency)
@@ -235,7 +236,7 @@ def main() -> None:
 
 def markdown(r: dict) -> str:
     lines = ["| measure | kgbuild | peer |", "|---|---|---|"]
-    for t in r["throughput"]:
+    for t in r.get("throughput", []):
         k, p = t["kgbuild"], t["sdk_peer"]
         lines.append(f"| completions/s at {k['concurrency']} in flight ({k['done']} requests) | "
                      f"{k['completions_per_s']} (client CPU {k['client_cpu_s']} s / wall {k['wall_s']} s) | "

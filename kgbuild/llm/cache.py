@@ -207,7 +207,7 @@ class DefinitionStore:
         if not files:
             return set()
         keep = "best >= 1" if not retry_failed else "best = 2"
-        con = duckdb.connect()
+        con = _duckdb()
         best = f"SELECT key, max({_RANK_SQL}) AS best FROM read_parquet({_sql_list(files)}) GROUP BY key"
         reader = con.sql(f"SELECT key FROM ({best}) WHERE {keep}").to_arrow_reader(100_000)
         skip: set[bytes] = set()
@@ -220,11 +220,11 @@ class DefinitionStore:
         files = self.files()
         if not files:
             return {}
-        con = duckdb.connect()
-        rows = con.sql(f"SELECT status, count(*) FROM (SELECT * FROM read_parquet({_sql_list(files)}) "
-                       f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY {_RANK_SQL} DESC, created_at DESC) = 1) "
-                       "GROUP BY status ORDER BY status").fetchall()
-        return dict(rows)
+        con = _duckdb()
+        # max_by in a hash aggregate, not a window: memory stays small however large the table is.
+        best = (f"SELECT max_by(status, {_RANK_SQL} * 10000000000000000 + epoch_us(created_at)) AS status "
+                f"FROM read_parquet({_sql_list(files)}) GROUP BY key")
+        return dict(con.sql(f"SELECT status, count(*) FROM ({best}) GROUP BY status ORDER BY status").fetchall())
 
     # -- compaction ------------------------------------------------------------------------------------------------
 
@@ -233,8 +233,7 @@ class DefinitionStore:
         files = self.files()
         if len(files) < 2:
             return
-        con = duckdb.connect()
-        con.sql("SET preserve_insertion_order = false")
+        con = _duckdb()
         src = f"read_parquet({_sql_list(files)}, filename = true)"
         dup_files = {r[0] for r in con.sql(
             f"SELECT DISTINCT filename FROM {src} WHERE key IN "
@@ -243,15 +242,29 @@ class DefinitionStore:
         targets = dup_files | (small if len(small) > 1 else set())
         if not targets or (len(targets) == 1 and not dup_files):
             return
-        merged = con.sql(
-            f"SELECT * EXCLUDE (filename) FROM read_parquet({_sql_list(sorted(targets))}, filename = true) "
-            f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY {_RANK_SQL} DESC, created_at DESC, filename DESC) "
-            "= 1 "
-            "ORDER BY cui, key").to_arrow_table()
-        # Write the merged shard first, then drop the old ones: a kill in between only leaves duplicates.
-        self._write_table(merged.cast(SCHEMA))
+        # DuckDB streams the merge straight into the new shard (no table in Python memory). Written first, the old
+        # shards dropped after: a kill in between only leaves duplicates, which readers and the next run resolve.
+        sources = _sql_list(sorted(targets))
+        if dup_files:
+            order = f"{_RANK_SQL} DESC, created_at DESC, filename DESC"
+            query = (f"SELECT * EXCLUDE (filename) FROM read_parquet({sources}, filename = true) "
+                     f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY {order}) = 1")
+        else:
+            query = f"SELECT * FROM read_parquet({sources})"
+        name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.parquet"
+        tmp = self.shards / f".{name}.tmp"
+        con.sql(f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.shards / name)
         for f in targets:
             os.unlink(f)
+
+def _duckdb() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.sql("SET memory_limit = '512MB'")  # spill rather than grow with the table
+    con.sql("SET preserve_insertion_order = false")
+    return con
 
 
 def _json_default(value: Any) -> Any:

@@ -309,18 +309,18 @@ class DefinitionGenerator:
         queue: asyncio.Queue[tuple[Request, float] | None] = asyncio.Queue(maxsize=2 * c.concurrency)
 
         async def produce() -> None:
-            try:
-                for req in requests:
-                    reservation = budget.try_reserve(req)
-                    if reservation is None:
-                        self.summary.stopped_by_budget = True
-                        self.summary.not_sent = 1 + sum(1 for _ in requests)
-                        break
-                    self.summary.sent += 1
-                    await queue.put((req, reservation))
-            finally:
-                for _ in range(c.concurrency):
-                    await queue.put(None)
+            for req in requests:
+                reservation = budget.try_reserve(req)
+                if reservation is None:
+                    self.summary.stopped_by_budget = True
+                    self.summary.not_sent = 1 + sum(1 for _ in requests)
+                    break
+                self.summary.sent += 1
+                await queue.put((req, reservation))
+            # Not in a `finally`: on an error the task group cancels the workers, and a put on a full queue
+            # would wait for them forever.
+            for _ in range(c.concurrency):
+                await queue.put(None)
 
         async def work() -> None:
             while (item := await queue.get()) is not None:
@@ -380,6 +380,7 @@ class _ProgressBar:
         self._progress = None
         self._task = None
         self._last = 0.0
+        self._summary: Summary | None = None
 
     def __enter__(self) -> _ProgressBar:
         if self.enabled:
@@ -394,6 +395,7 @@ class _ProgressBar:
         return self
 
     def advance(self, s: Summary) -> None:
+        self._summary = s
         if self._progress is None:
             return
         now = time.monotonic()
@@ -405,4 +407,7 @@ class _ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
+            if self._summary is not None:
+                self._last = 0.0
+                self.advance(self._summary)  # the final counts, whatever the throttle skipped
             self._progress.__exit__(*exc)

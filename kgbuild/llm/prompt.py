@@ -102,7 +102,7 @@ class KGFacts:
     time, so memory stays flat however many concepts the job has.
     """
 
-    def __init__(self, kg: Path, selection: Selection, *, chunk_rows: int = 25_000, memory_limit: str = "512MB"):
+    def __init__(self, kg: Path, selection: Selection, *, chunk_rows: int = 25_000, memory_limit: str = "256MB"):
         self.kg = Path(kg)
         self.selection = selection
         self.chunk_rows = chunk_rows

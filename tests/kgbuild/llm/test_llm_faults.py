@@ -209,3 +209,11 @@ def test_a_second_run_on_the_same_folder_is_refused(kg, tmp_path, fake):
         release.set()
         first.join(10)
     assert len(rows(out)) == 4
+
+
+def test_tpm_limit_spaces_requests(kg, tmp_path, fake):
+    server = fake()
+    # ~300 estimated tokens a request (prompt estimate + max_tokens) against 300 tokens a second.
+    DefinitionGenerator(kg, tmp_path / "defs", fast_config(server, tpm=18_000, max_tokens=100)).run()
+    times = sorted(server.request_times)
+    assert len(times) == 4 and times[-1] - times[0] >= 0.5
