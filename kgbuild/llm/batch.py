@@ -1,0 +1,355 @@
+"""The OpenAI Batch API path (--batch): half the price, a day's latency.
+
+Requests are written to JSONL shards within the API's limits (50,000 lines, 200 MB), uploaded, submitted and
+polled. A ledger in DEFS_DIR/batches/ledger.json records every step before the next one starts, so a restart
+resumes the same batches instead of paying for them again; a crash between `batches.create` and the ledger write
+is recovered by finding the batch through `batches.list` and its metadata. Results are matched by custom_id
+(never by line order); only failed or expired requests are re-queued; the uploaded and result files are deleted
+once their rows are in the shards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import openai
+
+from kgbuild.atomic import atomic_write_bytes
+from kgbuild.errors import UserError
+from kgbuild.llm.cache import DefinitionStore
+from kgbuild.llm.client import MalformedResponse, answer_from_body, error_text, make_client
+
+if TYPE_CHECKING:
+    from kgbuild.llm.generate import DefinitionGenerator, Request
+
+ENDPOINT = "/v1/chat/completions"
+TERMINAL = ("completed", "expired", "failed", "cancelled")
+# Ledger states, in order. Each is saved before the step that follows it is attempted.
+WRITTEN, UPLOADED, SUBMITTED, COLLECTED, CLEANED = "written", "uploaded", "submitted", "collected", "cleaned"
+
+
+@dataclass
+class Job:
+    shard: str
+    n: int
+    est_tokens: int
+    round: int = 1
+    state: str = WRITTEN
+    input_file_id: str | None = None
+    batch_id: str | None = None
+    status: str | None = None  # the API's last batch status
+    reserved_usd: float = 0.0
+
+
+class Ledger:
+    """The batch jobs of one DEFS_DIR, saved atomically after every change."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.path = folder / "ledger.json"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.jobs: list[Job] = []
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                self.jobs = [Job(**j) for j in data["jobs"]]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise UserError(f"the batch ledger is unreadable ({exc})", path=self.path,
+                                fix="restore it from a backup; deleting it forgets batches that may still be running "
+                                    "(and paid for)") from None
+
+    def save(self) -> None:
+        data = {"jobs": [asdict(j) for j in self.jobs]}
+        atomic_write_bytes(self.path, json.dumps(data, indent=1).encode())
+
+    def active(self) -> list[Job]:
+        return [j for j in self.jobs if j.state not in (COLLECTED, CLEANED)]
+
+    def next_shard(self) -> str:
+        return f"b{len(self.jobs) + 1:06d}"
+
+
+class BatchRunner:
+    def __init__(self, gen: DefinitionGenerator, store: DefinitionStore):
+        self.gen = gen
+        self.store = store
+        self.config = gen.config
+        self.ledger = Ledger(store.out / "batches")
+        self.run_tag = store.out.resolve().name[:64]
+
+    # -- files of a shard ------------------------------------------------------------------------------------------
+
+    def _paths(self, job: Job) -> dict[str, Path]:
+        base = self.ledger.folder / job.shard
+        return {"input": base.with_suffix(".jsonl"), "meta": base.with_suffix(".meta.jsonl"),
+                "output": base.with_suffix(".output.jsonl"), "errors": base.with_suffix(".errors.jsonl")}
+
+    def _active_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for job in self.ledger.active():
+            meta = self._paths(job)["meta"]
+            if meta.exists():
+                with open(meta, encoding="utf-8") as fh:
+                    ids.update(json.loads(line)["custom_id"] for line in fh)
+        return ids
+
+    # -- the run ---------------------------------------------------------------------------------------------------
+
+    async def run(self, requests: Iterator[Request]) -> None:
+        from kgbuild.llm.generate import Budget
+
+        c = self.config
+        self.budget = Budget(c.budget_usd, self.gen.price, batch=True, max_tokens=c.max_tokens)
+        self.client = make_client(base_url=c.base_url, timeout_s=max(c.timeout_s, 300.0), max_connections=8)
+        try:
+            await self._check_support()
+            in_batches = self._active_ids()  # requests of unfinished batches: resumed, never resubmitted
+            for job in self.ledger.active():
+                self.gen.summary.batches_resumed += 1
+                self.budget.reserved += job.reserved_usd
+            for job in [j for j in self.ledger.jobs if j.state == COLLECTED]:  # killed before its files were deleted
+                await self._clean(job, await self.client.batches.retrieve(job.batch_id))
+            await self._advance_all()
+            fresh = (r for r in requests if r.custom_id not in in_batches)
+            await self._submit_stream(fresh, round_=1)
+            await self._drain()
+        finally:
+            await self.client.close()
+
+    async def _check_support(self) -> None:
+        try:
+            page = await self.client.batches.list(limit=1)
+            _ = page.data
+        except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
+            raise UserError(f"this server has no Batch API ({error_text(exc)})",
+                            fix="run without --batch (vLLM, Ollama and llama.cpp serve only the online API)") from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise UserError(f"the server refused the request ({error_text(exc)})",
+                            fix="check OPENAI_API_KEY and --base-url") from None
+
+    async def _submit_stream(self, requests: Iterator[Request], *, round_: int) -> None:
+        """Cut the requests into shards within the line/byte limits and submit each one."""
+        while True:
+            job = self._write_shard(requests, round_)
+            if job is None:
+                return
+            await self._wait_for_queue_room(job)
+            await self._advance(job)
+
+    def _write_shard(self, requests: Iterator[Request], round_: int) -> Job | None:
+        c = self.config
+        job = Job(shard=self.ledger.next_shard(), n=0, est_tokens=0, round=round_)
+        paths = self._paths(job)
+        tmp_in, tmp_meta = (paths["input"].with_suffix(".tmp"), paths["meta"].with_suffix(".tmp"))
+        size = 0
+        with open(tmp_in, "wb") as fin, open(tmp_meta, "wb") as fmeta:
+            for req in requests:
+                line = (json.dumps({"custom_id": req.custom_id, "method": "POST", "url": ENDPOINT, "body": req.body},
+                                   ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+                reservation = self.budget.try_reserve(req)
+                if reservation is None:
+                    self.gen.summary.stopped_by_budget = True
+                    self.gen.summary.not_sent += 1 + sum(1 for _ in requests)
+                    break
+                fin.write(line)
+                fmeta.write((json.dumps({"custom_id": req.custom_id, "key": req.key, "cui": req.cui,
+                                         "names": req.names, "est": req.est_prompt_tokens}) + "\n").encode("utf-8"))
+                size += len(line)
+                job.n += 1
+                job.est_tokens += req.est_prompt_tokens
+                job.reserved_usd += reservation
+                if job.n >= c.batch_max_lines or size >= c.batch_max_bytes - 64 * 1024:
+                    break  # keep a margin under the byte limit for the next line
+        if job.n == 0:
+            tmp_in.unlink()
+            tmp_meta.unlink()
+            return None
+        for tmp, final in ((tmp_in, paths["input"]), (tmp_meta, paths["meta"])):
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        self.ledger.jobs.append(job)
+        self.ledger.save()
+        self.gen.summary.sent += job.n
+        return job
+
+    async def _wait_for_queue_room(self, job: Job) -> None:
+        """Keep the enqueued input tokens under the organisation's batch queue limit, if one was given."""
+        limit = self.config.batch_max_enqueued_tokens
+        if not limit:
+            return
+        while True:
+            queued = sum(j.est_tokens for j in self.ledger.active() if j.state == SUBMITTED and j is not job)
+            if queued == 0 or queued + job.est_tokens <= limit:
+                return
+            await self._poll_once()
+
+    # -- one job through its states --------------------------------------------------------------------------------
+
+    async def _advance(self, job: Job) -> None:
+        paths = self._paths(job)
+        if job.state == WRITTEN:
+            with open(paths["input"], "rb") as fh:
+                uploaded = await self.client.files.create(file=(paths["input"].name, fh, "application/jsonl"),
+                                                          purpose="batch")
+            job.input_file_id = uploaded.id
+            job.state = UPLOADED
+            self.ledger.save()
+        if job.state == UPLOADED:
+            batch = await self._find_submitted(job)  # a crash after create, before the ledger write
+            if batch is None:
+                batch = await self.client.batches.create(
+                    input_file_id=job.input_file_id, endpoint=ENDPOINT, completion_window="24h",
+                    metadata={"kgbuild_run": self.run_tag, "kgbuild_shard": job.shard})
+                self.gen.summary.batches_submitted += 1
+            job.batch_id, job.status, job.state = batch.id, batch.status, SUBMITTED
+            self.ledger.save()
+
+    async def _find_submitted(self, job: Job) -> Any | None:
+        async for batch in self.client.batches.list(limit=100):
+            meta = batch.metadata or {}
+            if meta.get("kgbuild_shard") == job.shard and batch.input_file_id == job.input_file_id:
+                return batch
+        return None
+
+    async def _advance_all(self) -> None:
+        for job in self.ledger.active():
+            if job.state in (WRITTEN, UPLOADED):
+                await self._advance(job)
+
+    async def _poll_once(self) -> None:
+        """Look at every submitted batch once; collect the finished ones; sleep if none finished."""
+        finished = False
+        for job in [j for j in self.ledger.active() if j.state == SUBMITTED]:
+            batch = await self.client.batches.retrieve(job.batch_id)
+            if batch.status != job.status:
+                job.status = batch.status
+                self.ledger.save()
+            if batch.status in TERMINAL:
+                await self._collect(job, batch)
+                finished = True
+        if not finished:
+            await asyncio.sleep(self.config.batch_poll_s)
+
+    async def _drain(self) -> None:
+        while any(j.state == SUBMITTED for j in self.ledger.active()):
+            await self._poll_once()
+
+    # -- results ---------------------------------------------------------------------------------------------------
+
+    async def _download(self, file_id: str | None, path: Path) -> Path | None:
+        if not file_id:
+            return None
+        tmp = path.with_suffix(".tmp")
+        async with self.client.files.with_streaming_response.content(file_id) as resp:
+            await resp.stream_to_file(tmp)
+        os.replace(tmp, path)
+        return path
+
+    async def _collect(self, job: Job, batch: Any) -> None:
+        from kgbuild.llm.generate import Request
+
+        paths = self._paths(job)
+        outputs = [await self._download(batch.output_file_id, paths["output"]),
+                   await self._download(batch.error_file_id, paths["errors"])]
+        meta: dict[str, dict[str, Any]] = {}
+        with open(paths["meta"], encoding="utf-8") as fh:
+            for line in fh:
+                m = json.loads(line)
+                meta[m["custom_id"]] = m
+        bodies: dict[str, dict[str, Any]] = {}
+        with open(paths["input"], encoding="utf-8") as fh:
+            for line in fh:
+                item = json.loads(line)
+                bodies[item["custom_id"]] = item["body"]
+
+        def request(cid: str) -> Request:
+            m = meta[cid]
+            return Request(key=m["key"], cui=m["cui"], names=m["names"], body=bodies[cid], est_prompt_tokens=m["est"])
+
+        seen: set[str] = set()
+        retry: list[Request] = []
+        gen, s = self.gen, self.gen.summary
+        for path in outputs:
+            if path is None:
+                continue
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    if not line.strip():
+                        continue
+                    try:
+                        item = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # an unreadable line: its request counts as missing below
+                    cid = item.get("custom_id")
+                    if cid not in meta or cid in seen:
+                        continue
+                    seen.add(cid)
+                    req = request(cid)
+                    row = self._row_from_line(req, item, batch.id)
+                    self.budget.settle(0.0, req, row["cost_usd"], row["prompt_tokens"])
+                    gen.record(self.store, row)
+                    s.http_attempts += 1
+                    if row["status"] == "error":
+                        retry.append(req)
+        why = {"expired": "expired before it was processed", "failed": _batch_errors(batch),
+               "cancelled": "the batch was cancelled"}.get(batch.status, "no result line for this request")
+        for cid in meta.keys() - seen:
+            req = request(cid)
+            gen.record(self.store, gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch.id,
+                                           error=f"batch {batch.status}: {why}"[:500]))
+            if batch.status != "failed":  # a failed batch (validation, queue limit) would fail the same way now
+                retry.append(req)
+        self.budget.reserved -= job.reserved_usd
+        self.store.flush()  # the rows are in a shard before the ledger says so
+        job.state = COLLECTED
+        self.ledger.save()
+        await self._clean(job, batch)
+        if retry and job.round < self.config.batch_max_rounds:
+            await self._submit_stream(iter(retry), round_=job.round + 1)
+
+    def _row_from_line(self, req: Request, item: dict[str, Any], batch_id: str) -> dict[str, Any]:
+        """A line succeeds only if error is null and response.status_code is 200 (real OpenAI puts 4xx lines in
+        the error file with error: null and the error inside the body)."""
+        response = item.get("response") or {}
+        error = item.get("error")
+        if error is None and response.get("status_code") == 200:
+            try:
+                answer = answer_from_body(response.get("body") or {})
+            except MalformedResponse as exc:
+                return self.gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id, error=str(exc))
+            return self.gen.row(req, answer=answer, attempts=1, backend="batch", batch_id=batch_id)
+        if error is None:
+            body_error = (response.get("body") or {}).get("error") or {}
+            error = {"code": body_error.get("code") or response.get("status_code"),
+                     "message": body_error.get("message")}
+        text = f"batch line: {error.get('code')}: {error.get('message')}" if isinstance(error, dict) else str(error)
+        return self.gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id, error=text[:500])
+
+    async def _clean(self, job: Job, batch: Any) -> None:
+        """Delete the uploaded and result files (they count against storage and hold licensed text)."""
+        for file_id in (job.input_file_id, batch.output_file_id, batch.error_file_id):
+            if file_id:
+                try:
+                    await self.client.files.delete(file_id)
+                except openai.NotFoundError:
+                    pass
+        for path in self._paths(job).values():
+            path.unlink(missing_ok=True)
+        job.state = CLEANED
+        self.ledger.save()
+
+
+def _batch_errors(batch: Any) -> str:
+    errors = getattr(batch, "errors", None)
+    data = getattr(errors, "data", None) or []
+    if not data:
+        return "the batch failed"
+    return "; ".join(f"{e.code}: {e.message}" for e in data[:3])
+

@@ -1,0 +1,282 @@
+"""The request cache: append-only Parquet shards plus a write-ahead journal, so paid work is never lost or repeated.
+
+Every answered request becomes one row keyed by `request_key` (sha256 of model, messages, parameters and template
+version). A row is first appended to a journal (one JSON line, written straight to the OS, so it survives kill -9)
+and later, in batches, written as an immutable Parquet shard (temporary name, fsync, rename). A run that starts
+turns any journal left by a killed run into a shard, then reads the keys of all shards and sends only what is
+missing. At the end, shards holding superseded rows (an `error` row later answered, say) are rewritten so that the
+shards read as one table with one row per key.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kgbuild.errors import UserError
+
+TABLE = "llm_definitions"
+
+SCHEMA = pa.schema([
+    ("key", pa.string()),
+    ("cui", pa.string()),
+    ("model", pa.string()),
+    ("prompt_version", pa.string()),
+    ("text", pa.string()),
+    ("finish_reason", pa.string()),
+    ("prompt_tokens", pa.int64()),
+    ("completion_tokens", pa.int64()),
+    ("cost_usd", pa.float64()),
+    ("status", pa.string()),
+    ("error", pa.string()),
+    ("attempts", pa.int32()),
+    ("backend", pa.string()),
+    ("batch_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+OK = "ok"
+ERROR = "error"  # no usable answer (retries exhausted or refused by the server): always re-sent by the next run
+# Answers that were paid for but failed an output check: kept, and re-sent only with --retry-failed.
+CHECK_FAILURES = ("empty", "refusal", "truncated", "too_short", "too_long", "unnamed")
+STATUSES = (OK, ERROR, *CHECK_FAILURES)
+
+# When one key has several rows (a failed row, then a later answer), the best one wins: ok > check failure > error.
+_RANK_SQL = f"CASE status WHEN '{OK}' THEN 2 WHEN '{ERROR}' THEN 0 ELSE 1 END"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def request_key(model: str, messages: list[dict[str, str]], params: dict[str, Any], template_version: str) -> str:
+    """sha256 over everything that changes the answer; the cui is a column, not part of the key."""
+    payload = canonical_json({"model": model, "messages": messages, "params": params, "template": template_version})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def short_key(key: str) -> bytes:
+    """128 bits of the key: what the in-memory skip set holds (half the memory of the hex string, no collisions)."""
+    return bytes.fromhex(key[:32])
+
+
+def _sql_list(files: Iterable[str]) -> str:
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
+class DefinitionStore:
+    """The shards of one DEFS_DIR. Use as a context manager: it holds an exclusive lock on the folder."""
+
+    def __init__(self, out: Path, *, flush_rows: int = 5000, flush_seconds: float = 20.0,
+                 compact_below_rows: int = 50_000):
+        self.out = Path(out)
+        self.shards = self.out / TABLE
+        self.journals = self.out / "journal"
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self.compact_below_rows = compact_below_rows
+        self._buffer: list[dict[str, Any]] = []
+        self._journal_fh = None
+        self._journal_path: Path | None = None
+        self._seq = 0
+        self._run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self._last_flush = time.monotonic()
+        self._lock_fh = None
+        self.recovered_rows = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> DefinitionStore:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(compact=exc[0] is None)
+
+    def open(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.shards.mkdir(exist_ok=True)
+        self.journals.mkdir(exist_ok=True)
+        self._lock_fh = open(self.out / ".lock", "a+")  # noqa: SIM115 — held for the whole run
+        try:
+            # flock is released by the kernel when the holder dies, so a kill -9 never leaves a stale lock.
+            fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_fh.close()
+            self._lock_fh = None
+            raise UserError("another generate-definitions run is writing to this folder", path=self.out,
+                            fix="wait for it to finish, or choose another --out") from None
+        for stale in self.shards.glob(".*.tmp"):  # a shard half-written by a killed run: never renamed, never read
+            stale.unlink()
+        self._recover_journals()
+        self._open_journal()
+
+    def close(self, *, compact: bool = True) -> None:
+        try:
+            self.flush()
+            if self._journal_fh is not None:
+                self._journal_fh.close()
+                self._journal_fh = None
+                if self._journal_path is not None and self._journal_path.exists():
+                    self._journal_path.unlink()
+            if compact:
+                self.compact()
+            if not self.files():
+                self._write_shard([])  # an empty table still reads (and checks) as a table
+        finally:
+            if self._lock_fh is not None:
+                fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
+                self._lock_fh.close()
+                self._lock_fh = None
+
+    # -- writing ---------------------------------------------------------------------------------------------------
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Record one finished request: journal line now (survives kill -9), Parquet shard at the next flush."""
+        line = json.dumps(row, default=_json_default, ensure_ascii=False, separators=(",", ":")) + "\n"
+        self._journal_fh.write(line.encode("utf-8"))  # unbuffered: in the OS page cache when this returns
+        self._buffer.append(row)
+        if len(self._buffer) >= self.flush_rows or time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._buffer:
+            return
+        rows, self._buffer = self._buffer, []
+        done_journal = self._journal_path
+        self._journal_fh.close()
+        self._open_journal()  # new rows go to a fresh journal while this one becomes a shard
+        self._write_shard(rows)
+        # A kill between the rename above and this unlink leaves the same rows twice; readers keep one.
+        done_journal.unlink()
+
+    def _open_journal(self) -> None:
+        self._seq += 1
+        self._journal_path = self.journals / f"{self._run_id}-{self._seq:06d}.jsonl"
+        self._journal_fh = open(self._journal_path, "ab", buffering=0)  # noqa: SIM115
+
+    def _write_shard(self, rows: list[dict[str, Any]]) -> Path:
+        table = pa.Table.from_pylist([_normalise(r) for r in rows], schema=SCHEMA)
+        return self._write_table(table)
+
+    def _write_table(self, table: pa.Table) -> Path:
+        name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.parquet"
+        tmp = self.shards / f".{name}.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.shards / name)
+        return self.shards / name
+
+    def _recover_journals(self) -> None:
+        for path in sorted(self.journals.glob("*.jsonl")):
+            rows = []
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        continue  # the torn last line of a killed writer: that request was in flight
+            if rows:
+                self._write_shard(rows)
+                self.recovered_rows += len(rows)
+            path.unlink()
+
+    # -- reading ---------------------------------------------------------------------------------------------------
+
+    def files(self) -> list[str]:
+        return sorted(glob.glob(str(self.shards / "*.parquet")))
+
+    def skip_keys(self, *, retry_failed: bool) -> set[bytes]:
+        """Keys not to send again: answered ok, and (unless retry_failed) answered but failing an output check."""
+        files = self.files()
+        if not files:
+            return set()
+        keep = "best >= 1" if not retry_failed else "best = 2"
+        con = _duckdb()
+        best = f"SELECT key, max({_RANK_SQL}) AS best FROM read_parquet({_sql_list(files)}) GROUP BY key"
+        reader = con.sql(f"SELECT key FROM ({best}) WHERE {keep}").to_arrow_reader(100_000)
+        skip: set[bytes] = set()
+        for batch in reader:
+            skip.update(short_key(k) for k in batch.column(0).to_pylist())
+        return skip
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status, one (best) row per key."""
+        files = self.files()
+        if not files:
+            return {}
+        con = _duckdb()
+        # max_by in a hash aggregate, not a window: memory stays small however large the table is.
+        best = (f"SELECT max_by(status, {_RANK_SQL} * 10000000000000000 + epoch_us(created_at)) AS status "
+                f"FROM read_parquet({_sql_list(files)}) GROUP BY key")
+        return dict(con.sql(f"SELECT status, count(*) FROM ({best}) GROUP BY status ORDER BY status").fetchall())
+
+    # -- compaction ------------------------------------------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Rewrite only the shards that need it: those holding a superseded row, plus small shards merged into one."""
+        files = self.files()
+        if len(files) < 2:
+            return
+        con = _duckdb()
+        src = f"read_parquet({_sql_list(files)}, filename = true)"
+        dup_files = {r[0] for r in con.sql(
+            f"SELECT DISTINCT filename FROM {src} WHERE key IN "
+            f"(SELECT key FROM {src} GROUP BY key HAVING count(*) > 1)").fetchall()}
+        small = {f for f in files if pq.ParquetFile(f).metadata.num_rows < self.compact_below_rows}
+        targets = dup_files | (small if len(small) > 1 else set())
+        if not targets or (len(targets) == 1 and not dup_files):
+            return
+        # DuckDB streams the merge straight into the new shard (no table in Python memory). Written first, the old
+        # shards dropped after: a kill in between only leaves duplicates, which readers and the next run resolve.
+        sources = _sql_list(sorted(targets))
+        if dup_files:
+            order = f"{_RANK_SQL} DESC, created_at DESC, filename DESC"
+            query = (f"SELECT * EXCLUDE (filename) FROM read_parquet({sources}, filename = true) "
+                     f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY {order}) = 1")
+        else:
+            query = f"SELECT * FROM read_parquet({sources})"
+        name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.parquet"
+        tmp = self.shards / f".{name}.tmp"
+        con.sql(f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.shards / name)
+        for f in targets:
+            os.unlink(f)
+
+def _duckdb() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.sql("SET memory_limit = '512MB'")  # spill rather than grow with the table
+    con.sql("SET preserve_insertion_order = false")
+    return con
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _normalise(row: dict[str, Any]) -> dict[str, Any]:
+    created = row.get("created_at")
+    if isinstance(created, str):
+        row = {**row, "created_at": datetime.fromisoformat(created)}
+    elif created is None:
+        row = {**row, "created_at": datetime.now(UTC)}
+    return row

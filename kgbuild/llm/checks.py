@@ -1,0 +1,71 @@
+"""Output checks: an answer that is empty, a refusal, cut off, too short or long, or that never names the concept is
+kept with a status saying so (it was paid for), never silently used as a definition."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kgbuild.llm.cache import OK
+
+_REFUSAL = re.compile(
+    r"\b(i['’]m sorry|i am sorry|i apologi[sz]e|i can(?:not|['’]t)|i am unable|i['’]m unable|as an ai\b|"
+    r"as a language model|i (?:do not|don['’]t) have (?:enough|sufficient) information)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[0-9a-zà-öø-ÿ]+", re.IGNORECASE)
+_STOP = frozenset("a an and or of the in on to for with by at from as is nos unspecified other".split())
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    min_words: int = 20
+    max_words: int = 110
+
+
+def clean_text(text: str | None) -> str:
+    """Strip whitespace, wrapping quotes and a leading 'Definition:' that small models like to add."""
+    text = (text or "").strip()
+    text = re.sub(r"^(definition|answer)\s*:\s*", "", text, flags=re.IGNORECASE)
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+def _prefixes(text: str) -> set[str]:
+    return {w[:5] for w in _WORD.findall(text.lower())}
+
+
+def names_concept(text: str, names: list[str]) -> bool:
+    """True when every significant word of at least one name appears (by its first five letters) in the text.
+
+    Lenient on purpose: 'appendicitis, acute' is named by 'Acute appendicitis is …'.
+    """
+    seen = _prefixes(text)
+    for name in names:
+        words = [w for w in _WORD.findall(name.lower())]
+        significant = [w for w in words if len(w) >= 3 and w not in _STOP] or words
+        if significant and all(w[:5] in seen for w in significant):
+            return True
+    return False
+
+
+def check_answer(text: str, finish_reason: str | None, refusal: str | None, names: list[str],
+                 config: CheckConfig) -> tuple[str, str | None]:
+    """(status, reason) of one answer; status is 'ok' or one of cache.CHECK_FAILURES."""
+    if finish_reason == "length":
+        return "truncated", "finish_reason=length: the answer was cut at max_tokens"
+    if refusal or finish_reason == "content_filter":
+        return "refusal", f"refused: {refusal or finish_reason}"[:300]
+    if not text:
+        return "empty", "the answer is empty"
+    if _REFUSAL.search(text[:200]):
+        return "refusal", "the answer reads as a refusal"
+    n_words = len(text.split())
+    if n_words < config.min_words:
+        return "too_short", f"{n_words} words < {config.min_words}"
+    if n_words > config.max_words:
+        return "too_long", f"{n_words} words > {config.max_words}"
+    if not names_concept(text, names):
+        return "unnamed", "the text names neither the preferred name nor a synonym"
+    return OK, None

@@ -1,0 +1,71 @@
+"""`kgbuild generate-definitions` as a user runs it: the summary line, the exit codes, the one-line errors; and the
+output read back the way consumers read it (contract check via `kgbuild validate`, DuckDB over the shards,
+`datasets.load_dataset`)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from kgbuild.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, env: dict | None = None):
+    return runner.invoke(app, ["generate-definitions", *args, "--no-progress"], env=env or {"OPENAI_API_KEY": "sk-t"})
+
+
+def test_cli_generates_prints_a_summary_and_reruns_from_cache(kg, tmp_path, fake):
+    server = fake()
+    out = tmp_path / "defs"
+    result = run("--kg", str(kg), "--out", str(out), "--base-url", server.base_url, "--concurrency", "4")
+    assert result.exit_code == 0, result.output
+    assert "done 4, cached 0, failed 0" in result.stdout
+    assert "$0.000" in result.stdout
+
+    result = run("--kg", str(kg), "--out", str(out), "--base-url", server.base_url, "--all")
+    assert result.exit_code == 0, result.output
+    assert "done 1, cached 4" in result.stdout  # --all adds the concept that has a definition
+
+    assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+    manifest = (out / "manifest.json").read_text()
+    assert "sk-t" not in manifest and '"template_version"' in manifest and '"llm_definitions": 5' in manifest
+
+
+def test_output_reads_as_one_table_for_consumers(kg, tmp_path, fake):
+    import datasets
+
+    server = fake()
+    out = tmp_path / "defs"
+    assert run("--kg", str(kg), "--out", str(out), "--base-url", server.base_url).exit_code == 0
+    ok = duckdb.sql(f"SELECT cui, text FROM read_parquet('{out}/llm_definitions/part-*.parquet') "
+                    "WHERE status = 'ok' ORDER BY cui").fetchall()
+    assert [c for c, _ in ok] == ["C0000005", "C0003615", "C0021390", "C0085693"]
+    ds = datasets.load_dataset("parquet", data_files=str(out / "llm_definitions" / "part-*.parquet"), split="train")
+    assert ds.num_rows == 4 and "Appendicitis" in " ".join(ds["text"])
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--kg", "{tmp}/missing"], {"OPENAI_API_KEY": "sk-t"}, "no KG here"),
+    (["--kg", "{kg}"], {"OPENAI_API_KEY": ""}, "OPENAI_API_KEY is not set"),
+    (["--kg", "{kg}", "--model", "my-local-model", "--budget-usd", "1"], {"OPENAI_API_KEY": "sk-t"},
+     "no price for model 'my-local-model'"),
+    (["--kg", "{kg}", "--concurrency", "0"], {"OPENAI_API_KEY": "sk-t"}, "--concurrency must be at least 1"),
+])
+def test_bad_input_is_one_red_line_and_exit_1_with_nothing_written(kg, tmp_path, args, env, message):
+    out = tmp_path / "defs"
+    args = [a.format(tmp=tmp_path, kg=kg) for a in args]
+    result = runner.invoke(app, ["generate-definitions", *args, "--out", str(out), "--no-progress"], env=env)
+    assert result.exit_code == 1
+    assert message in result.stderr and result.stderr.count("error:") == 1
+    assert not out.exists()
+
+
+def test_a_server_that_refuses_the_key_stops_with_exit_1(kg, tmp_path, fake):
+    from llm_fake_server import Action
+
+    server = fake(plan=lambda c: Action(status=401))
+    result = run("--kg", str(kg), "--out", str(tmp_path / "defs"), "--base-url", server.base_url)
+    assert result.exit_code == 1 and "HTTP 401" in result.stderr
