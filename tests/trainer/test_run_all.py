@@ -100,3 +100,24 @@ def test_config_errors_are_one_red_line_naming_the_file(project):
     result = run("run-all", "--config", str(project / "nopairs.toml"))
     assert result.exit_code == 1 and "missing" in result.output and "build-pairs" in result.output
     assert not (project / "run").exists()
+
+
+@pytest.mark.slow
+def test_run_all_with_the_optional_multilingual_phase(project, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tiny_bert import build_tiny_model
+
+    pq.write_table(pa.table({"en": ["heart attack", "fever", "headache", "stroke"],
+                             "xx": ["hartaanval", "koorts", "hoofdpijn", "beroerte"]}), project / "en_nl.parquet")
+    build_tiny_model(project / "multilingual-base", seed=3)
+    (project / "ml.toml").write_text(MINIMAL.replace('pairs = "pairs"', 'pairs = "pairs"\nparallel = "en_nl.parquet"')
+                                     + '[multilingual]\nenabled = true\nstudent = "multilingual-base"\n'
+                                       "max_steps = 3\nbatch_size = 4\n", encoding="utf-8")
+    result = run("run-all", "--config", str(project / "ml.toml"))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((project / "run" / "manifest.json").read_text())
+    assert manifest["phases"]["multilingual"]["status"] == "trained"
+    assert manifest["phases"]["multilingual"]["teacher"] == str(project / "run" / "final")
+    assert manifest["inputs"]["parallel"][0]["path"].endswith("en_nl.parquet")
+    assert SentenceTransformer(str(project / "run" / "multilingual"), device="cpu").max_seq_length == 64

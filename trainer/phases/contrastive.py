@@ -68,11 +68,11 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.dataset, loss=loss)
     key = fingerprint(config, base, pairs.files, max_seq_length, seed)
     trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
-    summary = train_summary(trainer, started, len(pairs.cuis))
+    summary = {"base": base, **train_summary(trainer, started, len(pairs.cuis))}
 
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
             model.save(str(tmp))
-            write_marker(tmp, {"phase": "contrastive", "base": base, **summary, **(marker or {})})
+            write_marker(tmp, {"phase": "contrastive", **summary, **(marker or {})})
     return summary
