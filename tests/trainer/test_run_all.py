@@ -76,13 +76,19 @@ def test_minimal_config_runs_resumes_and_writes_a_manifest(project):
     manifest = json.loads((out / "manifest.json").read_text())
     assert {p["status"] for p in manifest["phases"].values()} == {"skipped (complete)"}
 
-    # a removed phase output is rebuilt, the finished ones are kept
+    # a removed phase output is rebuilt, the finished ones before it are kept
     shutil.rmtree(out / "final")
     assert run("run-all", "--config", str(project / "run.toml")).exit_code == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["phases"]["weight_averaging"]["status"] == "trained"
     assert manifest["phases"]["contrastive"]["status"] == "skipped (complete)"
     assert mtimes(out)["contrastive"] == before["contrastive"]
+    # a rebuilt phase makes the later ones stale: they are retrained too
+    shutil.rmtree(out / "self_distillation")
+    assert run("run-all", "--config", str(project / "run.toml")).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [manifest["phases"][p]["status"] for p in ("contrastive", "self_distillation", "weight_averaging")] == [
+        "skipped (complete)", "trained", "trained"]
 
     # a changed phase config is not silently mixed with old outputs
     result = run("run-all", "--config", str(project / "run.toml"), "--set", "self_distillation.max_steps=6")
