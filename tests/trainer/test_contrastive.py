@@ -58,6 +58,11 @@ def test_existing_output_and_bad_pairs_are_user_errors(tiny_model, pairs_dir, tm
     assert info.value.path.endswith("pairs.parquet")
     with pytest.raises(UserError, match="no pairs of split 'train' with kind"):
         train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", ContrastiveConfig(max_steps=1, kinds=["nope"]))
+    one = tmp_path / "one"
+    one.mkdir()
+    pq.write_table(pa.Table.from_pylist([r for r in pair_rows() if r["cui"] == "C0027051"]), one / "pairs.parquet")
+    with pytest.raises(UserError, match="1 concept"):
+        train_contrastive(str(tiny_model), one, tmp_path / "c", ContrastiveConfig(max_steps=1))
     assert not (tmp_path / "c").exists()
 
 
