@@ -120,9 +120,12 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     scores: dict[str, Any] = {}
     timings: dict[str, float] = {}
 
-    def evaluate(name: str, model: str, fingerprint: str) -> None:
+    def evaluate(name: str, model: str, model_key: str) -> None:
         if not config.evaluate.enabled or not is_main_process():
             return
+        # scores are reused only for the same model scored the same way
+        fingerprint = hashlib.sha256(json.dumps([model_key, config.section("evaluate"), str(evalsets)],
+                                                sort_keys=True).encode()).hexdigest()[:16]
         old = previous.get("scores", {}).get(name)
         if old and old.get("fingerprint") == fingerprint:
             scores[name] = old   # resumed: this exact model was scored before
@@ -149,16 +152,18 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
                                   "reference": {"name": reference, **REFERENCES.get(reference or "", {})},
                               })
 
-    evaluate("base", config.model.base, hashlib.sha256(config.model.base.encode()).hexdigest()[:16])
+    evaluate("base", config.model.base, config.model.base)
+    upstream_trained = False   # a retrained phase makes the finished outputs after it stale
     for phase in enabled:
         out = config.phase_dir(phase)
         fingerprint = phase_fingerprint(config, phase, data_hash)
         done = finished(out)
-        if done and done.get("fingerprint") == fingerprint and not force:
+        same = bool(done) and done.get("fingerprint") == fingerprint
+        if same and not force and not upstream_trained:
             err.print(f"{phase}: complete in {out}, skipped")
             phases[phase] = {"status": "skipped (complete)", "output": str(out), **done}
         else:
-            if out.exists() and not force:
+            if out.exists() and not force and not (same and upstream_trained):
                 why = "was made with another configuration" if done else "exists but is not a finished phase output"
                 raise UserError(f"{phase} output {why}", path=out, fix="pass --force to retrain it, or remove it")
             err.print(f"{phase}: training into {out}")
@@ -166,6 +171,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             summary = _run_phase(phase, config, out, {"fingerprint": fingerprint})
             timings[phase] = time.perf_counter() - t
             phases[phase] = {"status": "trained", "output": str(out), "fingerprint": fingerprint, **summary}
+            upstream_trained = True
         barrier()
         evaluate(phase, str(out), fingerprint)
         save_manifest()

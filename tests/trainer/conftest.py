@@ -5,9 +5,8 @@ import os
 from pathlib import Path
 
 import pytest
-
-from tests.trainer.pairs_sample import write_pairs
-from tests.trainer.tiny_model import build_tiny_model
+from literal_pairs import write_pairs
+from tiny_bert import build_tiny_model
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
+from literal_pairs import pair_rows
 from sentence_transformers import SentenceTransformer
 
 from kgbuild.errors import UserError
-from tests.trainer.pairs_sample import pair_rows
 from trainer.config import ContrastiveConfig
 from trainer.outputs import MARKER
 from trainer.phases.contrastive import train_contrastive
@@ -28,6 +28,7 @@ def full_set_mnrl_loss(model: SentenceTransformer) -> float:
     return torch.nn.functional.cross_entropy(20.0 * a @ p.T, torch.arange(len(a))).item()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["mnrl", "cached_mnrl"])
 def test_contrastive_loss_falls_and_the_output_loads(tiny_model, pairs_dir, tmp_path, loss):
     config = ContrastiveConfig(loss=loss, mini_batch_size=4, max_steps=40, batch_size=8, learning_rate=1e-3,
@@ -57,6 +58,11 @@ def test_existing_output_and_bad_pairs_are_user_errors(tiny_model, pairs_dir, tm
     assert info.value.path.endswith("pairs.parquet")
     with pytest.raises(UserError, match="no pairs of split 'train' with kind"):
         train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", ContrastiveConfig(max_steps=1, kinds=["nope"]))
+    one = tmp_path / "one"
+    one.mkdir()
+    pq.write_table(pa.Table.from_pylist([r for r in pair_rows() if r["cui"] == "C0027051"]), one / "pairs.parquet")
+    with pytest.raises(UserError, match="1 concept"):
+        train_contrastive(str(tiny_model), one, tmp_path / "c", ContrastiveConfig(max_steps=1))
     assert not (tmp_path / "c").exists()
 
 

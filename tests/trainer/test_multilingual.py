@@ -5,9 +5,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sentence_transformers import SentenceTransformer
+from tiny_bert import build_tiny_model
 
 from kgbuild.errors import UserError
-from tests.trainer.tiny_model import build_tiny_model
 from trainer.config import MultilingualConfig
 from trainer.phases.multilingual import train_multilingual
 

@@ -76,13 +76,19 @@ def test_minimal_config_runs_resumes_and_writes_a_manifest(project):
     manifest = json.loads((out / "manifest.json").read_text())
     assert {p["status"] for p in manifest["phases"].values()} == {"skipped (complete)"}
 
-    # a removed phase output is rebuilt, the finished ones are kept
+    # a removed phase output is rebuilt, the finished ones before it are kept
     shutil.rmtree(out / "final")
     assert run("run-all", "--config", str(project / "run.toml")).exit_code == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["phases"]["weight_averaging"]["status"] == "trained"
     assert manifest["phases"]["contrastive"]["status"] == "skipped (complete)"
     assert mtimes(out)["contrastive"] == before["contrastive"]
+    # a rebuilt phase makes the later ones stale: they are retrained too
+    shutil.rmtree(out / "self_distillation")
+    assert run("run-all", "--config", str(project / "run.toml")).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [manifest["phases"][p]["status"] for p in ("contrastive", "self_distillation", "weight_averaging")] == [
+        "skipped (complete)", "trained", "trained"]
 
     # a changed phase config is not silently mixed with old outputs
     result = run("run-all", "--config", str(project / "run.toml"), "--set", "self_distillation.max_steps=6")
@@ -100,3 +106,24 @@ def test_config_errors_are_one_red_line_naming_the_file(project):
     result = run("run-all", "--config", str(project / "nopairs.toml"))
     assert result.exit_code == 1 and "missing" in result.output and "build-pairs" in result.output
     assert not (project / "run").exists()
+
+
+@pytest.mark.slow
+def test_run_all_with_the_optional_multilingual_phase(project, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tiny_bert import build_tiny_model
+
+    pq.write_table(pa.table({"en": ["heart attack", "fever", "headache", "stroke"],
+                             "xx": ["hartaanval", "koorts", "hoofdpijn", "beroerte"]}), project / "en_nl.parquet")
+    build_tiny_model(project / "multilingual-base", seed=3)
+    (project / "ml.toml").write_text(MINIMAL.replace('pairs = "pairs"', 'pairs = "pairs"\nparallel = "en_nl.parquet"')
+                                     + '[multilingual]\nenabled = true\nstudent = "multilingual-base"\n'
+                                       "max_steps = 3\nbatch_size = 4\n", encoding="utf-8")
+    result = run("run-all", "--config", str(project / "ml.toml"))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((project / "run" / "manifest.json").read_text())
+    assert manifest["phases"]["multilingual"]["status"] == "trained"
+    assert manifest["phases"]["multilingual"]["teacher"] == str(project / "run" / "final")
+    assert manifest["inputs"]["parallel"][0]["path"].endswith("en_nl.parquet")
+    assert SentenceTransformer(str(project / "run" / "multilingual"), device="cpu").max_seq_length == 64

@@ -74,7 +74,8 @@ def test_the_trainer_builds_our_sampler_from_the_training_arguments(tiny_model, 
     ds, cuis = make(n_concepts=8)
     model = SentenceTransformer(str(tiny_model), device="cpu")
     args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=4,
-                                               batch_sampler=cui_batch_sampler(cuis), report_to="none")
+                                               batch_sampler=cui_batch_sampler(cuis), report_to="none",
+                                               use_cpu=True, dataloader_pin_memory=False)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=ds,
                                          loss=MultipleNegativesRankingLoss(model))
     sampler = trainer.get_batch_sampler(ds, batch_size=4, drop_last=False, generator=torch.Generator(), seed=0)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild.atomic import atomic_dir
+from kgbuild.errors import UserError
 from trainer.config import ContrastiveConfig
 from trainer.data import load_pairs
 from trainer.outputs import (
@@ -51,6 +52,9 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
 
     # 2. Load the train split: columns (anchor, positive) in loss order; the cuis go to the batch sampler
     pairs = load_pairs(pairs_dir, split="train", kinds=config.kinds)
+    if len(set(pairs.cuis)) < 2:   # in-batch negatives need a second concept in every batch
+        raise UserError(f"the train pairs hold {len(set(pairs.cuis))} concept(s); contrastive training needs two "
+                        "or more", path=pairs.files[0], fix="build pairs from a larger knowledge graph")
     logger.info("contrastive: %d training pairs of %d concepts", len(pairs.cuis), len(set(pairs.cuis)))
 
     # 3. Define the loss: in-batch negatives (InfoNCE); cached = GradCache, same loss with bounded memory
@@ -68,11 +72,11 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.dataset, loss=loss)
     key = fingerprint(config, base, pairs.files, max_seq_length, seed)
     trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
-    summary = train_summary(trainer, started, len(pairs.cuis))
+    summary = {"base": base, **train_summary(trainer, started, len(pairs.cuis))}
 
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
             model.save(str(tmp))
-            write_marker(tmp, {"phase": "contrastive", "base": base, **summary, **(marker or {})})
+            write_marker(tmp, {"phase": "contrastive", **summary, **(marker or {})})
     return summary

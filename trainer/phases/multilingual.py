@@ -71,12 +71,11 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
     key = fingerprint(config, teacher_ref, student_ref, str(parallel), seed)
     trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
-    summary = train_summary(trainer, started, len(parallel_ds))
+    summary = {"teacher": teacher_ref, "student": student_ref, **train_summary(trainer, started, len(parallel_ds))}
 
     # 7. Save atomically (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
             student_model.save(str(tmp))
-            write_marker(tmp, {"phase": "multilingual", "teacher": teacher_ref, "student": student_ref,
-                               **summary, **(marker or {})})
+            write_marker(tmp, {"phase": "multilingual", **summary, **(marker or {})})
     return summary

@@ -113,12 +113,11 @@ def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Pa
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
     key = fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
     trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
-    summary = train_summary(trainer, started, len(texts))
+    summary = {"teacher": teacher_ref, "student": student_ref, **train_summary(trainer, started, len(texts))}
 
     # 7. Save atomically (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
             student_model.save(str(tmp))
-            write_marker(tmp, {"phase": "self_distillation", "teacher": teacher_ref, "student": student_ref,
-                               **summary, **(marker or {})})
+            write_marker(tmp, {"phase": "self_distillation", **summary, **(marker or {})})
     return summary
