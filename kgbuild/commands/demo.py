@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -15,7 +14,7 @@ def demo(
     llm_concepts: int = typer.Option(12, "--llm-concepts", help="Concepts the local LLM writes definitions for."),
     no_llm: bool = typer.Option(False, "--no-llm", help="Skip LLM definitions even when the local model is installed."),
     evalsets: Path | None = typer.Option(
-        os.environ.get("KGBUILD_EVALSETS") or None, "--evalsets", help="Folder of the evaluation sets (optional)."
+        None, "--evalsets", envvar="KGBUILD_EVALSETS", help="Folder of the evaluation sets (optional)."
     ),
 ) -> None:
     """The whole pipeline, offline, on the bundled sample: extract → LLM definitions → build-pairs →
