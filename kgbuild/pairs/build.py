@@ -32,6 +32,7 @@ STEPS = ("int_concept_splits", "int_parent_edges", "int_concept_parents", "int_r
 OUTPUTS = ("descriptions", "pairs", "linking", "linking_candidates")
 # Steps read by a single later step stay views: DuckDB plans them into their reader, nothing is materialised.
 VIEWS = ("int_parent_edges", "int_pair_candidates")
+READ_LATER = ("descriptions",)  # an output that later steps also read: kept as a table too
 
 
 @dataclass(frozen=True)
@@ -159,18 +160,24 @@ def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options
             if progress:
                 progress(step)
             t0 = time.perf_counter()
+            sql = read_sql(f"pairs/{step}.sql")
+            target = (tmp / f"{step}.parquet").as_posix()
             try:
-                kind = "VIEW" if step in VIEWS else "TABLE"
-                con.sql(f"CREATE {kind} {step} AS {read_sql(f'pairs/{step}.sql')}")
-                if step in OUTPUTS:
-                    target = (tmp / f"{step}.parquet").as_posix()
-                    con.sql(f"COPY (SELECT * FROM {step}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+                if step in OUTPUTS and step not in READ_LATER:
+                    # straight to Parquet, in the query's ORDER BY (a table would lose it: insertion order is off)
+                    con.sql(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+                else:
+                    con.sql(f"CREATE {'VIEW' if step in VIEWS else 'TABLE'} {step} AS {sql}")
+                if step in READ_LATER:
+                    con.sql(f"COPY (SELECT * FROM {step} ORDER BY cui) TO '{target}' "
+                            "(FORMAT parquet, COMPRESSION zstd)")
             except duckdb.OutOfMemoryException as exc:
                 raise UserError(f"DuckDB ran out of memory in step {step} (memory limit {options.memory_limit}): "
                                 f"{str(exc).splitlines()[0]}", path=kg,
                                 fix="raise --memory-limit, or free memory on this machine") from None
             timings[step] = time.perf_counter() - t0
-        tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in OUTPUTS}
+        tables = {t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')")
+                  .fetchall()[0][0] for t in OUTPUTS}
         con.close()
         shutil.rmtree(work, ignore_errors=True)
         t0 = time.perf_counter()

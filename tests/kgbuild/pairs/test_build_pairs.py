@@ -188,3 +188,25 @@ def test_cli_reports_errors_as_one_line(tmp_path, femur_kg):
     assert manifest["tables"]["linking_candidates"] == 6
     result = runner.invoke(app, ["build-pairs", "--kg", str(femur_kg), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and "already exists" in result.output
+
+
+def test_pair_repeated_across_concepts_is_kept_once(tmp_path):
+    """Two concepts share a name and a definition text: the pair is kept once, under the smaller cui."""
+    kg = write_kg(
+        tmp_path / "kg",
+        concepts=[("C2", "Cold", ["Disease or Syndrome"]), ("C1", "Common cold", ["Disease or Syndrome"])],
+        names=[_name("C1", "A1", "Common cold", pref=True), _name("C1", "A2", "Cold"),
+               _name("C2", "A3", "Cold", pref=True), _name("C2", "A4", "Low temperature")],
+        definitions=[("C1", "D1", "MSH", "A viral infection of the nose.", "umls"),
+                     ("C2", "D2", "NCI", "A viral infection of the nose.", "umls")],
+    )
+    build_pairs(kg, tmp_path / "pairs")
+    rows = _rows(tmp_path / "pairs", "pairs", "SELECT cui FROM t WHERE anchor = 'Cold' "
+                                              "AND positive = 'A viral infection of the nose.'")
+    assert rows == [("C1",)]
+    assert _rows(tmp_path / "pairs", "pairs", "SELECT count(*) FROM t WHERE anchor = 'Common cold' "
+                                              "AND positive = 'A viral infection of the nose.'") == [(1,)]
+    # "Cold" names two concepts: not a linking query; validate re-checks the whole folder
+    assert not _rows(tmp_path / "pairs", "linking", "SELECT * FROM t WHERE query = 'Cold'")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "pairs")])
+    assert result.exit_code == 0, result.output
