@@ -12,7 +12,7 @@ def demo(
     workdir: Path = typer.Option(Path("kgbuild-demo"), "--workdir", help="Folder for every output (replaced)."),
     steps: int = typer.Option(30, "--steps", help="Training steps per phase (CPU budget)."),
     llm_concepts: int = typer.Option(12, "--llm-concepts", help="Concepts the local LLM writes definitions for."),
-    no_llm: bool = typer.Option(False, "--no-llm", help="Skip LLM definitions even when the local model is installed."),
+    no_llm: bool = typer.Option(False, "--no-llm", help="Skip LLM definitions even if the local model is installed."),
     evalsets: Path | None = typer.Option(
         None, "--evalsets", envvar="KGBUILD_EVALSETS", help="Folder of the evaluation sets (optional)."
     ),

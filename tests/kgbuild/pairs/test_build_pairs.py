@@ -210,3 +210,21 @@ def test_pair_repeated_across_concepts_is_kept_once(tmp_path):
     assert not _rows(tmp_path / "pairs", "linking", "SELECT * FROM t WHERE query = 'Cold'")
     result = CliRunner().invoke(app, ["validate", str(tmp_path / "pairs")])
     assert result.exit_code == 0, result.output
+
+
+def test_synonym_equal_to_the_definition_gives_one_pair(tmp_path):
+    # HPO has terms whose synonym repeats their definition: the same (anchor, positive) from two kinds.
+    text = "A sudden recurrent uncontrollable compulsion to sleep"
+    kg = write_kg(
+        tmp_path / "kg",
+        concepts=[("HP:0002330", "Paroxysmal drowsiness", ["Phenotypic abnormality"]),
+                  ("HP:0000001", "Other concept", ["Phenotypic abnormality"])],
+        names=[_name("HP:0002330", "a1", "Paroxysmal drowsiness", pref=True, sab="HP", tty="PT"),
+               _name("HP:0002330", "a2", text, sab="HP", tty="SY"),
+               _name("HP:0000001", "a3", "Other concept", pref=True, sab="HP")],
+        definitions=[("HP:0002330", "HP:0002330", "HP", text, "obo")],
+    )
+    build_pairs(kg, tmp_path / "pairs")
+    rows = duckdb.execute(f"SELECT kind FROM '{tmp_path}/pairs/pairs.parquet' "
+                          f"WHERE anchor = 'Paroxysmal drowsiness' AND positive = '{text}'").fetchall()
+    assert len(rows) == 1
