@@ -69,3 +69,13 @@ def test_a_server_that_refuses_the_key_stops_with_exit_1(kg, tmp_path, fake):
     server = fake(plan=lambda c: Action(status=401))
     result = run("--kg", str(kg), "--out", str(tmp_path / "defs"), "--base-url", server.base_url)
     assert result.exit_code == 1 and "HTTP 401" in result.stderr
+    assert not (tmp_path / "defs").exists()  # stopped before any answer: no output folder left behind
+
+
+def test_a_kg_without_names_is_reported_before_anything_is_written(kg, tmp_path):
+    (kg / "names.parquet").unlink()
+    out = tmp_path / "defs"
+    result = runner.invoke(app, ["generate-definitions", "--kg", str(kg), "--out", str(out), "--no-progress"],
+                           env={"OPENAI_API_KEY": "sk-t"})
+    assert result.exit_code == 1 and "the KG has no names table" in result.stderr and "names.parquet" in result.stderr
+    assert not out.exists()
