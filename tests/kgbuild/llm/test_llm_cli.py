@@ -4,6 +4,8 @@ output read back the way consumers read it (contract check via `kgbuild validate
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 from typer.testing import CliRunner
@@ -79,3 +81,22 @@ def test_a_kg_without_names_is_reported_before_anything_is_written(kg, tmp_path)
                            env={"OPENAI_API_KEY": "sk-t"})
     assert result.exit_code == 1 and "the KG has no names table" in result.stderr and "names.parquet" in result.stderr
     assert not out.exists()
+
+
+def test_on_the_bundled_sample_release(sample_kg, tmp_path, fake):
+    """The real pipeline: `kgbuild extract` output of the bundled UMLS sample, then generate-definitions."""
+    server = fake()
+    out = tmp_path / "defs"
+    result = run("--kg", str(sample_kg), "--out", str(out), "--base-url", server.base_url, "--limit", "25")
+    assert result.exit_code == 0, result.output
+    assert "done 25, cached 0, failed 0" in result.stdout
+    con = duckdb.connect()
+    defined = {r[0] for r in con.sql(f"SELECT cui FROM '{sample_kg}/concepts.parquet' WHERE has_definition")
+               .fetchall()}
+    got = {r[0] for r in con.sql(f"SELECT cui FROM read_parquet('{out}/llm_definitions/*.parquet')").fetchall()}
+    assert len(got) == 25 and defined and not got & defined  # only concepts without a UMLS definition
+    # Prompts carry the KG's facts: every prompt names its concept, and the most-connected ones have parents.
+    prompts = [json.loads(b)["messages"][1]["content"] for b in server.bodies]
+    assert len(prompts) == 25 and sum("Is a kind of:" in p for p in prompts) >= 10
+    assert not any(cui in p for p in prompts for cui in got)
+    assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
