@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 
 from kgbuild.cli import app
 
+pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+
 runner = CliRunner()
 
 

@@ -15,6 +15,8 @@ from llm_helpers import fast_config
 from kgbuild.errors import UserError
 from kgbuild.llm.generate import DefinitionGenerator
 
+pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+
 
 def rows(out: Path) -> dict[str, dict]:
     table = duckdb.sql(f"SELECT * FROM read_parquet('{out}/llm_definitions/*.parquet')").to_arrow_table()

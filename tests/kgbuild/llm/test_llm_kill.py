@@ -20,6 +20,8 @@ from llm_helpers import fast_config, write_kg
 from kgbuild.contracts import check_table, table_files
 from kgbuild.llm.generate import DefinitionGenerator
 
+pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+
 ROOT = Path(__file__).resolve().parents[3]
 
 CHILD = """
