@@ -90,10 +90,10 @@ def test_non_retryable_400_is_not_retried(kg, tmp_path, fake):
 
 
 def test_timeouts_are_retried(kg, tmp_path, fake):
-    # The first answer to every prompt comes after 1.5 s, past the client's 0.3 s timeout.
-    server = fake(plan=lambda c: Action(delay_s=1.5) if c.attempt == 1 else None)
+    # The first answer to every prompt comes after 4 s, past the client's 1 s timeout.
+    server = fake(plan=lambda c: Action(delay_s=4) if c.attempt == 1 else None)
     out = tmp_path / "defs"
-    summary = DefinitionGenerator(kg, out, fast_config(server, timeout_s=0.3)).run()
+    summary = DefinitionGenerator(kg, out, fast_config(server, timeout_s=1.0)).run()
     assert set(server.received.values()) == {2}
     assert summary.done == 4 and summary.retries == 4
     # The timed-out attempts were answered by the server after the client gave up: billed, but never used
