@@ -213,6 +213,7 @@ def test_a_second_run_on_the_same_folder_is_refused(kg, tmp_path, fake):
     assert len(rows(out)) == 4
 
 
+@pytest.mark.slow
 def test_tpm_limit_spaces_requests(kg, tmp_path, fake):
     server = fake()
     # ~300 estimated tokens a request (prompt estimate + max_tokens) against 300 tokens a second.
