@@ -102,3 +102,14 @@ def test_on_the_bundled_sample_release(sample_kg, tmp_path, fake):
     assert len(prompts) == 25 and sum("Is a kind of:" in p for p in prompts) >= 10
     assert not any(cui in p for p in prompts for cui in got)
     assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+
+
+def test_cli_batch_mode(kg, tmp_path, fake):
+    server = fake(polls_to_finish=2)
+    out = tmp_path / "defs"
+    result = run("--kg", str(kg), "--out", str(out), "--base-url", server.base_url, "--batch", "--poll", "0.01",
+                 "--max-enqueued-tokens", "100000")
+    assert result.exit_code == 0, result.output
+    assert "done 4, cached 0" in result.stdout and server.batches_created == 1 and server.files == {}
+    backends = duckdb.sql(f"SELECT DISTINCT backend FROM read_parquet('{out}/llm_definitions/*.parquet')").fetchall()
+    assert backends == [("batch",)]
