@@ -43,8 +43,11 @@ def generate_definitions(
 ) -> None:
     """Write 40-60 word definitions grounded in the KG for the concepts that lack one, cached and resumable.
 
-    The API key comes from OPENAI_API_KEY only. Answers are cached by request key in OUT: a rerun sends only what
-    is missing (and what got no answer); Ctrl-C or kill -9 loses at most the requests in flight.
+    The API key comes from OPENAI_API_KEY only.
+
+    Answers are cached by request key in OUT: a rerun sends only what is missing (and what got no answer).
+
+    Ctrl-C or kill -9 loses at most the requests in flight.
     """
     config = GenerateConfig(
         model=model, base_url=base_url, limit=limit, concurrency=concurrency, rpm=rpm, tpm=tpm,

@@ -116,7 +116,7 @@ class BatchRunner:
             for job in [j for j in self.ledger.jobs if j.state == COLLECTED]:  # killed before its files were deleted
                 await self._clean(job, await self.client.batches.retrieve(job.batch_id))
             await self._advance_all()
-            fresh = (r for r in requests if r.custom_id not in in_batches)
+            fresh = (r for r in requests if r is not None and r.custom_id not in in_batches)
             await self._submit_stream(fresh, round_=1)
             await self._drain()
         finally:
@@ -155,7 +155,7 @@ class BatchRunner:
                 reservation = self.budget.try_reserve(req)
                 if reservation is None:
                     self.gen.summary.stopped_by_budget = True
-                    self.gen.summary.not_sent += 1 + sum(1 for _ in requests)
+                    self.gen.summary.not_sent += 1 + sum(1 for r in requests if r is not None)
                     break
                 fin.write(line)
                 fmeta.write((json.dumps({"custom_id": req.custom_id, "key": req.key, "cui": req.cui,

@@ -134,8 +134,8 @@ class DefinitionStore:
                     self._journal_path.unlink()
             if compact:
                 self.compact()
-            if not self.files():
-                self._write_shard([])  # an empty table still reads (and checks) as a table
+                if not self.files():
+                    self._write_shard([])  # an empty table still reads (and checks) as a table
         finally:
             if self._lock_fh is not None:
                 fcntl.flock(self._lock_fh, fcntl.LOCK_UN)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -215,7 +216,8 @@ class DefinitionGenerator:
 
     # -- requests --------------------------------------------------------------------------------------------------
 
-    def _requests(self, facts: KGFacts, skip: set[bytes]) -> Iterator[Request]:
+    def _requests(self, facts: KGFacts, skip: set[bytes]) -> Iterator[Request | None]:
+        """The requests to send, in order; None now and then while skipping cached ones (a chance to yield)."""
         params = self.config.params()
         model = self.config.model
         for f in facts:
@@ -223,6 +225,8 @@ class DefinitionGenerator:
             key = request_key(model, messages, params, TEMPLATE_VERSION)
             if short_key(key) in skip:
                 self.summary.cached += 1
+                if self.summary.cached % 2000 == 0:
+                    yield None  # a long cached stretch: let the workers' answers in (see `produce`)
                 continue
             if f.shared_name:
                 # Two concepts with the same name and facts make the same request: send it once. Only concepts
@@ -274,13 +278,16 @@ class DefinitionGenerator:
         c = self.config
         selection = Selection(only_missing=c.only_missing, order=c.order, limit=c.limit)
         self._bar = None
-        with DefinitionStore(self.out, flush_rows=c.flush_rows, flush_seconds=c.flush_seconds) as store:
-            self.summary.recovered_rows = store.recovered_rows
-            skip = store.skip_keys(retry_failed=c.retry_failed)
-            with KGFacts(self.kg, selection) as facts:
-                self.summary.selected = facts.count
-                self._bar = _ProgressBar(facts.count, enabled=self.progress)
-                try:
+        created = not self.out.exists()
+        # The KG is read (and its problems reported) before anything is written to --out.
+        with KGFacts(self.kg, selection) as facts:
+            self.summary.selected = facts.count
+            store = DefinitionStore(self.out, flush_rows=c.flush_rows, flush_seconds=c.flush_seconds)
+            try:
+                with store:
+                    self.summary.recovered_rows = store.recovered_rows
+                    skip = store.skip_keys(retry_failed=c.retry_failed)
+                    self._bar = _ProgressBar(facts.count, enabled=self.progress)
                     with self._bar:
                         requests = self._requests(facts, skip)
                         if c.batch:
@@ -289,9 +296,11 @@ class DefinitionGenerator:
                             await BatchRunner(self, store).run(requests)
                         else:
                             await self._run_online(store, requests)
-                finally:
-                    del skip
-            self.summary.elapsed_s = time.monotonic() - started
+            except BaseException:
+                if created and not store.files():  # a run that stopped before its first answer leaves nothing
+                    shutil.rmtree(self.out, ignore_errors=True)
+                raise
+        self.summary.elapsed_s = time.monotonic() - started
         # The store is closed (flushed, compacted): the shards must now read as one valid table.
         check_or_raise(TABLE, self.out)
         self.summary.statuses = DefinitionStore(self.out).counts()
@@ -310,10 +319,13 @@ class DefinitionGenerator:
 
         async def produce() -> None:
             for req in requests:
+                if req is None:
+                    await asyncio.sleep(0)
+                    continue
                 reservation = budget.try_reserve(req)
                 if reservation is None:
                     self.summary.stopped_by_budget = True
-                    self.summary.not_sent = 1 + sum(1 for _ in requests)
+                    self.summary.not_sent = 1 + sum(1 for r in requests if r is not None)
                     break
                 self.summary.sent += 1
                 await queue.put((req, reservation))

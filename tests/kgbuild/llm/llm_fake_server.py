@@ -90,6 +90,7 @@ class FakeOpenAI:
         self.max_in_flight = 0
         self._in_flight = 0
         self.request_times: list[float] = []
+        self.bodies: list[str] = []  # every chat request body, as received (when record=True)
         self.files: dict[str, dict[str, Any]] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.deleted_files: list[str] = []
@@ -227,6 +228,7 @@ class FakeOpenAI:
                         concept=_concept(messages), body=body)
             if self.record:
                 self.request_times.append(time.monotonic())
+                self.bodies.append(json.dumps(body))
         action = (self.plan(call) if self.plan else None) or Action()
         if self.rpm is not None and action.status == 200 and self._over_rpm():
             action = Action(status=429, headers={"retry-after": "1"})

@@ -18,6 +18,8 @@ from test_llm_kill import start_child
 from kgbuild.errors import UserError
 from kgbuild.llm.generate import DefinitionGenerator
 
+pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+
 
 def table(out: Path) -> list[dict]:
     return duckdb.sql(f"SELECT * FROM read_parquet('{out}/llm_definitions/*.parquet')").to_arrow_table().to_pylist()

@@ -4,11 +4,15 @@ output read back the way consumers read it (contract check via `kgbuild validate
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
+
+pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 runner = CliRunner()
 
@@ -69,3 +73,43 @@ def test_a_server_that_refuses_the_key_stops_with_exit_1(kg, tmp_path, fake):
     server = fake(plan=lambda c: Action(status=401))
     result = run("--kg", str(kg), "--out", str(tmp_path / "defs"), "--base-url", server.base_url)
     assert result.exit_code == 1 and "HTTP 401" in result.stderr
+    assert not (tmp_path / "defs").exists()  # stopped before any answer: no output folder left behind
+
+
+def test_a_kg_without_names_is_reported_before_anything_is_written(kg, tmp_path):
+    (kg / "names.parquet").unlink()
+    out = tmp_path / "defs"
+    result = runner.invoke(app, ["generate-definitions", "--kg", str(kg), "--out", str(out), "--no-progress"],
+                           env={"OPENAI_API_KEY": "sk-t"})
+    assert result.exit_code == 1 and "the KG has no names table" in result.stderr and "names.parquet" in result.stderr
+    assert not out.exists()
+
+
+def test_on_the_bundled_sample_release(sample_kg, tmp_path, fake):
+    """The real pipeline: `kgbuild extract` output of the bundled UMLS sample, then generate-definitions."""
+    server = fake()
+    out = tmp_path / "defs"
+    result = run("--kg", str(sample_kg), "--out", str(out), "--base-url", server.base_url, "--limit", "25")
+    assert result.exit_code == 0, result.output
+    assert "done 25, cached 0, failed 0" in result.stdout
+    con = duckdb.connect()
+    defined = {r[0] for r in con.sql(f"SELECT cui FROM '{sample_kg}/concepts.parquet' WHERE has_definition")
+               .fetchall()}
+    got = {r[0] for r in con.sql(f"SELECT cui FROM read_parquet('{out}/llm_definitions/*.parquet')").fetchall()}
+    assert len(got) == 25 and defined and not got & defined  # only concepts without a UMLS definition
+    # Prompts carry the KG's facts: every prompt names its concept, and the most-connected ones have parents.
+    prompts = [json.loads(b)["messages"][1]["content"] for b in server.bodies]
+    assert len(prompts) == 25 and sum("Is a kind of:" in p for p in prompts) >= 10
+    assert not any(cui in p for p in prompts for cui in got)
+    assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+
+
+def test_cli_batch_mode(kg, tmp_path, fake):
+    server = fake(polls_to_finish=2)
+    out = tmp_path / "defs"
+    result = run("--kg", str(kg), "--out", str(out), "--base-url", server.base_url, "--batch", "--poll", "0.01",
+                 "--max-enqueued-tokens", "100000")
+    assert result.exit_code == 0, result.output
+    assert "done 4, cached 0" in result.stdout and server.batches_created == 1 and server.files == {}
+    backends = duckdb.sql(f"SELECT DISTINCT backend FROM read_parquet('{out}/llm_definitions/*.parquet')").fetchall()
+    assert backends == [("batch",)]

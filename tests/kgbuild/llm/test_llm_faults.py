@@ -15,6 +15,8 @@ from llm_helpers import fast_config
 from kgbuild.errors import UserError
 from kgbuild.llm.generate import DefinitionGenerator
 
+pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+
 
 def rows(out: Path) -> dict[str, dict]:
     table = duckdb.sql(f"SELECT * FROM read_parquet('{out}/llm_definitions/*.parquet')").to_arrow_table()
@@ -88,10 +90,10 @@ def test_non_retryable_400_is_not_retried(kg, tmp_path, fake):
 
 
 def test_timeouts_are_retried(kg, tmp_path, fake):
-    # The first answer to every prompt comes after 1.5 s, past the client's 0.3 s timeout.
-    server = fake(plan=lambda c: Action(delay_s=1.5) if c.attempt == 1 else None)
+    # The first answer to every prompt comes after 4 s, past the client's 1 s timeout.
+    server = fake(plan=lambda c: Action(delay_s=4) if c.attempt == 1 else None)
     out = tmp_path / "defs"
-    summary = DefinitionGenerator(kg, out, fast_config(server, timeout_s=0.3)).run()
+    summary = DefinitionGenerator(kg, out, fast_config(server, timeout_s=1.0)).run()
     assert set(server.received.values()) == {2}
     assert summary.done == 4 and summary.retries == 4
     # The timed-out attempts were answered by the server after the client gave up: billed, but never used
@@ -211,6 +213,7 @@ def test_a_second_run_on_the_same_folder_is_refused(kg, tmp_path, fake):
     assert len(rows(out)) == 4
 
 
+@pytest.mark.slow
 def test_tpm_limit_spaces_requests(kg, tmp_path, fake):
     server = fake()
     # ~300 estimated tokens a request (prompt estimate + max_tokens) against 300 tokens a second.

@@ -20,6 +20,8 @@ import pytest
 
 from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
 
+pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 

@@ -4,6 +4,7 @@ The generator runs in a real subprocess against the loopback server in this proc
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,8 @@ from llm_helpers import fast_config, write_kg
 
 from kgbuild.contracts import check_table, table_files
 from kgbuild.llm.generate import DefinitionGenerator
+
+pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -38,6 +41,21 @@ def start_child(kg: Path, out: Path, base_url: str, *, flush_rows: int = 5, mode
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test"}
     return subprocess.Popen([sys.executable, "-c", CHILD, str(kg), str(out), base_url, str(flush_rows), mode,
                              str(batch_lines)], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+
+
+def keys_on_disk(out: Path) -> tuple[set[str], int]:
+    """(distinct keys in the shards and the journals' complete lines, journal lines). A kill between a shard's
+    rename and its journal's unlink leaves the same rows in both: hence distinct keys."""
+    keys: set[str] = set()
+    for f in table_files(out, "llm_definitions"):
+        keys.update(k for (k,) in duckdb.sql(f"SELECT key FROM read_parquet('{f}')").fetchall())
+    lines = 0
+    for journal in (out / "journal").glob("*.jsonl") if (out / "journal").exists() else ():
+        for line in journal.read_text().splitlines(keepends=True):
+            if line.endswith("\n"):
+                keys.add(json.loads(line)["key"])
+                lines += 1
+    return keys, lines
 
 
 def ok_rows(out: Path) -> dict[str, str]:
@@ -61,7 +79,11 @@ def test_kill_9_mid_run_then_rerun_loses_nothing_and_pays_nothing_twice(tmp_path
     child = start_child(kg, out, server.base_url, flush_rows=5)
     try:
         assert arrived.wait(60), child.stderr.read().decode() if child.poll() is not None else "no request arrived"
-        time.sleep(0.5)  # let the child journal the answers it has received; the rest hang in flight
+        # Kill once the child has recorded every answer it was sent (the rest hang in flight), so that the
+        # test can count exactly; a kill between delivery and journal would only lose those in-flight answers.
+        deadline = time.monotonic() + 20
+        while len(keys_on_disk(out)[0]) < sum(server.paid.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
         child.send_signal(signal.SIGKILL)
         assert child.wait(10) == -signal.SIGKILL
     finally:
@@ -74,10 +96,8 @@ def test_kill_9_mid_run_then_rerun_loses_nothing_and_pays_nothing_twice(tmp_path
     files = table_files(out, "llm_definitions")
     if files:
         assert all(c.passed for c in check_table("llm_definitions", files))
-    in_shards = sum(duckdb.sql(f"SELECT count(*) FROM read_parquet('{f}')").fetchall()[0][0] for f in files)
-    in_journal = sum(len(p.read_text().splitlines()) for p in (out / "journal").glob("*.jsonl"))
-    assert in_journal > 0 or kill_after > 5
-    assert in_shards + in_journal == paid_before_kill  # every delivered answer is on disk, in a shard or the journal
+    keys, in_journal = keys_on_disk(out)
+    assert len(keys) == paid_before_kill  # every delivered answer is on disk, in a shard or the journal
 
     server.plan = None
     summary = DefinitionGenerator(kg, out, fast_config(server)).run()

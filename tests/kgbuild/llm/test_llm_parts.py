@@ -16,6 +16,8 @@ from kgbuild.llm.checks import CheckConfig, check_answer, clean_text, names_conc
 from kgbuild.llm.pricing import load_price
 from kgbuild.llm.prompt import TEMPLATE_VERSION, KGFacts, Selection, render_messages
 
+pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+
 
 def facts(kg: Path, **selection) -> list:
     with KGFacts(kg, Selection(**selection)) as f:

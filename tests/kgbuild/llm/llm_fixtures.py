@@ -1,14 +1,16 @@
+"""Fixtures of the generate-definitions tests, loaded with `pytest_plugins = ["llm_fixtures"]`.
+
+Not a conftest.py: other test folders import their `conftest` module by name, and a second conftest.py would
+shadow it.
+"""
+
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # the fake server and helpers beside these tests
-
-from llm_fake_server import FakeOpenAI  # noqa: E402
-from llm_helpers import write_kg  # noqa: E402
+from llm_fake_server import FakeOpenAI
+from llm_helpers import write_kg
 
 
 @pytest.fixture
@@ -24,6 +26,7 @@ def kg40(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake():
+    """Start loopback fake OpenAI servers with `fake(**options)`; all are stopped after the test."""
     servers: list[FakeOpenAI] = []
 
     def start(**kwargs) -> FakeOpenAI:
