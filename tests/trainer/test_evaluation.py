@@ -103,7 +103,7 @@ def test_cli_evaluate_writes_a_table_and_json_with_kg_linking(tiny_model, pairs_
 
 @pytest.mark.slow
 def test_minilm_scores_match_the_published_measurements(minilm, evalsets):
-    """all-MiniLM-L6-v2 on the small sets (the full table is in benchmarks/trainer.md)."""
+    """all-MiniLM-L6-v2 on the small sets (the full table is in BENCHMARKS.md)."""
     results = evaluate_model(str(minilm), evalsets=evalsets, sets=["BIOSSES", "UMNSRS-sim", "MayoSRS"])
     got = {name: round(r["spearman"], 2) for name, r in results.items()}
     assert got == {"BIOSSES": 81.25, "UMNSRS-sim": 41.38, "MayoSRS": 45.55}
