@@ -29,7 +29,7 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
 
     pairs = load_dataset(str(work / "hub"), "pairs", split="train")
     assert pairs.column_names[:2] == ["anchor", "positive"]
-    assert len(pairs) == duckdb.execute(f"SELECT count(*) FROM '{work}/pairs/pairs.parquet'").fetchone()[0]
+    assert [(len(pairs),)] == duckdb.execute(f"SELECT count(*) FROM '{work}/pairs/pairs.parquet'").fetchall()
     from sentence_transformers import SentenceTransformer
 
     assert SentenceTransformer(str(work / "run" / "final")).encode(["oral candidiasis"]).shape == (1, 384)
