@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import yaml
 
 from kgbuild.errors import UserError
@@ -69,6 +70,22 @@ def table_schema(table: str) -> dict[str, Any]:
 def columns(table: str) -> list[str]:
     """The contract's column names, in order."""
     return [p["name"] for p in table_schema(table)["properties"]]
+
+
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "BOOLEAN": pa.bool_(),
+    "DOUBLE": pa.float64(),
+    "VARCHAR[]": pa.list_(pa.string()),
+    "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
+}
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema of a table, from its contract: what a Python writer must produce to pass the checks."""
+    return pa.schema([(p["name"], _ARROW_TYPES[p["physicalType"].upper()]) for p in table_schema(table)["properties"]])
 
 
 def table_files(folder: Path, table: str) -> list[str]:

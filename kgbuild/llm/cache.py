@@ -26,27 +26,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kgbuild.contracts import arrow_schema
 from kgbuild.errors import UserError
 
 TABLE = "llm_definitions"
 
-SCHEMA = pa.schema([
-    ("key", pa.string()),
-    ("cui", pa.string()),
-    ("model", pa.string()),
-    ("prompt_version", pa.string()),
-    ("text", pa.string()),
-    ("finish_reason", pa.string()),
-    ("prompt_tokens", pa.int64()),
-    ("completion_tokens", pa.int64()),
-    ("cost_usd", pa.float64()),
-    ("status", pa.string()),
-    ("error", pa.string()),
-    ("attempts", pa.int32()),
-    ("backend", pa.string()),
-    ("batch_id", pa.string()),
-    ("created_at", pa.timestamp("us", tz="UTC")),
-])
+SCHEMA = arrow_schema(TABLE)
 
 OK = "ok"
 ERROR = "error"  # no usable answer (retries exhausted or refused by the server): always re-sent by the next run

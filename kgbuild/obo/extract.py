@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kgbuild.atomic import atomic_dir
-from kgbuild.contracts import check_or_raise
+from kgbuild.contracts import arrow_schema, check_or_raise
 from kgbuild.manifest import write_manifest
 from kgbuild.obo.hierarchy import is_a_graph, top_level_categories
 from kgbuild.obo.parser import parse_obo, unescape
@@ -112,7 +112,7 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
 
     with atomic_dir(out, force=force) as tmp:
         for table in TABLES:
-            pq.write_table(pa.table(rows[table], schema=SCHEMAS[table]), tmp / f"{table}.parquet")
+            pq.write_table(pa.table(rows[table], schema=arrow_schema(table)), tmp / f"{table}.parquet")
         for table in TABLES:
             check_or_raise(table, tmp)
         finished = time.perf_counter()
@@ -127,23 +127,3 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
                                "edges_to_unknown_or_obsolete_terms": dropped_edges}})
     return manifest
 
-
-SCHEMAS = {
-    "concepts": pa.schema([("cui", pa.string()), ("preferred_name", pa.string()),
-                           ("semantic_types", pa.list_(pa.string())), ("n_names", pa.int64()),
-                           ("has_definition", pa.bool_())]),
-    "names": pa.schema([("cui", pa.string()), ("aui", pa.string()), ("name", pa.string()), ("lang", pa.string()),
-                        ("sab", pa.string()), ("tty", pa.string()), ("is_preferred", pa.bool_()),
-                        ("suppress", pa.string()), ("srl", pa.int32())]),
-    "definitions": pa.schema([("cui", pa.string()), ("source_id", pa.string()), ("sab", pa.string()),
-                              ("definition", pa.string()), ("origin", pa.string())]),
-    "relations": pa.schema([("head_cui", pa.string()), ("relation", pa.string()), ("rel", pa.string()),
-                            ("tail_cui", pa.string()), ("sab", pa.string())]),
-    "relation_labels": pa.schema([("relation", pa.string()), ("label", pa.string()), ("inverse", pa.string()),
-                                  ("n_edges", pa.int64())]),
-    "semantic_types": pa.schema([("cui", pa.string()), ("tui", pa.string()), ("sty", pa.string()),
-                                 ("stn", pa.string())]),
-    "sources": pa.schema([("sab", pa.string()), ("name", pa.string()), ("version", pa.string()),
-                          ("lang", pa.string()), ("srl", pa.int32()), ("n_atoms", pa.int64())]),
-    "umls_xrefs": pa.schema([("cui", pa.string()), ("umls_cui", pa.string())]),
-}

@@ -7,22 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHEMAS = {
-    "concepts": pa.schema([("cui", pa.string()), ("preferred_name", pa.string()),
-                           ("semantic_types", pa.list_(pa.string())), ("n_names", pa.int64()),
-                           ("has_definition", pa.bool_())]),
-    "names": pa.schema([("cui", pa.string()), ("aui", pa.string()), ("name", pa.string()), ("lang", pa.string()),
-                        ("sab", pa.string()), ("tty", pa.string()), ("is_preferred", pa.bool_()),
-                        ("suppress", pa.string()), ("srl", pa.int32())]),
-    "definitions": pa.schema([("cui", pa.string()), ("source_id", pa.string()), ("sab", pa.string()),
-                              ("definition", pa.string()), ("origin", pa.string())]),
-    "relations": pa.schema([("head_cui", pa.string()), ("relation", pa.string()), ("rel", pa.string()),
-                            ("tail_cui", pa.string()), ("sab", pa.string())]),
-    "relation_labels": pa.schema([("relation", pa.string()), ("label", pa.string()), ("inverse", pa.string()),
-                                  ("n_edges", pa.int64())]),
-    "semantic_types": pa.schema([("cui", pa.string()), ("tui", pa.string()), ("sty", pa.string()),
-                                 ("stn", pa.string())]),
-}
+from kgbuild.contracts import arrow_schema
 
 
 def write_kg(folder: Path, *, concepts: list[tuple], names: list[tuple], definitions: list[tuple] = (),
@@ -43,7 +28,7 @@ def write_kg(folder: Path, *, concepts: list[tuple], names: list[tuple], definit
     tables = {"concepts": concepts, "names": names, "definitions": definitions, "relations": relations,
               "relation_labels": relation_labels, "semantic_types": semantic_types}
     for table, rows in tables.items():
-        schema = SCHEMAS[table]
+        schema = arrow_schema(table)
         data = {f.name: [r[i] for r in rows] for i, f in enumerate(schema)}
         pq.write_table(pa.table(data, schema=schema), folder / f"{table}.parquet")
     return folder
