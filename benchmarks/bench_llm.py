@@ -8,7 +8,7 @@ Measures (each job in its own process, the fake server in another):
   3. a fully cached rerun of that job: wall time and the requests the server received (must be 0).
 
 Usage (from the repository root):
-    python benchmarks/bench_llm.py --concepts 400000 --throughput-concepts 20000 --workdir /tmp/bench-llm
+    python benchmarks/bench_llm.py --concepts 400000 --throughput-concepts 20000 --workdir bench-llm
 Writes a JSON report to WORKDIR/report.json and prints a Markdown table.
 """
 

