@@ -31,12 +31,10 @@ class ModelConfig:
 
 
 @dataclass
-class ContrastiveConfig:
+class TrainingConfig:
+    """The training settings every training phase has."""
+
     enabled: bool = True
-    loss: str = "mnrl"                 # "mnrl" or "cached_mnrl" (GradCache: big batches on small memory)
-    mini_batch_size: int = 32          # cached_mnrl only
-    scale: float = 20.0
-    kinds: list[str] = field(default_factory=list)   # pair kinds to train on; empty = all
     batch_size: int = 32
     max_steps: int = -1                # -1 = run `epochs` epochs
     epochs: float = 1.0
@@ -49,21 +47,19 @@ class ContrastiveConfig:
 
 
 @dataclass
-class SelfDistillationConfig:
-    enabled: bool = True
+class ContrastiveConfig(TrainingConfig):
+    loss: str = "mnrl"                 # "mnrl" or "cached_mnrl" (GradCache: big batches on small memory)
+    mini_batch_size: int = 32          # cached_mnrl only
+    scale: float = 20.0
+    kinds: list[str] = field(default_factory=list)   # pair kinds to train on; empty = all
+
+
+@dataclass
+class SelfDistillationConfig(TrainingConfig):
     teacher: str = ""                  # default: the contrastive output
     student: str = ""                  # default: model.base
     texts: list[str] = field(default_factory=lambda: ["anchor", "positive"])   # pair columns whose texts are learnt
     kinds: list[str] = field(default_factory=list)
-    batch_size: int = 32
-    max_steps: int = -1
-    epochs: float = 1.0
-    learning_rate: float = 2e-5
-    warmup_ratio: float = 0.1
-    bf16: str = "auto"
-    save_steps: int = 500
-    save_total_limit: int = 2
-    logging_steps: int = 10
     encode_batch_size: int = 128
 
 
@@ -75,20 +71,11 @@ class WeightAveragingConfig:
 
 
 @dataclass
-class MultilingualConfig:
+class MultilingualConfig(TrainingConfig):
     enabled: bool = False
     student: str = ""                  # a multilingual sentence-transformers model (e.g. an XLM-R one)
     teacher: str = ""                  # default: the final (averaged) model
     max_seq_length: int = 64
-    batch_size: int = 32
-    max_steps: int = -1
-    epochs: float = 1.0
-    learning_rate: float = 2e-5
-    warmup_ratio: float = 0.1
-    bf16: str = "auto"
-    save_steps: int = 500
-    save_total_limit: int = 2
-    logging_steps: int = 10
     encode_batch_size: int = 128
 
 
