@@ -73,19 +73,16 @@ def discover(meta: Path) -> dict[str, RrfFile]:
     return files
 
 
-def count_rows(f: RrfFile) -> int:
-    """Count the rows of all parts: newlines, plus one for a last line without its newline."""
-    rows = 0
+def is_empty(f: RrfFile) -> bool:
+    """True when no part holds a byte (gzipped parts are opened: an empty .gz is not zero bytes long)."""
     for part in f.parts:
-        opener = gzip.open if part.suffix == ".gz" else open
-        last = b"\n"
-        with opener(part, "rb") as fh:
-            while chunk := fh.read(1 << 24):
-                rows += chunk.count(b"\n")
-                last = chunk[-1:]
-        if last != b"\n":
-            rows += 1
-    return rows
+        if part.suffix == ".gz":
+            with gzip.open(part, "rb") as fh:
+                if fh.read(1):
+                    return False
+        elif part.stat().st_size:
+            return False
+    return True
 
 
 def read_mrfiles(files: dict[str, RrfFile]) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,11 +17,12 @@ from kgbuild.contracts import check_or_raise
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.resources import read_sql
-from kgbuild.umls.discover import count_rows, discover, read_mrfiles, resolve_meta
+from kgbuild.umls.discover import RrfFile, discover, is_empty, read_mrfiles, resolve_meta
 from kgbuild.umls.layout import FILES
 from kgbuild.umls.register import register_raw, translate_error
 
-# Run order: (SQL file stem, kind). Views are inlined by DuckDB; tables are materialised once and reused.
+# Run order: (SQL file stem, kind). Views are inlined by DuckDB; tables are materialised once and reused, and dropped
+# after the last step that reads them. The MRCONSO side runs first and its tables are gone before MRREL is read.
 STEPS: list[tuple[str, str]] = [
     ("stg_umls__mrconso", "table"),
     ("stg_umls__mrrank", "view"),
@@ -32,17 +34,30 @@ STEPS: list[tuple[str, str]] = [
     ("int_atoms_kept", "view"),
     ("int_names_ranked", "table"),
     ("int_concepts_kept", "table"),
-    ("int_relation_inverses", "table"),
-    ("int_relation_orientation", "table"),
     ("definitions", "mart"),
     ("semantic_types", "mart"),
     ("concepts", "mart"),
-    ("int_relations_oriented", "view"),
-    ("relations", "mart"),
-    ("relation_labels", "mart"),
     ("sources", "mart"),
     ("names", "mart"),
+    ("int_relation_inverses", "table"),
+    ("int_relation_orientation", "table"),
+    ("int_relations_oriented", "view"),
+    ("int_relation_edges", "table"),
+    ("relations", "mart"),
+    ("relation_labels", "mart"),
 ]
+# Figures taken right after a step, before its table can be dropped: MRCONSO and MRREL are parsed once, so their
+# row counts (for MRFILES) come from the staged rows.
+PROBES: dict[str, dict[str, str]] = {
+    "stg_umls__mrconso": {
+        "rows:MRCONSO": "SELECT count(*) FROM stg_umls__mrconso",
+        "concepts_read": "SELECT count(DISTINCT cui) FROM stg_umls__mrconso",
+    },
+    "stg_umls__mrdoc": {
+        "release": "SELECT any_value(expl) FROM stg_umls__mrdoc WHERE dockey = 'RELEASE' AND value = 'umls.release.name'"
+    },
+    "int_relation_edges": {"rows:MRREL": "SELECT coalesce(sum(n_rows), 0) FROM int_relation_edges"},
+}
 MARTS = [name for name, kind in STEPS if kind == "mart"]
 
 
@@ -74,21 +89,57 @@ def _register_params(con: duckdb.DuckDBPyConnection, opts: ExtractOptions) -> No
     )
 
 
-def _check_inputs(files: dict, meta: Path) -> dict[str, dict[str, Any]]:
-    """Row counts of every input (and MRFILES' declared counts); empty files and count mismatches are errors."""
-    declared = read_mrfiles(files)
-    inputs: dict[str, dict[str, Any]] = {}
+def _check_not_empty(files: dict[str, RrfFile]) -> None:
     for name in FILES:
         f = files.get(name)
-        if f is None:
-            continue
-        rows = count_rows(f)
-        if rows == 0 and declared.get(name, -1) != 0:
+        if f is not None and is_empty(f):
             raise UserError(
                 f"{name}.RRF is empty",
                 path=f.parts[0],
                 fix="re-extract it from the release (or remove it if the subset has no such file)",
             )
+
+
+def _last_reads(steps: list[tuple[str, str]]) -> dict[int, list[str]]:
+    """Step index → the staged tables no later step reads (views inline their SQL, so reads pass through them;
+    marts are read back from their Parquet file)."""
+    sql = {name: read_sql(f"umls/{name}.sql") for name, _ in steps}
+    reads = {name: {o for o, _ in steps if o != name and re.search(rf"\b{o}\b", text)} for name, text in sql.items()}
+
+    def expand(name: str, seen: frozenset = frozenset()) -> set[str]:
+        out = set()
+        for o in reads[name] - seen:
+            out.add(o)
+            if dict(steps)[o] == "view":
+                out |= expand(o, seen | {name})
+        return out
+
+    last: dict[str, int] = {}
+    for i, (name, _) in enumerate(steps):
+        for o in expand(name):
+            last[o] = i
+    drops: dict[int, list[str]] = {}
+    for name, i in last.items():
+        if dict(steps)[name] == "table":
+            drops.setdefault(i, []).append(name)
+    return drops
+
+
+def _small_file_counts(con: duckdb.DuckDBPyConnection, files: dict[str, RrfFile]) -> dict[str, int]:
+    """Rows of the files that are not staged whole (the raw views read them once more; they are small)."""
+    return {
+        name: con.execute(f"SELECT count(*) FROM raw_{name.lower()}").fetchone()[0]
+        for name in FILES
+        if name in files and name not in ("MRCONSO", "MRREL")
+    }
+
+
+def _check_counts(files: dict[str, RrfFile], counts: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """Compare the rows read with the counts MRFILES declares; a mismatch is an error."""
+    declared = read_mrfiles(files)
+    inputs: dict[str, dict[str, Any]] = {}
+    for name, rows in counts.items():
+        f = files[name]
         if name in declared and declared[name] != rows:
             raise UserError(
                 f"{name}.RRF has {rows} rows but MRFILES.RRF declares {declared[name]}",
@@ -113,25 +164,29 @@ def extract_umls(
     t0 = time.perf_counter()
     meta = resolve_meta(Path(meta_dir))
     files = discover(meta)
-    inputs = _check_inputs(files, meta)
-    timings["count_inputs"] = time.perf_counter() - t0
+    _check_not_empty(files)
 
     with atomic_dir(Path(out), force=force) as tmp:
-        con = duckdb.connect(str(tmp / ".work.duckdb"))
+        # In memory (DuckDB spills to temp_directory past memory_limit): a database file would write every staged
+        # table to disk once more.
+        con = duckdb.connect()
         try:
             if opts.memory_limit:
                 con.execute(f"SET memory_limit = '{opts.memory_limit}'")
             if opts.threads:
                 con.execute(f"SET threads = {int(opts.threads)}")
             con.execute(f"SET temp_directory = '{tmp / '.spill'}'")
-            con.execute("SET preserve_insertion_order = true")
             # DuckDB cannot estimate a CSV scan's size and would build hash tables on the 63M MRREL rows; the SQL
             # puts the large input on the left of every join, so keep the written order (4x faster here).
             con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+            # Staged tables may be stored in any order (DuckDB spreads them over the threads); every mart says its
+            # order with ORDER BY, which DuckDB keeps whatever this setting.
+            con.execute("SET preserve_insertion_order = false")
             for name in FILES:
                 register_raw(con, name, files.get(name))
             _register_params(con, opts)
             rows: dict[str, int] = {}
+            figures: dict[str, Any] = {}
             with Progress(
                 TextColumn("[bold]extract[/bold] {task.description}"),
                 BarColumn(),
@@ -141,34 +196,39 @@ def extract_umls(
                 transient=True,
             ) as bar:
                 task = bar.add_task("", total=len(STEPS))
-                for name, kind in STEPS:
+                drops = _last_reads(STEPS)
+                for i, (name, kind) in enumerate(STEPS):
                     bar.update(task, description=name)
                     t = time.perf_counter()
                     sql = read_sql(f"umls/{name}.sql")
                     try:
                         if kind == "view":
                             con.execute(f"CREATE VIEW {name} AS {sql}")
-                        else:
+                        elif kind == "table":
                             con.execute(f"CREATE TABLE {name} AS {sql}")
-                        if kind == "mart":
+                        else:
+                            # A mart goes straight to Parquet in its ORDER BY; later steps read it back from there.
                             target = tmp / f"{name}.parquet"
-                            con.execute(f"COPY {name} TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-                            rows[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                            rows[name] = con.execute(
+                                f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+                            ).fetchone()[0]
+                            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{target}')")
+                        for key, probe in PROBES.get(name, {}).items():
+                            figures[key] = con.execute(probe).fetchone()[0]
                     except duckdb.Error as exc:
                         user = translate_error(exc, files)
                         if user is not None:
                             raise user from exc
                         raise
+                    for table in drops.get(i, []):
+                        con.execute(f"DROP TABLE {table}")
                     timings[name] = time.perf_counter() - t
                     bar.advance(task)
-            n_cuis_read = con.execute("SELECT count(DISTINCT cui) FROM stg_umls__mrconso").fetchone()[0]
-            release = con.execute(
-                "SELECT any_value(expl) FROM stg_umls__mrdoc WHERE dockey = 'RELEASE' AND value = 'umls.release.name'"
-            ).fetchone()[0]
+            counts = {name: figures[f"rows:{name}"] for name in ("MRCONSO", "MRREL") if name in files}
+            inputs = _check_counts(files, counts | _small_file_counts(con, files))
+            n_cuis_read, release = figures["concepts_read"], figures["release"]
         finally:
             con.close()
-        (tmp / ".work.duckdb").unlink(missing_ok=True)
-        (tmp / ".work.duckdb.wal").unlink(missing_ok=True)
 
         t = time.perf_counter()
         for name in MARTS:

@@ -1,35 +1,48 @@
--- Every MRREL row between kept concepts, in its canonical direction (int_relation_orientation).
+-- Every MRREL row in its canonical direction (int_relation_orientation), head and tail as concept_id.
 -- A row "CUI1 REL CUI2 RELA" reads "CUI2 is RELA of CUI1": head = CUI2, relation = RELA or REL, tail = CUI1.
+-- Rows the run drops (source and suppressibility filters, a concept without a name, self-loops) stay, with
+-- is_selected false, so that the next step can count every row it read.
 with rels as (
     select * from stg_umls__mrrel
 ),
 
+params as (
+    select * from run_params
+),
+
 edges as (
     select
-        r.cui2 as head_cui,
-        coalesce(o.relation, r.rela, r.rel) as relation,
+        h.concept_id as head_id,
+        coalesce(o.relation, nullif(r.rela, ''), r.rel) as relation,
         r.rel,
-        r.cui1 as tail_cui,
+        t.concept_id as tail_id,
         r.sab,
         o.inverse_rel,
         o.inverse_relation,
         case
             when o.orientation = 'flip' then true
-            when o.orientation = 'by_cui' then r.cui2 > r.cui1
+            when o.orientation = 'by_cui' then h.concept_id > t.concept_id
             else false
         end as flip,
+        h.concept_id is not null
+        and t.concept_id is not null
+        and h.concept_id <> t.concept_id
+        and r.rel is not null
+        and (not p.has_sab_filter or r.sab in (select sab from param_sabs))
+        and r.sab not in (select sab from param_exclude_sabs)
+        and (p.keep_suppressed or r.suppress not in ('O', 'E', 'Y')) as is_selected,
     from rels as r
-    left join int_relation_orientation as o on o.rel = r.rel and o.rela = coalesce(r.rela, '')
-    where
-        r.cui1 <> r.cui2
-        and r.cui1 in (select cui from int_concepts_kept)
-        and r.cui2 in (select cui from int_concepts_kept)
+    cross join params as p
+    left join int_relation_orientation as o on o.rel = r.rel and o.rela = r.rela
+    left join int_concepts_kept as h on h.cui = r.cui2
+    left join int_concepts_kept as t on t.cui = r.cui1
 )
 
 select
-    case when flip then tail_cui else head_cui end as head_cui,
+    is_selected,
+    case when flip then tail_id else head_id end as head_id,
     case when flip then inverse_relation else relation end as relation,
     case when flip then inverse_rel else rel end as rel,
-    case when flip then head_cui else tail_cui end as tail_cui,
+    case when flip then head_id else tail_id end as tail_id,
     sab,
 from edges

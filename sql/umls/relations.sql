@@ -1,11 +1,20 @@
--- One edge per (head_cui, relation, tail_cui, sab); self-loops were dropped upstream. A RELA can come with
--- several RELs (RO and CHD both carrying isa, say): the smallest REL code is kept so reruns agree.
+-- One edge per (head_cui, relation, tail_cui, sab); self-loops and dropped rows were set aside upstream.
+-- concept_id follows cui order, so sorting on it sorts on the cuis.
+with edges as (
+    select * from int_relation_edges
+),
+
+kept as (
+    select * from int_concepts_kept
+)
+
 select
-    head_cui,
-    relation,
-    min(rel) as rel,
-    tail_cui,
-    sab,
-from int_relations_oriented
-group by head_cui, relation, tail_cui, sab
-order by head_cui, relation, tail_cui, sab
+    h.cui as head_cui,
+    e.relation,
+    e.rel,
+    t.cui as tail_cui,
+    e.sab,
+from edges as e
+inner join kept as h on h.concept_id = e.head_id
+inner join kept as t on t.concept_id = e.tail_id
+order by e.head_id, e.relation, e.tail_id, e.sab
