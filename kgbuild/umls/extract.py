@@ -54,7 +54,8 @@ PROBES: dict[str, dict[str, str]] = {
         "concepts_read": "SELECT count(DISTINCT cui) FROM stg_umls__mrconso",
     },
     "stg_umls__mrdoc": {
-        "release": "SELECT any_value(expl) FROM stg_umls__mrdoc WHERE dockey = 'RELEASE' AND value = 'umls.release.name'"
+        "release": "SELECT any_value(expl) FROM stg_umls__mrdoc "
+        "WHERE dockey = 'RELEASE' AND value = 'umls.release.name'"
     },
     "int_relation_edges": {"rows:MRREL": "SELECT coalesce(sum(n_rows), 0) FROM int_relation_edges"},
 }
