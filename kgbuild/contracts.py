@@ -118,6 +118,7 @@ def check_table(
     schema = table_schema(table)
     con = con or duckdb.connect()
     results: list[Check] = []
+    seen: dict[tuple[str, ...], int] = {}
     if not files:
         return [Check(table, "exists", False, "no Parquet file found")]
     src = f"read_parquet([{', '.join(_sql_str(f) for f in files)}])"
@@ -146,10 +147,12 @@ def check_table(
             nulls = nulls_by_col[prop["name"]]
             results.append(Check(table, f"{prop['name']}.required", nulls == 0, f"{nulls} null values"))
         if prop.get("unique"):
-            dups = con.execute(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+            dups = _duplicates(con, src, [prop["name"]], seen) and con.execute(
+                f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}"
+            ).fetchone()[0]
             results.append(Check(table, f"{prop['name']}.unique", dups == 0, f"{dups} duplicate values"))
         for rule in prop.get("quality", []):
-            results.append(_column_rule(con, src, table, prop["name"], rule))
+            results.append(_column_rule(con, src, table, prop["name"], rule, seen))
         for rel in prop.get("relationships", []):
             results.append(_relationship(con, src, table, prop["name"], rel, folder))
 
@@ -161,7 +164,7 @@ def check_table(
     ]
     if pk:
         keys = ", ".join(f'"{c}"' for c in pk)
-        dups = con.execute(
+        dups = _duplicates(con, src, pk, seen) and con.execute(
             f"SELECT count(*) FROM (SELECT {keys} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone()[0]
         results.append(Check(table, f"primaryKey({', '.join(pk)})", dups == 0, f"{dups} duplicated keys"))
@@ -172,7 +175,7 @@ def check_table(
             results.append(Check(table, "rowCount", ok, detail))
         elif metric == "duplicateValues":
             cols = ", ".join(f'"{c}"' for c in rule["arguments"]["properties"])
-            dups = con.execute(
+            dups = _duplicates(con, src, rule["arguments"]["properties"], seen) and con.execute(
                 f"SELECT count(*) FROM (SELECT {cols} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
             ).fetchone()[0]
             ok, detail = _quality_ok(rule, dups)
@@ -184,7 +187,21 @@ def check_table(
     return results
 
 
-def _column_rule(con, src: str, table: str, column: str, rule: dict[str, Any]) -> Check:
+def _duplicates(con, src: str, cols: list[str], seen: dict[tuple[str, ...], int]) -> int:
+    """Number of repeated 64-bit hashes of the key columns (nulls included). 0 proves the keys distinct without
+    grouping on them (on a 4-string key over 30M rows that is a third faster); otherwise the caller runs its exact
+    query, as a repeated hash may be a collision or a null. `seen` holds the answers of this table's earlier checks:
+    a column can be both `unique` and the primary key."""
+    key = tuple(cols)
+    if key not in seen:
+        keys = ", ".join(f'"{c}"' for c in cols)
+        seen[key] = con.execute(
+            f"SELECT count(*) FROM (SELECT hash({keys}) AS h FROM {src} GROUP BY h HAVING count(*) > 1)"
+        ).fetchone()[0]
+    return seen[key]
+
+
+def _column_rule(con, src: str, table: str, column: str, rule: dict[str, Any], seen: dict) -> Check:
     col = f'"{column}"'
     metric = rule.get("metric")
     args = rule.get("arguments", {})
@@ -210,7 +227,9 @@ def _column_rule(con, src: str, table: str, column: str, rule: dict[str, Any]) -
             f"SELECT count(*) FROM {src} WHERE {col} IS NULL OR {col}::VARCHAR IN ({values})"
         ).fetchone()[0]
     elif metric == "duplicateValues":
-        bad = con.execute(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+        bad = _duplicates(con, src, [column], seen) and con.execute(
+            f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}"
+        ).fetchone()[0]
     else:
         return Check(table, f"{column}.{metric}", False, f"unsupported quality metric {metric!r} in the contract")
     ok, detail = _quality_ok(rule, bad)
