@@ -116,7 +116,7 @@ def check_table(
 ) -> list[Check]:
     """Run every check of `table`'s contract on the Parquet `files`; return all results (passed and failed)."""
     schema = table_schema(table)
-    con = con or duckdb.connect()
+    con = con or _connect()
     results: list[Check] = []
     seen: dict[tuple[str, ...], int] = {}
     if not files:
@@ -249,6 +249,12 @@ def _relationship(con, src: str, table: str, column: str, rel: dict[str, Any], f
     return Check(table, f"{column}->{rel['to']}", bad == 0, f"{bad} values not found in {rel['to']}")
 
 
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # checks run under the commands' own progress display
+    return con
+
+
 def check_or_raise(table: str, folder: Path, *, con: duckdb.DuckDBPyConnection | None = None) -> list[Check]:
     """Check one table in `folder`; raise ContractError naming every failed check."""
     files = table_files(folder, table)
@@ -272,5 +278,5 @@ def check_folder(folder: Path) -> dict[str, list[Check]]:
             path=folder,
             fix=f"expected one of {', '.join(contract_names())} as <table>.parquet",
         )
-    con = duckdb.connect()
+    con = _connect()
     return {t: check_table(t, files, folder=folder, con=con) for t, files in found.items()}

@@ -171,6 +171,7 @@ def extract_umls(
         # In memory (DuckDB spills to temp_directory past memory_limit): a database file would write every staged
         # table to disk once more.
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         try:
             if opts.memory_limit:
                 con.execute(f"SET memory_limit = '{opts.memory_limit}'")
