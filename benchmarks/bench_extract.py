@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.1)
     parser.add_argument("--work", type=Path, default=None, help="folder for the synthetic META and outputs")
     parser.add_argument("--skip-peer", action="store_true")
-    parser.add_argument("--memory-limit", default="6GB")
+    parser.add_argument("--memory-limit", default="5GB")
     args = parser.parse_args()
     work = args.work or Path(tempfile.gettempdir()) / f"kgbuild-bench-{args.scale}"
     meta = work / "META"

@@ -12,7 +12,6 @@ select
     aui,
     sab,
     tty,
-    code,
     str as name,
     try_cast(srl as integer) as srl,
     coalesce(suppress, '') as suppress,
