@@ -40,6 +40,8 @@ STEPS: list[tuple[str, str]] = [
     ("sources", "mart"),
     ("names", "mart"),
     ("int_relation_inverses", "table"),
+    ("int_relation_orientation_rules", "table"),
+    ("int_relation_names", "table"),
     ("int_relation_orientation", "table"),
     ("int_relations_oriented", "view"),
     ("int_relation_edges", "table"),

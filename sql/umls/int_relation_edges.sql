@@ -3,7 +3,8 @@
 -- group with null keys; n_rows sums to the MRREL row count, checked against MRFILES.
 select
     case when is_selected then head_id end as head_id,
-    case when is_selected then relation end as relation,
+    case when is_selected then relation_id end as relation_id,
+    case when is_selected then unknown_relation end as unknown_relation,
     min(rel) as rel,
     case when is_selected then tail_id end as tail_id,
     case when is_selected then sab end as sab,

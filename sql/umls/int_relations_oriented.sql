@@ -1,9 +1,14 @@
--- Every MRREL row in its canonical direction (int_relation_orientation), head and tail as concept_id.
+-- Every MRREL row in its canonical direction (int_relation_orientation), head and tail as concept_id, the relation
+-- as relation_id. A (REL, RELA) without an orientation rule is kept as read; a name no rule knows stays a string,
+-- unknown_relation.
 -- A row "CUI1 REL CUI2 RELA" reads "CUI2 is RELA of CUI1": head = CUI2, relation = RELA or REL, tail = CUI1.
 -- Rows the run drops (source and suppressibility filters, a concept without a name, self-loops) stay, with
 -- is_selected false, so that the next step can count every row it read.
 with rels as (
-    select * from stg_umls__mrrel
+    select
+        *,
+        coalesce(nullif(rela, ''), rel) as unlisted,
+    from stg_umls__mrrel
 ),
 
 params as (
@@ -13,12 +18,13 @@ params as (
 edges as (
     select
         h.concept_id as head_id,
-        coalesce(o.relation, nullif(r.rela, ''), r.rel) as relation,
+        coalesce(o.relation_id, u.relation_id) as relation_id,
+        case when o.rel is null and u.relation_id is null then r.unlisted end as unknown_relation,
         r.rel,
         t.concept_id as tail_id,
         r.sab,
         o.inverse_rel,
-        o.inverse_relation,
+        o.inverse_relation_id,
         case
             when o.orientation = 'flip' then true
             when o.orientation = 'by_cui' then h.concept_id > t.concept_id
@@ -34,6 +40,7 @@ edges as (
     from rels as r
     cross join params as p
     left join int_relation_orientation as o on o.rel = r.rel and o.rela = r.rela
+    left join int_relation_names as u on u.relation = (case when o.rel is null then r.unlisted end)
     left join int_concepts_kept as h on h.cui = r.cui2
     left join int_concepts_kept as t on t.cui = r.cui1
 )
@@ -41,7 +48,8 @@ edges as (
 select
     is_selected,
     case when flip then tail_id else head_id end as head_id,
-    case when flip then inverse_relation else relation end as relation,
+    case when flip then inverse_relation_id else relation_id end as relation_id,
+    unknown_relation,
     case when flip then inverse_rel else rel end as rel,
     case when flip then head_id else tail_id end as tail_id,
     sab,

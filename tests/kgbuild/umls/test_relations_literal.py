@@ -82,3 +82,18 @@ def test_self_loops_suppressed_and_dangling_edges_are_dropped(tmp_path):
         + rel("C0000009", "CHD", "C0000001", "isa"),
     )
     assert got == []
+
+
+def test_undocumented_rel_joins_the_edge_of_a_known_relation_name(tmp_path):
+    # "ZZ" has no inverse rule: its row is kept as read, and its relation name (isa) is one the rules know, so
+    # it meets the CHD row in the same edge instead of making a second (head, isa, tail, sab) row.
+    got = relations(tmp_path, rel("C0000002", "CHD", "C0000001", "isa") + rel("C0000002", "ZZ", "C0000001", "isa"))
+    assert got == [("C0000001", "isa", "CHD", "C0000002", "SNOMEDCT_US")]
+
+
+def test_undocumented_rel_and_rela_stay_as_read(tmp_path):
+    got = relations(tmp_path, rel("C0000004", "ZZ", "C0000001", "may_prevent") + rel("C0000004", "ZZ", "C0000001"))
+    assert got == [
+        ("C0000001", "ZZ", "ZZ", "C0000004", "SNOMEDCT_US"),
+        ("C0000001", "may_prevent", "ZZ", "C0000004", "SNOMEDCT_US"),
+    ]
