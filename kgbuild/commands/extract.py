@@ -26,7 +26,10 @@ def extract(
     max_srl: int | None = typer.Option(
         None, "--max-srl", help="Keep atoms with source restriction level <= N (0 = no extra licence)."
     ),
-    memory_limit: str | None = typer.Option(None, "--memory-limit", help="DuckDB memory limit, e.g. 6GB."),
+    memory_limit: str = typer.Option(
+        "5GB", "--memory-limit", help="DuckDB memory limit; past it, DuckDB spills to disk. 5GB keeps a full UMLS "
+        "release under 6 GB of RSS; give more on a larger machine."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing --out folder."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
