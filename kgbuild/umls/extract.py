@@ -92,10 +92,11 @@ def _register_params(con: duckdb.DuckDBPyConnection, opts: ExtractOptions) -> No
     )
 
 
-def _check_not_empty(files: dict[str, RrfFile]) -> None:
+def _check_not_empty(files: dict[str, RrfFile], declared: dict[str, int]) -> None:
+    """An empty input is an error, unless MRFILES says it has no rows (a subset can have an empty MRDEF, say)."""
     for name in FILES:
         f = files.get(name)
-        if f is not None and is_empty(f):
+        if f is not None and declared.get(name) != 0 and is_empty(f):
             raise UserError(
                 f"{name}.RRF is empty",
                 path=f.parts[0],
@@ -137,9 +138,10 @@ def _small_file_counts(con: duckdb.DuckDBPyConnection, files: dict[str, RrfFile]
     }
 
 
-def _check_counts(files: dict[str, RrfFile], counts: dict[str, int]) -> dict[str, dict[str, Any]]:
+def _check_counts(
+    files: dict[str, RrfFile], counts: dict[str, int], declared: dict[str, int]
+) -> dict[str, dict[str, Any]]:
     """Compare the rows read with the counts MRFILES declares; a mismatch is an error."""
-    declared = read_mrfiles(files)
     inputs: dict[str, dict[str, Any]] = {}
     for name, rows in counts.items():
         f = files[name]
@@ -167,7 +169,8 @@ def extract_umls(
     t0 = time.perf_counter()
     meta = resolve_meta(Path(meta_dir))
     files = discover(meta)
-    _check_not_empty(files)
+    declared = read_mrfiles(files)
+    _check_not_empty(files, declared)
 
     with atomic_dir(Path(out), force=force) as tmp:
         # In memory (DuckDB spills to temp_directory past memory_limit): a database file would write every staged
@@ -230,7 +233,7 @@ def extract_umls(
                     timings[name] = time.perf_counter() - t
                     bar.advance(task)
             counts = {name: figures[f"rows:{name}"] for name in ("MRCONSO", "MRREL") if name in files}
-            inputs = _check_counts(files, counts | _small_file_counts(con, files))
+            inputs = _check_counts(files, counts | _small_file_counts(con, files), declared)
             n_cuis_read, release = figures["concepts_read"], figures["release"]
         finally:
             con.close()

@@ -99,6 +99,16 @@ def test_empty_file(tmp_path):
     assert "MRSTY.RRF" in fails(meta, tmp_path, "is empty")
 
 
+def test_empty_file_that_mrfiles_declares_empty_is_read(tmp_path):
+    conso = good_conso()
+    rows = len(conso.splitlines())
+    mrfiles = f"MRCONSO.RRF|Concepts|CUI|18|{rows}|{len(conso)}|\nMRDEF.RRF|Definitions|CUI|8|0|0|\n"
+    meta = meta_with(tmp_path, MRCONSO=conso, MRDEF=b"", MRFILES=mrfiles.encode())
+    manifest = extract_umls(meta, tmp_path / "kg", progress=False)
+    assert manifest["tables"]["definitions"] == 0
+    assert manifest["inputs"]["files"]["MRDEF"]["rows"] == 0
+
+
 def test_row_count_differs_from_mrfiles(tmp_path):
     meta = tmp_path / "META"
     shutil.copytree(SAMPLE_META, meta)
