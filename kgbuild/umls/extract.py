@@ -107,24 +107,22 @@ def _check_not_empty(files: dict[str, RrfFile], declared: dict[str, int]) -> Non
 def _last_reads(steps: list[tuple[str, str]]) -> dict[int, list[str]]:
     """Step index → the staged tables no later step reads (views inline their SQL, so reads pass through them;
     marts are read back from their Parquet file)."""
-    sql = {name: read_sql(f"umls/{name}.sql") for name, _ in steps}
-    reads = {name: {o for o, _ in steps if o != name and re.search(rf"\b{o}\b", text)} for name, text in sql.items()}
+    kinds = dict(steps)
+    sql = {name: read_sql(f"umls/{name}.sql") for name in kinds}
+    reads = {name: {o for o in kinds if o != name and re.search(rf"\b{o}\b", text)} for name, text in sql.items()}
 
     def expand(name: str, seen: frozenset = frozenset()) -> set[str]:
         out = set()
         for o in reads[name] - seen:
             out.add(o)
-            if dict(steps)[o] == "view":
+            if kinds[o] == "view":
                 out |= expand(o, seen | {name})
         return out
 
-    last: dict[str, int] = {}
-    for i, (name, _) in enumerate(steps):
-        for o in expand(name):
-            last[o] = i
+    last = {o: i for i, (name, _) in enumerate(steps) for o in expand(name)}
     drops: dict[int, list[str]] = {}
     for name, i in last.items():
-        if dict(steps)[name] == "table":
+        if kinds[name] == "table":
             drops.setdefault(i, []).append(name)
     return drops
 
