@@ -22,6 +22,15 @@ def _model(value: str | None) -> str | None:
     return value
 
 
+
+def _pairs(pairs: Path | None, cfg) -> Path:
+    """--pairs, else [data] pairs from the config; one of them is needed."""
+    pairs = _abs(pairs) or cfg.data.pairs
+    if pairs is None:
+        raise UserError("no pairs folder given", fix="pass --pairs PAIRS_DIR or set [data] pairs in the config")
+    return pairs
+
+
 @user_errors
 def contrastive(
     config: Path = CONFIG_OPTION,
@@ -35,9 +44,7 @@ def contrastive(
     from trainer.phases.contrastive import train_contrastive
 
     cfg = resolve_config(config, overrides)
-    pairs = _abs(pairs) or cfg.data.pairs
-    if pairs is None:
-        raise UserError("no pairs folder given", fix="pass --pairs PAIRS_DIR or set [data] pairs in the config")
+    pairs = _pairs(pairs, cfg)
     out = _abs(out) or cfg.phase_dir("contrastive")
     summary = train_contrastive(_model(base) or cfg.model.base, pairs, out, cfg.contrastive,
                                 max_seq_length=cfg.model.max_seq_length, seed=cfg.model.seed, force=force)
@@ -58,9 +65,7 @@ def distill(
     from trainer.phases.self_distillation import train_self_distillation
 
     cfg = resolve_config(config, overrides)
-    pairs = _abs(pairs) or cfg.data.pairs
-    if pairs is None:
-        raise UserError("no pairs folder given", fix="pass --pairs PAIRS_DIR or set [data] pairs in the config")
+    pairs = _pairs(pairs, cfg)
     sd = cfg.self_distillation
     out = _abs(out) or cfg.phase_dir("self_distillation")
     teacher = _model(teacher) or sd.teacher or str(cfg.phase_dir("contrastive"))
