@@ -10,14 +10,16 @@ import glob
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 import yaml
 
 from kgbuild.errors import UserError
 from kgbuild.resources import contracts_dir
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _OPERATORS = {
     "mustBe": lambda v, a: v == a,
@@ -72,20 +74,20 @@ def columns(table: str) -> list[str]:
     return [p["name"] for p in table_schema(table)["properties"]]
 
 
-_ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "BIGINT": pa.int64(),
-    "INTEGER": pa.int32(),
-    "BOOLEAN": pa.bool_(),
-    "DOUBLE": pa.float64(),
-    "VARCHAR[]": pa.list_(pa.string()),
-    "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
-}
-
-
 def arrow_schema(table: str) -> pa.Schema:
     """The Arrow schema of a table, from its contract: what a Python writer must produce to pass the checks."""
-    return pa.schema([(p["name"], _ARROW_TYPES[p["physicalType"].upper()]) for p in table_schema(table)["properties"]])
+    import pyarrow as pa  # here, not at the top: extract and validate do not need it (0.1 s of start-up)
+
+    types = {
+        "VARCHAR": pa.string(),
+        "BIGINT": pa.int64(),
+        "INTEGER": pa.int32(),
+        "BOOLEAN": pa.bool_(),
+        "DOUBLE": pa.float64(),
+        "VARCHAR[]": pa.list_(pa.string()),
+        "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
+    }
+    return pa.schema([(p["name"], types[p["physicalType"].upper()]) for p in table_schema(table)["properties"]])
 
 
 def table_files(folder: Path, table: str) -> list[str]:

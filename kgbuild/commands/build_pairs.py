@@ -6,7 +6,6 @@ import typer
 from rich.table import Table
 
 from kgbuild.console import err, user_errors
-from kgbuild.pairs import PairOptions, build_pairs
 
 
 @user_errors
@@ -27,6 +26,8 @@ def build_pairs_command(
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
 ) -> None:
     """Build descriptions, training pairs (split by concept) and a KG linking set from KG tables."""
+    from kgbuild.pairs import PairOptions, build_pairs  # polars and pyarrow load only for this command
+
     options = PairOptions(seed=seed, train_pct=train_pct, dev_pct=dev_pct, lang=lang,
                           max_pairs_per_concept=max_pairs_per_concept, max_synonyms=max_synonyms,
                           max_anchor_names=max_anchor_names, memory_limit=memory_limit)

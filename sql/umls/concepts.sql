@@ -1,28 +1,18 @@
 -- One row per concept that kept at least one name; its preferred name comes from the first requested language.
-with names as (
-    select * from int_names_ranked
-),
-
-langs as (
+with langs as (
     select * from param_langs
 ),
 
-preferred as (
+counts as (
+    -- Every kept name is in a requested language, and each (cui, lang) has one preferred name: arg_min picks the
+    -- one of the first language without a window over the names.
     select
         n.cui,
-        n.name as preferred_name,
-        row_number() over (partition by n.cui order by l.position) as n,
+        count(*) as n_names,
+        arg_min(n.name, l.position) filter (where n.is_preferred) as preferred_name,
     from names as n
     inner join langs as l on l.lang = n.lang
-    where n.is_preferred
-),
-
-counts as (
-    select
-        cui,
-        count(*) as n_names,
-    from names
-    group by cui
+    group by n.cui
 ),
 
 types as (
@@ -40,12 +30,11 @@ defined as (
 
 select
     c.cui,
-    p.preferred_name,
+    c.preferred_name,
     coalesce(t.semantic_types, []::varchar[]) as semantic_types,
     c.n_names,
     d.cui is not null as has_definition,
 from counts as c
-inner join preferred as p on p.cui = c.cui and p.n = 1
 left join types as t on t.cui = c.cui
 left join defined as d on d.cui = c.cui
 order by c.cui

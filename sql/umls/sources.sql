@@ -5,7 +5,7 @@ with atoms as (
         count(*) as n_atoms,
         max(srl) as max_srl,
         mode(lang) as lang,
-    from int_names_ranked
+    from names
     group by sab
 ),
 
