@@ -97,3 +97,26 @@ def test_undocumented_rel_and_rela_stay_as_read(tmp_path):
         ("C0000001", "ZZ", "ZZ", "C0000004", "SNOMEDCT_US"),
         ("C0000001", "may_prevent", "ZZ", "C0000004", "SNOMEDCT_US"),
     ]
+
+
+def test_file_is_sorted_by_head_relation_tail_source(tmp_path):
+    # The order of the file itself (no ORDER BY): head cui; documented relation names in name order, then names no
+    # MRDOC rule knows ("affects"); tail cui; source.
+    mrrel = (
+        rel("C0000004", "ZZ", "C0000001", "affects")
+        + rel("C0000002", "CHD", "C0000001", "isa")
+        + rel("C0000004", "RQ", "C0000002")
+        + rel("C0000002", "CHD", "C0000001", "isa", sab="MSH")
+        + rel("C0000003", "RO", "C0000001", "has_finding_site")
+    )
+    relations(tmp_path, mrrel)
+    got = duckdb.execute(
+        f"SELECT head_cui, relation, tail_cui, sab FROM read_parquet('{tmp_path}/kg/relations.parquet')"
+    ).fetchall()
+    assert got == [
+        ("C0000001", "has_finding_site", "C0000003", "SNOMEDCT_US"),
+        ("C0000001", "isa", "C0000002", "MSH"),
+        ("C0000001", "isa", "C0000002", "SNOMEDCT_US"),
+        ("C0000001", "affects", "C0000004", "SNOMEDCT_US"),
+        ("C0000002", "RQ", "C0000004", "SNOMEDCT_US"),
+    ]
