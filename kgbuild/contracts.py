@@ -255,8 +255,8 @@ def _relationship(con, src: str, table: str, column: str, rel: dict[str, Any], f
 
 
 def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection for checks. Share one across the tables of a run: each new in-memory database costs about
-    20 ms, and the checks of a table reread the Parquet metadata of the tables it references."""
+    """A connection for checks. Share one across the tables of a run: a new in-memory database per table cost
+    extract 0.12 s over its 7 tables."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")  # checks run under the commands' own progress display
     if memory_limit:

@@ -114,9 +114,11 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
         for table in TABLES:
             pq.write_table(pa.table(rows[table], schema=arrow_schema(table)), tmp / f"{table}.parquet")
         con = connect()
-        for table in TABLES:
-            check_or_raise(table, tmp, con=con)
-        con.close()
+        try:
+            for table in TABLES:
+                check_or_raise(table, tmp, con=con)
+        finally:
+            con.close()
         finished = time.perf_counter()
         manifest = write_manifest(
             tmp, command="extract --obo",
