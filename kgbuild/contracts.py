@@ -7,6 +7,7 @@ patterns, table-level duplicates, row counts, foreign keys to sibling tables) ar
 from __future__ import annotations
 
 import glob
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -272,6 +273,16 @@ def check_or_raise(table: str, folder: Path, *, con: duckdb.DuckDBPyConnection |
     if failed:
         raise ContractError(Path(files[0]) if files else Path(folder) / f"{table}.parquet", failed)
     return results
+
+
+def check_tables_or_raise(tables: Iterable[str], folder: Path, *, memory_limit: str | None = None) -> None:
+    """Check the tables a run wrote to `folder`, on one connection; raise ContractError at the first that fails."""
+    con = connect(memory_limit)
+    try:
+        for table in tables:
+            check_or_raise(table, folder, con=con)
+    finally:
+        con.close()
 
 
 def check_folder(folder: Path) -> dict[str, list[Check]]:

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kgbuild.atomic import atomic_dir
-from kgbuild.contracts import arrow_schema, check_or_raise, connect
+from kgbuild.contracts import arrow_schema, check_tables_or_raise
 from kgbuild.manifest import write_manifest
 from kgbuild.obo.hierarchy import is_a_graph, top_level_categories
 from kgbuild.obo.parser import parse_obo, unescape
@@ -113,12 +113,7 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
     with atomic_dir(out, force=force) as tmp:
         for table in TABLES:
             pq.write_table(pa.table(rows[table], schema=arrow_schema(table)), tmp / f"{table}.parquet")
-        con = connect()
-        try:
-            for table in TABLES:
-                check_or_raise(table, tmp, con=con)
-        finally:
-            con.close()
+        check_tables_or_raise(TABLES, tmp)
         finished = time.perf_counter()
         manifest = write_manifest(
             tmp, command="extract --obo",

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from kgbuild.atomic import atomic_dir
-from kgbuild.contracts import check_or_raise, columns, connect, table_files
+from kgbuild.contracts import check_tables_or_raise, columns, table_files
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
 from kgbuild.pairs.phrases import phrase_table
@@ -181,12 +181,7 @@ def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options
         con.close()
         shutil.rmtree(work, ignore_errors=True)
         t0 = time.perf_counter()
-        check_con = connect(options.memory_limit)
-        try:
-            for table in OUTPUTS:
-                check_or_raise(table, tmp, con=check_con)
-        finally:
-            check_con.close()
+        check_tables_or_raise(OUTPUTS, tmp, memory_limit=options.memory_limit)
         timings["contracts"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started
         manifest = write_manifest(tmp, command="build-pairs", inputs=inputs, parameters=asdict(options),

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kgbuild.atomic import atomic_dir
 from kgbuild.console import err
-from kgbuild.contracts import check_or_raise, connect
+from kgbuild.contracts import check_tables_or_raise
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.resources import read_sql
@@ -236,12 +236,7 @@ def extract_umls(
             con.close()
 
         t = time.perf_counter()
-        check_con = connect(opts.memory_limit)
-        try:
-            for name in MARTS:
-                check_or_raise(name, tmp, con=check_con)
-        finally:
-            check_con.close()
+        check_tables_or_raise(MARTS, tmp, memory_limit=opts.memory_limit)
         timings["contracts"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         manifest = write_manifest(
