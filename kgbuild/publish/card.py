@@ -61,14 +61,9 @@ def languages(lic: Licence) -> list[str]:
     return sorted({_LANGUAGES[str(code).upper()] for code in langs if str(code).upper() in _LANGUAGES})
 
 
-def default_config(tables: list[StagedTable]) -> str:
-    names = [t.name for t in tables]
-    return next((n for n in _DEFAULT_ORDER if n in names), names[0])
-
-
-def metadata(repo_id: str, tables: list[StagedTable], lic: Licence) -> dict[str, Any]:
-    default = default_config(tables)
-    meta: dict[str, Any] = {"pretty_name": repo_id.split("/")[-1], "license": lic.hub_licence}
+def licence_metadata(lic: Licence) -> dict[str, Any]:
+    """The card metadata a licence decides, for dataset and model cards alike: licence, name, link, languages."""
+    meta: dict[str, Any] = {"license": lic.hub_licence}
     if lic.hub_licence == "other":
         meta["license_name"] = lic.licence_name or "other"
         if lic.licence_link:
@@ -76,6 +71,17 @@ def metadata(repo_id: str, tables: list[StagedTable], lic: Licence) -> dict[str,
     langs = languages(lic)
     if langs:
         meta["language"] = langs
+    return meta
+
+
+def default_config(tables: list[StagedTable]) -> str:
+    names = [t.name for t in tables]
+    return next((n for n in _DEFAULT_ORDER if n in names), names[0])
+
+
+def metadata(repo_id: str, tables: list[StagedTable], lic: Licence) -> dict[str, Any]:
+    default = default_config(tables)
+    meta: dict[str, Any] = {"pretty_name": repo_id.split("/")[-1], **licence_metadata(lic)}
     meta["task_categories"] = ["sentence-similarity", "feature-extraction"]
     meta["size_categories"] = [size_category(max(t.rows for t in tables))]
     meta["tags"] = ["biomedical", "knowledge-graph", "umls" if lic.origin == "umls" else "obo", "kgbuild", "biolord"]

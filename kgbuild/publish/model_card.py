@@ -17,7 +17,7 @@ from huggingface_hub import ModelCard
 
 from kgbuild import __version__
 from kgbuild.errors import UserError
-from kgbuild.publish.card import BIOLORD_BIBTEX, languages
+from kgbuild.publish.card import BIOLORD_BIBTEX, licence_metadata
 from kgbuild.publish.licence import Licence, terms_text
 from kgbuild.publish.stage import redact_paths
 
@@ -167,14 +167,7 @@ def metadata(facts: ModelFacts, lic: Licence, datasets: list[str]) -> dict[str, 
     meta: dict[str, Any] = {"library_name": "sentence-transformers", "pipeline_tag": "sentence-similarity",
                             "tags": ["sentence-transformers", "sentence-similarity", "feature-extraction",
                                      "biomedical", "biolord", "kgbuild"],
-                            "license": lic.hub_licence}
-    if lic.hub_licence == "other":
-        meta["license_name"] = lic.licence_name or "other"
-        if lic.licence_link:
-            meta["license_link"] = lic.licence_link
-    langs = languages(lic)
-    if langs:
-        meta["language"] = langs
+                            **licence_metadata(lic)}
     base = facts.base_model
     if base and _HUB_ID.match(base) and not Path(base).exists():  # a local base folder is no Hub reference
         meta["base_model"] = base
