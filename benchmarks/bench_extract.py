@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import run_timed
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -54,17 +54,8 @@ def timed(cmd: list[str], env: dict | None = None, repeat: int = 1) -> dict:
 
 
 def _timed_once(cmd: list[str], env: dict | None) -> dict:
-    t = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[:3]} failed:\n{proc.stderr[-2000:]}")
-    rss_kb = int(re.findall(r"^(\d+)$", proc.stderr, re.M)[-1])
-    return {
-        "wall_s": round(wall, 1),
-        "peak_rss_gb": round(rss_kb / 1024 / 1024, 2),
-        "stdout": proc.stdout.strip()[-200:],
-    }
+    r = run_timed(cmd, env=env)
+    return r | {"stdout": r["stdout"].strip()[-200:]}
 
 
 def main() -> None:

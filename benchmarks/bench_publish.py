@@ -10,13 +10,12 @@ Prints a Markdown table (wall seconds, peak RSS) for BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -79,13 +78,8 @@ for t in ("concepts", "names", "definitions", "relations", "semantic_types"):
 
 
 def timed(cmd: list[str]) -> dict:
-    t = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[:4]} failed:\n{proc.stderr[-3000:]}")
-    rss_kb = int(re.findall(r"^(\d+)$", proc.stderr, re.M)[-1])
-    return {"wall_s": round(wall, 1), "peak_rss_gb": round(rss_kb / 1024 / 1024, 2)}
+    r = run_timed(cmd, cwd=ROOT)
+    return {"wall_s": r["wall_s"], "peak_rss_gb": r["peak_rss_gb"]}
 
 
 def main() -> None:
