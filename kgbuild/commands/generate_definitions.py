@@ -5,6 +5,20 @@ from pathlib import Path
 import typer
 
 from kgbuild.console import err, user_errors
+from kgbuild.errors import UserError
+
+
+def _most_common_error(out: Path) -> str:
+    import duckdb
+
+    from kgbuild.contracts import table_files
+
+    files = table_files(out, "llm_definitions")
+    if not files:
+        return "no rows"
+    rows = duckdb.sql("SELECT error, count(*) AS n FROM read_parquet($files) WHERE status = 'error' "
+                      "GROUP BY error ORDER BY n DESC LIMIT 1", params={"files": files}).fetchall()
+    return rows[0][0] if rows else "no error recorded"
 
 
 @user_errors
@@ -28,7 +42,8 @@ def generate_definitions(
     temperature: float = typer.Option(0.0, "--temperature"),
     max_tokens: int = typer.Option(160, "--max-tokens"),
     seed: int = typer.Option(None, "--seed", help="Sent to servers that support it."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per request before it is retried."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per attempt (a deadline for the whole answer) "
+                                  "before it is retried."),
     max_attempts: int = typer.Option(6, "--max-attempts", help="Attempts per request (retries + 1)."),
     prices: Path = typer.Option(None, "--prices", help="A price table like kgbuild/llm/prices.toml."),
     min_words: int = typer.Option(20, "--min-words"),
@@ -44,11 +59,16 @@ def generate_definitions(
 
     Answers are cached by request key in OUT: a rerun sends only what is missing (and what got no answer).
 
-    Ctrl-C or kill -9 loses at most the requests in flight.
+    Ctrl-C or kill -9 loses at most the requests in flight; nothing in OUT is ever deleted.
+
+    Money: every attempt is counted at its worst-case price until the server's answer gives its cost, so
+    --budget-usd is never crossed. A quota error, a server asking to wait longer than 2 minutes, a refused key, or a
+    run of identical failures (a dead or hanging server) stops the run early with exit code 1; so does a run in
+    which no request got an answer.
     """
     # Imported here: the openai SDK takes a third of a second to import, which every other command would pay.
     from kgbuild.llm.checks import CheckConfig
-    from kgbuild.llm.client import RetryPolicy
+    from kgbuild.llm.client import RetryPolicy, RunStopped
     from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
 
     config = GenerateConfig(
@@ -58,8 +78,16 @@ def generate_definitions(
         retry=RetryPolicy(max_attempts=max_attempts), checks=CheckConfig(min_words=min_words, max_words=max_words),
         batch_poll_s=poll, batch_max_enqueued_tokens=max_enqueued_tokens,
     )
-    summary = DefinitionGenerator(kg, out, config, progress=progress).run()
+    try:
+        summary = DefinitionGenerator(kg, out, config, progress=progress).run()
+    except RunStopped as stop:  # quota, a dead server, a refused key: what was received is kept, then one red line
+        if stop.summary is not None:
+            typer.echo(stop.summary.line())
+        raise
     typer.echo(summary.line())  # the one summary line, on stdout for scripts
+    if summary.sent and not summary.done and not summary.failed_checks:
+        raise UserError(f"none of the {summary.sent} requests got an answer ({_most_common_error(out)})",
+                        path=out, fix="check the server and --model, then rerun the same command")
     if summary.errors:
         err.print("rerun the same command to re-send the requests that got no answer", soft_wrap=True)
 

@@ -6,6 +6,11 @@ resumes the same batches instead of paying for them again; a crash between `batc
 is recovered by finding the batch through `batches.list` and its metadata. Results are matched by custom_id
 (never by line order); only failed or expired requests are re-queued; the uploaded and result files are deleted
 once their rows are in the shards.
+
+Every API call (upload, create, poll, download, delete) is retried with the run's retry policy; `batches.create` looks
+for the batch it may already have made before each retry, so a lost answer never submits (and bills) a shard twice.
+A poll that still fails after its retries is tried again at the next poll: a day of flaky answers does not end the
+run. Requests re-queued in the same run (expired, failed lines) get a row only if they are not answered in the end.
 """
 
 from __future__ import annotations
@@ -13,17 +18,27 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import openai
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from kgbuild.atomic import atomic_write_bytes
 from kgbuild.errors import UserError
+from kgbuild.llm.budget import Budget
 from kgbuild.llm.cache import DefinitionStore
-from kgbuild.llm.client import MalformedResponse, answer_from_body, error_text, make_client
+from kgbuild.llm.client import (
+    MalformedResponse,
+    answer_from_body,
+    error_text,
+    is_quota_error,
+    is_retryable,
+    make_client,
+    retry_after_s,
+)
 
 if TYPE_CHECKING:
     from kgbuild.llm.generate import DefinitionGenerator, Request
@@ -102,29 +117,64 @@ class BatchRunner:
     # -- the run ---------------------------------------------------------------------------------------------------
 
     async def run(self, requests: Iterator[Request]) -> None:
-        from kgbuild.llm.generate import Budget
-
         c = self.config
         self.budget = Budget(c.budget_usd, self.gen.price, batch=True, max_tokens=c.max_tokens)
         self.client = make_client(base_url=c.base_url, timeout_s=max(c.timeout_s, 300.0), max_connections=8)
+        self._backoff = wait_random_exponential(multiplier=c.retry.backoff_base_s, max=c.retry.backoff_max_s)
         try:
             await self._check_support()
             in_batches = self._active_ids()  # requests of unfinished batches: resumed, never resubmitted
             for job in self.ledger.active():
                 self.gen.summary.batches_resumed += 1
                 self.budget.reserved += job.reserved_usd
+                self.budget.in_flight += job.n
             for job in [j for j in self.ledger.jobs if j.state == COLLECTED]:  # killed before its files were deleted
-                await self._clean(job, await self.client.batches.retrieve(job.batch_id))
+                await self._clean(job, await self._call(self.client.batches.retrieve, job.batch_id))
             await self._advance_all()
             fresh = (r for r in requests if r is not None and r.custom_id not in in_batches)
             await self._submit_stream(fresh, round_=1)
             await self._drain()
         finally:
+            s = self.gen.summary
+            s.spent_usd += self.budget.spent
+            s.unknown_cost_attempts += self.budget.unknown_cost_attempts
             await self.client.close()
+
+    # -- API calls with retries ------------------------------------------------------------------------------------
+
+    def _retrying(self) -> AsyncRetrying:
+        policy = self.config.retry
+
+        def wait(state: RetryCallState) -> float:
+            asked = retry_after_s(state.outcome.exception())
+            return min(asked, policy.max_retry_after_s) if asked is not None else self._backoff(state)
+
+        def retry(exc: BaseException) -> bool:
+            return is_retryable(exc) and not is_quota_error(exc)
+
+        return AsyncRetrying(stop=stop_after_attempt(policy.max_attempts), wait=wait,
+                             retry=retry_if_exception(retry), reraise=True)
+
+    async def _call(self, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        """One Batch/Files API call with the run's retry policy; a refused key or quota ends the run in one line."""
+        try:
+            async for attempt in self._retrying():
+                with attempt:
+                    return await fn(*args, **kwargs)
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise UserError(f"the server refused the request ({error_text(exc)})",
+                            fix="check OPENAI_API_KEY and --base-url; batches already submitted are in the ledger "
+                                "and are resumed by the rerun") from None
+        except openai.RateLimitError as exc:
+            if is_quota_error(exc):
+                raise UserError(f"the account's quota is exhausted ({error_text(exc)})",
+                                fix="rerun the same command once the quota is raised: submitted batches are "
+                                    "resumed, answers so far are kept") from None
+            raise
 
     async def _check_support(self) -> None:
         try:
-            page = await self.client.batches.list(limit=1)
+            page = await self._call(self.client.batches.list, limit=1)
             _ = page.data
         except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
             raise UserError(f"this server has no Batch API ({error_text(exc)})",
@@ -152,7 +202,7 @@ class BatchRunner:
             for req in requests:
                 line = (json.dumps({"custom_id": req.custom_id, "method": "POST", "url": ENDPOINT, "body": req.body},
                                    ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-                reservation = self.budget.try_reserve(req)
+                reservation = self.budget.try_reserve(req.body)
                 if reservation is None:
                     self.gen.summary.stopped_by_budget = True
                     self.gen.summary.not_sent += 1 + sum(1 for r in requests if r is not None)
@@ -195,24 +245,33 @@ class BatchRunner:
     async def _advance(self, job: Job) -> None:
         paths = self._paths(job)
         if job.state == WRITTEN:
-            with open(paths["input"], "rb") as fh:
-                uploaded = await self.client.files.create(file=(paths["input"].name, fh, "application/jsonl"),
-                                                          purpose="batch")
+            data = paths["input"].read_bytes()  # bytes, not a file object: a retry sends the whole file again
+            uploaded = await self._call(self.client.files.create, purpose="batch",
+                                        file=(paths["input"].name, data, "application/jsonl"))
             job.input_file_id = uploaded.id
             job.state = UPLOADED
             self.ledger.save()
         if job.state == UPLOADED:
-            batch = await self._find_submitted(job)  # a crash after create, before the ledger write
-            if batch is None:
-                batch = await self.client.batches.create(
-                    input_file_id=job.input_file_id, endpoint=ENDPOINT, completion_window="24h",
-                    metadata={"kgbuild_run": self.run_tag, "kgbuild_shard": job.shard})
-                self.gen.summary.batches_submitted += 1
+            batch = await self._create_once(job)
             job.batch_id, job.status, job.state = batch.id, batch.status, SUBMITTED
             self.ledger.save()
 
+    async def _create_once(self, job: Job) -> Any:
+        """batches.create, retried; before every try, the batch a lost answer may have created is looked for
+        (a crash after create and before the ledger write is the same case): a shard is never submitted twice."""
+        async for attempt in self._retrying():
+            with attempt:
+                batch = await self._find_submitted(job)
+                if batch is None:
+                    batch = await self.client.batches.create(
+                        input_file_id=job.input_file_id, endpoint=ENDPOINT, completion_window="24h",
+                        metadata={"kgbuild_run": self.run_tag, "kgbuild_shard": job.shard})
+                    self.gen.summary.batches_submitted += 1
+                return batch
+
     async def _find_submitted(self, job: Job) -> Any | None:
-        async for batch in self.client.batches.list(limit=100):
+        page = await self._call(self.client.batches.list, limit=100)
+        async for batch in page:
             meta = batch.metadata or {}
             if meta.get("kgbuild_shard") == job.shard and batch.input_file_id == job.input_file_id:
                 return batch
@@ -227,7 +286,13 @@ class BatchRunner:
         """Look at every submitted batch once; collect the finished ones; sleep if none finished."""
         finished = False
         for job in [j for j in self.ledger.active() if j.state == SUBMITTED]:
-            batch = await self.client.batches.retrieve(job.batch_id)
+            try:
+                batch = await self._call(self.client.batches.retrieve, job.batch_id)
+            except (openai.APIConnectionError, openai.APIStatusError, TimeoutError) as exc:
+                if not is_retryable(exc):
+                    raise
+                self.gen.summary.poll_failures += 1  # flaky for a while: look again at the next poll
+                continue
             if batch.status != job.status:
                 job.status = batch.status
                 self.ledger.save()
@@ -247,8 +312,17 @@ class BatchRunner:
         if not file_id:
             return None
         tmp = path.with_suffix(".tmp")
-        async with self.client.files.with_streaming_response.content(file_id) as resp:
-            await resp.stream_to_file(tmp)
+
+        async def download() -> None:
+            async with self.client.files.with_streaming_response.content(file_id) as resp:
+                await resp.stream_to_file(tmp)
+
+        try:
+            await self._call(download)
+        except (openai.APIConnectionError, openai.APIStatusError) as exc:
+            raise UserError(f"the results of a finished batch could not be downloaded ({error_text(exc)})",
+                            path=self.ledger.path, fix="rerun the same command: the ledger resumes the batch, "
+                            "nothing is submitted again") from None
         os.replace(tmp, path)
         return path
 
@@ -275,6 +349,7 @@ class BatchRunner:
 
         seen: set[str] = set()
         retry: list[Request] = []
+        will_retry = job.round < self.config.batch_max_rounds
         gen, s = self.gen, self.gen.summary
         for path in outputs:
             if path is None:
@@ -293,20 +368,25 @@ class BatchRunner:
                     seen.add(cid)
                     req = request(cid)
                     row = self._row_from_line(req, item, batch.id)
-                    self.budget.settle(0.0, req, row["cost_usd"], row["prompt_tokens"])
-                    gen.record(self.store, row)
                     s.http_attempts += 1
-                    if row["status"] == "error":
-                        retry.append(req)
+                    if row["status"] != "error":  # an answer: billed
+                        self.budget.charge(row["prompt_tokens"], row["completion_tokens"], row["usage_estimated"],
+                                           req.body)
+                    if row["status"] == "error" and will_retry:
+                        retry.append(req)  # re-queued: a row only if the last round fails too
+                    else:
+                        gen.record(self.store, row)
         why = {"expired": "expired before it was processed", "failed": _batch_errors(batch),
                "cancelled": "the batch was cancelled"}.get(batch.status, "no result line for this request")
         for cid in meta.keys() - seen:
             req = request(cid)
-            gen.record(self.store, gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch.id,
-                                           error=f"batch {batch.status}: {why}"[:500]))
-            if batch.status != "failed":  # a failed batch (validation, queue limit) would fail the same way now
+            # A failed batch (validation, queue limit) would fail the same way now: recorded, re-sent by a rerun.
+            if batch.status != "failed" and will_retry:
                 retry.append(req)
-        self.budget.reserved -= job.reserved_usd
+            else:
+                gen.record(self.store, gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch.id,
+                                               error=f"batch {batch.status}: {why}"[:500]))
+        self.budget.release(job.reserved_usd, n=job.n)
         self.store.flush()  # the rows are in a shard before the ledger says so
         job.state = COLLECTED
         self.ledger.save()
@@ -320,8 +400,9 @@ class BatchRunner:
         response = item.get("response") or {}
         error = item.get("error")
         if error is None and response.get("status_code") == 200:
+            prompt_chars = sum(len(m["content"]) for m in req.body["messages"])
             try:
-                answer = answer_from_body(response.get("body") or {})
+                answer = answer_from_body(response.get("body") or {}, prompt_chars=prompt_chars)
             except MalformedResponse as exc:
                 return self.gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id, error=str(exc))
             return self.gen.row(req, answer=answer, attempts=1, backend="batch", batch_id=batch_id)
@@ -337,9 +418,11 @@ class BatchRunner:
         for file_id in (job.input_file_id, batch.output_file_id, batch.error_file_id):
             if file_id:
                 try:
-                    await self.client.files.delete(file_id)
+                    await self._call(self.client.files.delete, file_id)
                 except openai.NotFoundError:
                     pass
+                except (openai.APIConnectionError, openai.APIStatusError):
+                    return  # still "collected" in the ledger: the next run deletes them
         for path in self._paths(job).values():
             path.unlink(missing_ok=True)
         job.state = CLEANED

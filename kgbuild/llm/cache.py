@@ -36,7 +36,7 @@ SCHEMA = arrow_schema(TABLE)
 OK = "ok"
 ERROR = "error"  # no usable answer (retries exhausted or refused by the server): always re-sent by the next run
 # Answers that were paid for but failed an output check: kept, and re-sent only with --retry-failed.
-CHECK_FAILURES = ("empty", "refusal", "truncated", "too_short", "too_long", "unnamed")
+CHECK_FAILURES = ("empty", "refusal", "truncated", "echo", "meta", "too_short", "too_long", "unnamed")
 STATUSES = (OK, ERROR, *CHECK_FAILURES)
 
 # When one key has several rows (a failed row, then a later answer), the best one wins: ok > check failure > error.
@@ -56,6 +56,12 @@ def request_key(model: str, messages: list[dict[str, str]], params: dict[str, An
 def short_key(key: str) -> bytes:
     """128 bits of the key: what the in-memory skip set holds (half the memory of the hex string, no collisions)."""
     return bytes.fromhex(key[:32])
+
+
+def is_ours(out: Path) -> bool:
+    """True when `out` is a DEFS folder of generate-definitions (what it writes first is the lock file)."""
+    out = Path(out)
+    return any((out / name).exists() for name in (".lock", TABLE, "journal", "batches"))
 
 
 def _sql_list(files: Iterable[str]) -> str:
@@ -92,9 +98,13 @@ class DefinitionStore:
         self.close(compact=exc[0] is None)
 
     def open(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.shards.mkdir(exist_ok=True)
-        self.journals.mkdir(exist_ok=True)
+        # The lock comes before anything else is created: two runs started together on a new folder never both
+        # write, and the one that loses touches nothing (it never deletes: the other may already have paid).
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the output folder ({exc.strerror})", path=self.out,
+                            fix="choose an --out in a folder you can write to") from None
         self._lock_fh = open(self.out / ".lock", "a+")  # noqa: SIM115 — held for the whole run
         try:
             # flock is released by the kernel when the holder dies, so a kill -9 never leaves a stale lock.
@@ -104,8 +114,11 @@ class DefinitionStore:
             self._lock_fh = None
             raise UserError("another generate-definitions run is writing to this folder", path=self.out,
                             fix="wait for it to finish, or choose another --out") from None
+        self.shards.mkdir(exist_ok=True)
+        self.journals.mkdir(exist_ok=True)
         for stale in self.shards.glob(".*.tmp"):  # a shard half-written by a killed run: never renamed, never read
             stale.unlink()
+        self._upgrade_shards()
         self._recover_journals()
         self._open_journal()
 
@@ -166,6 +179,18 @@ class DefinitionStore:
             os.fsync(fh.fileno())
         os.replace(tmp, self.shards / name)
         return self.shards / name
+
+    def _upgrade_shards(self) -> None:
+        """Shards of an earlier version lack newer columns: rewrite them with the columns' defaults, so that all
+        shards read as one table (answers already paid for stay usable)."""
+        for f in self.files():
+            schema = pq.read_schema(f)
+            if schema.names == SCHEMA.names:
+                continue
+            table = pq.read_table(f)
+            rows = [_normalise(r) for r in table.to_pylist()]
+            self._write_table(pa.Table.from_pylist(rows, schema=SCHEMA))
+            os.unlink(f)
 
     def _recover_journals(self) -> None:
         for path in sorted(self.journals.glob("*.jsonl")):
@@ -259,6 +284,8 @@ def _json_default(value: Any) -> Any:
 
 
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:
+    if row.get("usage_estimated") is None:  # a row of a version that did not record it
+        row = {**row, "usage_estimated": False}
     created = row.get("created_at")
     if isinstance(created, str):
         row = {**row, "created_at": datetime.fromisoformat(created)}

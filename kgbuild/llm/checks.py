@@ -1,5 +1,6 @@
-"""Output checks: an answer that is empty, a refusal, cut off, too short or long, or that never names the concept is
-kept with a status saying so (it was paid for), never silently used as a definition."""
+"""Output checks: an answer that is empty, a refusal, cut off, an echo of the prompt, talk about the answer instead of
+the answer, too short or long, or that never names the concept is kept with a status saying so (it was paid for),
+never silently used as a definition (it would become a training pair)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[0-9a-zà-öø-ÿ]+", re.IGNORECASE)
+# Text about the answer rather than the answer: a preamble ("Here is a 50-word definition of X:", "Sure!"), a markdown
+# heading or list, a label line ("Concept:", "Word count: 48"), a note to the reader.
+_META = re.compile(
+    r"(^\s*(?:here(?:'s| is| are)\b|below is\b|(?:sure|certainly|of course|okay|ok|absolutely)\s*[,!.:])"
+    r"|^\s*#{1,6}\s|^\s*(?:[-*•]|\d+[.)])\s|\*\*|^\s*(?:term|definition|word count|note)\s*:"
+    r"|\(\s*\d+\s+words?\s*\)|\bword count\b|\b\d+[- ]word (?:definition|paragraph|description)\b)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# The prompt's own labels at the start of a line: the answer copies the prompt's layout.
+_PROMPT_LABEL = re.compile(r"^\s*[-*]?\s*(?:concept|facts from the knowledge graph|also called|semantic type|"
+                           r"is a kind of)\s*:", re.IGNORECASE | re.MULTILINE)
 _STOP = frozenset("a an and or of the in on to for with by at from as is nos unspecified other".split())
 
 
@@ -30,6 +42,26 @@ def clean_text(text: str | None) -> str:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1].strip()
     return text
+
+
+def _shingles(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def echoes(text: str, prompt: str, template: str) -> bool:
+    """True when the answer repeats the prompt: any 6 words in a row of the fixed template text (system prompt,
+    instructions, fact labels), or most of its own 4-word runs found in the prompt (the facts copied out).
+
+    A definition may reuse the facts' names, so only the template is matched on short runs."""
+    if _PROMPT_LABEL.search(text):
+        return True
+    words = _WORD.findall(text.lower())
+    if _shingles(words, 6) & _shingles(_WORD.findall(template.lower()), 6):
+        return True
+    runs = _shingles(words, 4)
+    if not runs:
+        return False
+    return len(runs & _shingles(_WORD.findall(prompt.lower()), 4)) / len(runs) > 0.5
 
 
 def _prefixes(text: str) -> set[str]:
@@ -51,8 +83,9 @@ def names_concept(text: str, names: list[str]) -> bool:
 
 
 def check_answer(text: str, finish_reason: str | None, refusal: str | None, names: list[str],
-                 config: CheckConfig) -> tuple[str, str | None]:
-    """(status, reason) of one answer; status is 'ok' or one of cache.CHECK_FAILURES."""
+                 config: CheckConfig, *, prompt: str = "", template: str = "") -> tuple[str, str | None]:
+    """(status, reason) of one answer; status is 'ok' or one of cache.CHECK_FAILURES. `prompt` is the text sent (the
+    messages joined), `template` its fixed part: both for the echo check."""
     if finish_reason == "length":
         return "truncated", "finish_reason=length: the answer was cut at max_tokens"
     if refusal or finish_reason == "content_filter":
@@ -61,6 +94,10 @@ def check_answer(text: str, finish_reason: str | None, refusal: str | None, name
         return "empty", "the answer is empty"
     if _REFUSAL.search(text[:200]):
         return "refusal", "the answer reads as a refusal"
+    if (prompt or template) and echoes(text, prompt, template):
+        return "echo", "the answer repeats the prompt or its instructions"
+    if m := _META.search(text):
+        return "meta", f"the answer is wrapped or formatted, not a plain definition: {m.group(0).strip()!r}"[:300]
     n_words = len(text.split())
     if n_words < config.min_words:
         return "too_short", f"{n_words} words < {config.min_words}"

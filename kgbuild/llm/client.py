@@ -1,15 +1,27 @@
 """One chat completion with our own retry policy: AsyncOpenAI with the SDK's retries off, tenacity doing them.
 
 Only 408/409/429/5xx, timeouts, connection errors and malformed bodies are retried, a bounded number of times;
-Retry-After (or retry-after-ms) is honoured, otherwise exponential backoff with full jitter. A 429 also starts the
-shared cool-down of the rate limiter, so every worker pauses, not just the one that was told.
+Retry-After (or retry-after-ms) is honoured up to a cap, otherwise exponential backoff with full jitter. A 429 also
+starts the shared cool-down of the rate limiter, so every worker pauses, not just the one that was told.
+
+Money: every attempt is charged to the budget before it is sent, at its worst-case price, and settled when the
+server's answer says what it cost. An attempt that may have reached the model (a timeout, a dropped connection, a
+200 we cannot read) stays charged at the worst case: the provider may bill it.
+
+Fast failure: a quota error, or a server asking to wait longer than the cap, stops the run (`RunStopped`); so does
+the circuit breaker after a streak of identical failures with no success in between.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -18,6 +30,7 @@ import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from kgbuild.errors import UserError
+from kgbuild.llm.budget import Budget
 from kgbuild.llm.ratelimit import RateLimiter
 
 RETRY_STATUS = frozenset({408, 409, 429})
@@ -31,12 +44,31 @@ class MalformedResponse(Exception):
     """A 200 whose body is not a chat completion (truncated JSON, an HTML error page, no choices)."""
 
 
+class AttemptTimeout(Exception):
+    """The attempt's deadline passed (a whole-attempt deadline: a server trickling bytes does not extend it)."""
+
+
+class BudgetExhausted(Exception):
+    """No attempt of this request fits in the budget any more."""
+
+
+class RunStopped(UserError):
+    """The run stops early: nothing more is sent; answers received so far are kept. `summary` is the run's."""
+
+    summary: Any = None
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 6
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
-    max_retry_after_s: float = 120.0  # a server asking for longer than this is waited for this long, then retried
+    # A server asking for a longer wait than this (a 429 with Retry-After: 86400) stops the run instead of freezing it.
+    max_retry_after_s: float = 120.0
+    # The circuit breaker: this many consecutive failed attempts of one kind (at least; the run's concurrency if
+    # larger, since one wave of workers fails together) lasting this long, with no success in between.
+    breaker_attempts: int = 8
+    breaker_seconds: float = 10.0
 
 
 @dataclass
@@ -46,6 +78,27 @@ class Answer:
     refusal: str | None
     prompt_tokens: int
     completion_tokens: int
+    usage_estimated: bool = False  # the server sent no (complete) usage: the counts are our estimates
+
+
+# -- secrets ---------------------------------------------------------------------------------------------------------
+
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=:-]{6,}")
+_KEYLIKE = re.compile(r"\b(sk|rk|pk|key|api[-_]?key)[-_][A-Za-z0-9._-]{8,}", re.IGNORECASE)
+_USERINFO = re.compile(r"(//)[^/@\s]+@")
+
+
+def redact(text: str | None) -> str | None:
+    """The text with the API key, bearer tokens, key-like strings and URL credentials replaced. Applied to everything
+    we store or print that came from a server (error text, answers) or holds a URL."""
+    if not text:
+        return text
+    key = os.environ.get("OPENAI_API_KEY")
+    if key and len(key) >= 6:
+        text = text.replace(key, "[redacted]")
+    text = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)
+    text = _KEYLIKE.sub("[redacted-key]", text)
+    return _USERINFO.sub(r"\1[redacted]@", text)
 
 
 def api_key_from_env(base_url: str | None) -> str:
@@ -66,12 +119,45 @@ def make_client(*, base_url: str | None, timeout_s: float, max_connections: int)
                               timeout=timeout_s, http_client=http)
 
 
+# -- classifying failures --------------------------------------------------------------------------------------------
+
+
 def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+    if isinstance(exc, openai.APIConnectionError | AttemptTimeout):  # APIConnectionError includes APITimeoutError
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in RETRY_STATUS or exc.status_code >= 500
     return isinstance(exc, MalformedResponse | json.JSONDecodeError | openai.APIResponseValidationError)
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when the request cannot have reached the server (the connection was never made): nothing was billed."""
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(exc, openai.APIConnectionError) and isinstance(cause, httpx2.ConnectError)
+
+
+def is_quota_error(exc: BaseException) -> bool:
+    """OpenAI's 'insufficient_quota' 429: no retry can succeed until the account is topped up."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code != 429:
+        return False
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error", body) if isinstance(body, dict) else {}
+    codes = {getattr(exc, "code", None), error.get("code") if isinstance(error, dict) else None,
+             error.get("type") if isinstance(error, dict) else None}
+    return "insufficient_quota" in codes
+
+
+def failure_kind(exc: BaseException) -> str:
+    """What the circuit breaker compares: attempts failing the same way in a row."""
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}"
+    if never_sent(exc):
+        return "connection refused"
+    if isinstance(exc, AttemptTimeout | openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection error"
+    return "malformed answer"
 
 
 def retry_after_s(exc: BaseException) -> float | None:
@@ -89,8 +175,6 @@ def retry_after_s(exc: BaseException) -> float | None:
         try:
             return max(0.0, float(value))
         except ValueError:
-            import time
-
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
@@ -99,44 +183,122 @@ def retry_after_s(exc: BaseException) -> float | None:
 def error_text(exc: BaseException) -> str:
     if isinstance(exc, openai.APIStatusError):
         text = f"HTTP {exc.status_code}: {exc.message}"
+    elif isinstance(exc, AttemptTimeout):
+        text = f"timeout: {exc}"
     else:
         text = f"{type(exc).__name__}: {exc}"
-    return text[:500]
+    return redact(text)[:500]
 
 
-def answer_from_body(body: Any) -> Answer:
-    """The fields we keep from a chat completion body (an HTTP answer, or a line of a Batch output file)."""
+# -- reading answers -------------------------------------------------------------------------------------------------
+
+
+def estimate_tokens(text: str) -> int:
+    """~4 characters per English token (for answers without usage: an estimate, marked as such)."""
+    return max(1, -(-len(text) // 4))
+
+
+def answer_from_body(body: Any, *, prompt_chars: int = 0) -> Answer:
+    """The fields we keep from a chat completion body (an HTTP answer, or a line of a Batch output file).
+
+    A body without usage (or with part of it) is still an answer: it was paid for. Its token counts are estimated
+    (from `prompt_chars` and the text) and marked, never taken as 0."""
     try:
         choice = body["choices"][0]
         message = choice["message"]
-        usage = body["usage"]
         text = message.get("content")
         if text is not None and not isinstance(text, str):
             raise TypeError("content is not text")
-        return Answer(text=text, finish_reason=choice.get("finish_reason"), refusal=message.get("refusal"),
-                      prompt_tokens=int(usage["prompt_tokens"]),
-                      completion_tokens=int(usage.get("completion_tokens") or 0))
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedResponse(f"not a chat completion ({type(exc).__name__}: {exc}): {str(body)[:200]}") from None
+        refusal = message.get("refusal")
+        finish_reason = choice.get("finish_reason")
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise MalformedResponse(redact(f"not a chat completion ({type(exc).__name__}: {exc}): {str(body)[:200]}")) \
+            from None
+    usage = body.get("usage") if isinstance(body, dict) else None
+    usage = usage if isinstance(usage, dict) else {}
+    prompt_tokens, completion_tokens = _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
+    estimated = prompt_tokens is None or completion_tokens is None
+    if prompt_tokens is None:
+        prompt_tokens = max(1, prompt_chars // 4)
+    if completion_tokens is None:
+        completion_tokens = estimate_tokens(text or refusal or "")
+    return Answer(text=text, finish_reason=finish_reason, refusal=refusal, prompt_tokens=prompt_tokens,
+                  completion_tokens=completion_tokens, usage_estimated=estimated)
 
 
-def parse_completion(raw: bytes) -> Answer:
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n if n >= 0 else None
+
+
+def parse_completion(raw: bytes, *, prompt_chars: int = 0) -> Answer:
     try:
         body = json.loads(raw)
     except ValueError:
-        raise MalformedResponse(f"the body is not JSON: {raw[:200]!r}") from None
-    return answer_from_body(body)
+        raise MalformedResponse(redact(f"the body is not JSON: {raw[:200]!r}")) from None
+    return answer_from_body(body, prompt_chars=prompt_chars)
+
+
+# -- the circuit breaker ---------------------------------------------------------------------------------------------
+
+
+class CircuitBreaker:
+    """Trips when consecutive failed attempts of one kind, with no success in between, reach `attempts` and span
+    `seconds` (from the send of the first). A refused connection or a non-retryable 4xx trips on the count alone:
+    waiting does not change them. Plain 429s are rate limiting, handled by the cool-down, and do not count."""
+
+    def __init__(self, *, attempts: int, seconds: float):
+        self.attempts = attempts
+        self.seconds = seconds
+        self._kind: str | None = None
+        self._count = 0
+        self._since = 0.0
+
+    def success(self) -> None:
+        self._kind, self._count = None, 0
+
+    def failure(self, exc: BaseException, sent_at: float) -> str | None:
+        """Record a failed attempt; the reason to stop, when the breaker trips."""
+        if isinstance(exc, openai.RateLimitError):
+            return None
+        kind = failure_kind(exc)
+        if kind != self._kind:
+            self._kind, self._count, self._since = kind, 0, sent_at
+        self._count += 1
+        immediate = kind == "connection refused" or not is_retryable(exc)
+        if self._count >= self.attempts and (immediate or time.monotonic() - self._since >= self.seconds):
+            return (f"the server failed {self._count} attempts in a row ({kind}; last: {error_text(exc)}), "
+                    "so the run stopped")
+        return None
+
+
+# -- one request -----------------------------------------------------------------------------------------------------
 
 
 class Completer:
-    """Sends one request with retries, rate limits and the shared cool-down; counts attempts."""
+    """Sends one request with retries, rate limits, the shared cool-down, the budget and the circuit breaker."""
 
-    def __init__(self, client: openai.AsyncOpenAI, limiter: RateLimiter, policy: RetryPolicy):
+    def __init__(self, client: openai.AsyncOpenAI, limiter: RateLimiter, policy: RetryPolicy, *, timeout_s: float,
+                 budget: Budget | None = None, breaker: CircuitBreaker | None = None):
         self.client = client
         self.limiter = limiter
         self.policy = policy
+        self.timeout_s = timeout_s
+        self.budget = budget or Budget(None, None, max_tokens=0)
+        self.breaker = breaker or CircuitBreaker(attempts=policy.breaker_attempts, seconds=policy.breaker_seconds)
         self._backoff = wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s)
         self.retries = 0
+        self.attempts = 0  # every attempt sent
+        self.stop_reason: str | None = None  # set once: no new attempt is started after it
+
+    def stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
 
     def _wait(self, state: RetryCallState) -> float:
         asked = retry_after_s(state.outcome.exception())
@@ -144,29 +306,84 @@ class Completer:
             return min(asked, self.policy.max_retry_after_s)
         return self._backoff(state)
 
-    async def complete(self, body: dict[str, Any], est_tokens: int) -> tuple[Answer, int]:
-        """(answer, attempts). Raises the last exception when attempts run out or the error is not retryable;
-        the exception carries `.attempts`."""
+    def _retry(self, exc: BaseException) -> bool:
+        return self.stop_reason is None and is_retryable(exc)
+
+    async def complete(self, body: dict[str, Any], est_tokens: int,
+                       on_attempt: Callable[[], None] | None = None) -> tuple[Answer, int]:
+        """(answer, attempts). Raises the last exception when attempts run out or the error is not retryable, and
+        `BudgetExhausted` when no attempt fits in the budget; the exception carries `.attempts`. Raises `RunStopped`
+        (after recording the reason with `stop`) when the run must stop."""
         attempts = 0
+        chars = sum(len(m["content"]) for m in body["messages"])
         retrying = AsyncRetrying(stop=stop_after_attempt(self.policy.max_attempts), wait=self._wait,
-                                 retry=retry_if_exception(is_retryable), reraise=True)
+                                 retry=retry_if_exception(self._retry), reraise=True)
         try:
             async for attempt in retrying:
                 with attempt:
+                    if self.stop_reason is not None:
+                        raise RunStopped(self.stop_reason)
+                    await self.limiter.acquire(est_tokens)
+                    reservation = await self.budget.reserve(body)
+                    if reservation is None:
+                        raise BudgetExhausted("the budget has no room for this request")
                     attempts += 1
+                    self.attempts += 1
                     if attempts > 1:
                         self.retries += 1
-                    await self.limiter.acquire(est_tokens)
+                    if on_attempt is not None:
+                        on_attempt()
+                    sent_at = time.monotonic()
                     try:
-                        resp = await self.client.post("/chat/completions", body=body, cast_to=httpx2.Response,
-                                                      options=_POST_OPTIONS)
-                    except openai.RateLimitError as exc:
-                        # Pause everyone: the server's wait if it gave one, else this attempt's backoff.
-                        self.limiter.cool_down(retry_after_s(exc) or self.policy.backoff_base_s * 2 ** (attempts - 1))
+                        answer = await self._attempt(body, chars)
+                    except BaseException as exc:
+                        # An answer with an error status, or no connection at all, was not billed; anything else
+                        # (a timeout, a dropped connection, an unreadable 200, Ctrl-C) may have been.
+                        billed = not (isinstance(exc, openai.APIStatusError) or never_sent(exc))
+                        self.budget.settle(reservation, None if billed else 0.0, body)
+                        if isinstance(exc, Exception):
+                            self._on_failure(exc, sent_at)
                         raise
-                    answer = parse_completion(resp.content)
+                    self.budget.settle(reservation, answer, body)
+                    self.breaker.success()
                     self.limiter.settle(est_tokens, answer.prompt_tokens + answer.completion_tokens)
         except Exception as exc:
             exc.attempts = attempts  # type: ignore[attr-defined]
             raise
         return answer, attempts
+
+    async def _attempt(self, body: dict[str, Any], chars: int) -> Answer:
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                resp = await self.client.post("/chat/completions", body=body, cast_to=httpx2.Response,
+                                              options=_POST_OPTIONS)
+                content = resp.content
+        except TimeoutError:
+            raise AttemptTimeout(f"no complete answer within {self.timeout_s:g} s") from None
+        return parse_completion(content, prompt_chars=chars)
+
+    def _on_failure(self, exc: Exception, sent_at: float) -> None:
+        if isinstance(exc, openai.RateLimitError):
+            asked = retry_after_s(exc)
+            if is_quota_error(exc):
+                self._stop_now(f"the account's quota is exhausted ({error_text(exc)}); answers so far are kept; "
+                               "rerun the same command once the quota is raised")
+            if asked is not None and asked > self.policy.max_retry_after_s:
+                until = datetime.now(UTC).timestamp() + asked
+                when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+                self._stop_now(f"quota exhausted until {when} (the server asks to wait {asked:,.0f} s); answers so "
+                               "far are kept; rerun the same command later")
+            # Pause everyone: the server's wait if it gave one, else this attempt's backoff.
+            self.limiter.cool_down(asked if asked is not None else self.policy.backoff_base_s)
+            return
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError | openai.NotFoundError):
+            # A wrong key, a missing model or a wrong --base-url fail every request the same way.
+            self._stop_now(f"the server refused the request ({error_text(exc)})",
+                           fix="check OPENAI_API_KEY, --model and --base-url")
+        if (reason := self.breaker.failure(exc, sent_at)) is not None:
+            self._stop_now(reason, fix="check that the server at --base-url is up and answering, then rerun: answers "
+                           "so far are kept")
+
+    def _stop_now(self, reason: str, *, fix: str | None = None) -> None:
+        self.stop(reason if fix is None else f"{reason} — {fix}")
+        raise RunStopped(self.stop_reason) from None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -24,25 +23,26 @@ import openai
 
 from kgbuild.contracts import check_or_raise, table_files
 from kgbuild.errors import UserError
-from kgbuild.llm.cache import CHECK_FAILURES, ERROR, OK, TABLE, DefinitionStore, request_key, short_key
+from kgbuild.llm.budget import Budget
+from kgbuild.llm.cache import CHECK_FAILURES, ERROR, OK, TABLE, DefinitionStore, is_ours, request_key, short_key
 from kgbuild.llm.checks import CheckConfig, check_answer, clean_text
 from kgbuild.llm.client import (
     Answer,
+    AttemptTimeout,
+    BudgetExhausted,
     Completer,
     MalformedResponse,
     RetryPolicy,
+    RunStopped,
     api_key_from_env,
     error_text,
     make_client,
+    redact,
 )
-from kgbuild.llm.pricing import Price, load_price
-from kgbuild.llm.prompt import TEMPLATE_VERSION, KGFacts, Selection, render_messages
+from kgbuild.llm.pricing import load_price
+from kgbuild.llm.prompt import TEMPLATE_TEXT, TEMPLATE_VERSION, KGFacts, Selection, render_messages
 from kgbuild.llm.ratelimit import RateLimiter
 from kgbuild.manifest import write_manifest
-
-# A wrong key, a missing model or a wrong --base-url fail every request the same way: stop instead of
-# writing 400k error rows.
-_FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 
 
 @dataclass
@@ -87,6 +87,7 @@ class GenerateConfig:
             value = getattr(self, f.name)
             out[f.name] = asdict(value) if hasattr(value, "__dataclass_fields__") else (
                 str(value) if isinstance(value, Path) else value)
+        out["base_url"] = redact(self.base_url)  # a URL may carry credentials (https://user:key@host)
         return out
 
 
@@ -103,19 +104,26 @@ class Summary:
     cooldowns: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # the answers kept (estimated for those without usage)
+    spent_usd: float = 0.0  # every attempt sent: billed cost, or the worst case where unknown (what the budget counts)
+    unknown_cost_attempts: int = 0  # attempts charged at the worst case (timeouts, dropped, no usage)
+    estimated_usage: int = 0  # answers kept without (complete) usage: their tokens are estimates
     unpriced: bool = False
     budget_usd: float | None = None
     stopped_by_budget: bool = False
-    not_sent: int = 0  # targets left because the budget would have been crossed
+    not_sent: int = 0  # targets left unsent: the budget would have been crossed, or the run stopped
+    stopped: str | None = None  # why the run stopped early (quota, a dead server, a refused key); None if it did not
     recovered_rows: int = 0  # rows of a killed run found in its journal
     batches_submitted: int = 0
     batches_resumed: int = 0
+    poll_failures: int = 0  # Batch polls that failed after their retries (looked at again at the next poll)
     elapsed_s: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
-        cost = "unpriced model" if self.unpriced else f"${self.cost_usd:.4f}"
+        cost = "unpriced model" if self.unpriced else f"${self.spent_usd:.4f}"
+        if not self.unpriced and self.unknown_cost_attempts:
+            cost += f" at most ({self.unknown_cost_attempts} attempts at their worst case)"
         if self.budget_usd is not None:
             cost += f" of ${self.budget_usd:.2f} budget"
         text = (f"done {self.done}, cached {self.cached}, failed {self.failed_checks + self.errors} "
@@ -123,6 +131,8 @@ class Summary:
                 f"tokens {self.prompt_tokens} in / {self.completion_tokens} out, {cost}, {self.elapsed_s:.1f} s")
         if self.stopped_by_budget:
             text += f"; stopped before the budget: {self.not_sent} not sent"
+        elif self.stopped:
+            text += f"; stopped early: {self.not_sent} not sent"
         return text
 
 
@@ -137,40 +147,6 @@ class Request:
     @property
     def custom_id(self) -> str:
         return self.key[:32]
-
-
-class Budget:
-    """Reserve the worst case before sending, settle to the real cost after: the cap is never crossed."""
-
-    def __init__(self, cap: float | None, price: Price | None, *, batch: bool, max_tokens: int):
-        self.cap = cap
-        self.price = price
-        self.batch = batch
-        self.max_tokens = max_tokens
-        self.spent = 0.0
-        self.reserved = 0.0
-        self.tokens_per_char = 0.0  # the highest ratio seen: estimates follow the real tokenizer
-
-    def worst_case(self, req: Request) -> float:
-        if self.price is None:
-            return 0.0
-        chars = sum(len(m["content"]) for m in req.body["messages"])
-        prompt = max(req.est_prompt_tokens, int(chars * self.tokens_per_char * 1.1) + 1)
-        return self.price.cost(prompt, self.max_tokens, batch=self.batch)
-
-    def try_reserve(self, req: Request) -> float | None:
-        worst = self.worst_case(req)
-        if self.cap is not None and self.spent + self.reserved + worst > self.cap:
-            return None
-        self.reserved += worst
-        return worst
-
-    def settle(self, reservation: float, req: Request, cost: float, prompt_tokens: int) -> None:
-        self.reserved -= reservation
-        self.spent += cost
-        chars = sum(len(m["content"]) for m in req.body["messages"])
-        if prompt_tokens and chars:
-            self.tokens_per_char = max(self.tokens_per_char, prompt_tokens / chars)
 
 
 def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:
@@ -199,6 +175,17 @@ class DefinitionGenerator:
                             fix="pass the output folder of `kgbuild extract` as --kg")
         if self.out.exists() and not self.out.is_dir():
             raise UserError("--out is a file", path=self.out, fix="give a folder (new, or one from an earlier run)")
+        kg, out = self.kg.resolve(), self.out.resolve()
+        if kg == out or kg.is_relative_to(out) or out.is_relative_to(kg):
+            raise UserError("--out and --kg overlap: the answers would be written among the KG's files",
+                            path=self.out, fix="give --out a folder outside the KG folder, and the KG outside it")
+        if self.out.is_dir() and any(self.out.iterdir()) and not is_ours(self.out):
+            raise UserError("--out holds files that generate-definitions did not write", path=self.out,
+                            fix="give a new folder, or the DEFS folder of an earlier run to resume it")
+        if c.timeout_s <= 0:
+            raise UserError("--timeout must be positive", fix="e.g. --timeout 60")
+        if c.retry.max_attempts < 1:
+            raise UserError("--max-attempts must be at least 1", fix="e.g. --max-attempts 6")
         api_key_from_env(c.base_url)
         if c.concurrency < 1:
             raise UserError("--concurrency must be at least 1", fix="e.g. --concurrency 64")
@@ -239,17 +226,20 @@ class DefinitionGenerator:
             error: str | None = None) -> dict[str, Any]:
         """The table row of one finished request (answered, or failed with `error`)."""
         base = {"key": req.key, "cui": req.cui, "model": self.config.model, "prompt_version": TEMPLATE_VERSION,
-                "attempts": attempts, "backend": backend, "batch_id": batch_id, "created_at": datetime.now(UTC)}
+                "attempts": max(1, attempts), "backend": backend, "batch_id": batch_id,
+                "created_at": datetime.now(UTC)}
         if answer is None:
             return {**base, "text": None, "finish_reason": None, "prompt_tokens": 0, "completion_tokens": 0,
-                    "cost_usd": 0.0, "status": ERROR, "error": error}
-        text = clean_text(answer.text)
-        status, reason = check_answer(text, answer.finish_reason, answer.refusal, req.names, self.config.checks)
+                    "usage_estimated": False, "cost_usd": 0.0, "status": ERROR, "error": redact(error)}
+        text = redact(clean_text(answer.text))
+        prompt = "\n".join(m["content"] for m in req.body["messages"])
+        status, reason = check_answer(text, answer.finish_reason, answer.refusal, req.names, self.config.checks,
+                                      prompt=prompt, template=TEMPLATE_TEXT)
         cost = self.price.cost(answer.prompt_tokens, answer.completion_tokens, batch=backend == "batch") \
             if self.price else 0.0
         return {**base, "text": text or None, "finish_reason": answer.finish_reason,
-                "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-                "cost_usd": cost, "status": status, "error": reason}
+                "prompt_tokens": max(1, answer.prompt_tokens), "completion_tokens": answer.completion_tokens,
+                "usage_estimated": answer.usage_estimated, "cost_usd": cost, "status": status, "error": reason}
 
     def record(self, store: DefinitionStore, row: dict[str, Any]) -> None:
         store.add(row)
@@ -257,6 +247,7 @@ class DefinitionGenerator:
         s.prompt_tokens += row["prompt_tokens"]
         s.completion_tokens += row["completion_tokens"]
         s.cost_usd += row["cost_usd"]
+        s.estimated_usage += bool(row.get("usage_estimated"))
         if row["status"] == OK:
             s.done += 1
         elif row["status"] == ERROR:
@@ -278,92 +269,105 @@ class DefinitionGenerator:
         c = self.config
         selection = Selection(only_missing=c.only_missing, order=c.order, limit=c.limit)
         self._bar = None
-        created = not self.out.exists()
-        # The KG is read (and its problems reported) before anything is written to --out.
+        # The KG is read (and its problems reported) before anything is written to --out. Nothing in --out is ever
+        # deleted, whatever happens: a stopped run may already have paid (a submitted batch, requests in flight),
+        # and its journal and ledger are what let the rerun resume instead of paying again.
         with KGFacts(self.kg, selection) as facts:
             self.summary.selected = facts.count
             store = DefinitionStore(self.out, flush_rows=c.flush_rows, flush_seconds=c.flush_seconds)
-            try:
-                with store:
-                    self.summary.recovered_rows = store.recovered_rows
-                    skip = store.skip_keys(retry_failed=c.retry_failed)
-                    self._bar = _ProgressBar(facts.count, enabled=self.progress)
-                    with self._bar:
-                        requests = self._requests(facts, skip)
-                        if c.batch:
-                            from kgbuild.llm.batch import BatchRunner
+            with store:
+                self.summary.recovered_rows = store.recovered_rows
+                skip = store.skip_keys(retry_failed=c.retry_failed)
+                self._bar = _ProgressBar(facts.count, enabled=self.progress)
+                with self._bar:
+                    requests = self._requests(facts, skip)
+                    if c.batch:
+                        from kgbuild.llm.batch import BatchRunner
 
-                            await BatchRunner(self, store).run(requests)
-                        else:
-                            await self._run_online(store, requests)
-            except BaseException:
-                if created and not store.files():  # a run that stopped before its first answer leaves nothing
-                    shutil.rmtree(self.out, ignore_errors=True)
-                raise
-        self.summary.elapsed_s = time.monotonic() - started
+                        await BatchRunner(self, store).run(requests)
+                    else:
+                        await self._run_online(store, requests)
         # The store is closed (flushed, compacted): the shards must now read as one valid table.
         check_or_raise(TABLE, self.out)
         self.summary.statuses = DefinitionStore(self.out).counts()
         self.summary.elapsed_s = time.monotonic() - started
         self._write_manifest()
+        if self.summary.stopped:
+            stop = RunStopped(self.summary.stopped)
+            stop.summary = self.summary
+            raise stop
         return self.summary
 
-    async def _run_online(self, store: DefinitionStore, requests: Iterator[Request]) -> None:
+    async def _run_online(self, store: DefinitionStore, requests: Iterator[Request | None]) -> None:
         c = self.config
-        budget = Budget(c.budget_usd, self.price, batch=False, max_tokens=c.max_tokens)
-        limiter = RateLimiter(rpm=c.rpm, tpm=c.tpm)
+        s = self.summary
+        budget = Budget(c.budget_usd, self.price, max_tokens=c.max_tokens)
+        limiter = RateLimiter(rpm=c.rpm, tpm=c.tpm, max_cooldown_s=c.retry.max_retry_after_s)
         client = make_client(base_url=c.base_url, timeout_s=c.timeout_s, max_connections=c.concurrency)
-        completer = Completer(client, limiter, c.retry)
+        completer = Completer(client, limiter, c.retry, timeout_s=c.timeout_s, budget=budget)
+        completer.breaker.attempts = max(c.retry.breaker_attempts, c.concurrency)
         # Bounded: the producer waits when the workers are busy, so memory does not grow with the job.
-        queue: asyncio.Queue[tuple[Request, float] | None] = asyncio.Queue(maxsize=2 * c.concurrency)
+        queue: asyncio.Queue[Request | None] = asyncio.Queue(maxsize=2 * c.concurrency)
+        halted = asyncio.Event()  # the budget is spent or the run stopped: nothing more is sent
 
         async def produce() -> None:
             for req in requests:
                 if req is None:
                     await asyncio.sleep(0)
                     continue
-                reservation = budget.try_reserve(req)
-                if reservation is None:
-                    self.summary.stopped_by_budget = True
-                    self.summary.not_sent = 1 + sum(1 for r in requests if r is not None)
+                if halted.is_set():
+                    s.not_sent += 1 + sum(1 for r in requests if r is not None)
                     break
-                self.summary.sent += 1
-                await queue.put((req, reservation))
+                await queue.put(req)
             # Not in a `finally`: on an error the task group cancels the workers, and a put on a full queue
             # would wait for them forever.
             for _ in range(c.concurrency):
                 await queue.put(None)
 
         async def work() -> None:
-            while (item := await queue.get()) is not None:
-                req, reservation = item
+            while (req := await queue.get()) is not None:
+                if halted.is_set():
+                    s.not_sent += 1
+                    continue
                 row = await self._send(completer, req)
-                budget.settle(reservation, req, row["cost_usd"], row["prompt_tokens"])
+                if row is None:  # not sent: the budget has no room, or the run stopped
+                    s.not_sent += 1
+                    halted.set()
+                    continue
                 self.record(store, row)
+                if completer.stop_reason is not None:
+                    halted.set()
 
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(produce())
                 for _ in range(c.concurrency):
                     tg.create_task(work())
-        except* UserError as group:
-            raise group.exceptions[0] from None
         finally:
-            self.summary.retries += completer.retries
-            self.summary.cooldowns += limiter.cooldowns
+            s.retries += completer.retries
+            s.http_attempts += completer.attempts
+            s.cooldowns += limiter.cooldowns
+            s.spent_usd += budget.spent + budget.reserved  # reserved: attempts cut off by Ctrl-C, at the worst case
+            s.unknown_cost_attempts += budget.unknown_cost_attempts + budget.in_flight
+            s.stopped = s.stopped or completer.stop_reason
+            s.stopped_by_budget = s.stopped_by_budget or (s.not_sent > 0 and s.stopped is None)
             await client.close()
 
-    async def _send(self, completer: Completer, req: Request) -> dict[str, Any]:
+    async def _send(self, completer: Completer, req: Request) -> dict[str, Any] | None:
+        """The row of one request, or None when it was never sent (no room in the budget, or the run stopped)."""
+        self.summary.sent += 1
         try:
             answer, attempts = await completer.complete(req.body, req.est_prompt_tokens + self.config.max_tokens)
-        except _FATAL as exc:
-            raise UserError(f"the server refused the request ({error_text(exc)})",
-                            fix="check OPENAI_API_KEY, --model and --base-url") from None
-        except (openai.OpenAIError, MalformedResponse, json.JSONDecodeError) as exc:
-            self.summary.http_attempts += getattr(exc, "attempts", 1)
+        except (BudgetExhausted, RunStopped) as exc:
+            attempts = getattr(exc, "attempts", 0)
+            if attempts == 0:
+                self.summary.sent -= 1
+                return None
+            why = "the budget had no room for another attempt" if isinstance(exc, BudgetExhausted) else str(exc)
+            return self.row(req, answer=None, attempts=attempts, backend="online", error=why[:500])
+        except (openai.OpenAIError, MalformedResponse, AttemptTimeout, json.JSONDecodeError, OSError) as exc:
             return self.row(req, answer=None, attempts=getattr(exc, "attempts", 1), backend="online",
                             error=error_text(exc))
-        self.summary.http_attempts += attempts
         return self.row(req, answer=answer, attempts=attempts, backend="online")
 
     def _write_manifest(self) -> None:

@@ -27,6 +27,10 @@ INSTRUCTIONS = (
     "than guessing. Do not mention codes, identifiers or source vocabularies. Answer with the definition only."
 )
 
+# The fixed words of every prompt (system prompt, instructions, fact labels): an answer repeating them is an echo.
+TEMPLATE_TEXT = "\n".join([SYSTEM, INSTRUCTIONS, "Facts from the knowledge graph:", "Also called:", "Semantic type:",
+                           "Is a kind of:", "(no further facts)"])
+
 _SQL_DIR = Path(__file__).with_name("sql")
 _REQUIRED = ("concepts", "names", "relations")
 

@@ -47,14 +47,15 @@ class TokenBucket:
 class RateLimiter:
     """RPM and TPM buckets (either may be off) plus the shared 429 cool-down."""
 
-    def __init__(self, *, rpm: float | None = None, tpm: float | None = None):
+    def __init__(self, *, rpm: float | None = None, tpm: float | None = None, max_cooldown_s: float = 120.0):
         self.rpm = TokenBucket(rpm) if rpm else None
         self.tpm = TokenBucket(tpm) if tpm else None
         self.cooldown_until = 0.0
         self.cooldowns = 0  # how many times a 429 started (or extended) the shared pause
+        self.max_cooldown_s = max_cooldown_s  # a server asking for more stops the run instead (client.Completer)
 
     def cool_down(self, seconds: float) -> None:
-        until = time.monotonic() + max(0.0, seconds)
+        until = time.monotonic() + min(max(0.0, seconds), self.max_cooldown_s)
         if until > self.cooldown_until:
             self.cooldown_until = until
             self.cooldowns += 1

@@ -4,7 +4,10 @@ Routes: POST /v1/chat/completions; POST/GET/DELETE /v1/files[/{id}[/content]]; P
 Faults are scripted by `plan(call) -> Action | None` (429 with Retry-After, 5xx, hangs past the client timeout,
 malformed bodies, dropped connections) and, for batches, by `line_plan(custom_id) -> "ok" | "expire" | int status`.
 It counts every request per prompt (`received`) and every answer it "billed" (`paid`), so a test can assert that no
-prompt was lost or paid twice. It stops itself after `max_lifetime_s` or `max_requests`.
+prompt was lost or paid twice, and bills each answer in dollars (`billed_usd`) the way a provider does: also when
+the client gave up before the answer came (a timeout), at its own token counts (`prompt_tokens="chars"` bills one
+token per character), and past max_tokens if told to (`overlong`). It stops itself after `max_lifetime_s` or
+`max_requests`.
 
 In-process: `with FakeOpenAI(plan=...) as server: server.base_url`. As a process (benchmarks):
 `python llm_fake_server.py --port 0` prints the port on its first line.
@@ -49,6 +52,10 @@ class Action:
     delay_s: float = 0.0  # sleep before answering (longer than the client timeout = a timeout)
     raw: bytes | None = None  # send these bytes as the 200 body instead of JSON (malformed body)
     drop: bool = False  # close the connection without answering
+    usage: str = "full"  # full | none (no usage field) | null (usage: null) | no_completion (no completion_tokens)
+    trickle_s: float = 0.0  # send the answer one byte every trickle_s seconds (a per-read timeout never fires)
+    error_code: str | None = None  # the error body's code (e.g. insufficient_quota)
+    error_message: str | None = None  # the error body's message (default: "fake error <status>")
 
 
 def prompt_hash(messages: list[dict[str, Any]]) -> str:
@@ -66,7 +73,9 @@ class FakeOpenAI:
                  on_answer: Callable[[int], None] | None = None,
                  on_batch_create: Callable[[int], None] | None = None, batch_api: bool = True,
                  rpm: int | None = None, max_lifetime_s: float = 300.0, max_requests: int = 5_000_000,
-                 port: int = 0, record: bool = True):
+                 port: int = 0, record: bool = True, prompt_tokens: str = "quarter", overlong: float = 1.0,
+                 price_in: float = 0.15, price_out: float = 0.60,
+                 http_fault: Callable[[str, str], Any] | None = None):
         self.plan = plan
         self.line_plan = line_plan
         self.polls_to_finish = polls_to_finish
@@ -81,6 +90,14 @@ class FakeOpenAI:
         self.max_requests = max_requests
         self.port = port
         self.record = record
+        self.prompt_tokens = prompt_tokens  # "quarter": len // 4 (about what tokenizers do); "chars": 1 per character
+        self.overlong = overlong  # bill completions at max(real, overlong * max_tokens) tokens
+        self.price_in, self.price_out = price_in, price_out  # USD per 1M tokens, as kgbuild/llm/prices.toml
+        self.billed_usd = 0.0
+        # Faults on the Files/Batches routes: http_fault(method, path) -> None, a status (answered instead of the
+        # call), or ("after", status) (the call is carried out, then that status is answered: a lost answer).
+        self.http_fault = http_fault
+        self.authorizations: list[str] = []  # Authorization headers received, for the secret tests
         self.lock = threading.Lock()
         self.received: Counter[str] = Counter()  # prompt hash -> chat requests received
         self.paid: Counter[str] = Counter()  # prompt hash -> answers billed (200 with usage; batch ok lines)
@@ -158,6 +175,8 @@ class FakeOpenAI:
                 if self.n_http > self.max_requests:
                     self._stop.set()
                     return
+                if "authorization" in headers:
+                    self.authorizations.append(headers["authorization"])
                 self._in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self._in_flight)
                 try:
@@ -166,13 +185,23 @@ class FakeOpenAI:
                     self._in_flight -= 1
                 if result is None:  # drop the connection without an answer
                     return
-                status, extra, payload = result
+                status, extra, payload, *trickle = result
                 head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"content-length: {len(payload)}",
                         "connection: keep-alive"]
                 if "content-type" not in extra:
                     head.append("content-type: application/json")
                 head += [f"{k}: {v}" for k, v in extra.items()]
-                writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+                writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+                if trickle and trickle[0] > 0:  # one byte at a time: every read succeeds, the answer never ends
+                    deadline = time.monotonic() + 60
+                    for i in range(len(payload)):
+                        writer.write(payload[i:i + 1])
+                        await writer.drain()
+                        await asyncio.sleep(trickle[0])
+                        if time.monotonic() > deadline:
+                            return
+                else:
+                    writer.write(payload)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             return
@@ -181,11 +210,20 @@ class FakeOpenAI:
 
     async def _route(self, method: str, path: str, target: str, headers: dict[str, str], body: bytes):
         if method == "POST" and path == "/v1/chat/completions":
-            return await self._chat(json.loads(body))
+            return await self._chat(json.loads(body), headers)
         if path == "/stats":  # for benchmarks that run the server in another process
             return _json(200, {"chat_requests": self.n_chat, "paid": sum(self.paid.values())})
         if not self.batch_api:
             return _json(404, {"error": {"message": f"Not Found: {path}", "type": "invalid_request_error"}})
+        fault = self.http_fault(method, path) if self.http_fault else None
+        if isinstance(fault, int):
+            return _json(fault, {"error": {"message": f"fake error {fault}", "type": "server_error"}})
+        result = self._files_and_batches(method, path, body, headers)
+        if fault is not None:
+            return _json(fault[1], {"error": {"message": f"fake error {fault[1]}", "type": "server_error"}})
+        return result
+
+    def _files_and_batches(self, method: str, path: str, body: bytes, headers: dict[str, str]):
         if method == "POST" and path == "/v1/files":
             return self._upload(headers, body)
         if m := re.fullmatch(r"/v1/files/([\w-]+)(/content)?", path):
@@ -218,7 +256,7 @@ class FakeOpenAI:
 
     # -- chat ------------------------------------------------------------------------------------------------------
 
-    async def _chat(self, body: dict[str, Any]):
+    async def _chat(self, body: dict[str, Any], headers: dict[str, str] | None = None):
         messages = body.get("messages", [])
         key = prompt_hash(messages)
         with self.lock:
@@ -238,27 +276,44 @@ class FakeOpenAI:
             return None
         self.statuses[action.status] += 1
         if action.status != 200:
-            return _json(action.status, {"error": {"message": f"fake error {action.status}", "type": "server_error",
-                                                   "code": None}}, action.headers)
+            message = action.error_message or f"fake error {action.status}"
+            if "{authorization}" in message:  # a server that echoes the request's credentials
+                message = message.replace("{authorization}", (headers or {}).get("authorization", ""))
+            return _json(action.status, {"error": {"message": message, "type": action.error_code or "server_error",
+                                                   "code": action.error_code}}, action.headers)
+        completion = self._completion(call.concept, messages, body, action.text, action.finish_reason, call.n)
+        self._bill(key, completion["usage"])  # billed when the model answered, whether or not the client hears it
         if action.raw is not None:
             return 200, {"content-type": "application/json", **action.headers}, action.raw
-        completion = self._completion(call.concept, messages, body, action.text, action.finish_reason, call.n)
-        with self.lock:
-            self.paid[key] += 1
+        if action.usage == "none":
+            del completion["usage"]
+        elif action.usage == "null":
+            completion["usage"] = None
+        elif action.usage == "no_completion":
+            del completion["usage"]["completion_tokens"]
         if self.on_answer is not None:
             self.on_answer(sum(self.paid.values()))
-        return _json(200, completion, action.headers)
+        status, extra, payload = _json(200, completion, action.headers)
+        return status, extra, payload, action.trickle_s
+
+    def _bill(self, key: str, usage: dict[str, int], *, factor: float = 1.0) -> None:
+        with self.lock:
+            self.paid[key] += 1
+            cost = (usage["prompt_tokens"] * self.price_in + usage["completion_tokens"] * self.price_out) / 1e6
+            self.billed_usd += cost * factor
 
     def _over_rpm(self) -> bool:
         now = time.monotonic()
         recent = [t for t in self.request_times[-(self.rpm + 1):] if now - t < 60.0]
         return len(recent) > self.rpm
 
-    @staticmethod
-    def _completion(concept: str, messages, body, text, finish_reason, n) -> dict[str, Any]:
+    def _completion(self, concept: str, messages, body, text, finish_reason, n) -> dict[str, Any]:
         text = default_text(concept) if text is None else text
-        prompt_tokens = sum(len(m.get("content", "")) for m in messages) // 4
+        chars = sum(len(m.get("content", "")) for m in messages)
+        prompt_tokens = chars if self.prompt_tokens == "chars" else chars // 4
         completion_tokens = max(1, int(len(text.split()) * 1.3))
+        if self.overlong > 1.0:
+            completion_tokens = max(completion_tokens, int(self.overlong * body.get("max_tokens", 160)))
         return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "fake"),
                 "choices": [{"index": 0, "finish_reason": finish_reason,
@@ -330,8 +385,7 @@ class FakeOpenAI:
             if verdict == "ok":
                 messages = body["messages"]
                 comp = self._completion(_concept(messages), messages, body, None, "stop", self._ids)
-                with self.lock:
-                    self.paid[prompt_hash(messages)] += 1
+                self._bill(prompt_hash(messages), comp["usage"], factor=0.5)  # the Batch API's discount
                 out.append({"id": rid, "custom_id": cid, "error": None,
                             "response": {"status_code": 200, "request_id": rid, "body": comp}})
             elif verdict == "expire":

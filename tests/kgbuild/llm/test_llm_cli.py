@@ -71,9 +71,16 @@ def test_a_server_that_refuses_the_key_stops_with_exit_1(kg, tmp_path, fake):
     from llm_fake_server import Action
 
     server = fake(plan=lambda c: Action(status=401))
-    result = run("--kg", str(kg), "--out", str(tmp_path / "defs"), "--base-url", server.base_url)
-    assert result.exit_code == 1 and "HTTP 401" in result.stderr
-    assert not (tmp_path / "defs").exists()  # stopped before any answer: no output folder left behind
+    out = tmp_path / "defs"
+    result = run("--kg", str(kg), "--out", str(out), "--base-url", server.base_url)
+    assert result.exit_code == 1 and "HTTP 401" in result.stderr and result.stderr.count("error:") == 1
+    assert "Traceback" not in result.output
+    # Stopped after the first wave: the folder (ours) stays, with an empty table and the manifest saying why.
+    assert sum(server.received.values()) <= 4
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "401" in manifest["summary"]["stopped"]
+    server.plan = None  # the key is fixed: the rerun resumes the same folder
+    assert run("--kg", str(kg), "--out", str(out), "--base-url", server.base_url).exit_code == 0
 
 
 def test_a_kg_without_names_is_reported_before_anything_is_written(kg, tmp_path):
