@@ -5,7 +5,10 @@ what the provider billed for this run, and `spent + reserved` never crosses the 
 
 The worst case of a prompt is one token per UTF-8 byte (no tokenizer makes more) until the server has answered;
 from then on it follows the highest tokens-per-byte ratio seen, with a margin. The worst case of a completion is
-max_tokens, or the longest completion a server has billed if it ignored max_tokens.
+twice max_tokens until the server's first answer shows how it bills (a server may bill past max_tokens, and the
+attempts that time out before that first answer would otherwise be counted too low), then max_tokens, or the longest
+completion the server has billed if it ignored max_tokens; the attempts already counted at the worst case are then
+counted again at that length.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from kgbuild.llm.pricing import Price
 _PER_MESSAGE, _PER_REQUEST = 8, 8
 # Learned ratios vary a little between prompts (names in other scripts, numbers): keep a margin.
 _MARGIN = 1.25
+# Completions before the server's first answer with usage: it has not shown yet that it keeps to max_tokens.
+_UNCALIBRATED = 2.0
 
 
 def prompt_bytes(body: dict[str, Any]) -> int:
@@ -42,6 +47,8 @@ class Budget:
         self.unknown_cost_attempts = 0  # attempts charged at the worst case because nothing said what they cost
         self.tokens_per_byte: float | None = None  # the highest prompt ratio the server has billed
         self.max_completion = max_tokens
+        self.calibrated = False  # an answer with usage has come: the learned figures replace the first guesses
+        self._unknown_completion_tokens = 0  # completion tokens assumed for the attempts charged at the worst case
         self._changed = asyncio.Event()  # set whenever an attempt settles: waiting reservations look again
 
     # -- pricing ---------------------------------------------------------------------------------------------------
@@ -54,7 +61,10 @@ class Budget:
         prompt = n_bytes
         if self.tokens_per_byte is not None:
             prompt = min(n_bytes, int(n_bytes * self.tokens_per_byte * _MARGIN))
-        return self.price.cost(prompt + overhead, self.max_completion, batch=self.batch)
+        return self.price.cost(prompt + overhead, self._completion_worst(), batch=self.batch)
+
+    def _completion_worst(self) -> int:
+        return self.max_completion if self.calibrated else int(self.max_completion * _UNCALIBRATED)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return self.price.cost(prompt_tokens, completion_tokens, batch=self.batch) if self.price else 0.0
@@ -82,11 +92,10 @@ class Budget:
     def settle(self, reservation: float, answer: Any | None, body: dict[str, Any]) -> None:
         """Settle one attempt. `answer` None: its cost is unknown (charged at the reservation, the worst case).
         `answer` a float: that cost (0.0 for an attempt that was not billed). Else an Answer with token counts."""
-        self.reserved = max(0.0, self.reserved - reservation)
-        self.in_flight = max(0, self.in_flight - 1)
+        self._unreserve(reservation, 1)
         if answer is None:
             self.spent += reservation
-            self.unknown_cost_attempts += 1
+            self._count_unknown()
         elif isinstance(answer, float | int):
             self.spent += float(answer)
         else:
@@ -97,25 +106,40 @@ class Budget:
         """Count one answer: its billed cost, or the worst case when the server did not say (`estimated`)."""
         if estimated:
             self.spent += self.worst_case(body)
-            self.unknown_cost_attempts += 1
+            self._count_unknown()
         else:
             self.spent += self.cost(prompt_tokens, completion_tokens)
             self.learn(prompt_tokens, completion_tokens, body)
 
     def learn(self, prompt_tokens: int, completion_tokens: int, body: dict[str, Any]) -> None:
+        self.calibrated = True
         n_bytes = prompt_bytes(body)
         overhead = _PER_MESSAGE * len(body["messages"]) + _PER_REQUEST
         if n_bytes:
             ratio = max(0.0, prompt_tokens - overhead) / n_bytes
             self.tokens_per_byte = max(self.tokens_per_byte or 0.0, ratio)
-        # A server that bills more than max_tokens: the worst case follows what it bills.
-        self.max_completion = max(self.max_completion, completion_tokens)
+        # A server that bills more than max_tokens: the worst case follows what it bills, from now on and for the
+        # attempts already charged at the worst case (it may have billed them that much too).
+        if completion_tokens > self.max_completion:
+            self.max_completion = completion_tokens
+            missing = self.unknown_cost_attempts * completion_tokens - self._unknown_completion_tokens
+            if missing > 0:
+                self.spent += self.cost(0, missing)
+                self._unknown_completion_tokens += missing
+
+    def _count_unknown(self) -> None:
+        self.unknown_cost_attempts += 1
+        self._unknown_completion_tokens += self._completion_worst()
 
     def release(self, reservation: float, *, n: int = 1) -> None:
         """Give back reservations (`n` attempts) once what they cost has been charged, or when never sent."""
-        self.reserved = max(0.0, self.reserved - reservation)
-        self.in_flight = max(0, self.in_flight - n)
+        self._unreserve(reservation, n)
         self._notify()
+
+    def _unreserve(self, reservation: float, n: int) -> None:
+        self.in_flight = max(0, self.in_flight - n)
+        # Nothing in flight: exactly zero, not the rounding left by many additions and subtractions.
+        self.reserved = max(0.0, self.reserved - reservation) if self.in_flight else 0.0
 
     def _notify(self) -> None:
         self._changed.set()
