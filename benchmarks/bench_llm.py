@@ -5,7 +5,11 @@ Measures (each job in its own process, the fake server in another):
      (AsyncOpenAI + a semaphore, no cache, checks, limits or Parquet) against the same server;
   2. peak RSS of a full job over a synthetic KG of --concepts concepts (default 400k), sampled as the job runs,
      so one can see it stay flat; the peer is the same process after a 1k-concept job;
-  3. a fully cached rerun of that job: wall time and the requests the server received (must be 0).
+  3. a fully cached rerun of that job: wall time and the requests the server received (must be 0);
+  4. money and fast failure (`--safety`): the share of a --budget-usd a run uses against the faithful server
+     (a budget worth 90% of the job's cost, the job's real cost measured in the same run by an unbudgeted run of the
+     same requests), and the attempts and seconds before the circuit breaker stops a run against a dead server (a
+     loopback port with nothing listening) at 64 in flight.
 
 Usage (from the repository root):
     python benchmarks/bench_llm.py --concepts 400000 --throughput-concepts 20000 --workdir bench-llm
@@ -80,6 +84,8 @@ def child(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     if args.mode == "sdk":
         report = asyncio_sdk_peer(args)
+    elif args.mode == "safety":
+        report = safety(args)
     else:
         from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
 
@@ -117,6 +123,44 @@ def child(args: argparse.Namespace) -> None:
                   "client_cpu_s": round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 1),
                   "peak_rss_mb": hwm // 1024, "rss_samples": samples}
     print("REPORT " + json.dumps(report), flush=True)
+
+
+def safety(args: argparse.Namespace) -> dict:
+    import httpx
+
+    from kgbuild.llm.client import RunStopped
+    from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
+
+    def billed() -> float:
+        return float(httpx.get(args.base_url.replace("/v1", "/stats"), timeout=5).json()["billed_usd"])
+
+    work = args.out
+    before = billed()
+    DefinitionGenerator(args.kg, work / "unbudgeted", GenerateConfig(base_url=args.base_url, concurrency=64,
+                                                                     limit=args.limit)).run()
+    full_cost = billed() - before
+    cap = 0.9 * full_cost
+    before = billed()
+    summary = DefinitionGenerator(args.kg, work / "budgeted", GenerateConfig(
+        base_url=args.base_url, concurrency=64, limit=args.limit, budget_usd=cap)).run()
+    used = billed() - before
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    t0 = time.monotonic()
+    try:
+        DefinitionGenerator(args.kg, work / "dead", GenerateConfig(base_url=dead, concurrency=64,
+                                                                   limit=args.limit)).run()
+        stopped = None
+    except RunStopped as exc:
+        stopped = exc.summary
+    return {"mode": "safety", "requests": args.limit, "job_cost_usd": round(full_cost, 6), "budget_usd": round(cap, 6),
+            "billed_usd": round(used, 6), "budget_used": round(used / cap, 4), "spent_counted_usd":
+            round(summary.spent_usd, 6), "not_sent": summary.not_sent,
+            "dead_server_attempts": stopped.http_attempts if stopped else None,
+            "dead_server_s": round(time.monotonic() - t0, 2), "dead_server_stopped": stopped is not None}
 
 
 def asyncio_sdk_peer(args: argparse.Namespace) -> dict:
@@ -178,6 +222,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench-llm-work"))
     parser.add_argument("--skip-full", action="store_true", help="only the throughput part")
     parser.add_argument("--skip-throughput", action="store_true", help="only the full job and its cached rerun")
+    parser.add_argument("--safety", action="store_true", help="also the budget use and the dead-server breaker")
+    parser.add_argument("--concurrency-list", default="64,128,256", help="in-flight levels of the throughput part")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="kgbuild", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -200,7 +246,8 @@ def main() -> None:
     try:
         base_url = f"http://127.0.0.1:{server.stdout.readline().strip()}/v1"
         report["throughput"] = []
-        for concurrency in () if args.skip_throughput else (64, 128, 256):
+        levels = [int(c) for c in args.concurrency_list.split(",")]
+        for concurrency in () if args.skip_throughput else levels:
             out = work / f"defs-tp-{concurrency}"
             shutil.rmtree(out, ignore_errors=True)
             r = run_child(base_url, kg, out, limit=args.throughput_concepts, concurrency=concurrency)
@@ -208,6 +255,12 @@ def main() -> None:
             peer = run_child(base_url, kg, out, limit=args.throughput_concepts, concurrency=concurrency, mode="sdk")
             report["throughput"].append({"kgbuild": r, "sdk_peer": peer})
             print(json.dumps(report["throughput"][-1]), flush=True)
+        if args.safety:
+            out = work / "defs-safety"
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            report["safety"] = run_child(base_url, kg, out, limit=2000, concurrency=64, mode="safety")
+            print(json.dumps(report["safety"]), flush=True)
         if not args.skip_full:
             small = work / "defs-1k"
             shutil.rmtree(small, ignore_errors=True)
@@ -241,6 +294,13 @@ def markdown(r: dict) -> str:
         lines.append(f"| completions/s at {k['concurrency']} in flight ({k['done']} requests) | "
                      f"{k['completions_per_s']} (client CPU {k['client_cpu_s']} s / wall {k['wall_s']} s) | "
                      f"bare SDK: {p['completions_per_s']} (CPU {p['client_cpu_s']} s / wall {p['wall_s']} s) |")
+    if "safety" in r:
+        m = r["safety"]
+        lines.append(f"| --budget-usd {m['budget_usd']} (90% of the {m['requests']}-request job's ${m['job_cost_usd']}) "
+                     f"| billed ${m['billed_usd']} = {m['budget_used']:.1%} of the budget; counted "
+                     f"${m['spent_counted_usd']} | – |")
+        lines.append(f"| dead server (connection refused), 64 in flight | stopped: {m['dead_server_stopped']} after "
+                     f"{m['dead_server_attempts']} attempts, {m['dead_server_s']} s | – |")
     if "full_job" in r:
         f, p = r["full_job"], r["rss_peer_1k"]
         lines.append(f"| peak RSS, {r['concepts']}-concept job | {f['peak_rss_mb']} MB (wall {f['wall_s']} s, "

@@ -212,7 +212,8 @@ class FakeOpenAI:
         if method == "POST" and path == "/v1/chat/completions":
             return await self._chat(json.loads(body), headers)
         if path == "/stats":  # for benchmarks that run the server in another process
-            return _json(200, {"chat_requests": self.n_chat, "paid": sum(self.paid.values())})
+            return _json(200, {"chat_requests": self.n_chat, "paid": sum(self.paid.values()),
+                               "billed_usd": self.billed_usd})
         if not self.batch_api:
             return _json(404, {"error": {"message": f"Not Found: {path}", "type": "invalid_request_error"}})
         fault = self.http_fault(method, path) if self.http_fault else None
