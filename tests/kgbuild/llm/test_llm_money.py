@@ -136,7 +136,8 @@ def mean_cost_per_request(kg, tmp_path, fake) -> float:
     return server.billed_usd / sum(server.paid.values())
 
 
-@pytest.mark.parametrize("hostile", ["timeouts", "one-token-per-char", "overlong", "all"])
+@pytest.mark.parametrize("hostile", [pytest.param("timeouts", marks=pytest.mark.slow), "one-token-per-char",
+                                     "overlong", pytest.param("all", marks=pytest.mark.slow)])
 def test_the_cap_holds_against_a_server_that_bills_more_than_it_answers(kg40, tmp_path, fake, hostile):
     cap = 0.0025
     timeouts = hostile in ("timeouts", "all")
@@ -215,6 +216,7 @@ def test_a_dead_server_trips_the_breaker_in_a_few_attempts(kg40, tmp_path):
     assert summary.http_attempts <= 2 * 8 and summary.spent_usd == 0  # refused connections are never billed
 
 
+@pytest.mark.slow
 def test_a_hanging_server_trips_the_breaker(kg40, tmp_path, fake):
     server = fake(plan=lambda c: Action(delay_s=20))
     config = fast_config(server, concurrency=4, timeout_s=0.3)
