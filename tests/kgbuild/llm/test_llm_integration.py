@@ -43,7 +43,8 @@ def test_real_model_answers_are_stored_checked_and_cached(llama_server, kg, tmp_
     assert all(r["text"] for r in rows)
     assert summary.unpriced and summary.cost_usd == 0
     # Every answer is either a definition or marked with why it is not one (a 135M model is often off).
-    assert {r["status"] for r in rows} <= {"ok", "too_short", "too_long", "unnamed", "refusal", "truncated"}
+    assert {r["status"] for r in rows} <= {"ok", "too_short", "too_long", "unnamed", "refusal", "truncated", "echo",
+                                          "meta"}
 
     again = DefinitionGenerator(kg, out, config(llama_server)).run()
     assert again.cached == 4 and again.http_attempts == 0
