@@ -306,3 +306,49 @@ def test_nothing_succeeded_is_exit_1_in_the_cli(kg, tmp_path, fake):
                                                                      if k == "PATH"}})
     assert result.exit_code == 1 and "none of the 4 requests got an answer" in result.stderr
     assert "HTTP 400" in result.stderr
+
+
+# -- Ctrl-C, online and batch, on a new and on an existing --out ----------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["online", "batch"])
+@pytest.mark.parametrize("existing", [False, True], ids=["new-out", "existing-out"])
+def test_ctrl_c_keeps_everything_paid_for_and_the_rerun_pays_nothing_twice(tmp_path, fake, mode, existing):
+    kg = write_kg(tmp_path / "kg", n_extra=26)  # 30 prompts
+    out = tmp_path / "defs"
+    batch = mode == "batch"
+    server = fake()
+    first = 0
+    if existing:  # an earlier run answered 4 prompts into this folder
+        DefinitionGenerator(kg, out, fast_config(server, limit=4, batch=batch, batch_poll_s=0.01)).run()
+        first = 4
+    if batch:
+        server.polls_to_finish = 10_000  # the new batch runs "for a day"
+    else:
+        server.plan = lambda c: Action(delay_s=30, drop=True) if sum(server.paid.values()) >= first + 10 else None
+    child = start_child(kg, out, server.base_url, mode=mode, flush_rows=3)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and child.poll() is None:
+            if (server.batches_created > int(existing) if batch else sum(server.paid.values()) >= first + 10):
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # the answers received are journalled
+        child.send_signal(signal.SIGINT)
+        child.wait(30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert (out / ("batches" if batch else "journal")).is_dir()  # nothing was deleted
+    paid_before = sum(server.paid.values())
+
+    server.plan = None
+    server.polls_to_finish = 1
+    summary = DefinitionGenerator(kg, out, fast_config(server, batch=batch, batch_poll_s=0.01)).run()
+    assert len(server.paid) == 30 and max(server.paid.values()) == 1  # every prompt bought once, in all
+    if batch:  # the interrupted batch is resumed, not submitted again
+        assert summary.batches_resumed == 1 and server.batches_created == 1 + int(existing)
+    else:  # every answer the interrupted run received was kept
+        assert summary.cached == paid_before >= first + 10
+    assert len(rows(out)) == 30 and {r["status"] for r in rows(out)} == {"ok"}
