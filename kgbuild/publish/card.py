@@ -44,6 +44,11 @@ class StagedTable:
     rows: int
     shards: list[str]  # paths relative to the repository root
     bytes: int
+    # Hub split name -> its shards; a table with a split column (pairs, linking) has train/validation/test.
+    splits: dict[str, list[str]] | None = None
+
+    def split_names(self) -> list[str]:
+        return list(self.splits) if self.splits else ["train"]
 
 
 def size_category(n: int) -> str:
@@ -86,7 +91,8 @@ def metadata(repo_id: str, tables: list[StagedTable], lic: Licence) -> dict[str,
     meta["size_categories"] = [size_category(max(t.rows for t in tables))]
     meta["tags"] = ["biomedical", "knowledge-graph", "umls" if lic.origin == "umls" else "obo", "kgbuild", "biolord"]
     meta["configs"] = [
-        {"config_name": t.name, "data_files": [{"split": "train", "path": f"{t.name}/train-*.parquet"}],
+        {"config_name": t.name,
+         "data_files": [{"split": split, "path": f"{t.name}/{split}-*.parquet"} for split in t.split_names()],
          **({"default": True} if t.name == default else {})}
         for t in tables
     ]
@@ -108,8 +114,12 @@ def _table_section(repo_id: str, t: StagedTable) -> str:
         lines += [schema["description"], ""]
     grain = schema.get("dataGranularityDescription")
     lines += [f"{t.rows:,} rows{f' ({grain})' if grain else ''} in {len(t.shards)} Parquet shard(s). "
-              f"Contract: `contracts/{t.name}.odcs.yaml`.", "",
-              "```python", "from datasets import load_dataset", "",
+              f"Contract: `contracts/{t.name}.odcs.yaml`.", ""]
+    if t.splits and len(t.splits) > 1:
+        lines += [f"Splits by concept ({', '.join(f'`{s}`' for s in t.splits)}): a concept's rows are all in one "
+                  "split, so no test concept is seen in training. Train on `train`, choose on `validation`, report "
+                  "on `test`.", ""]
+    lines += ["```python", "from datasets import load_dataset", "",
               f'ds = load_dataset("{repo_id}", "{t.name}", split="train")', "```", "",
               "| column | type | required | description |", "|---|---|---|---|"]
     for prop in schema["properties"]:

@@ -1,8 +1,10 @@
 """Stage a Hub dataset repository as a local folder: checked tables as Parquet shards, contracts, manifest, card.
 
 Layout (what `datasets.load_dataset(folder, <table>)` and the Hub viewer read):
-    README.md                                   card with `configs:` (one per table)
-    <table>/train-00000-of-0000N.parquet        shards of about `shard_bytes` each
+    README.md                                   card with `configs:` (one per table, its splits as data_files)
+    <table>/train-00000-of-0000N.parquet        shards of about `shard_bytes` each; a table with a `split` column
+    <table>/validation-…, <table>/test-…        (pairs, linking) gets one set of shards per split, so that
+                                                `load_dataset(repo, "pairs", split="train")` holds train concepts only
     contracts/<table>.odcs.yaml                 the data contract each table was checked against
     manifest.json                               the DATA_DIR manifest (local paths reduced to their names)
 """
@@ -31,6 +33,8 @@ from kgbuild.resources import contracts_dir
 # The Hub and `push_to_hub` keep Parquet files well under 500 MB; smaller shards stream and resume better.
 SHARD_BYTES = 256 * 1024 * 1024
 ROW_GROUP_ROWS = 100_000  # row groups small enough for the dataset viewer's random access
+# The `split` column's values (kgbuild's) -> the split names the Hub and `datasets` use.
+HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 
 
 @dataclass(frozen=True)
@@ -57,36 +61,57 @@ def checked_tables(data_dir: Path) -> dict[str, list[str]]:
     return {t: table_files(data_dir, t) for t in results}
 
 
-def write_shards(files: list[str], dest: Path, *, shard_bytes: int = SHARD_BYTES) -> tuple[int, list[Path]]:
-    """Copy a table into `train-0000i-of-0000N.parquet` shards of even row counts, in the source's row order."""
+def write_shards(files: list[str], dest: Path, *, shard_bytes: int = SHARD_BYTES, split: str | None = None,
+                 prefix: str = "train") -> tuple[int, list[Path]]:
+    """Copy a table (its rows whose `split` column is `split`, when given) into `{prefix}-0000i-of-0000N.parquet`
+    shards of even row counts, in the source's row order."""
+    import pyarrow.compute as pc
+
     sources = [pq.ParquetFile(f) for f in files]
-    n_rows = sum(s.metadata.num_rows for s in sources)
-    size = sum(Path(f).stat().st_size for f in files)
+    n_all = sum(s.metadata.num_rows for s in sources)
+
+    def batches():
+        for source in sources:
+            for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS):
+                yield batch if split is None else batch.filter(pc.equal(batch.column("split"), split))
+
+    n_rows = n_all if split is None else sum(b.num_rows for b in batches())
+    size = sum(Path(f).stat().st_size for f in files) * (n_rows / n_all if n_all else 1)
     n_shards = max(1, min(math.ceil(size / shard_bytes), n_rows))
     per_shard = math.ceil(n_rows / n_shards) if n_rows else 0
     schema = sources[0].schema_arrow.remove_metadata()
     dest.mkdir(parents=True, exist_ok=True)
-    paths = [dest / f"train-{i:05d}-of-{n_shards:05d}.parquet" for i in range(n_shards)]
+    paths = [dest / f"{prefix}-{i:05d}-of-{n_shards:05d}.parquet" for i in range(n_shards)]
 
     def writer(i: int) -> pq.ParquetWriter:
         return pq.ParquetWriter(paths[i], schema, compression="zstd")
 
     index, written, current = 0, 0, writer(0)
     try:
-        for source in sources:
-            for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS):
-                batch = pa.Table.from_batches([batch]).cast(schema)
-                while batch.num_rows:
-                    if written == per_shard:  # this shard is full: open the next one
-                        current.close()
-                        index, written = index + 1, 0
-                        current = writer(index)
-                    take = min(per_shard - written, batch.num_rows)
-                    current.write_table(batch.slice(0, take), row_group_size=ROW_GROUP_ROWS)
-                    batch, written = batch.slice(take), written + take
+        for batch in batches():
+            batch = pa.Table.from_batches([batch]).cast(schema)
+            while batch.num_rows:
+                if written == per_shard:  # this shard is full: open the next one
+                    current.close()
+                    index, written = index + 1, 0
+                    current = writer(index)
+                take = min(per_shard - written, batch.num_rows)
+                current.write_table(batch.slice(0, take), row_group_size=ROW_GROUP_ROWS)
+                batch, written = batch.slice(take), written + take
     finally:
         current.close()
     return n_rows, paths
+
+
+def split_values(files: list[str]) -> list[str] | None:
+    """The kgbuild split values present in a table with a `split` column, in train/dev/test order; else None."""
+    if "split" not in pq.read_schema(files[0]).names:
+        return None
+    import duckdb
+
+    present = {v for (v,) in duckdb.sql("SELECT DISTINCT split FROM read_parquet($files)",
+                                          params={"files": files}).fetchall()}
+    return [v for v in HUB_SPLITS if v in present]
 
 
 def _local_name(value: str) -> str:
@@ -119,9 +144,15 @@ def stage_dataset(data_dir: Path, stage_dir: Path, *, repo_id: str, licence: Lic
         staged: list[StagedTable] = []
         (tmp / "contracts").mkdir()
         for name, files in tables.items():
-            rows, paths = write_shards(files, tmp / name, shard_bytes=shard_bytes)
-            staged.append(StagedTable(name, rows, [p.relative_to(tmp).as_posix() for p in paths],
-                                      sum(p.stat().st_size for p in paths)))
+            splits: dict[str, list[Path]] = {}
+            rows = 0
+            for value in split_values(files) or [None]:
+                hub = HUB_SPLITS[value] if value else "train"
+                n, splits[hub] = write_shards(files, tmp / name, shard_bytes=shard_bytes, split=value, prefix=hub)
+                rows += n
+            relative = {hub: [p.relative_to(tmp).as_posix() for p in ps] for hub, ps in splits.items()}
+            staged.append(StagedTable(name, rows, [p for ps in relative.values() for p in ps],
+                                      sum((tmp / p).stat().st_size for ps in relative.values() for p in ps), relative))
             shutil.copyfile(contracts_dir() / f"{name}.odcs.yaml", tmp / "contracts" / f"{name}.odcs.yaml")
         if manifest:
             (tmp / "manifest.json").write_text(json.dumps(redact_paths(manifest), indent=2, ensure_ascii=False),

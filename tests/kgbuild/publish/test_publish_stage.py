@@ -110,3 +110,32 @@ def test_write_shards_keeps_row_order_across_files_and_shards(tmp_path):
     assert n == 1000 and len(paths) > 2
     back = [r for p in paths for r in pq.read_table(p).to_pylist()]
     assert [r["head_cui"] for r in back] == [r[0] for r in rows]
+
+
+@pytest.mark.slow
+def test_pairs_and_linking_are_staged_as_real_splits_and_no_concept_crosses_them(sample_kg, tmp_path):
+    """`load_dataset(repo, "pairs", split="train")` must hold train concepts only: the held-out test concepts of a
+    published dataset never reach someone's training run."""
+    from kgbuild.pairs.build import build_pairs
+
+    pairs = tmp_path / "pairs"
+    build_pairs(sample_kg, pairs, progress=False)
+    result = publish_dataset(pairs, repo_id="my-lab/umls-pairs", dry_run=True, stage_dir=tmp_path / "repo",
+                             acknowledge_rights=True)
+    folder = result.staged.folder
+    card = DatasetCard.load(folder / "README.md")
+    configs = {c["config_name"]: c["data_files"] for c in card.data.to_dict()["configs"]}
+    # The linking set is built from held-out concepts only: it has no train split.
+    for table, splits in (("pairs", ["train", "validation", "test"]), ("linking", ["validation", "test"])):
+        assert [f["split"] for f in configs[table]] == splits
+        cuis: dict[str, set[str]] = {}
+        for split, value in (("train", "train"), ("validation", "dev"), ("test", "test")):
+            if split not in splits:
+                continue
+            ds = load_dataset(str(folder), table, split=split, cache_dir=str(tmp_path / "cache"))
+            assert ds.num_rows > 0 and set(ds["split"]) == {value}
+            cuis[split] = set(ds["cui"])
+        train = cuis.get("train", set())
+        assert not train & cuis["test"] and not train & cuis["validation"] and not cuis["validation"] & cuis["test"]
+        source = pq.read_table(pairs / f"{table}.parquet")
+        assert sum(len(c) for c in cuis.values()) == len(set(source.column("cui").to_pylist()))
