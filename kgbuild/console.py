@@ -53,8 +53,9 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def make_app(name: str, help: str, version: str) -> typer.Typer:
     """A typer app with the shared --debug and --version options (kgbuild and trainer)."""
-    app = typer.Typer(name=name, help=help, no_args_is_help=True, pretty_exceptions_show_locals=False,
-                      add_completion=False)
+    app = typer.Typer(
+        name=name, help=help, no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False
+    )
 
     def show_version(value: bool) -> None:
         if value:
@@ -64,8 +65,9 @@ def make_app(name: str, help: str, version: str) -> typer.Typer:
     @app.callback()
     def root(
         debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
-        _version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
-                                      help="Print the version."),
+        _version: bool = typer.Option(
+            False, "--version", callback=show_version, is_eager=True, help="Print the version."
+        ),
     ) -> None:
         set_debug(debug)
 

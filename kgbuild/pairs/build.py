@@ -26,9 +26,20 @@ KG_INPUTS = ("concepts", "names", "definitions", "relations", "relation_labels")
 LLM_COLUMNS = ("cui", "text", "status")
 
 # Run order: intermediate tables (kept in DuckDB), then the four output tables (also written as Parquet).
-STEPS = ("int_concept_splits", "int_parent_edges", "int_concept_parents", "int_relation_readings",
-         "int_concept_facts", "descriptions", "int_anchor_names", "int_concept_texts", "int_pair_candidates",
-         "pairs", "linking", "linking_candidates")
+STEPS = (
+    "int_concept_splits",
+    "int_parent_edges",
+    "int_concept_parents",
+    "int_relation_readings",
+    "int_concept_facts",
+    "descriptions",
+    "int_anchor_names",
+    "int_concept_texts",
+    "int_pair_candidates",
+    "pairs",
+    "linking",
+    "linking_candidates",
+)
 OUTPUTS = ("descriptions", "pairs", "linking", "linking_candidates")
 # Steps read by a single later step stay views: DuckDB plans them into their reader, nothing is materialised.
 VIEWS = ("int_parent_edges", "int_pair_candidates")
@@ -59,10 +70,18 @@ class PairOptions:
 
     def validate(self) -> None:
         if not (0 <= self.train_pct and 0 <= self.dev_pct and self.train_pct + self.dev_pct <= 100):
-            raise UserError(f"bad split percentages train={self.train_pct} dev={self.dev_pct}",
-                            fix="give --train-pct and --dev-pct between 0 and 100 with a sum of at most 100")
-        for name in ("max_anchor_names", "max_pairs_per_concept", "max_types", "max_parents", "max_relations",
-                     "max_linking_queries"):
+            raise UserError(
+                f"bad split percentages train={self.train_pct} dev={self.dev_pct}",
+                fix="give --train-pct and --dev-pct between 0 and 100 with a sum of at most 100",
+            )
+        for name in (
+            "max_anchor_names",
+            "max_pairs_per_concept",
+            "max_types",
+            "max_parents",
+            "max_relations",
+            "max_linking_queries",
+        ):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B)", self.memory_limit.strip()):
@@ -89,8 +108,11 @@ def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
         raise UserError(f"cannot read table {name}: {exc}", path=files[0], fix="rerun kgbuild extract") from None
     missing = [c for c in needed if c not in found]
     if missing:
-        raise UserError(f"table {name} lacks columns {missing} (found {found})", path=files[0],
-                        fix=f"give a folder written by kgbuild extract (see data_contracts/{name}.odcs.yaml)")
+        raise UserError(
+            f"table {name} lacks columns {missing} (found {found})",
+            path=files[0],
+            fix=f"give a folder written by kgbuild extract (see data_contracts/{name}.odcs.yaml)",
+        )
     con.sql(f"CREATE VIEW {name} AS SELECT * FROM {src}")
     return con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
 
@@ -102,33 +124,55 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path
     for table in KG_INPUTS:
         files = table_files(kg, table)
         if not files:
-            raise UserError(f"the KG folder has no {table} table", path=kg,
-                            fix=f"expected {table}.parquet; rerun kgbuild extract into this folder")
+            raise UserError(
+                f"the KG folder has no {table} table",
+                path=kg,
+                fix=f"expected {table}.parquet; rerun kgbuild extract into this folder",
+            )
         inputs["kg"]["rows"][table] = _register_table(con, table, files, columns(table))
         inputs["kg"]["bytes"][table] = sum(Path(f).stat().st_size for f in files)
     kg_manifest = read_manifest(kg)
     if kg_manifest:
         inputs["kg"]["created_at"] = kg_manifest.get("created_at")
     if definitions is None:
-        con.sql("CREATE VIEW llm_definitions AS "
-                "SELECT NULL::VARCHAR AS cui, NULL::VARCHAR AS text, NULL::VARCHAR AS status WHERE false")
+        con.sql(
+            "CREATE VIEW llm_definitions AS "
+            "SELECT NULL::VARCHAR AS cui, NULL::VARCHAR AS text, NULL::VARCHAR AS status WHERE false"
+        )
         return inputs
     if not definitions.is_dir():
-        raise UserError("definitions folder not found", path=definitions,
-                        fix="give the --out folder of kgbuild generate-definitions")
+        raise UserError(
+            "definitions folder not found",
+            path=definitions,
+            fix="give the --out folder of kgbuild generate-definitions",
+        )
     files = table_files(definitions, "llm_definitions")
     if not files:
-        raise UserError("no llm_definitions table here", path=definitions,
-                        fix="expected llm_definitions/part-*.parquet from kgbuild generate-definitions")
+        raise UserError(
+            "no llm_definitions table here",
+            path=definitions,
+            fix="expected llm_definitions/part-*.parquet from kgbuild generate-definitions",
+        )
     rows = _register_table(con, "llm_definitions", files, list(LLM_COLUMNS))
     ok = con.execute("SELECT count(*) FROM llm_definitions WHERE status = 'ok'").fetchall()[0][0]
-    inputs["definitions"] = {"path": str(definitions), "rows": rows, "rows_ok": ok,
-                             "bytes": sum(Path(f).stat().st_size for f in files)}
+    inputs["definitions"] = {
+        "path": str(definitions),
+        "rows": rows,
+        "rows_ok": ok,
+        "bytes": sum(Path(f).stat().st_size for f in files),
+    }
     return inputs
 
 
-def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options: PairOptions | None = None,
-                force: bool = False, progress: Any = None) -> dict[str, Any]:
+def build_pairs(
+    kg: Path,
+    out: Path,
+    *,
+    definitions: Path | None = None,
+    options: PairOptions | None = None,
+    force: bool = False,
+    progress: Any = None,
+) -> dict[str, Any]:
     """Build descriptions, pairs, linking and linking_candidates from KG tables; return the manifest.
 
     `progress`, when given, is called with the name of each step before it runs.
@@ -169,21 +213,30 @@ def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options
                 else:
                     con.sql(f"CREATE {'VIEW' if step in VIEWS else 'TABLE'} {step} AS {sql}")
                 if step in READ_LATER:
-                    con.sql(f"COPY (SELECT * FROM {step} ORDER BY cui) TO '{target}' "
-                            "(FORMAT parquet, COMPRESSION zstd)")
+                    con.sql(
+                        f"COPY (SELECT * FROM {step} ORDER BY cui) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+                    )
             except duckdb.OutOfMemoryException as exc:
-                raise UserError(f"DuckDB ran out of memory in step {step} (memory limit {options.memory_limit}): "
-                                f"{str(exc).splitlines()[0]}", path=kg,
-                                fix="raise --memory-limit, or free memory on this machine") from None
+                raise UserError(
+                    f"DuckDB ran out of memory in step {step} (memory limit {options.memory_limit}): "
+                    f"{str(exc).splitlines()[0]}",
+                    path=kg,
+                    fix="raise --memory-limit, or free memory on this machine",
+                ) from None
             timings[step] = time.perf_counter() - t0
-        tables = {t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')")
-                  .fetchall()[0][0] for t in OUTPUTS}
+        tables = {
+            t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')").fetchall()[0][
+                0
+            ]
+            for t in OUTPUTS
+        }
         con.close()
         shutil.rmtree(work, ignore_errors=True)
         t0 = time.perf_counter()
         check_tables_or_raise(OUTPUTS, tmp, memory_limit=options.memory_limit)
         timings["contracts"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started
-        manifest = write_manifest(tmp, command="build-pairs", inputs=inputs, parameters=asdict(options),
-                                  tables=tables, timings=timings)
+        manifest = write_manifest(
+            tmp, command="build-pairs", inputs=inputs, parameters=asdict(options), tables=tables, timings=timings
+        )
     return manifest

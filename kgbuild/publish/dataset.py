@@ -26,16 +26,29 @@ def default_stage_dir(data_dir: Path) -> Path:
     return Path(data_dir).parent / f"{Path(data_dir).name}.hub"
 
 
-def publish_dataset(data_dir: Path, *, repo_id: str, public: bool = False, dry_run: bool = False,
-                    stage_dir: Path | None = None, revision: str | None = None, acknowledge_rights: bool = False,
-                    force: bool = False, api: HfApi | None = None, shard_bytes: int = SHARD_BYTES,
-                    validate_online: bool = True) -> Published:
+def publish_dataset(
+    data_dir: Path,
+    *,
+    repo_id: str,
+    public: bool = False,
+    dry_run: bool = False,
+    stage_dir: Path | None = None,
+    revision: str | None = None,
+    acknowledge_rights: bool = False,
+    force: bool = False,
+    api: HfApi | None = None,
+    shard_bytes: int = SHARD_BYTES,
+    validate_online: bool = True,
+) -> Published:
     """Everything that can fail on the user's side fails before a file is staged or a request is sent."""
     data_dir = Path(data_dir)
     check_repo_id(repo_id)
     if not data_dir.is_dir():
-        raise UserError("DATA_DIR not found", path=data_dir,
-                        fix="give the output folder of kgbuild extract, build-pairs or generate-definitions")
+        raise UserError(
+            "DATA_DIR not found",
+            path=data_dir,
+            fix="give the output folder of kgbuild extract, build-pairs or generate-definitions",
+        )
     tables = checked_tables(data_dir)
     lic: Licence = assess(data_dir)
     guard(lic, public=public, acknowledged=acknowledge_rights, path=data_dir)
@@ -43,20 +56,41 @@ def publish_dataset(data_dir: Path, *, repo_id: str, public: bool = False, dry_r
     keep = dry_run or stage_dir is not None
     if keep:
         target = Path(stage_dir) if stage_dir is not None else default_stage_dir(data_dir)
-        staged = stage_dataset(data_dir, target, repo_id=repo_id, licence=lic, tables=tables, force=force,
-                               shard_bytes=shard_bytes)
+        staged = stage_dataset(
+            data_dir, target, repo_id=repo_id, licence=lic, tables=tables, force=force, shard_bytes=shard_bytes
+        )
         if dry_run:
             return Published(staged, True, None)
-        return Published(staged, True, upload(staged.folder, repo_id=repo_id, repo_type="dataset", public=public,
-                                              revision=revision, api=api, validate_online=validate_online,
-                                              commit_message=_message(staged)))
+        return Published(
+            staged,
+            True,
+            upload(
+                staged.folder,
+                repo_id=repo_id,
+                repo_type="dataset",
+                public=public,
+                revision=revision,
+                api=api,
+                validate_online=validate_online,
+                commit_message=_message(staged),
+            ),
+        )
     # Not kept: stage on DATA_DIR's disk (the shards are as big as the data) and remove it after the upload.
     scratch = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}.hub-", dir=data_dir.parent))
     try:
-        staged = stage_dataset(data_dir, scratch / "repo", repo_id=repo_id, licence=lic, tables=tables,
-                               shard_bytes=shard_bytes)
-        sent = upload(staged.folder, repo_id=repo_id, repo_type="dataset", public=public, revision=revision,
-                      api=api, validate_online=validate_online, commit_message=_message(staged))
+        staged = stage_dataset(
+            data_dir, scratch / "repo", repo_id=repo_id, licence=lic, tables=tables, shard_bytes=shard_bytes
+        )
+        sent = upload(
+            staged.folder,
+            repo_id=repo_id,
+            repo_type="dataset",
+            public=public,
+            revision=revision,
+            api=api,
+            validate_online=validate_online,
+            commit_message=_message(staged),
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return Published(staged, False, sent)

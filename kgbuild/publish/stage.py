@@ -52,8 +52,11 @@ def checked_tables(data_dir: Path) -> dict[str, list[str]]:
     promised = (manifest_of(data_dir).get("tables") or {}).keys()
     missing = sorted(t for t in promised if t in contract_names() and t not in results)
     if missing:
-        raise UserError(f"table(s) {', '.join(missing)} listed in manifest.json are missing", path=data_dir,
-                        fix="restore the folder from the command that made it (or rerun that command)")
+        raise UserError(
+            f"table(s) {', '.join(missing)} listed in manifest.json are missing",
+            path=data_dir,
+            fix="restore the folder from the command that made it (or rerun that command)",
+        )
     return {t: table_files(data_dir, t) for t in results}
 
 
@@ -108,8 +111,16 @@ def redact_paths(value: Any) -> Any:
     return value
 
 
-def stage_dataset(data_dir: Path, stage_dir: Path, *, repo_id: str, licence: Licence, tables: dict[str, list[str]],
-                  force: bool = False, shard_bytes: int = SHARD_BYTES) -> Staged:
+def stage_dataset(
+    data_dir: Path,
+    stage_dir: Path,
+    *,
+    repo_id: str,
+    licence: Licence,
+    tables: dict[str, list[str]],
+    force: bool = False,
+    shard_bytes: int = SHARD_BYTES,
+) -> Staged:
     """Write the repository folder and verify it; a failure leaves no stage folder behind."""
     data_dir, stage_dir = Path(data_dir), Path(stage_dir)
     if stage_dir.resolve() == data_dir.resolve() or data_dir.resolve() in stage_dir.resolve().parents:
@@ -120,12 +131,16 @@ def stage_dataset(data_dir: Path, stage_dir: Path, *, repo_id: str, licence: Lic
         (tmp / "contracts").mkdir()
         for name, files in tables.items():
             rows, paths = write_shards(files, tmp / name, shard_bytes=shard_bytes)
-            staged.append(StagedTable(name, rows, [p.relative_to(tmp).as_posix() for p in paths],
-                                      sum(p.stat().st_size for p in paths)))
+            staged.append(
+                StagedTable(
+                    name, rows, [p.relative_to(tmp).as_posix() for p in paths], sum(p.stat().st_size for p in paths)
+                )
+            )
             shutil.copyfile(contracts_dir() / f"{name}.odcs.yaml", tmp / "contracts" / f"{name}.odcs.yaml")
         if manifest:
-            (tmp / "manifest.json").write_text(json.dumps(redact_paths(manifest), indent=2, ensure_ascii=False),
-                                               encoding="utf-8")
+            (tmp / "manifest.json").write_text(
+                json.dumps(redact_paths(manifest), indent=2, ensure_ascii=False), encoding="utf-8"
+            )
         (tmp / "README.md").write_text(cards.render(repo_id, staged, licence, manifest), encoding="utf-8")
         verify_dataset_folder(tmp, staged)
     return Staged(stage_dir, staged, licence)
