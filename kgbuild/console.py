@@ -23,8 +23,18 @@ def debug_enabled() -> bool:
     return _debug["on"]
 
 
+def warn(message: str) -> None:
+    """One yellow line: the run goes on, but the user should know (an option that matched nothing, a missing file)."""
+    err.print(f"[yellow]warning: {escape(message)}[/yellow]", soft_wrap=True)
+
+
+def note(message: str) -> None:
+    err.print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a CLI command: a UserError becomes one red line on stderr and exit code 1 (traceback with --debug)."""
+    """Wrap a CLI command: a UserError becomes one red line on stderr and exit code 1 (traceback with --debug);
+    Ctrl-C becomes "interrupted" and exit code 130 (the outputs clean up on their way out)."""
     from kgbuild.errors import UserError
 
     @functools.wraps(fn)
@@ -36,11 +46,19 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             err.print(f"[red]error: {escape(str(exc))}[/red]", soft_wrap=True)
             raise typer.Exit(code=1) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:
+            if debug_enabled():
+                raise
+            err.print("[red]interrupted[/red]", soft_wrap=True)
+            raise typer.Exit(code=130) from None
         except Exception as exc:  # an unexpected failure: short message, traceback only with --debug
             if debug_enabled():
                 raise
+            if type(exc).__name__ == "InterruptException":  # duckdb's form of a Ctrl-C during a query
+                err.print("[red]interrupted[/red]", soft_wrap=True)
+                raise typer.Exit(code=130) from None
             err.print(
                 f"[red]internal error: {type(exc).__name__}: {escape(str(exc).splitlines()[0] if str(exc) else '')}"
                 " (run with --debug for the traceback)[/red]",

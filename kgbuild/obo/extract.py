@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kgbuild.atomic import atomic_dir
+from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.contracts import arrow_schema, check_tables_or_raise
 from kgbuild.manifest import write_manifest
 from kgbuild.obo.hierarchy import is_a_graph, top_level_categories
@@ -65,6 +65,8 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
     """Parse `obo_path` and write the KG tables into `out` atomically; return the manifest."""
     started = time.perf_counter()
     obo_path, out = Path(obo_path), Path(out)
+    inputs = {"--obo": obo_path}
+    check_output(out, force=force, inputs=inputs)  # before the parse, which takes a while on a large ontology
     doc = parse_obo(obo_path)
     all_terms, typedefs = read_terms(doc)
     terms = [t for t in all_terms if not t.obsolete and t.name]
@@ -170,7 +172,7 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
     xrefs = sorted({(t.id, cui) for t in terms for cui in t.umls_cuis})
     rows["umls_xrefs"] = {"cui": [x[0] for x in xrefs], "umls_cui": [x[1] for x in xrefs]}
 
-    with atomic_dir(out, force=force) as tmp:
+    with atomic_dir(out, force=force, inputs=inputs) as tmp:
         for table in TABLES:
             pq.write_table(pa.table(rows[table], schema=arrow_schema(table)), tmp / f"{table}.parquet")
         check_tables_or_raise(TABLES, tmp)

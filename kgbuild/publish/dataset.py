@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import HfApi
 
+from kgbuild.atomic import check_output, temp_dir
 from kgbuild.errors import UserError
 from kgbuild.publish.licence import Licence, assess, guard
 from kgbuild.publish.stage import SHARD_BYTES, Staged, checked_tables, stage_dataset
@@ -49,13 +48,15 @@ def publish_dataset(
             path=data_dir,
             fix="give the output folder of kgbuild extract, build-pairs or generate-definitions",
         )
+    keep = dry_run or stage_dir is not None
+    target = Path(stage_dir) if stage_dir is not None else default_stage_dir(data_dir)
+    if keep:
+        check_output(target, force=force, inputs={"DATA_DIR": data_dir}, option="--stage-dir")
     tables = checked_tables(data_dir)
     lic: Licence = assess(data_dir)
     guard(lic, public=public, acknowledged=acknowledge_rights, path=data_dir)
 
-    keep = dry_run or stage_dir is not None
     if keep:
-        target = Path(stage_dir) if stage_dir is not None else default_stage_dir(data_dir)
         staged = stage_dataset(
             data_dir, target, repo_id=repo_id, licence=lic, tables=tables, force=force, shard_bytes=shard_bytes
         )
@@ -76,8 +77,7 @@ def publish_dataset(
             ),
         )
     # Not kept: stage on DATA_DIR's disk (the shards are as big as the data) and remove it after the upload.
-    scratch = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}.hub-", dir=data_dir.parent))
-    try:
+    with temp_dir(default_stage_dir(data_dir)) as scratch:
         staged = stage_dataset(
             data_dir, scratch / "repo", repo_id=repo_id, licence=lic, tables=tables, shard_bytes=shard_bytes
         )
@@ -91,8 +91,6 @@ def publish_dataset(
             validate_online=validate_online,
             commit_message=_message(staged),
         )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return Published(staged, False, sent)
 
 

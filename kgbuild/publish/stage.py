@@ -123,10 +123,8 @@ def stage_dataset(
 ) -> Staged:
     """Write the repository folder and verify it; a failure leaves no stage folder behind."""
     data_dir, stage_dir = Path(data_dir), Path(stage_dir)
-    if stage_dir.resolve() == data_dir.resolve() or data_dir.resolve() in stage_dir.resolve().parents:
-        raise UserError("the stage folder must be outside DATA_DIR", path=stage_dir, fix="choose another --stage-dir")
     manifest = manifest_of(data_dir)
-    with atomic_dir(stage_dir, force=force) as tmp:
+    with atomic_dir(stage_dir, force=force, inputs={"DATA_DIR": data_dir}, option="--stage-dir") as tmp:
         staged: list[StagedTable] = []
         (tmp / "contracts").mkdir()
         for name, files in tables.items():

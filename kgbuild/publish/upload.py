@@ -15,6 +15,7 @@ import httpx
 from huggingface_hub import HfApi, RepoCard, get_token
 from huggingface_hub.errors import HfHubHTTPError
 
+from kgbuild.atomic import MARKER
 from kgbuild.errors import UserError
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -125,7 +126,8 @@ def upload(
             revision=revision,
             token=token,
             commit_message=commit_message or "Upload with kgbuild",
-        )
+            ignore_patterns=[MARKER],
+        )  # our ownership marker is no part of the repository
     except HfHubHTTPError as exc:
         raise _hub_error(exc, repo_id) from None
     return Uploaded(

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kgbuild.atomic import atomic_dir
+from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.console import err
 from kgbuild.contracts import check_tables_or_raise
 from kgbuild.errors import UserError
@@ -165,11 +165,13 @@ def extract_umls(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     meta = resolve_meta(Path(meta_dir))
+    inputs = {"--umls": meta}  # the META folder read, not the release folder that may hold it beside the output
+    check_output(out, force=force, inputs=inputs)
     files = discover(meta)
     declared = read_mrfiles(files)
     _check_not_empty(files, declared)
 
-    with atomic_dir(Path(out), force=force) as tmp:
+    with atomic_dir(Path(out), force=force, inputs=inputs) as tmp:
         # In memory (DuckDB spills to temp_directory past memory_limit): a database file would write every staged
         # table to disk once more.
         con = duckdb.connect()
