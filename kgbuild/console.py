@@ -23,13 +23,24 @@ def debug_enabled() -> bool:
     return _debug["on"]
 
 
+# Inside a CLI command, warnings and notes wait for its end: a run that fails prints its one error line only.
+_pending: list[str] | None = None
+
+
 def warn(message: str) -> None:
     """One yellow line: the run goes on, but the user should know (an option that matched nothing, a missing file)."""
-    err.print(f"[yellow]warning: {escape(message)}[/yellow]", soft_wrap=True)
+    _say(f"[yellow]warning: {escape(message)}[/yellow]")
 
 
 def note(message: str) -> None:
-    err.print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
+    _say(f"[dim]{escape(message)}[/dim]")
+
+
+def _say(markup: str) -> None:
+    if _pending is None:
+        err.print(markup, soft_wrap=True)
+    else:
+        _pending.append(markup)
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -39,8 +50,13 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _pending
+        outer, _pending = _pending, []
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            for markup in _pending:
+                err.print(markup, soft_wrap=True)
+            return result
         except UserError as exc:
             if debug_enabled():
                 raise
@@ -65,6 +81,8 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 soft_wrap=True,
             )
             raise typer.Exit(code=1) from None
+        finally:
+            _pending = outer
 
     return wrapper
 

@@ -10,6 +10,7 @@ once per session), pairs/ (built once from it) and, when the row asks for it, ou
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -94,6 +95,61 @@ def make_dir(name: str, files: dict[str, bytes] | None = None) -> Callable[[Path
     return run
 
 
+def edit(name: str, change: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    def run(w: Path) -> None:
+        path = w / name
+        path.write_bytes(change(path.read_bytes()))
+
+    return run
+
+
+def replace(name: str, old: bytes, new: bytes) -> Callable[[Path], None]:
+    def change(data: bytes) -> bytes:
+        assert old in data, (name, old)
+        return data.replace(old, new, 1)
+
+    return edit(name, change)
+
+
+def drop_mrfiles_line(name: str) -> Callable[[Path], None]:
+    return edit(
+        "META/MRFILES.RRF", lambda d: b"".join(x for x in d.splitlines(True) if not x.startswith(name.encode()))
+    )
+
+
+def gzip_as(name: str, target: str, cut: int | None = None, tail: bytes = b"") -> Callable[[Path], None]:
+    """Compress META/name into META/target (cut to `cut` bytes, `tail` appended), removing the original."""
+
+    def run(w: Path) -> None:
+        data = gzip.compress((w / "META" / name).read_bytes())
+        (w / "META" / name).unlink()
+        (w / "META" / target).write_bytes(data[:cut] + tail if cut else data + tail)
+
+    return run
+
+
+def split(name: str, lines: int, drop: tuple[str, ...] = (), keep_whole: bool = False) -> Callable[[Path], None]:
+    """Split META/name into .aa, .ab, … parts of `lines` lines (as `split -l` does), then drop some parts."""
+
+    def run(w: Path) -> None:
+        whole = w / "META" / name
+        rows = whole.read_bytes().splitlines(True)
+        for i in range(0, len(rows), lines):
+            suffix = chr(97 + i // lines // 26) + chr(97 + i // lines % 26)
+            (w / "META" / f"{name}.{suffix}").write_bytes(b"".join(rows[i : i + lines]))
+        if not keep_whole:
+            whole.unlink()
+        for part in drop:
+            target = w / "META" / part
+            target.unlink() if target.exists() else None
+            if part.endswith(".gz"):
+                plain = w / "META" / part.removesuffix(".gz")
+                target.write_bytes(gzip.compress(plain.read_bytes()))
+                plain.unlink()
+
+    return run
+
+
 def both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
     def run(w: Path) -> None:
         for step in steps:
@@ -105,6 +161,7 @@ def both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
 # ---- the table -----------------------------------------------------------------------------------------------------
 
 EXTRACT = "extract --quiet --umls {META} --out {OUT}"
+FORCED = EXTRACT + " --force"  # over a previous output, which a failed run must leave as it was
 
 CASES = [
     # 1. --force never deletes an input, nor a folder kgbuild did not write
@@ -199,6 +256,284 @@ CASES = [
         1,
         r"--out is a symbolic link",
         setup=lambda w: (w / "out").symlink_to(w / "kg"),
+    ),
+    # 2. missing files: MRCONSO is required; a file MRFILES lists must be here; other absences are named once
+    Case(
+        "missing-mrconso",
+        FORCED,
+        1,
+        r"MRCONSO\.RRF not found \(found MRDEF",
+        previous="kg",
+        setup=remove("META/MRCONSO.RRF"),
+    ),
+    Case(
+        "missing-mrrel-listed-in-mrfiles",
+        FORCED,
+        1,
+        r"MRREL\.RRF is missing, but MRFILES\.RRF lists it with 3,532 rows",
+        previous="kg",
+        setup=remove("META/MRREL.RRF"),
+    ),
+    Case(
+        "missing-mrsty-listed-in-mrfiles",
+        FORCED,
+        1,
+        r"MRSTY\.RRF is missing, but MRFILES\.RRF lists it",
+        previous="kg",
+        setup=remove("META/MRSTY.RRF"),
+    ),
+    Case(
+        "missing-optional-without-mrfiles",
+        EXTRACT,
+        0,
+        r"optional file\(s\) absent: MRREL\.RRF \(no relations\); MRDEF\.RRF \(no UMLS definitions\).*manifest",
+        setup=remove("META/MRREL.RRF", "META/MRDEF.RRF", "META/MRFILES.RRF"),
+    ),
+    Case("missing-meta-folder", "extract --quiet --umls {W}/nope --out {OUT}", 1, r"META folder not found"),
+    Case("umls-is-a-file", "extract --quiet --umls {OBO} --out {OUT}", 1, r"hp\.obo: not a folder"),
+    Case(
+        "not-a-meta-folder",
+        "extract --quiet --umls {W}/photos --out {OUT}",
+        1,
+        r"MRCONSO\.RRF not found \(no \.RRF file at all",
+        setup=make_dir("photos", {"cat.jpg": b"\xff\xd8"}),
+    ),
+    Case(
+        "rows-fewer-than-mrfiles",
+        FORCED,
+        1,
+        r"MRCONSO\.RRF has 586 rows but MRFILES\.RRF declares 589 .* a part is missing or the file is truncated",
+        previous="kg",
+        setup=edit("META/MRCONSO.RRF", lambda d: b"".join(d.splitlines(True)[:-3])),
+    ),
+    Case(
+        "rows-more-than-mrfiles",
+        FORCED,
+        1,
+        r"has 600 rows but MRFILES\.RRF declares 589 .* extra rows",
+        previous="kg",
+        setup=edit("META/MRCONSO.RRF", lambda d: d + b"".join(d.splitlines(True)[:11])),
+    ),
+    Case(
+        "empty-file",
+        FORCED,
+        1,
+        r"MRSTY\.RRF: MRSTY\.RRF is empty",
+        previous="kg",
+        setup=edit("META/MRSTY.RRF", lambda d: b""),
+    ),
+    # 3. without MRDOC, both directions of an edge still collapse (built-in inverses), and the manifest says so
+    Case(
+        "no-mrdoc-builtin-inverses",
+        EXTRACT,
+        0,
+        r"MRDOC\.RRF \(no relation labels, built-in REL inverses",
+        setup=both(remove("META/MRDOC.RRF"), drop_mrfiles_line("MRDOC")),
+    ),
+    # 4. split parts: a gap, a whole file beside its parts, gzipped beside plain parts
+    Case(
+        "split-gap",
+        FORCED,
+        1,
+        r"parts of MRCONSO\.RRF are incomplete: found MRCONSO\.RRF\.aa, MRCONSO\.RRF\.ac; "
+        r"MRCONSO\.RRF\.ab is missing",
+        previous="kg",
+        setup=split("MRCONSO.RRF", 200, drop=("MRCONSO.RRF.ab",)),
+    ),
+    Case(
+        "split-without-aa",
+        FORCED,
+        1,
+        r"found MRREL\.RRF\.ab, MRREL\.RRF\.ac; MRREL\.RRF\.aa is missing",
+        previous="kg",
+        setup=split("MRREL.RRF", 1500, drop=("MRREL.RRF.aa",)),
+    ),
+    Case(
+        "split-beside-whole",
+        FORCED,
+        1,
+        r"MRCONSO\.RRF is present in 2 forms \(MRCONSO\.RRF; MRCONSO\.RRF\.aa, MRCONSO\.RRF\.ab.*ambiguous",
+        previous="kg",
+        setup=split("MRCONSO.RRF", 200, keep_whole=True),
+    ),
+    Case(
+        "split-gz-beside-plain",
+        FORCED,
+        1,
+        r"present in 2 forms \(MRCONSO\.RRF\.aa\.gz; MRCONSO\.RRF\.ab",
+        previous="kg",
+        setup=split("MRCONSO.RRF", 200, drop=("MRCONSO.RRF.aa.gz",)),
+    ),
+    Case(
+        "whole-gz-beside-plain",
+        FORCED,
+        1,
+        r"MRSTY\.RRF is present in 2 forms",
+        previous="kg",
+        setup=lambda w: (w / "META" / "MRSTY.RRF.gz").write_bytes(
+            gzip.compress((w / "META" / "MRSTY.RRF").read_bytes())
+        ),
+    ),
+    Case("split-parts-read-in-order", EXTRACT, 0, r"^wrote ", setup=split("MRREL.RRF", 1000)),
+    Case("gz-parts-read", EXTRACT, 0, r"^wrote ", setup=gzip_as("MRREL.RRF", "MRREL.RRF.gz")),
+    # 6. filters that keep nothing: the option, and what the input offers
+    Case(
+        "lang-unknown",
+        FORCED + " --lang XXX",
+        1,
+        r"--lang XXX kept 0 of 589 atoms; languages present: ENG, FRE, SPA",
+        previous="kg",
+    ),
+    Case(
+        "lang-lower-case",
+        FORCED + " --lang eng",
+        1,
+        r"--lang eng kept 0 of 589 atoms; languages present: ENG",
+        previous="kg",
+    ),
+    Case(
+        "sab-unknown",
+        FORCED + " --sab NOPE",
+        1,
+        r"--sab NOPE kept 0 of \d+ atoms .*sources present: ICD10CM",
+        previous="kg",
+    ),
+    Case(
+        "exclude-every-sab",
+        FORCED + " --exclude-sab MSH --exclude-sab ICD10CM --exclude-sab SNOMEDCT_US",
+        1,
+        r"--exclude-sab MSH --exclude-sab ICD10CM --exclude-sab SNOMEDCT_US kept 0",
+        previous="kg",
+    ),
+    Case(
+        "max-srl-negative",
+        FORCED + " --max-srl -1",
+        1,
+        r"--max-srl -1 kept 0 of \d+ atoms .*levels present: 4, 0, 9",
+        previous="kg",
+    ),
+    Case(
+        "sab-unknown-among-valid",
+        EXTRACT + " --sab MSH --sab NOPE",
+        0,
+        r"--sab NOPE matches no atom in MRCONSO\.RRF \(present: ICD10CM, MSH",
+    ),
+    Case("lang-unknown-among-valid", EXTRACT + " --lang ENG --lang XX", 0, r"--lang XX matches no atom"),
+    # 7. corrupt or unreadable inputs: the file, the line where known, and the fix
+    Case(
+        "gz-truncated",
+        FORCED,
+        1,
+        r"MRREL\.RRF\.gz: the gzip file is truncated or corrupt",
+        previous="kg",
+        setup=both(gzip_as("MRREL.RRF", "MRREL.RRF.gz", cut=4000), drop_mrfiles_line("MRREL")),
+    ),
+    Case(
+        "gz-trailing-garbage",
+        FORCED,
+        1,
+        r"MRREL\.RRF\.gz: the gzip file is truncated or corrupt",
+        previous="kg",
+        setup=gzip_as("MRREL.RRF", "MRREL.RRF.gz", tail=b"garbage"),
+    ),
+    Case(
+        "gz-that-is-text",
+        FORCED,
+        1,
+        r"MRREL\.RRF\.gz: named \.gz but not gzip-compressed",
+        previous="kg",
+        setup=lambda w: (w / "META" / "MRREL.RRF").rename(w / "META" / "MRREL.RRF.gz"),
+    ),
+    Case(
+        "rrf-is-a-folder",
+        FORCED,
+        1,
+        r"MRSTY\.RRF: not a regular file",
+        previous="kg",
+        setup=both(remove("META/MRSTY.RRF"), make_dir("META/MRSTY.RRF")),
+    ),
+    Case(
+        "rrf-dangling-link",
+        FORCED,
+        1,
+        r"MRDEF\.RRF: not a regular file",
+        previous="kg",
+        setup=both(remove("META/MRDEF.RRF"), lambda w: (w / "META" / "MRDEF.RRF").symlink_to(w / "gone")),
+    ),
+    Case(
+        "rank-not-a-number",
+        FORCED,
+        1,
+        r"MRRANK\.RRF:1: RANK '08x8' is not a rank",
+        previous="kg",
+        setup=replace("META/MRRANK.RRF", b"0888|", b"08x8|"),
+    ),
+    Case("memory-limit-bad", FORCED + " --memory-limit lots", 1, r"bad --memory-limit 'lots'", previous="kg"),
+    Case(
+        "too-few-fields",
+        FORCED,
+        1,
+        r"MRCONSO\.RRF:1: row has 18 '\|'-separated fields, expected 19",
+        previous="kg",
+        setup=replace("META/MRCONSO.RRF", b"|4|N||\nC0178238", b"|4|N|\nC0178238"),
+    ),
+    Case(
+        "value-after-last-column",
+        FORCED,
+        1,
+        r"MRSTY\.RRF:1: .*value after the last column",
+        previous="kg",
+        setup=edit("META/MRSTY.RRF", lambda d: d.replace(b"|\n", b"|oops\n", 1)),
+    ),
+    Case(
+        "invalid-utf8",
+        FORCED,
+        1,
+        r"MRCONSO\.RRF:3: invalid UTF-8",
+        previous="kg",
+        setup=replace("META/MRCONSO.RRF", b"Pediculosis", b"Pedic\xffulosis"),
+    ),
+    # 8. licence filter: an unreadable SRL is an error, never level 0
+    Case(
+        "srl-malformed",
+        FORCED + " --max-srl 0",
+        1,
+        r"MRCONSO\.RRF:3: SRL 'x' is not a source restriction level",
+        previous="kg",
+        setup=replace("META/MRCONSO.RRF", b"infestations (B85-B89)|4|", b"infestations (B85-B89)|x|"),
+    ),
+    Case(
+        "mrsab-srl-malformed",
+        FORCED,
+        1,
+        r"MRSAB\.RRF:\d+: SRL 'four' is not a source restriction level",
+        previous="kg",
+        setup=replace("META/MRSAB.RRF", b"||||4|||FULL", b"||||four|||FULL"),
+    ),
+    # 9. smaller: a NUL byte, a 2 MB line
+    Case(
+        "nul-byte-in-name",
+        FORCED,
+        1,
+        r"MRCONSO\.RRF:3: STR 'Pedic\\\\0ulosis.* holds a NUL byte",
+        previous="kg",
+        setup=replace("META/MRCONSO.RRF", b"Pediculosis", b"Pedic\x00ulosis"),
+    ),
+    Case(
+        "nul-byte-in-definition",
+        FORCED,
+        1,
+        r"MRDEF\.RRF:\d+: DEF .* holds a NUL byte",
+        previous="kg",
+        setup=edit("META/MRDEF.RRF", lambda d: d.replace(b" ", b"\x00", 1)),
+    ),
+    Case(
+        "line-of-2mb",
+        FORCED,
+        1,
+        r"MRSTY\.RRF:488: line longer than 2,000,000 bytes",
+        previous="kg",
+        setup=edit("META/MRSTY.RRF", lambda d: d + b"C1|" + b"x" * 2_100_000 + b"|\n"),
     ),
     # 5. killed runs: their temporary folders are removed by the next run when provably ours and dead
     Case(
