@@ -43,14 +43,16 @@ class Check:
 
 
 class ContractError(UserError):
-    def __init__(self, path: Path, failures: list[Check]):
+    def __init__(self, path: Path, failures: list[Check], *, unwritten: bool = False):
         self.failures = failures
         lines = "; ".join(f"{c.name}: {c.detail}" for c in failures[:12])
         more = f" (+{len(failures) - 12} more)" if len(failures) > 12 else ""
+        where = " by the table this run made, so nothing was written" if unwritten else ""
         super().__init__(
-            f"contract check failed: {lines}{more}",
+            f"contract check failed{where}: {lines}{more}",
             path=path,
-            fix=f"the table does not match data_contracts/{failures[0].table}.odcs.yaml",
+            fix=f"the table does not match data_contracts/{failures[0].table}.odcs.yaml"
+            + ("; please report it with the input that made it" if unwritten else ""),
         )
 
 
@@ -150,9 +152,10 @@ def check_table(
             nulls = nulls_by_col[prop["name"]]
             results.append(Check(table, f"{prop['name']}.required", nulls == 0, f"{nulls} null values"))
         if prop.get("unique"):
-            dups = _duplicates(con, src, [prop["name"]], seen) and con.execute(
-                f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}"
-            ).fetchone()[0]
+            dups = (
+                _duplicates(con, src, [prop["name"]], seen)
+                and con.execute(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+            )
             results.append(Check(table, f"{prop['name']}.unique", dups == 0, f"{dups} duplicate values"))
         for rule in prop.get("quality", []):
             results.append(_column_rule(con, src, table, prop["name"], rule, seen))
@@ -167,9 +170,12 @@ def check_table(
     ]
     if pk:
         keys = ", ".join(f'"{c}"' for c in pk)
-        dups = _duplicates(con, src, pk, seen) and con.execute(
-            f"SELECT count(*) FROM (SELECT {keys} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
-        ).fetchone()[0]
+        dups = (
+            _duplicates(con, src, pk, seen)
+            and con.execute(
+                f"SELECT count(*) FROM (SELECT {keys} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
+            ).fetchone()[0]
+        )
         results.append(Check(table, f"primaryKey({', '.join(pk)})", dups == 0, f"{dups} duplicated keys"))
     for rule in schema.get("quality", []):
         metric = rule.get("metric")
@@ -178,9 +184,12 @@ def check_table(
             results.append(Check(table, "rowCount", ok, detail))
         elif metric == "duplicateValues":
             cols = ", ".join(f'"{c}"' for c in rule["arguments"]["properties"])
-            dups = _duplicates(con, src, rule["arguments"]["properties"], seen) and con.execute(
-                f"SELECT count(*) FROM (SELECT {cols} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
-            ).fetchone()[0]
+            dups = (
+                _duplicates(con, src, rule["arguments"]["properties"], seen)
+                and con.execute(
+                    f"SELECT count(*) FROM (SELECT {cols} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
+                ).fetchone()[0]
+            )
             ok, detail = _quality_ok(rule, dups)
             results.append(Check(table, f"duplicateValues({cols})", ok, detail))
         elif rule.get("type") == "sql":
@@ -232,9 +241,10 @@ def _column_rule(con, src: str, table: str, column: str, rule: dict[str, Any], s
             f"SELECT count(*) FROM {src} WHERE {col} IS NULL OR {col}::VARCHAR IN ({values})"
         ).fetchone()[0]
     elif metric == "duplicateValues":
-        bad = _duplicates(con, src, [column], seen) and con.execute(
-            f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}"
-        ).fetchone()[0]
+        bad = (
+            _duplicates(con, src, [column], seen)
+            and con.execute(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+        )
     else:
         return Check(table, f"{column}.{metric}", False, f"unsupported quality metric {metric!r} in the contract")
     ok, detail = _quality_ok(rule, bad)
@@ -275,12 +285,24 @@ def check_or_raise(table: str, folder: Path, *, con: duckdb.DuckDBPyConnection |
     return results
 
 
-def check_tables_or_raise(tables: Iterable[str], folder: Path, *, memory_limit: str | None = None) -> None:
-    """Check the tables a run wrote to `folder`, on one connection; raise ContractError at the first that fails."""
+def check_tables_or_raise(
+    tables: Iterable[str], folder: Path, *, memory_limit: str | None = None, out: Path | None = None
+) -> None:
+    """Check the tables a run wrote to `folder`, on one connection; raise ContractError at the first that fails.
+
+    `folder` is the run's temporary folder: the error names the file under `out`, the output the user asked for (a
+    temporary path is gone by the time the message is read)."""
     con = connect(memory_limit)
     try:
         for table in tables:
-            check_or_raise(table, folder, con=con)
+            try:
+                check_or_raise(table, folder, con=con)
+            except ContractError as exc:
+                if out is None:
+                    raise
+                raise ContractError(
+                    Path(out) / Path(exc.path).relative_to(folder), exc.failures, unwritten=True
+                ) from None
     finally:
         con.close()
 

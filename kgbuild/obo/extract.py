@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.contracts import arrow_schema, check_tables_or_raise
+from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.obo.hierarchy import is_a_graph, top_level_categories
 from kgbuild.obo.parser import parse_obo, unescape
@@ -70,6 +71,14 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
     doc = parse_obo(obo_path)
     all_terms, typedefs = read_terms(doc)
     terms = [t for t in all_terms if not t.obsolete and t.name]
+    if not terms:
+        obsolete = sum(t.obsolete for t in all_terms)
+        raise UserError(
+            f"no term to extract: {len(all_terms)} [Term] stanza(s), {obsolete} obsolete, "
+            f"{len(all_terms) - obsolete} without a name",
+            path=obo_path,
+            fix="give an ontology in OBO format: [Term] stanzas with an id: and a name:",
+        )
     kept = {t.id for t in terms}
     names_by_id = {t.id: t.name for t in terms}
     graph = is_a_graph(terms, obo_path)
@@ -175,7 +184,7 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
     with atomic_dir(out, force=force, inputs=inputs) as tmp:
         for table in TABLES:
             pq.write_table(pa.table(rows[table], schema=arrow_schema(table)), tmp / f"{table}.parquet")
-        check_tables_or_raise(TABLES, tmp)
+        check_tables_or_raise(TABLES, tmp, out=out)
         finished = time.perf_counter()
         manifest = write_manifest(
             tmp,

@@ -233,7 +233,7 @@ def build_pairs(
         con.close()
         shutil.rmtree(work, ignore_errors=True)
         t0 = time.perf_counter()
-        check_tables_or_raise(OUTPUTS, tmp, memory_limit=options.memory_limit)
+        check_tables_or_raise(OUTPUTS, tmp, memory_limit=options.memory_limit, out=out)
         timings["contracts"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started
         manifest = write_manifest(

@@ -255,7 +255,7 @@ def extract_umls(
             con.close()
 
         t = time.perf_counter()
-        check_tables_or_raise(MARTS, tmp, memory_limit=opts.memory_limit)
+        check_tables_or_raise(MARTS, tmp, memory_limit=opts.memory_limit, out=out)
         timings["contracts"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         manifest = write_manifest(

@@ -162,6 +162,7 @@ def both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
 
 EXTRACT = "extract --quiet --umls {META} --out {OUT}"
 FORCED = EXTRACT + " --force"  # over a previous output, which a failed run must leave as it was
+OBO_FORCED = "extract --obo {OBO} --out {OUT} --force"
 
 CASES = [
     # 1. --force never deletes an input, nor a folder kgbuild did not write
@@ -534,6 +535,72 @@ CASES = [
         r"MRSTY\.RRF:488: line longer than 2,000,000 bytes",
         previous="kg",
         setup=edit("META/MRSTY.RRF", lambda d: d + b"C1|" + b"x" * 2_100_000 + b"|\n"),
+    ),
+    # OBO: an empty file, JSON, bad bytes (line and column), a BOM, a NUL byte
+    Case(
+        "obo-empty",
+        OBO_FORCED,
+        1,
+        r"hp\.obo: no term to extract: 0 \[Term\] stanza",
+        previous="kg",
+        setup=edit("hp.obo", lambda d: b""),
+    ),
+    Case(
+        "obo-only-obsolete",
+        OBO_FORCED,
+        1,
+        r"no term to extract: 1 \[Term\] stanza\(s\), 1 obsolete",
+        previous="kg",
+        setup=edit("hp.obo", lambda d: b"format-version: 1.4\n\n[Term]\nid: X:1\nname: x\nis_obsolete: true\n"),
+    ),
+    Case(
+        "obo-is-json",
+        OBO_FORCED,
+        1,
+        r"hp\.obo:1: this looks like JSON .*not OBO",
+        previous="kg",
+        setup=edit("hp.obo", lambda d: b'{"graphs": [{"id": "http://purl.obolibrary.org/obo/hp.owl"}]}\n'),
+    ),
+    Case(
+        "obo-is-pretty-json",
+        OBO_FORCED,
+        1,
+        r"hp\.obo:1: this looks like JSON",
+        previous="kg",
+        setup=edit("hp.obo", lambda d: b'{\n  "graphs": []\n}\n'),
+    ),
+    Case(
+        "obo-not-utf8",
+        OBO_FORCED,
+        1,
+        r"hp\.obo:29: not UTF-8 text: byte 0xe9 at column 24",
+        previous="kg",
+        setup=replace("hp.obo", b"Autosomal dominant", b"Autosomal dominan\xe9t"),
+    ),
+    Case(
+        "obo-nul-byte",
+        OBO_FORCED,
+        1,
+        r"hp\.obo:29: a NUL byte at column 16",
+        previous="kg",
+        setup=replace("hp.obo", b"Autosomal dominant", b"Autosomal\x00 dominant"),
+    ),
+    Case("obo-is-a-folder", "extract --obo {META} --out {OUT}", 1, r"--obo is a folder, not an OBO file"),
+    Case("obo-missing", "extract --obo {W}/nope.obo --out {OUT}", 1, r"nope\.obo: OBO file not found"),
+    Case(
+        "obo-with-bom",
+        "extract --obo {OBO} --out {OUT}",
+        0,
+        r"^wrote ",
+        setup=edit("hp.obo", lambda d: b"\xef\xbb\xbf" + d),
+    ),
+    Case(
+        "obo-cycle",
+        OBO_FORCED,
+        1,
+        r"hp\.obo:\d+: is_a cycle",
+        previous="kg",
+        setup=lambda w: shutil.copyfile(MINI_OBO.parent / "cyclic.obo", w / "hp.obo"),
     ),
     # 5. killed runs: their temporary folders are removed by the next run when provably ours and dead
     Case(

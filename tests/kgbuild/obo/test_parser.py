@@ -59,3 +59,11 @@ def test_not_utf8_is_a_user_error(tmp_path):
     path.write_bytes("[Term]\nid: X:1\nname: Fémur\n".encode("latin-1"))
     with pytest.raises(UserError, match="not UTF-8"):
         parse_obo(path)
+
+
+def test_a_bom_keeps_the_first_header_tag_and_crlf_endings_are_read(tmp_path):
+    path = tmp_path / "bom.obo"
+    path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / "mini.obo").read_bytes().replace(b"\n", b"\r\n"))
+    doc = parse_obo(path)
+    assert doc.header_value("format-version") == "1.4"
+    assert doc.header_value("data-version") == "mini/releases/2026-01-01"
