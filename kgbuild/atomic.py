@@ -116,7 +116,7 @@ def check_output(
                     path=out,
                     fix=f"choose an {option} whose parent is a folder",
                 )
-            if not os.access(parent, os.W_OK | os.X_OK):
+            if not _can_write(parent):
                 raise UserError(
                     f"cannot write in {parent} (permission denied)",
                     path=out,
@@ -124,6 +124,10 @@ def check_output(
                 )
             break
     return out
+
+
+def _can_write(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
 
 
 @contextmanager

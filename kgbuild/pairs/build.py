@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -13,7 +12,8 @@ import duckdb
 import pyarrow as pa
 
 from kgbuild.atomic import atomic_dir
-from kgbuild.contracts import check_tables_or_raise, columns, table_files
+from kgbuild.contracts import check_tables_or_raise, columns, table_files, unreadable_file
+from kgbuild.engine import check_memory_limit, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
 from kgbuild.pairs.phrases import phrase_table
@@ -84,8 +84,9 @@ class PairOptions:
         ):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B)", self.memory_limit.strip()):
-            raise UserError(f"bad memory limit {self.memory_limit!r}", fix="write it like 4GB or 512MB")
+        check_memory_limit(self.memory_limit)
+        if not -(2**63) <= self.seed < 2**63:
+            raise UserError(f"--seed {self.seed} does not fit in 64 bits", fix="give a --seed such as 42")
         for name in ("max_synonyms", "max_definitions", "max_llm_definitions"):
             if getattr(self, name) < 0:
                 raise UserError(f"{name} must be 0 or more, got {getattr(self, name)}")
@@ -105,7 +106,12 @@ def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
     try:
         found = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()]
     except duckdb.Error as exc:
-        raise UserError(f"cannot read table {name}: {exc}", path=files[0], fix="rerun kgbuild extract") from None
+        bad = unreadable_file(con, files) or (files[0], str(exc).splitlines()[0])
+        raise UserError(
+            f"cannot read table {name}: the Parquet file is truncated or corrupt ({bad[1]})",
+            path=bad[0],
+            fix="rerun the kgbuild command that wrote this folder",
+        ) from None
     missing = [c for c in needed if c not in found]
     if missing:
         raise UserError(
@@ -115,6 +121,25 @@ def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
         )
     con.sql(f"CREATE VIEW {name} AS SELECT * FROM {src}")
     return con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+
+
+def _check_lang(con: duckdb.DuckDBPyConnection, lang: str, kg: Path) -> None:
+    """--lang must match names in the KG; say which languages it has instead of failing a contract later."""
+    counts = dict(con.execute("SELECT lang, count(*) FROM names GROUP BY lang ORDER BY 2 DESC").fetchall())
+    if not counts.get(lang):
+        present = ", ".join(f"{k} ({v:,})" for k, v in counts.items()) or "none"
+        raise UserError(
+            f"--lang {lang} kept 0 of {sum(counts.values()):,} names; languages present: {present}",
+            path=Path(kg) / "names.parquet",
+            fix="give --lang one of the languages present (codes are upper case, as in names.lang)",
+        )
+
+
+def _unreadable_input(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path | None) -> tuple[str, str] | None:
+    files = [f for table in KG_INPUTS for f in table_files(kg, table)]
+    if definitions is not None:
+        files += table_files(Path(definitions), "llm_definitions")
+    return unreadable_file(con, files)
 
 
 def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path | None) -> dict[str, Any]:
@@ -187,51 +212,73 @@ def build_pairs(
         work = tmp / ".work"
         work.mkdir()
         con = duckdb.connect(str(work / "pairs.duckdb"))
-        con.sql(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
-        con.sql(f"SET memory_limit = '{options.memory_limit}'")
-        con.sql("SET preserve_insertion_order = false")  # outputs are ordered explicitly
-        if options.threads:
-            con.sql(f"SET threads = {int(options.threads)}")
-        started = time.perf_counter()
-        inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
-        con.register("pair_params_arrow", options.sql_params())
-        con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
-        con.register("relation_phrases_arrow", phrase_table())
-        con.sql("CREATE TABLE relation_phrases AS SELECT * FROM relation_phrases_arrow")
-        con.execute(read_sql("pairs/_macros.sql"))
-        timings["register"] = time.perf_counter() - started
-        for step in STEPS:
-            if progress:
-                progress(step)
-            t0 = time.perf_counter()
-            sql = read_sql(f"pairs/{step}.sql")
-            target = (tmp / f"{step}.parquet").as_posix()
-            try:
-                if step in OUTPUTS and step not in READ_LATER:
-                    # straight to Parquet, in the query's ORDER BY (a table would lose it: insertion order is off)
-                    con.sql(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-                else:
-                    con.sql(f"CREATE {'VIEW' if step in VIEWS else 'TABLE'} {step} AS {sql}")
-                if step in READ_LATER:
-                    con.sql(
-                        f"COPY (SELECT * FROM {step} ORDER BY cui) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+        try:
+            con.sql(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
+            con.sql(f"SET memory_limit = '{options.memory_limit}'")
+            con.sql("SET preserve_insertion_order = false")  # outputs are ordered explicitly
+            if options.threads:
+                con.sql(f"SET threads = {int(options.threads)}")
+            started = time.perf_counter()
+            inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
+            _check_lang(con, options.lang, kg)
+            con.register("pair_params_arrow", options.sql_params())
+            con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
+            con.register("relation_phrases_arrow", phrase_table())
+            con.sql("CREATE TABLE relation_phrases AS SELECT * FROM relation_phrases_arrow")
+            con.execute(read_sql("pairs/_macros.sql"))
+            timings["register"] = time.perf_counter() - started
+            for step in STEPS:
+                if progress:
+                    progress(step)
+                t0 = time.perf_counter()
+                sql = read_sql(f"pairs/{step}.sql")
+                target = (tmp / f"{step}.parquet").as_posix()
+                try:
+                    if step in OUTPUTS and step not in READ_LATER:
+                        # straight to Parquet, in the query's ORDER BY (a table would lose it: insertion order is off)
+                        con.sql(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+                    else:
+                        con.sql(f"CREATE {'VIEW' if step in VIEWS else 'TABLE'} {step} AS {sql}")
+                    if step in READ_LATER:
+                        ordered = f"SELECT * FROM {step} ORDER BY cui"
+                        con.sql(f"COPY ({ordered}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+                except duckdb.Error as exc:
+                    if type(exc).__name__ == "InterruptException":
+                        raise KeyboardInterrupt from exc
+                    # A Parquet input corrupt mid-file fails here, often without naming the file: find it.
+                    bad = (
+                        None
+                        if isinstance(exc, duckdb.OutOfMemoryException)
+                        else _unreadable_input(con, kg, definitions)
                     )
-            except duckdb.OutOfMemoryException as exc:
-                raise UserError(
-                    f"DuckDB ran out of memory in step {step} (memory limit {options.memory_limit}): "
-                    f"{str(exc).splitlines()[0]}",
-                    path=kg,
-                    fix="raise --memory-limit, or free memory on this machine",
-                ) from None
-            timings[step] = time.perf_counter() - t0
-        tables = {
-            t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')").fetchall()[0][
-                0
-            ]
-            for t in OUTPUTS
-        }
-        con.close()
+                    if bad:
+                        raise UserError(
+                            f"cannot read this Parquet file: it is truncated or corrupt ({bad[1]})",
+                            path=bad[0],
+                            fix="rerun the kgbuild command that wrote this folder",
+                        ) from None
+                    raise runtime_error(exc, step=step, memory_limit=options.memory_limit, out=out) from None
+                timings[step] = time.perf_counter() - t0
+            tables = {
+                t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')").fetchall()[
+                    0
+                ][0]
+                for t in OUTPUTS
+            }
+        except duckdb.Error as exc:  # reading the inputs in, before the steps
+            if type(exc).__name__ == "InterruptException":
+                raise KeyboardInterrupt from exc
+            raise runtime_error(exc, step="register", memory_limit=options.memory_limit, out=out) from None
+        finally:
+            con.close()
         shutil.rmtree(work, ignore_errors=True)
+        if not tables["pairs"]:
+            raise UserError(
+                f"no training pair could be made from the {options.lang} names of {kg}: no concept has a synonym, "
+                "a definition or a description",
+                path=kg,
+                fix="extract a KG with definitions or relations (MRDEF, MRREL), or add --definitions",
+            )
         t0 = time.perf_counter()
         check_tables_or_raise(OUTPUTS, tmp, memory_limit=options.memory_limit, out=out)
         timings["contracts"] = time.perf_counter() - t0

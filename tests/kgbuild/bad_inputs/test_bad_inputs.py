@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -43,6 +44,8 @@ class Case:
     changes: tuple[str, ...] = ()  # workspace paths a successful run may write (besides {OUT})
     patch: Callable[[pytest.MonkeyPatch], None] | None = None
     cwd: str | None = None  # run from this workspace folder (for `--out .`)
+    one_line: bool = True  # validate prints its table of failed checks before the error line
+    needs_non_root: bool = False  # file permissions do not stop root
 
 
 # ---- workspace mutations -------------------------------------------------------------------------------------------
@@ -150,6 +153,28 @@ def split(name: str, lines: int, drop: tuple[str, ...] = (), keep_whole: bool = 
     return run
 
 
+def corrupt_middle(name: str) -> Callable[[Path], None]:
+    """Zeros over 200 bytes a third of the way into a Parquet file: the footer still reads, the data does not."""
+
+    def change(data: bytes) -> bytes:
+        at = len(data) // 3
+        return data[:at] + b"\x00" * 200 + data[at + 200 :]
+
+    return edit(name, change)
+
+
+def chmod(name: str, mode: int) -> Callable[[Path], None]:
+    return lambda w: (w / name).chmod(mode)
+
+
+def duplicate_rows(path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), path)
+
+
 def both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
     def run(w: Path) -> None:
         for step in steps:
@@ -163,6 +188,7 @@ def both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
 EXTRACT = "extract --quiet --umls {META} --out {OUT}"
 FORCED = EXTRACT + " --force"  # over a previous output, which a failed run must leave as it was
 OBO_FORCED = "extract --obo {OBO} --out {OUT} --force"
+PAIRS_FORCED = "build-pairs --kg {KG} --out {OUT} --force"
 
 CASES = [
     # 1. --force never deletes an input, nor a folder kgbuild did not write
@@ -602,6 +628,182 @@ CASES = [
         previous="kg",
         setup=lambda w: shutil.copyfile(MINI_OBO.parent / "cyclic.obo", w / "hp.obo"),
     ),
+    # build-pairs
+    Case(
+        "pairs-lang-unknown",
+        PAIRS_FORCED + " --lang XX",
+        1,
+        r"--lang XX kept 0 of 574 names; languages present: ENG \(574\)",
+        previous="pairs",
+    ),
+    Case(
+        "pairs-seed-huge",
+        PAIRS_FORCED + " --seed 99999999999999999999",
+        1,
+        r"--seed \d+ does not fit in 64 bits",
+        previous="pairs",
+    ),
+    Case("pairs-memory-limit-bad", PAIRS_FORCED + " --memory-limit 4", 1, r"bad --memory-limit '4'", previous="pairs"),
+    Case(
+        "pairs-out-of-memory",
+        PAIRS_FORCED + " --memory-limit 1MB",
+        1,
+        r"DuckDB ran out of memory in step \w+ "
+        r"\(memory limit 1MB\).*raise --memory-limit",
+        previous="pairs",
+    ),
+    Case(
+        "pairs-split-percent-bad",
+        PAIRS_FORCED + " --train-pct 90 --dev-pct 20",
+        1,
+        r"bad split percentages",
+        previous="pairs",
+    ),
+    Case(
+        "pairs-kg-corrupt-mid-file",
+        PAIRS_FORCED,
+        1,
+        r"kg/names\.parquet: cannot read this Parquet file: it is truncated or corrupt",
+        previous="pairs",
+        setup=corrupt_middle("kg/names.parquet"),
+    ),
+    Case(
+        "pairs-kg-truncated",
+        PAIRS_FORCED,
+        1,
+        r"kg/relations\.parquet: cannot read table relations: the Parquet file is truncated",
+        previous="pairs",
+        setup=edit("kg/relations.parquet", lambda d: d[:2000]),
+    ),
+    Case(
+        "pairs-kg-not-parquet",
+        PAIRS_FORCED,
+        1,
+        r"kg/concepts\.parquet: cannot read table concepts",
+        previous="pairs",
+        setup=edit("kg/concepts.parquet", lambda d: b"cui,name\nC1,x\n"),
+    ),
+    Case(
+        "pairs-kg-missing-table",
+        PAIRS_FORCED,
+        1,
+        r"the KG folder has no relations table",
+        previous="pairs",
+        setup=remove("kg/relations.parquet"),
+    ),
+    Case("pairs-kg-missing", "build-pairs --kg {W}/nope --out {OUT}", 1, r"nope: KG folder not found"),
+    Case(
+        "pairs-definitions-missing",
+        "build-pairs --kg {KG} --definitions {W}/nope --out {OUT}",
+        1,
+        r"nope: definitions folder not found",
+    ),
+    Case(
+        "pairs-definitions-without-table",
+        "build-pairs --kg {KG} --definitions {PAIRS} --out {OUT}",
+        1,
+        r"pairs: no llm_definitions table here",
+    ),
+    Case(
+        "extract-out-of-memory", FORCED + " --memory-limit 1MB", 1, r"DuckDB ran out of memory in step", previous="kg"
+    ),
+    # validate: a truncated or damaged file is a failed check in the table, not a stop; unknown files are named
+    Case(
+        "validate-truncated",
+        "validate {KG}",
+        1,
+        r"contract check\(s\) failed in \d+ table\(s\) \(listed above\)",
+        one_line=False,
+        setup=edit("kg/concepts.parquet", lambda d: d[:3000]),
+    ),
+    Case(
+        "validate-corrupt-mid-file",
+        "validate {KG}",
+        1,
+        r"names\.parquet is truncated or corrupt",
+        one_line=False,
+        setup=corrupt_middle("kg/names.parquet"),
+    ),
+    Case(
+        "validate-duplicate-key",
+        "validate {KG}",
+        1,
+        r"2 contract check\(s\) failed in 1 table",
+        one_line=False,
+        setup=lambda w: duplicate_rows(w / "kg" / "concepts.parquet"),
+    ),
+    Case(
+        "validate-unknown-parquet",
+        "validate {KG}",
+        0,
+        r"not checked, no contract for them: extra\.parquet",
+        setup=lambda w: shutil.copyfile(w / "kg" / "sources.parquet", w / "kg" / "extra.parquet"),
+    ),
+    Case("validate-a-file", "validate {OBO}", 1, r"hp\.obo: not a folder"),
+    Case("validate-no-tables", "validate {META}", 1, r"no table with a contract found here"),
+    # publish: everything the user can fix fails before anything is staged or sent
+    Case(
+        "publish-corrupt-table",
+        "publish {KG} --repo-id lab/kg --dry-run",
+        1,
+        r"names\.parquet: contract check failed: readable: names\.parquet is truncated or corrupt",
+        setup=corrupt_middle("kg/names.parquet"),
+    ),
+    Case(
+        "publish-table-missing",
+        "publish {KG} --repo-id lab/kg --dry-run",
+        1,
+        r"table\(s\) names listed in manifest\.json are missing",
+        setup=remove("kg/names.parquet"),
+    ),
+    Case(
+        "publish-broken-manifest",
+        "publish {KG} --repo-id lab/kg --dry-run",
+        1,
+        r"manifest\.json:1: manifest\.json is not valid JSON",
+        setup=edit("kg/manifest.json", lambda d: b"{,}"),
+    ),
+    Case("publish-missing-dir", "publish {W}/nope --repo-id lab/kg --dry-run", 1, r"DATA_DIR not found"),
+    Case("publish-bad-repo-id", "publish {KG} --repo-id not-a-repo --dry-run", 1, r"invalid --repo-id 'not-a-repo'"),
+    Case(
+        "publish-public-restricted",
+        "publish {KG} --repo-id lab/kg --public --stage-dir {OUT}",
+        1,
+        r"--i-have-redistribution-rights",
+    ),
+    Case(
+        "publish-stage-exists",
+        "publish {KG} --repo-id lab/kg --dry-run --stage-dir {OUT}",
+        1,
+        r"--stage-dir already exists \(an earlier kgbuild output\)",
+        previous="kg",
+    ),
+    # permissions (as a non-root user; root reads and writes through them)
+    Case(
+        "rrf-unreadable",
+        FORCED,
+        1,
+        r"MRREL\.RRF: cannot read the file \(Permission denied\)",
+        previous="kg",
+        setup=chmod("META/MRREL.RRF", 0),
+        needs_non_root=True,
+    ),
+    Case(
+        "out-parent-unwritable",
+        "extract --quiet --umls {META} --out {W}/locked/kg",
+        1,
+        r"cannot write in .*locked \(permission denied\)",
+        setup=both(make_dir("locked"), chmod("locked", 0o500)),
+        needs_non_root=True,
+    ),
+    Case(
+        "out-parent-unwritable-as-seen",
+        "extract --quiet --umls {META} --out {W}/locked/kg",
+        1,
+        r"cannot write in .*locked \(permission denied\)",
+        setup=make_dir("locked"),
+        patch=lambda mp: mp.setattr("kgbuild.atomic._can_write", lambda folder: False),
+    ),
     # 5. killed runs: their temporary folders are removed by the next run when provably ours and dead
     Case(
         "stale-temp-removed",
@@ -711,6 +913,8 @@ def message_lines(output: str) -> list[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, outputs, tmp_path, monkeypatch):
+    if case.needs_non_root and os.geteuid() == 0:
+        pytest.skip("root reads and writes whatever the permissions say")
     w = workspace(tmp_path, outputs, case)
     monkeypatch.setenv("HF_TOKEN", "hf_badInputsTestToken")
     monkeypatch.setattr("kgbuild.publish.upload.HfApi", lambda: pytest.fail("publish reached the Hub"))
@@ -728,7 +932,7 @@ def test_bad_input(case: Case, outputs, tmp_path, monkeypatch):
     assert "Traceback" not in result.output and not isinstance(result.exception, AssertionError), result.output
     assert result.exit_code == case.code, result.output
     lines = message_lines(result.stderr)
-    if case.code:
+    if case.code and case.one_line:
         assert len(lines) == 1, result.stderr  # one line, never a wrapped or multi-line dump
     shown = [line.removeprefix("error: ").removeprefix("warning: ") for line in lines]
     assert any(re.search(case.message, line) for line in shown), f"{case.message!r} not in {lines}"

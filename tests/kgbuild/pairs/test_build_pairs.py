@@ -171,7 +171,7 @@ def test_bad_input_is_one_clear_error(tmp_path, femur_kg):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # nothing half-written
     with pytest.raises(UserError, match="bad split percentages"):
         build_pairs(femur_kg, tmp_path / "out2", options=PairOptions(train_pct=95, dev_pct=10))
-    with pytest.raises(UserError, match="bad memory limit"):
+    with pytest.raises(UserError, match="bad --memory-limit"):
         build_pairs(femur_kg, tmp_path / "out2", options=PairOptions(memory_limit="4 gigs'; DROP"))
 
 
