@@ -332,7 +332,8 @@ def check_folder(folder: Path) -> dict[str, list[Check]]:
     """Check every table in `folder` that has a contract. Raises UserError if the folder holds none."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserError("not a folder", path=folder, fix="give the output folder of a kgbuild command")
+        what = "not a folder (a file)" if folder.exists() else "folder not found"
+        raise UserError(what, path=folder, fix="give the output folder of a kgbuild command")
     found = {t: table_files(folder, t) for t in contract_names()}
     found = {t: f for t, f in found.items() if f}
     if not found:

@@ -123,9 +123,13 @@ def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
     return con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
 
 
-def _check_lang(con: duckdb.DuckDBPyConnection, lang: str, kg: Path) -> None:
-    """--lang must match names in the KG; say which languages it has instead of failing a contract later."""
-    counts = dict(con.execute("SELECT lang, count(*) FROM names GROUP BY lang ORDER BY 2 DESC").fetchall())
+def _check_names(con: duckdb.DuckDBPyConnection, lang: str, kg: Path) -> None:
+    """--lang must match names in the KG, and no name may hold a NUL byte (a KG made before extract refused them):
+    say so here, with what the KG holds, instead of failing a contract of the output."""
+    rows = con.execute(
+        "SELECT lang, count(*), count(*) FILTER (contains(name, chr(0))) FROM names GROUP BY lang ORDER BY 2 DESC"
+    ).fetchall()
+    counts = {r[0]: r[1] for r in rows}
     if not counts.get(lang):
         present = ", ".join(f"{k} ({v:,})" for k, v in counts.items()) or "none"
         raise UserError(
@@ -133,18 +137,45 @@ def _check_lang(con: duckdb.DuckDBPyConnection, lang: str, kg: Path) -> None:
             path=Path(kg) / "names.parquet",
             fix="give --lang one of the languages present (codes are upper case, as in names.lang)",
         )
+    if nul := sum(r[2] for r in rows):
+        raise UserError(
+            f"{nul:,} name(s) hold a NUL byte (binary data from a corrupt input)",
+            path=Path(kg) / "names.parquet",
+            fix="extract the KG again from a good copy of the input (kgbuild extract refuses NUL bytes)",
+        )
 
 
-def _unreadable_input(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path | None) -> tuple[str, str] | None:
-    files = [f for table in KG_INPUTS for f in table_files(kg, table)]
-    if definitions is not None:
-        files += table_files(Path(definitions), "llm_definitions")
-    return unreadable_file(con, files)
+def _failure(
+    exc: duckdb.Error,
+    con: duckdb.DuckDBPyConnection,
+    kg: Path,
+    definitions: Path | None,
+    step: str,
+    options: PairOptions,
+    out: Path,
+) -> BaseException:
+    """What to raise for a DuckDB error: Ctrl-C, a corrupt input (found by decoding each one, as DuckDB often names
+    no file for damage mid-file), or the engine's own failure (memory, disk)."""
+    if type(exc).__name__ == "InterruptException":
+        return KeyboardInterrupt()
+    if not isinstance(exc, duckdb.OutOfMemoryException):
+        files = [f for table in KG_INPUTS for f in table_files(kg, table)]
+        if definitions is not None:
+            files += table_files(Path(definitions), "llm_definitions")
+        bad = unreadable_file(con, files)
+        if bad:
+            return UserError(
+                f"cannot read this Parquet file: it is truncated or corrupt ({bad[1]})",
+                path=bad[0],
+                fix="rerun the kgbuild command that wrote this folder",
+            )
+    return runtime_error(exc, step=step, memory_limit=options.memory_limit, out=out)
 
 
 def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path | None) -> dict[str, Any]:
     if not kg.is_dir():
-        raise UserError("KG folder not found", path=kg, fix="give the --out folder of kgbuild extract")
+        what = "--kg is a file, not a folder" if kg.exists() else "KG folder not found"
+        raise UserError(what, path=kg, fix="give the --out folder of kgbuild extract")
     inputs: dict[str, Any] = {"kg": {"path": str(kg), "rows": {}, "bytes": {}}}
     for table in KG_INPUTS:
         files = table_files(kg, table)
@@ -167,7 +198,7 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path
         return inputs
     if not definitions.is_dir():
         raise UserError(
-            "definitions folder not found",
+            "--definitions is a file, not a folder" if definitions.exists() else "definitions folder not found",
             path=definitions,
             fix="give the --out folder of kgbuild generate-definitions",
         )
@@ -220,7 +251,7 @@ def build_pairs(
                 con.sql(f"SET threads = {int(options.threads)}")
             started = time.perf_counter()
             inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
-            _check_lang(con, options.lang, kg)
+            _check_names(con, options.lang, kg)
             con.register("pair_params_arrow", options.sql_params())
             con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
             con.register("relation_phrases_arrow", phrase_table())
@@ -243,21 +274,7 @@ def build_pairs(
                         ordered = f"SELECT * FROM {step} ORDER BY cui"
                         con.sql(f"COPY ({ordered}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
                 except duckdb.Error as exc:
-                    if type(exc).__name__ == "InterruptException":
-                        raise KeyboardInterrupt from exc
-                    # A Parquet input corrupt mid-file fails here, often without naming the file: find it.
-                    bad = (
-                        None
-                        if isinstance(exc, duckdb.OutOfMemoryException)
-                        else _unreadable_input(con, kg, definitions)
-                    )
-                    if bad:
-                        raise UserError(
-                            f"cannot read this Parquet file: it is truncated or corrupt ({bad[1]})",
-                            path=bad[0],
-                            fix="rerun the kgbuild command that wrote this folder",
-                        ) from None
-                    raise runtime_error(exc, step=step, memory_limit=options.memory_limit, out=out) from None
+                    raise _failure(exc, con, kg, definitions, step, options, out) from None
                 timings[step] = time.perf_counter() - t0
             tables = {
                 t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')").fetchall()[
@@ -266,9 +283,7 @@ def build_pairs(
                 for t in OUTPUTS
             }
         except duckdb.Error as exc:  # reading the inputs in, before the steps
-            if type(exc).__name__ == "InterruptException":
-                raise KeyboardInterrupt from exc
-            raise runtime_error(exc, step="register", memory_limit=options.memory_limit, out=out) from None
+            raise _failure(exc, con, kg, definitions, "register", options, out) from None
         finally:
             con.close()
         shutil.rmtree(work, ignore_errors=True)

@@ -44,7 +44,7 @@ def publish_dataset(
     check_repo_id(repo_id)
     if not data_dir.is_dir():
         raise UserError(
-            "DATA_DIR not found",
+            "DATA_DIR is a file, not a folder" if data_dir.exists() else "DATA_DIR not found",
             path=data_dir,
             fix="give the output folder of kgbuild extract, build-pairs or generate-definitions",
         )

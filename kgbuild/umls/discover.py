@@ -36,7 +36,7 @@ def resolve_meta(path: Path) -> Path:
             "META folder not found", path=path, fix="give the META folder of a UMLS release (it holds MRCONSO.RRF)"
         )
     if not path.is_dir():
-        raise UserError("not a folder", path=path, fix="give the META folder of a UMLS release, not a file")
+        raise UserError("--umls is a file, not a folder", path=path, fix="give the META folder of a UMLS release")
     if not _has(path, "MRCONSO") and (path / "META").is_dir():
         return path / "META"
     return path

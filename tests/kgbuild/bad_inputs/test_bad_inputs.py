@@ -175,6 +175,18 @@ def duplicate_rows(path: Path) -> None:
     pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), path)
 
 
+def nul_in_first_name(w: Path) -> None:
+    """A KG made before extract refused NUL bytes: one name carries one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = w / "kg" / "names.parquet"
+    table = pq.read_table(path)
+    names = table.column("name").to_pylist()
+    names[0] = names[0][:3] + "\x00" + names[0][3:]
+    pq.write_table(table.set_column(table.schema.get_field_index("name"), "name", pa.array(names)), path)
+
+
 def both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
     def run(w: Path) -> None:
         for step in steps:
@@ -317,7 +329,7 @@ CASES = [
         setup=remove("META/MRREL.RRF", "META/MRDEF.RRF", "META/MRFILES.RRF"),
     ),
     Case("missing-meta-folder", "extract --quiet --umls {W}/nope --out {OUT}", 1, r"META folder not found"),
-    Case("umls-is-a-file", "extract --quiet --umls {OBO} --out {OUT}", 1, r"hp\.obo: not a folder"),
+    Case("umls-is-a-file", "extract --quiet --umls {OBO} --out {OUT}", 1, r"hp\.obo: --umls is a file, not a folder"),
     Case(
         "not-a-meta-folder",
         "extract --quiet --umls {W}/photos --out {OUT}",
@@ -691,7 +703,16 @@ CASES = [
         previous="pairs",
         setup=remove("kg/relations.parquet"),
     ),
+    Case(
+        "pairs-kg-nul-byte",
+        PAIRS_FORCED,
+        1,
+        r"kg/names\.parquet: 1 name\(s\) hold a NUL byte",
+        previous="pairs",
+        setup=nul_in_first_name,
+    ),
     Case("pairs-kg-missing", "build-pairs --kg {W}/nope --out {OUT}", 1, r"nope: KG folder not found"),
+    Case("pairs-kg-is-a-file", "build-pairs --kg {OBO} --out {OUT}", 1, r"hp\.obo: --kg is a file, not a folder"),
     Case(
         "pairs-definitions-missing",
         "build-pairs --kg {KG} --definitions {W}/nope --out {OUT}",
@@ -739,7 +760,8 @@ CASES = [
         r"not checked, no contract for them: extra\.parquet",
         setup=lambda w: shutil.copyfile(w / "kg" / "sources.parquet", w / "kg" / "extra.parquet"),
     ),
-    Case("validate-a-file", "validate {OBO}", 1, r"hp\.obo: not a folder"),
+    Case("validate-a-file", "validate {OBO}", 1, r"hp\.obo: not a folder \(a file\)"),
+    Case("validate-missing", "validate {W}/nope", 1, r"nope: folder not found"),
     Case("validate-no-tables", "validate {META}", 1, r"no table with a contract found here"),
     # publish: everything the user can fix fails before anything is staged or sent
     Case(
@@ -764,6 +786,12 @@ CASES = [
         setup=edit("kg/manifest.json", lambda d: b"{,}"),
     ),
     Case("publish-missing-dir", "publish {W}/nope --repo-id lab/kg --dry-run", 1, r"DATA_DIR not found"),
+    Case(
+        "publish-data-dir-is-a-file",
+        "publish {OBO} --repo-id lab/kg --dry-run",
+        1,
+        r"DATA_DIR is a file, not a folder",
+    ),
     Case("publish-bad-repo-id", "publish {KG} --repo-id not-a-repo --dry-run", 1, r"invalid --repo-id 'not-a-repo'"),
     Case(
         "publish-public-restricted",
