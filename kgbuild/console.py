@@ -23,38 +23,75 @@ def debug_enabled() -> bool:
     return _debug["on"]
 
 
+# Inside a CLI command, warnings and notes wait for its end: a run that fails prints its one error line only.
+_pending: list[str] | None = None
+
+
+def warn(message: str) -> None:
+    """One yellow line: the run goes on, but the user should know (an option that matched nothing, a missing file)."""
+    _say(f"[yellow]warning: {escape(message)}[/yellow]")
+
+
+def note(message: str) -> None:
+    _say(f"[dim]{escape(message)}[/dim]")
+
+
+def _say(markup: str) -> None:
+    if _pending is None:
+        err.print(markup, soft_wrap=True)
+    else:
+        _pending.append(markup)
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a CLI command: a UserError becomes one red line on stderr and exit code 1 (traceback with --debug)."""
+    """Wrap a CLI command: a UserError becomes one red line on stderr and exit code 1 (traceback with --debug);
+    Ctrl-C becomes "interrupted" and exit code 130 (the outputs clean up on their way out)."""
     from kgbuild.errors import UserError
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _pending
+        outer, _pending = _pending, []
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            for markup in _pending:
+                err.print(markup, soft_wrap=True)
+            return result
         except UserError as exc:
             if debug_enabled():
                 raise
             err.print(f"[red]error: {escape(str(exc))}[/red]", soft_wrap=True)
             raise typer.Exit(code=1) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:
+            if debug_enabled():
+                raise
+            err.print("[red]interrupted[/red]", soft_wrap=True)
+            raise typer.Exit(code=130) from None
         except Exception as exc:  # an unexpected failure: short message, traceback only with --debug
             if debug_enabled():
                 raise
+            if type(exc).__name__ == "InterruptException":  # duckdb's form of a Ctrl-C during a query
+                err.print("[red]interrupted[/red]", soft_wrap=True)
+                raise typer.Exit(code=130) from None
             err.print(
                 f"[red]internal error: {type(exc).__name__}: {escape(str(exc).splitlines()[0] if str(exc) else '')}"
                 " (run with --debug for the traceback)[/red]",
                 soft_wrap=True,
             )
             raise typer.Exit(code=1) from None
+        finally:
+            _pending = outer
 
     return wrapper
 
 
 def make_app(name: str, help: str, version: str) -> typer.Typer:
     """A typer app with the shared --debug and --version options (kgbuild and trainer)."""
-    app = typer.Typer(name=name, help=help, no_args_is_help=True, pretty_exceptions_show_locals=False,
-                      add_completion=False)
+    app = typer.Typer(
+        name=name, help=help, no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False
+    )
 
     def show_version(value: bool) -> None:
         if value:
@@ -64,8 +101,9 @@ def make_app(name: str, help: str, version: str) -> typer.Typer:
     @app.callback()
     def root(
         debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
-        _version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
-                                      help="Print the version."),
+        _version: bool = typer.Option(
+            False, "--version", callback=show_version, is_eager=True, help="Print the version."
+        ),
     ) -> None:
         set_debug(debug)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import yaml
 
+from kgbuild.engine import runtime_error
 from kgbuild.errors import UserError
 from kgbuild.resources import contracts_dir
 
@@ -43,14 +44,16 @@ class Check:
 
 
 class ContractError(UserError):
-    def __init__(self, path: Path, failures: list[Check]):
+    def __init__(self, path: Path, failures: list[Check], *, unwritten: bool = False):
         self.failures = failures
         lines = "; ".join(f"{c.name}: {c.detail}" for c in failures[:12])
         more = f" (+{len(failures) - 12} more)" if len(failures) > 12 else ""
+        where = " by the table this run made, so nothing was written" if unwritten else ""
         super().__init__(
-            f"contract check failed: {lines}{more}",
+            f"contract check failed{where}: {lines}{more}",
             path=path,
-            fix=f"the table does not match data_contracts/{failures[0].table}.odcs.yaml",
+            fix=f"the table does not match data_contracts/{failures[0].table}.odcs.yaml"
+            + ("; please report it with the input that made it" if unwritten else ""),
         )
 
 
@@ -150,9 +153,10 @@ def check_table(
             nulls = nulls_by_col[prop["name"]]
             results.append(Check(table, f"{prop['name']}.required", nulls == 0, f"{nulls} null values"))
         if prop.get("unique"):
-            dups = _duplicates(con, src, [prop["name"]], seen) and con.execute(
-                f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}"
-            ).fetchone()[0]
+            dups = (
+                _duplicates(con, src, [prop["name"]], seen)
+                and con.execute(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+            )
             results.append(Check(table, f"{prop['name']}.unique", dups == 0, f"{dups} duplicate values"))
         for rule in prop.get("quality", []):
             results.append(_column_rule(con, src, table, prop["name"], rule, seen))
@@ -167,9 +171,12 @@ def check_table(
     ]
     if pk:
         keys = ", ".join(f'"{c}"' for c in pk)
-        dups = _duplicates(con, src, pk, seen) and con.execute(
-            f"SELECT count(*) FROM (SELECT {keys} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
-        ).fetchone()[0]
+        dups = (
+            _duplicates(con, src, pk, seen)
+            and con.execute(
+                f"SELECT count(*) FROM (SELECT {keys} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
+            ).fetchone()[0]
+        )
         results.append(Check(table, f"primaryKey({', '.join(pk)})", dups == 0, f"{dups} duplicated keys"))
     for rule in schema.get("quality", []):
         metric = rule.get("metric")
@@ -178,9 +185,12 @@ def check_table(
             results.append(Check(table, "rowCount", ok, detail))
         elif metric == "duplicateValues":
             cols = ", ".join(f'"{c}"' for c in rule["arguments"]["properties"])
-            dups = _duplicates(con, src, rule["arguments"]["properties"], seen) and con.execute(
-                f"SELECT count(*) FROM (SELECT {cols} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
-            ).fetchone()[0]
+            dups = (
+                _duplicates(con, src, rule["arguments"]["properties"], seen)
+                and con.execute(
+                    f"SELECT count(*) FROM (SELECT {cols} FROM {src} GROUP BY ALL HAVING count(*) > 1)"
+                ).fetchone()[0]
+            )
             ok, detail = _quality_ok(rule, dups)
             results.append(Check(table, f"duplicateValues({cols})", ok, detail))
         elif rule.get("type") == "sql":
@@ -232,9 +242,10 @@ def _column_rule(con, src: str, table: str, column: str, rule: dict[str, Any], s
             f"SELECT count(*) FROM {src} WHERE {col} IS NULL OR {col}::VARCHAR IN ({values})"
         ).fetchone()[0]
     elif metric == "duplicateValues":
-        bad = _duplicates(con, src, [column], seen) and con.execute(
-            f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}"
-        ).fetchone()[0]
+        bad = (
+            _duplicates(con, src, [column], seen)
+            and con.execute(f"SELECT count({col}) - count(DISTINCT {col}) FROM {src}").fetchone()[0]
+        )
     else:
         return Check(table, f"{column}.{metric}", False, f"unsupported quality metric {metric!r} in the contract")
     ok, detail = _quality_ok(rule, bad)
@@ -253,6 +264,20 @@ def _relationship(con, src: str, table: str, column: str, rel: dict[str, Any], f
         f'ANTI JOIN (SELECT "{other_col}" AS v FROM {osrc}) o ON o.v = t.v'
     ).fetchone()[0]
     return Check(table, f"{column}->{rel['to']}", bad == 0, f"{bad} values not found in {rel['to']}")
+
+
+def unreadable_file(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[str, str] | None:
+    """The first Parquet file that cannot be read to the end, with DuckDB's reason. Every value of every column is
+    decoded (a count alone reads only the footer, and the contract checks skip some columns): a file damaged
+    mid-way is found here."""
+    for f in files:
+        try:
+            con.execute(f"SELECT max(hash(COLUMNS(*))) FROM read_parquet({_sql_str(f)})").fetchall()
+        except duckdb.Error as exc:
+            if type(exc).__name__ == "InterruptException":
+                raise KeyboardInterrupt from exc
+            return f, str(exc).splitlines()[0]
+    return None
 
 
 def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
@@ -275,12 +300,30 @@ def check_or_raise(table: str, folder: Path, *, con: duckdb.DuckDBPyConnection |
     return results
 
 
-def check_tables_or_raise(tables: Iterable[str], folder: Path, *, memory_limit: str | None = None) -> None:
-    """Check the tables a run wrote to `folder`, on one connection; raise ContractError at the first that fails."""
+def check_tables_or_raise(
+    tables: Iterable[str], folder: Path, *, memory_limit: str | None = None, out: Path | None = None
+) -> None:
+    """Check the tables a run wrote to `folder`, on one connection; raise ContractError at the first that fails.
+
+    `folder` is the run's temporary folder: the error names the file under `out`, the output the user asked for (a
+    temporary path is gone by the time the message is read)."""
     con = connect(memory_limit)
     try:
         for table in tables:
-            check_or_raise(table, folder, con=con)
+            try:
+                check_or_raise(table, folder, con=con)
+            except ContractError as exc:
+                if out is None:
+                    raise
+                raise ContractError(
+                    Path(out) / Path(exc.path).relative_to(folder), exc.failures, unwritten=True
+                ) from None
+            except duckdb.Error as exc:  # out of memory, a full disk, Ctrl-C
+                if type(exc).__name__ == "InterruptException":
+                    raise KeyboardInterrupt from exc
+                raise runtime_error(
+                    exc, step=f"contract check of {table}", memory_limit=memory_limit, out=out
+                ) from None
     finally:
         con.close()
 
@@ -289,7 +332,8 @@ def check_folder(folder: Path) -> dict[str, list[Check]]:
     """Check every table in `folder` that has a contract. Raises UserError if the folder holds none."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserError("not a folder", path=folder, fix="give the output folder of a kgbuild command")
+        what = "not a folder (a file)" if folder.exists() else "folder not found"
+        raise UserError(what, path=folder, fix="give the output folder of a kgbuild command")
     found = {t: table_files(folder, t) for t in contract_names()}
     found = {t: f for t, f in found.items() if f}
     if not found:
@@ -299,4 +343,35 @@ def check_folder(folder: Path) -> dict[str, list[Check]]:
             fix=f"expected one of {', '.join(contract_names())} as <table>.parquet",
         )
     con = connect()
-    return {t: check_table(t, files, folder=folder, con=con) for t, files in found.items()}
+    # Every file is decoded first: a file cut short or damaged mid-way is a failed check of its table (the other
+    # tables are still checked), not a stop.
+    broken = {t: bad for t, files in found.items() if (bad := unreadable_file(con, files))}
+    results: dict[str, list[Check]] = {}
+    for table, files in found.items():
+        if table in broken:
+            path, reason = broken[table]
+            results[table] = [Check(table, "readable", False, f"{Path(path).name} is truncated or corrupt: {reason}")]
+            continue
+        readable = Check(table, "readable", True)
+        try:
+            results[table] = [readable, *check_table(table, files, folder=folder, con=con)]
+        except duckdb.Error as exc:
+            if type(exc).__name__ == "InterruptException":
+                raise KeyboardInterrupt from exc
+            why = f" (it refers to {', '.join(sorted(broken))})" if broken else ""
+            results[table] = [
+                readable,
+                Check(table, "checks", False, f"could not run{why}: {str(exc).splitlines()[0]}"),
+            ]
+    return results
+
+
+def unknown_parquet_files(folder: Path) -> list[str]:
+    """Parquet files in `folder` that belong to no contracted table: validate says it did not check them."""
+    folder = Path(folder)
+    known = {Path(f).resolve() for t in contract_names() for f in table_files(folder, t)}
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*.parquet")
+        if p.resolve() not in known and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )

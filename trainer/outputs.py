@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from kgbuild.atomic import atomic_write_bytes
+from kgbuild.atomic import atomic_write_bytes, check_output
 from kgbuild.errors import UserError
 
 MARKER = "trainer_phase.json"   # written last into a phase's folder: its presence means the phase finished
@@ -37,6 +37,7 @@ def refuse_existing(out: Path, force: bool) -> None:
     if Path(out).exists() and not force:
         raise UserError("output folder already exists", path=out,
                         fix="pass --force to replace it, or choose another --out")
+    check_output(out, force=force)  # --force replaces only a folder kgbuild or the trainer wrote
 
 
 def bf16_enabled(setting: str) -> bool:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 from huggingface_hub import HfApi
 
-from kgbuild.atomic import atomic_dir
+from kgbuild.atomic import atomic_dir, temp_dir
 from kgbuild.console import err, user_errors
 from kgbuild.errors import UserError
 from kgbuild.publish import model_card
@@ -84,7 +83,7 @@ def _verify_model(folder: Path, reference) -> None:
 
 def stage_model(facts: ModelFacts, lic: Licence, stage_dir: Path, *, repo_id: str, datasets: list[str],
                 force: bool, reference) -> Path:
-    with atomic_dir(stage_dir, force=force) as tmp:
+    with atomic_dir(stage_dir, force=force, inputs={"MODEL_DIR": facts.folder}, option="--stage-dir") as tmp:
         _copy_model(facts.folder, tmp)
         (tmp / "README.md").write_text(model_card.render(repo_id, facts, lic, datasets), encoding="utf-8")
         if facts.run:
@@ -117,14 +116,11 @@ def push_model(model_dir: Path, *, repo_id: str, public: bool = False, dry_run: 
                                            revision=revision, api=api, validate_online=validate_online,
                                            commit_message="trainer push")
         return Pushed(folder, facts, lic, sent)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.hub-", dir=model_dir.parent))
-    try:
+    with temp_dir(model_dir.parent / f"{model_dir.name}.hub") as scratch:
         folder = stage_model(facts, lic, scratch / "repo", repo_id=repo_id, datasets=datasets or [], force=False,
                              reference=reference)
         sent = upload(folder, repo_id=repo_id, repo_type="model", public=public, revision=revision, api=api,
                       validate_online=validate_online, commit_message="trainer push")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return Pushed(folder, facts, lic, sent)
 
 

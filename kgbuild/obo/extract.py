@@ -11,21 +11,34 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kgbuild.atomic import atomic_dir
+from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.contracts import arrow_schema, check_tables_or_raise
+from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.obo.hierarchy import is_a_graph, top_level_categories
 from kgbuild.obo.parser import parse_obo, unescape
 from kgbuild.obo.terms import Term, prefix, read_terms
 
-TABLES = ("concepts", "names", "definitions", "relations", "relation_labels", "semantic_types", "sources",
-          "umls_xrefs")
+TABLES = (
+    "concepts",
+    "names",
+    "definitions",
+    "relations",
+    "relation_labels",
+    "semantic_types",
+    "sources",
+    "umls_xrefs",
+)
 _LICENCE_KEYS = ("license", "licence", "rights")
 
 
 def ontology_block(doc) -> dict[str, Any]:
-    block: dict[str, Any] = {"name": doc.header_value("ontology"), "version": doc.header_value("data-version"),
-                             "format_version": doc.header_value("format-version"), "licence": None}
+    block: dict[str, Any] = {
+        "name": doc.header_value("ontology"),
+        "version": doc.header_value("data-version"),
+        "format_version": doc.header_value("format-version"),
+        "licence": None,
+    }
     for clause in doc.header:
         if clause.tag != "property_value":
             continue
@@ -33,7 +46,7 @@ def ontology_block(doc) -> dict[str, Any]:
         if len(tokens) == 2 and tokens[0].rstrip("/").lower().endswith(_LICENCE_KEYS):
             value = tokens[1].strip()
             if value.startswith('"'):
-                value = value[1:value.rfind('"')] if value.rfind('"') > 0 else value[1:]
+                value = value[1 : value.rfind('"')] if value.rfind('"') > 0 else value[1:]
             else:
                 value = value.split()[0]
             block["licence"] = unescape(value)
@@ -53,76 +66,140 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
     """Parse `obo_path` and write the KG tables into `out` atomically; return the manifest."""
     started = time.perf_counter()
     obo_path, out = Path(obo_path), Path(out)
+    inputs = {"--obo": obo_path}
+    check_output(out, force=force, inputs=inputs)  # before the parse, which takes a while on a large ontology
     doc = parse_obo(obo_path)
     all_terms, typedefs = read_terms(doc)
     terms = [t for t in all_terms if not t.obsolete and t.name]
+    if not terms:
+        obsolete = sum(t.obsolete for t in all_terms)
+        raise UserError(
+            f"no term to extract: {len(all_terms)} [Term] stanza(s), {obsolete} obsolete, "
+            f"{len(all_terms) - obsolete} without a name",
+            path=obo_path,
+            fix="give an ontology in OBO format: [Term] stanzas with an id: and a name:",
+        )
     kept = {t.id for t in terms}
     names_by_id = {t.id: t.name for t in terms}
     graph = is_a_graph(terms, obo_path)
     parsed = time.perf_counter()
 
     rows: dict[str, dict[str, list]] = {}
-    name_rows = {"cui": [], "aui": [], "name": [], "lang": [], "sab": [], "tty": [], "is_preferred": [],
-                 "suppress": [], "srl": []}
+    name_rows = {
+        "cui": [],
+        "aui": [],
+        "name": [],
+        "lang": [],
+        "sab": [],
+        "tty": [],
+        "is_preferred": [],
+        "suppress": [],
+        "srl": [],
+    }
     for term in terms:
         atoms = [(term.name, "PT", True)] + [(s.text, s.scope, False) for s in term.synonyms if s.text.strip()]
         for i, (text, tty, preferred) in enumerate(atoms):
-            for col, value in zip(name_rows, (term.id, f"{term.id}#{i}", text, "ENG", prefix(term.id), tty,
-                                              preferred, "N", 0), strict=True):
+            for col, value in zip(
+                name_rows,
+                (term.id, f"{term.id}#{i}", text, "ENG", prefix(term.id), tty, preferred, "N", 0),
+                strict=True,
+            ):
                 name_rows[col].append(value)
     rows["names"] = name_rows
     defined = [t for t in terms if t.definition and t.definition.strip()]
-    rows["definitions"] = {"cui": [t.id for t in defined], "source_id": [t.id for t in defined],
-                           "sab": [prefix(t.id) for t in defined], "definition": [t.definition for t in defined],
-                           "origin": ["obo"] * len(defined)}
-    edges = sorted({(t.id, e.relation, "CHD" if e.relation == "is_a" else "RO", e.target, prefix(t.id))
-                    for t in terms for e in t.parents + t.relationships if e.target in kept and e.target != t.id})
+    rows["definitions"] = {
+        "cui": [t.id for t in defined],
+        "source_id": [t.id for t in defined],
+        "sab": [prefix(t.id) for t in defined],
+        "definition": [t.definition for t in defined],
+        "origin": ["obo"] * len(defined),
+    }
+    edges = sorted(
+        {
+            (t.id, e.relation, "CHD" if e.relation == "is_a" else "RO", e.target, prefix(t.id))
+            for t in terms
+            for e in t.parents + t.relationships
+            if e.target in kept and e.target != t.id
+        }
+    )
     dropped_edges = sum(1 for t in terms for e in t.parents + t.relationships if e.target not in kept)
-    rows["relations"] = dict(zip(("head_cui", "relation", "rel", "tail_cui", "sab"),
-                                 map(list, zip(*edges, strict=True)) if edges else ([], [], [], [], []), strict=True))
+    rows["relations"] = dict(
+        zip(
+            ("head_cui", "relation", "rel", "tail_cui", "sab"),
+            map(list, zip(*edges, strict=True)) if edges else ([], [], [], [], []),
+            strict=True,
+        )
+    )
     used = Counter(e[1] for e in edges)
-    labels = [(rel, "is a" if rel == "is_a" else (typedefs[rel].name if rel in typedefs else None),
-               None if rel == "is_a" else (typedefs[rel].inverse if rel in typedefs else None), n)
-              for rel, n in sorted(used.items())]
-    rows["relation_labels"] = dict(zip(("relation", "label", "inverse", "n_edges"),
-                                       map(list, zip(*labels, strict=True)) if labels else ([], [], [], []),
-                                       strict=True))
+    labels = [
+        (
+            rel,
+            "is a" if rel == "is_a" else (typedefs[rel].name if rel in typedefs else None),
+            None if rel == "is_a" else (typedefs[rel].inverse if rel in typedefs else None),
+            n,
+        )
+        for rel, n in sorted(used.items())
+    ]
+    rows["relation_labels"] = dict(
+        zip(
+            ("relation", "label", "inverse", "n_edges"),
+            map(list, zip(*labels, strict=True)) if labels else ([], [], [], []),
+            strict=True,
+        )
+    )
     sty = sorted(set(_semantic_types(terms, graph, names_by_id)))
-    rows["semantic_types"] = {"cui": [s[0] for s in sty], "tui": [s[1] for s in sty], "sty": [s[2] for s in sty],
-                              "stn": [None] * len(sty)}
+    rows["semantic_types"] = {
+        "cui": [s[0] for s in sty],
+        "tui": [s[1] for s in sty],
+        "sty": [s[2] for s in sty],
+        "stn": [None] * len(sty),
+    }
     types_of: dict[str, list[str]] = {}
     for cui, _, name in sty:
         types_of.setdefault(cui, []).append(name)
     n_names = Counter(name_rows["cui"])
     has_def = {t.id for t in defined}
-    rows["concepts"] = {"cui": [t.id for t in terms], "preferred_name": [t.name for t in terms],
-                        "semantic_types": [sorted(set(types_of.get(t.id, []))) for t in terms],
-                        "n_names": [n_names[t.id] for t in terms], "has_definition": [t.id in has_def for t in terms]}
+    rows["concepts"] = {
+        "cui": [t.id for t in terms],
+        "preferred_name": [t.name for t in terms],
+        "semantic_types": [sorted(set(types_of.get(t.id, []))) for t in terms],
+        "n_names": [n_names[t.id] for t in terms],
+        "has_definition": [t.id in has_def for t in terms],
+    }
     ontology = ontology_block(doc)
     atoms_per_sab = Counter(name_rows["sab"])
     main_prefix = (ontology["name"] or "").upper()
     sabs = sorted(atoms_per_sab)
-    rows["sources"] = {"sab": sabs,
-                       "name": [ontology["name"] if s.upper() == main_prefix else None for s in sabs],
-                       "version": [ontology["version"] if s.upper() == main_prefix else None for s in sabs],
-                       "lang": ["ENG"] * len(sabs), "srl": [0] * len(sabs),
-                       "n_atoms": [atoms_per_sab[s] for s in sabs]}
+    rows["sources"] = {
+        "sab": sabs,
+        "name": [ontology["name"] if s.upper() == main_prefix else None for s in sabs],
+        "version": [ontology["version"] if s.upper() == main_prefix else None for s in sabs],
+        "lang": ["ENG"] * len(sabs),
+        "srl": [0] * len(sabs),
+        "n_atoms": [atoms_per_sab[s] for s in sabs],
+    }
     xrefs = sorted({(t.id, cui) for t in terms for cui in t.umls_cuis})
     rows["umls_xrefs"] = {"cui": [x[0] for x in xrefs], "umls_cui": [x[1] for x in xrefs]}
 
-    with atomic_dir(out, force=force) as tmp:
+    with atomic_dir(out, force=force, inputs=inputs) as tmp:
         for table in TABLES:
             pq.write_table(pa.table(rows[table], schema=arrow_schema(table)), tmp / f"{table}.parquet")
-        check_tables_or_raise(TABLES, tmp)
+        check_tables_or_raise(TABLES, tmp, out=out)
         finished = time.perf_counter()
         manifest = write_manifest(
-            tmp, command="extract --obo",
+            tmp,
+            command="extract --obo",
             inputs={"obo": {"path": str(obo_path), "bytes": obo_path.stat().st_size, "stanzas": len(doc.stanzas)}},
-            parameters={}, tables={t: len(next(iter(rows[t].values()))) for t in TABLES},
+            parameters={},
+            tables={t: len(next(iter(rows[t].values()))) for t in TABLES},
             timings={"parse": parsed - started, "write": finished - parsed, "total": finished - started},
-            extra={"ontology": ontology,
-                   "dropped": {"obsolete_terms": sum(t.obsolete for t in all_terms),
-                               "unnamed_terms": sum(1 for t in all_terms if not t.obsolete and not t.name),
-                               "edges_to_unknown_or_obsolete_terms": dropped_edges}})
+            extra={
+                "ontology": ontology,
+                "dropped": {
+                    "obsolete_terms": sum(t.obsolete for t in all_terms),
+                    "unnamed_terms": sum(1 for t in all_terms if not t.obsolete and not t.name),
+                    "edges_to_unknown_or_obsolete_terms": dropped_edges,
+                },
+            },
+        )
     return manifest
-

@@ -11,8 +11,12 @@ from kgbuild.errors import UserError
 STANZA_TYPES = ("Term", "Typedef", "Instance")
 SCOPES = ("EXACT", "BROAD", "NARROW", "RELATED")
 # OBO 1.0 synonym tags, still found in old files
-LEGACY_SYNONYM_TAGS = {"exact_synonym": "EXACT", "narrow_synonym": "NARROW", "broad_synonym": "BROAD",
-                       "related_synonym": "RELATED"}
+LEGACY_SYNONYM_TAGS = {
+    "exact_synonym": "EXACT",
+    "narrow_synonym": "NARROW",
+    "broad_synonym": "BROAD",
+    "related_synonym": "RELATED",
+}
 _ESCAPES = {"n": "\n", "t": "\t", "W": " "}
 
 
@@ -101,53 +105,73 @@ def _split_modifiers(value: str) -> tuple[str, str | None]:
         i += 1
     if start is None:
         return value, None
-    return value[:start].rstrip(), value[start + 1:-1].strip()
+    return value[:start].rstrip(), value[start + 1 : -1].strip()
 
 
 def read_quoted(value: str, *, path: Path, line: int, tag: str) -> tuple[str, str]:
     """`"text" rest` → (unescaped text, rest). The text must open and close with an unescaped quote."""
     value = value.strip()
     if not value.startswith('"'):
-        raise UserError(f"{tag}: expected a quoted string, found {value[:40]!r}", path=path, line=line,
-                        fix=f'write {tag}: "text" [...]')
+        raise UserError(
+            f"{tag}: expected a quoted string, found {value[:40]!r}",
+            path=path,
+            line=line,
+            fix=f'write {tag}: "text" [...]',
+        )
     i = 1
     while i < len(value):
         if value[i] == "\\":
             i += 2
             continue
         if value[i] == '"':
-            return unescape(value[1:i]), value[i + 1:].strip()
+            return unescape(value[1:i]), value[i + 1 :].strip()
         i += 1
-    raise UserError(f"{tag}: the quoted string is not closed", path=path, line=line,
-                    fix='end the text with " (write \\" for a quote inside it)')
+    raise UserError(
+        f"{tag}: the quoted string is not closed",
+        path=path,
+        line=line,
+        fix='end the text with " (write \\" for a quote inside it)',
+    )
 
 
 def parse_obo(path: str | Path) -> OboDocument:
     path = Path(path)
+    if path.is_dir():
+        raise UserError("--obo is a folder, not an OBO file", path=path, fix="give the path of a .obo file")
     if not path.is_file():
         raise UserError("OBO file not found", path=path, fix="give the path of a .obo file")
     header: list[Clause] = []
     stanzas: list[Stanza] = []
     current: Stanza | None = None
-    with open(path, encoding="utf-8", newline=None) as fh:
+    with open(path, "rb") as fh:
         for number, raw in enumerate(_lines(fh, path), start=1):
-            text = _strip_comment(raw.rstrip("\n")).strip()
+            text = _strip_comment(raw).strip()
             if not text:
                 continue
+            if not header and not stanzas and (text.startswith("{") or text == "["):
+                _refuse_json(path, number, text)
             if text.startswith("["):
                 if not text.endswith("]"):
                     raise UserError(f"bad stanza header {text!r}", path=path, line=number, fix="write [Term]")
                 kind = text[1:-1].strip()
                 if kind not in STANZA_TYPES:
-                    raise UserError(f"unknown stanza type [{kind}]", path=path, line=number,
-                                    fix=f"use one of {', '.join(f'[{k}]' for k in STANZA_TYPES)}")
+                    raise UserError(
+                        f"unknown stanza type [{kind}]",
+                        path=path,
+                        line=number,
+                        fix=f"use one of {', '.join(f'[{k}]' for k in STANZA_TYPES)}",
+                    )
                 current = Stanza(kind, number)
                 stanzas.append(current)
                 continue
             tag, sep, value = text.partition(":")
             if not sep or not tag or " " in tag.strip():
-                raise UserError(f"expected 'tag: value', found {text[:60]!r}", path=path, line=number,
-                                fix="every line of an OBO file is a tag-value pair, a [Stanza] header or blank")
+                raise UserError(
+                    f"expected 'tag: value', found {text[:60]!r}",
+                    path=path,
+                    line=number,
+                    fix="every line of an OBO file is a tag-value pair, a [Stanza] header or blank",
+                )
             value, modifiers = _split_modifiers(value.strip())
             clause = Clause(tag.strip(), value, modifiers, number)
             (current.clauses if current else header).append(clause)
@@ -155,8 +179,35 @@ def parse_obo(path: str | Path) -> OboDocument:
 
 
 def _lines(fh, path: Path):
-    try:
-        yield from fh
-    except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path,
-                        fix="save the ontology as UTF-8") from None
+    """Decoded lines without their line ending, each checked where it is: a decoding error or a NUL byte names its
+    line and column (a decoder reading blocks would give an offset into the block). A UTF-8 BOM is dropped."""
+    for number, raw in enumerate(fh, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at column {exc.start + 1} ({exc.reason})",
+                path=path,
+                line=number,
+                fix="save the ontology as UTF-8",
+            ) from None
+        if "\x00" in line:
+            raise UserError(
+                f"a NUL byte at column {line.index(chr(0)) + 1} (binary data)",
+                path=path,
+                line=number,
+                fix="the file is corrupt or not text: download the ontology again",
+            ) from None
+        yield line.rstrip("\r\n")
+
+
+def _refuse_json(path: Path, line: int, text: str) -> None:
+    """OBO Graphs JSON and JSON-LD are common downloads beside the .obo file; say so instead of reading no terms."""
+    raise UserError(
+        f"this looks like JSON ({text[:30]!r}), not OBO",
+        path=path,
+        line=line,
+        fix="give the .obo release of the ontology (or convert it, e.g. robot convert --format obo)",
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -13,7 +12,8 @@ import duckdb
 import pyarrow as pa
 
 from kgbuild.atomic import atomic_dir
-from kgbuild.contracts import check_tables_or_raise, columns, table_files
+from kgbuild.contracts import check_tables_or_raise, columns, table_files, unreadable_file
+from kgbuild.engine import check_memory_limit, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
 from kgbuild.pairs.phrases import phrase_table
@@ -26,9 +26,20 @@ KG_INPUTS = ("concepts", "names", "definitions", "relations", "relation_labels")
 LLM_COLUMNS = ("cui", "text", "status")
 
 # Run order: intermediate tables (kept in DuckDB), then the four output tables (also written as Parquet).
-STEPS = ("int_concept_splits", "int_parent_edges", "int_concept_parents", "int_relation_readings",
-         "int_concept_facts", "descriptions", "int_anchor_names", "int_concept_texts", "int_pair_candidates",
-         "pairs", "linking", "linking_candidates")
+STEPS = (
+    "int_concept_splits",
+    "int_parent_edges",
+    "int_concept_parents",
+    "int_relation_readings",
+    "int_concept_facts",
+    "descriptions",
+    "int_anchor_names",
+    "int_concept_texts",
+    "int_pair_candidates",
+    "pairs",
+    "linking",
+    "linking_candidates",
+)
 OUTPUTS = ("descriptions", "pairs", "linking", "linking_candidates")
 # Steps read by a single later step stay views: DuckDB plans them into their reader, nothing is materialised.
 VIEWS = ("int_parent_edges", "int_pair_candidates")
@@ -59,14 +70,23 @@ class PairOptions:
 
     def validate(self) -> None:
         if not (0 <= self.train_pct and 0 <= self.dev_pct and self.train_pct + self.dev_pct <= 100):
-            raise UserError(f"bad split percentages train={self.train_pct} dev={self.dev_pct}",
-                            fix="give --train-pct and --dev-pct between 0 and 100 with a sum of at most 100")
-        for name in ("max_anchor_names", "max_pairs_per_concept", "max_types", "max_parents", "max_relations",
-                     "max_linking_queries"):
+            raise UserError(
+                f"bad split percentages train={self.train_pct} dev={self.dev_pct}",
+                fix="give --train-pct and --dev-pct between 0 and 100 with a sum of at most 100",
+            )
+        for name in (
+            "max_anchor_names",
+            "max_pairs_per_concept",
+            "max_types",
+            "max_parents",
+            "max_relations",
+            "max_linking_queries",
+        ):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B)", self.memory_limit.strip()):
-            raise UserError(f"bad memory limit {self.memory_limit!r}", fix="write it like 4GB or 512MB")
+        check_memory_limit(self.memory_limit)
+        if not -(2**63) <= self.seed < 2**63:
+            raise UserError(f"--seed {self.seed} does not fit in 64 bits", fix="give a --seed such as 42")
         for name in ("max_synonyms", "max_definitions", "max_llm_definitions"):
             if getattr(self, name) < 0:
                 raise UserError(f"{name} must be 0 or more, got {getattr(self, name)}")
@@ -86,49 +106,129 @@ def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
     try:
         found = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()]
     except duckdb.Error as exc:
-        raise UserError(f"cannot read table {name}: {exc}", path=files[0], fix="rerun kgbuild extract") from None
+        bad = unreadable_file(con, files) or (files[0], str(exc).splitlines()[0])
+        raise UserError(
+            f"cannot read table {name}: the Parquet file is truncated or corrupt ({bad[1]})",
+            path=bad[0],
+            fix="rerun the kgbuild command that wrote this folder",
+        ) from None
     missing = [c for c in needed if c not in found]
     if missing:
-        raise UserError(f"table {name} lacks columns {missing} (found {found})", path=files[0],
-                        fix=f"give a folder written by kgbuild extract (see data_contracts/{name}.odcs.yaml)")
+        raise UserError(
+            f"table {name} lacks columns {missing} (found {found})",
+            path=files[0],
+            fix=f"give a folder written by kgbuild extract (see data_contracts/{name}.odcs.yaml)",
+        )
     con.sql(f"CREATE VIEW {name} AS SELECT * FROM {src}")
     return con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
 
 
+def _check_names(con: duckdb.DuckDBPyConnection, lang: str, kg: Path) -> None:
+    """--lang must match names in the KG, and no name may hold a NUL byte (a KG made before extract refused them):
+    say so here, with what the KG holds, instead of failing a contract of the output."""
+    rows = con.execute(
+        "SELECT lang, count(*), count(*) FILTER (contains(name, chr(0))) FROM names GROUP BY lang ORDER BY 2 DESC"
+    ).fetchall()
+    counts = {r[0]: r[1] for r in rows}
+    if not counts.get(lang):
+        present = ", ".join(f"{k} ({v:,})" for k, v in counts.items()) or "none"
+        raise UserError(
+            f"--lang {lang} kept 0 of {sum(counts.values()):,} names; languages present: {present}",
+            path=Path(kg) / "names.parquet",
+            fix="give --lang one of the languages present (codes are upper case, as in names.lang)",
+        )
+    if nul := sum(r[2] for r in rows):
+        raise UserError(
+            f"{nul:,} name(s) hold a NUL byte (binary data from a corrupt input)",
+            path=Path(kg) / "names.parquet",
+            fix="extract the KG again from a good copy of the input (kgbuild extract refuses NUL bytes)",
+        )
+
+
+def _failure(
+    exc: duckdb.Error,
+    con: duckdb.DuckDBPyConnection,
+    kg: Path,
+    definitions: Path | None,
+    step: str,
+    options: PairOptions,
+    out: Path,
+) -> BaseException:
+    """What to raise for a DuckDB error: Ctrl-C, a corrupt input (found by decoding each one, as DuckDB often names
+    no file for damage mid-file), or the engine's own failure (memory, disk)."""
+    if type(exc).__name__ == "InterruptException":
+        return KeyboardInterrupt()
+    if not isinstance(exc, duckdb.OutOfMemoryException):
+        files = [f for table in KG_INPUTS for f in table_files(kg, table)]
+        if definitions is not None:
+            files += table_files(Path(definitions), "llm_definitions")
+        bad = unreadable_file(con, files)
+        if bad:
+            return UserError(
+                f"cannot read this Parquet file: it is truncated or corrupt ({bad[1]})",
+                path=bad[0],
+                fix="rerun the kgbuild command that wrote this folder",
+            )
+    return runtime_error(exc, step=step, memory_limit=options.memory_limit, out=out)
+
+
 def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path | None) -> dict[str, Any]:
     if not kg.is_dir():
-        raise UserError("KG folder not found", path=kg, fix="give the --out folder of kgbuild extract")
+        what = "--kg is a file, not a folder" if kg.exists() else "KG folder not found"
+        raise UserError(what, path=kg, fix="give the --out folder of kgbuild extract")
     inputs: dict[str, Any] = {"kg": {"path": str(kg), "rows": {}, "bytes": {}}}
     for table in KG_INPUTS:
         files = table_files(kg, table)
         if not files:
-            raise UserError(f"the KG folder has no {table} table", path=kg,
-                            fix=f"expected {table}.parquet; rerun kgbuild extract into this folder")
+            raise UserError(
+                f"the KG folder has no {table} table",
+                path=kg,
+                fix=f"expected {table}.parquet; rerun kgbuild extract into this folder",
+            )
         inputs["kg"]["rows"][table] = _register_table(con, table, files, columns(table))
         inputs["kg"]["bytes"][table] = sum(Path(f).stat().st_size for f in files)
     kg_manifest = read_manifest(kg)
     if kg_manifest:
         inputs["kg"]["created_at"] = kg_manifest.get("created_at")
     if definitions is None:
-        con.sql("CREATE VIEW llm_definitions AS "
-                "SELECT NULL::VARCHAR AS cui, NULL::VARCHAR AS text, NULL::VARCHAR AS status WHERE false")
+        con.sql(
+            "CREATE VIEW llm_definitions AS "
+            "SELECT NULL::VARCHAR AS cui, NULL::VARCHAR AS text, NULL::VARCHAR AS status WHERE false"
+        )
         return inputs
     if not definitions.is_dir():
-        raise UserError("definitions folder not found", path=definitions,
-                        fix="give the --out folder of kgbuild generate-definitions")
+        raise UserError(
+            "--definitions is a file, not a folder" if definitions.exists() else "definitions folder not found",
+            path=definitions,
+            fix="give the --out folder of kgbuild generate-definitions",
+        )
     files = table_files(definitions, "llm_definitions")
     if not files:
-        raise UserError("no llm_definitions table here", path=definitions,
-                        fix="expected llm_definitions/part-*.parquet from kgbuild generate-definitions")
+        raise UserError(
+            "no llm_definitions table here",
+            path=definitions,
+            fix="expected llm_definitions/part-*.parquet from kgbuild generate-definitions",
+        )
     rows = _register_table(con, "llm_definitions", files, list(LLM_COLUMNS))
     ok = con.execute("SELECT count(*) FROM llm_definitions WHERE status = 'ok'").fetchall()[0][0]
-    inputs["definitions"] = {"path": str(definitions), "rows": rows, "rows_ok": ok,
-                             "bytes": sum(Path(f).stat().st_size for f in files)}
+    inputs["definitions"] = {
+        "path": str(definitions),
+        "rows": rows,
+        "rows_ok": ok,
+        "bytes": sum(Path(f).stat().st_size for f in files),
+    }
     return inputs
 
 
-def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options: PairOptions | None = None,
-                force: bool = False, progress: Any = None) -> dict[str, Any]:
+def build_pairs(
+    kg: Path,
+    out: Path,
+    *,
+    definitions: Path | None = None,
+    options: PairOptions | None = None,
+    force: bool = False,
+    progress: Any = None,
+) -> dict[str, Any]:
     """Build descriptions, pairs, linking and linking_candidates from KG tables; return the manifest.
 
     `progress`, when given, is called with the name of each step before it runs.
@@ -137,53 +237,68 @@ def build_pairs(kg: Path, out: Path, *, definitions: Path | None = None, options
     options.validate()
     kg, out = Path(kg), Path(out)
     timings: dict[str, float] = {}
-    with atomic_dir(out, force=force) as tmp:
+    with atomic_dir(out, force=force, inputs={"--kg": kg, "--definitions": definitions}) as tmp:
         # A database file, not memory: the intermediate tables (GBs at UMLS scale) can then leave memory, and it
         # lives with the spill folder inside the temporary output, so a failed run leaves nothing behind.
         work = tmp / ".work"
         work.mkdir()
         con = duckdb.connect(str(work / "pairs.duckdb"))
-        con.sql(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
-        con.sql(f"SET memory_limit = '{options.memory_limit}'")
-        con.sql("SET preserve_insertion_order = false")  # outputs are ordered explicitly
-        if options.threads:
-            con.sql(f"SET threads = {int(options.threads)}")
-        started = time.perf_counter()
-        inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
-        con.register("pair_params_arrow", options.sql_params())
-        con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
-        con.register("relation_phrases_arrow", phrase_table())
-        con.sql("CREATE TABLE relation_phrases AS SELECT * FROM relation_phrases_arrow")
-        con.execute(read_sql("pairs/_macros.sql"))
-        timings["register"] = time.perf_counter() - started
-        for step in STEPS:
-            if progress:
-                progress(step)
-            t0 = time.perf_counter()
-            sql = read_sql(f"pairs/{step}.sql")
-            target = (tmp / f"{step}.parquet").as_posix()
-            try:
-                if step in OUTPUTS and step not in READ_LATER:
-                    # straight to Parquet, in the query's ORDER BY (a table would lose it: insertion order is off)
-                    con.sql(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-                else:
-                    con.sql(f"CREATE {'VIEW' if step in VIEWS else 'TABLE'} {step} AS {sql}")
-                if step in READ_LATER:
-                    con.sql(f"COPY (SELECT * FROM {step} ORDER BY cui) TO '{target}' "
-                            "(FORMAT parquet, COMPRESSION zstd)")
-            except duckdb.OutOfMemoryException as exc:
-                raise UserError(f"DuckDB ran out of memory in step {step} (memory limit {options.memory_limit}): "
-                                f"{str(exc).splitlines()[0]}", path=kg,
-                                fix="raise --memory-limit, or free memory on this machine") from None
-            timings[step] = time.perf_counter() - t0
-        tables = {t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')")
-                  .fetchall()[0][0] for t in OUTPUTS}
-        con.close()
+        try:
+            con.sql(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
+            con.sql(f"SET memory_limit = '{options.memory_limit}'")
+            con.sql("SET preserve_insertion_order = false")  # outputs are ordered explicitly
+            if options.threads:
+                con.sql(f"SET threads = {int(options.threads)}")
+            started = time.perf_counter()
+            inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
+            _check_names(con, options.lang, kg)
+            con.register("pair_params_arrow", options.sql_params())
+            con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
+            con.register("relation_phrases_arrow", phrase_table())
+            con.sql("CREATE TABLE relation_phrases AS SELECT * FROM relation_phrases_arrow")
+            con.execute(read_sql("pairs/_macros.sql"))
+            timings["register"] = time.perf_counter() - started
+            for step in STEPS:
+                if progress:
+                    progress(step)
+                t0 = time.perf_counter()
+                sql = read_sql(f"pairs/{step}.sql")
+                target = (tmp / f"{step}.parquet").as_posix()
+                try:
+                    if step in OUTPUTS and step not in READ_LATER:
+                        # straight to Parquet, in the query's ORDER BY (a table would lose it: insertion order is off)
+                        con.sql(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+                    else:
+                        con.sql(f"CREATE {'VIEW' if step in VIEWS else 'TABLE'} {step} AS {sql}")
+                    if step in READ_LATER:
+                        ordered = f"SELECT * FROM {step} ORDER BY cui"
+                        con.sql(f"COPY ({ordered}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+                except duckdb.Error as exc:
+                    raise _failure(exc, con, kg, definitions, step, options, out) from None
+                timings[step] = time.perf_counter() - t0
+            tables = {
+                t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')").fetchall()[
+                    0
+                ][0]
+                for t in OUTPUTS
+            }
+        except duckdb.Error as exc:  # reading the inputs in, before the steps
+            raise _failure(exc, con, kg, definitions, "register", options, out) from None
+        finally:
+            con.close()
         shutil.rmtree(work, ignore_errors=True)
+        if not tables["pairs"]:
+            raise UserError(
+                f"no training pair could be made from the {options.lang} names of {kg}: no concept has a synonym, "
+                "a definition or a description",
+                path=kg,
+                fix="extract a KG with definitions or relations (MRDEF, MRREL), or add --definitions",
+            )
         t0 = time.perf_counter()
-        check_tables_or_raise(OUTPUTS, tmp, memory_limit=options.memory_limit)
+        check_tables_or_raise(OUTPUTS, tmp, memory_limit=options.memory_limit, out=out)
         timings["contracts"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started
-        manifest = write_manifest(tmp, command="build-pairs", inputs=inputs, parameters=asdict(options),
-                                  tables=tables, timings=timings)
+        manifest = write_manifest(
+            tmp, command="build-pairs", inputs=inputs, parameters=asdict(options), tables=tables, timings=timings
+        )
     return manifest

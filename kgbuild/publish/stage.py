@@ -56,13 +56,17 @@ def checked_tables(data_dir: Path) -> dict[str, list[str]]:
     promised = (manifest_of(data_dir).get("tables") or {}).keys()
     missing = sorted(t for t in promised if t in contract_names() and t not in results)
     if missing:
-        raise UserError(f"table(s) {', '.join(missing)} listed in manifest.json are missing", path=data_dir,
-                        fix="restore the folder from the command that made it (or rerun that command)")
+        raise UserError(
+            f"table(s) {', '.join(missing)} listed in manifest.json are missing",
+            path=data_dir,
+            fix="restore the folder from the command that made it (or rerun that command)",
+        )
     return {t: table_files(data_dir, t) for t in results}
 
 
-def write_shards(files: list[str], dest: Path, *, shard_bytes: int = SHARD_BYTES, split: str | None = None,
-                 prefix: str = "train") -> tuple[int, list[Path]]:
+def write_shards(
+    files: list[str], dest: Path, *, shard_bytes: int = SHARD_BYTES, split: str | None = None, prefix: str = "train"
+) -> tuple[int, list[Path]]:
     """Copy a table (its rows whose `split` column is `split`, when given) into `{prefix}-0000i-of-0000N.parquet`
     shards of even row counts, in the source's row order."""
     import pyarrow.compute as pc
@@ -109,8 +113,9 @@ def split_values(files: list[str]) -> list[str] | None:
         return None
     import duckdb
 
-    present = {v for (v,) in duckdb.sql("SELECT DISTINCT split FROM read_parquet($files)",
-                                          params={"files": files}).fetchall()}
+    present = {
+        v for (v,) in duckdb.sql("SELECT DISTINCT split FROM read_parquet($files)", params={"files": files}).fetchall()
+    }
     return [v for v in HUB_SPLITS if v in present]
 
 
@@ -133,14 +138,20 @@ def redact_paths(value: Any) -> Any:
     return value
 
 
-def stage_dataset(data_dir: Path, stage_dir: Path, *, repo_id: str, licence: Licence, tables: dict[str, list[str]],
-                  force: bool = False, shard_bytes: int = SHARD_BYTES) -> Staged:
+def stage_dataset(
+    data_dir: Path,
+    stage_dir: Path,
+    *,
+    repo_id: str,
+    licence: Licence,
+    tables: dict[str, list[str]],
+    force: bool = False,
+    shard_bytes: int = SHARD_BYTES,
+) -> Staged:
     """Write the repository folder and verify it; a failure leaves no stage folder behind."""
     data_dir, stage_dir = Path(data_dir), Path(stage_dir)
-    if stage_dir.resolve() == data_dir.resolve() or data_dir.resolve() in stage_dir.resolve().parents:
-        raise UserError("the stage folder must be outside DATA_DIR", path=stage_dir, fix="choose another --stage-dir")
     manifest = manifest_of(data_dir)
-    with atomic_dir(stage_dir, force=force) as tmp:
+    with atomic_dir(stage_dir, force=force, inputs={"DATA_DIR": data_dir}, option="--stage-dir") as tmp:
         staged: list[StagedTable] = []
         (tmp / "contracts").mkdir()
         for name, files in tables.items():
@@ -151,12 +162,20 @@ def stage_dataset(data_dir: Path, stage_dir: Path, *, repo_id: str, licence: Lic
                 n, splits[hub] = write_shards(files, tmp / name, shard_bytes=shard_bytes, split=value, prefix=hub)
                 rows += n
             relative = {hub: [p.relative_to(tmp).as_posix() for p in ps] for hub, ps in splits.items()}
-            staged.append(StagedTable(name, rows, [p for ps in relative.values() for p in ps],
-                                      sum((tmp / p).stat().st_size for ps in relative.values() for p in ps), relative))
+            staged.append(
+                StagedTable(
+                    name,
+                    rows,
+                    [p for ps in relative.values() for p in ps],
+                    sum((tmp / p).stat().st_size for ps in relative.values() for p in ps),
+                    relative,
+                )
+            )
             shutil.copyfile(contracts_dir() / f"{name}.odcs.yaml", tmp / "contracts" / f"{name}.odcs.yaml")
         if manifest:
-            (tmp / "manifest.json").write_text(json.dumps(redact_paths(manifest), indent=2, ensure_ascii=False),
-                                               encoding="utf-8")
+            (tmp / "manifest.json").write_text(
+                json.dumps(redact_paths(manifest), indent=2, ensure_ascii=False), encoding="utf-8"
+            )
         (tmp / "README.md").write_text(cards.render(repo_id, staged, licence, manifest), encoding="utf-8")
         verify_dataset_folder(tmp, staged)
     return Staged(stage_dir, staged, licence)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kgbuild.errors import UserError
 from kgbuild.umls.layout import COLUMNS, REQUIRED
 
-_PART = re.compile(r"^(?P<name>[A-Z_]+)\.RRF(?:\.(?P<suffix>[a-z]{2}))?(?P<gz>\.gz)?$")
+_PART = re.compile(r"^(?P<name>[A-Z_]+)\.RRF(?:\.(?P<suffix>(?!gz$)[a-z]{2}))?(?P<gz>\.gz)?$")
 
 
 @dataclass
@@ -35,7 +36,7 @@ def resolve_meta(path: Path) -> Path:
             "META folder not found", path=path, fix="give the META folder of a UMLS release (it holds MRCONSO.RRF)"
         )
     if not path.is_dir():
-        raise UserError("not a folder", path=path, fix="give the META folder of a UMLS release, not a file")
+        raise UserError("--umls is a file, not a folder", path=path, fix="give the META folder of a UMLS release")
     if not _has(path, "MRCONSO") and (path / "META").is_dir():
         return path / "META"
     return path
@@ -45,22 +46,81 @@ def _has(folder: Path, name: str) -> bool:
     return any(_PART.match(p.name) and p.name.startswith(name + ".") for p in folder.iterdir())
 
 
+def _suffix_name(index: int) -> str:
+    """0 -> 'aa', 1 -> 'ab', 26 -> 'ba': the suffixes `split` gives the parts of a large file."""
+    return chr(ord("a") + index // 26) + chr(ord("a") + index % 26)
+
+
+def _one_layout(name: str, layouts: dict[str, list[Path]]) -> list[Path]:
+    """The parts of one file; a choice between two forms, or a gap in the parts, is refused rather than guessed."""
+    if len(layouts) > 1:
+        shown = "; ".join(
+            ", ".join(p.name for p in paths[:3]) + (" …" if len(paths) > 3 else "") for paths in layouts.values()
+        )
+        raise UserError(
+            f"{name}.RRF is present in {len(layouts)} forms ({shown}): which one to read is ambiguous",
+            path=layouts[next(iter(layouts))][0].parent,
+            fix=f"keep one form of {name}.RRF in META (the whole file, or all of its parts, plain or all .gz) "
+            "and move the others out",
+        )
+    layout, paths = next(iter(layouts.items()))
+    paths = sorted(paths)
+    if layout.startswith("split"):
+        suffixes = [_PART.match(p.name)["suffix"] for p in paths]
+        expected = [_suffix_name(i) for i in range(len(suffixes))]
+        if suffixes != expected:
+            gz = ".gz" if layout.endswith("gz") else ""
+            missing = next(
+                f"{name}.RRF.{e}{gz}" for e in [*expected, _suffix_name(len(expected))] if e not in suffixes
+            )
+            raise UserError(
+                f"the split parts of {name}.RRF are incomplete: found {', '.join(p.name for p in paths)}; "
+                f"{missing} is missing",
+                path=paths[0].parent,
+                fix="copy every part from the release (they are line splits of one file, read .aa, .ab, … in order)",
+            )
+    for part in paths:
+        _check_readable(part)
+    return paths
+
+
+def _check_readable(part: Path) -> None:
+    """Open each part before DuckDB does: a directory, a dangling link, a locked file or a .gz that is not gzip is
+    named here, with its fix, instead of failing deep in a query."""
+    if not part.is_file():
+        raise UserError(
+            "not a regular file (a folder, or a link to nothing)",
+            path=part,
+            fix="replace it with the file from the release",
+        )
+    try:
+        with open(part, "rb") as fh:
+            head = fh.read(2)
+    except OSError as exc:
+        raise UserError(
+            f"cannot read the file ({exc.strerror})",
+            path=part,
+            fix="make it readable (check its permissions), or copy it again from the release",
+        ) from None
+    if part.suffix == ".gz" and head and head != b"\x1f\x8b":
+        raise UserError(
+            f"named .gz but not gzip-compressed (it starts with {head!r})",
+            path=part,
+            fix=f"rename it to {part.stem} if it is plain text, or copy the .gz from the release again",
+        )
+
+
 def discover(meta: Path) -> dict[str, RrfFile]:
-    """Map RRF name → its parts in suffix order. Raises UserError when the folder is not a META."""
+    """Map RRF name → its parts in suffix order. Raises UserError when the folder is not a META, when a file is
+    present in two forms (X.RRF beside X.RRF.aa, plain parts beside .gz ones) or when its parts have a gap."""
     found: dict[str, dict[str, list[Path]]] = {}
     for p in sorted(meta.iterdir()):
         m = _PART.match(p.name)
-        if not m or m["name"] not in COLUMNS or not p.is_file():
+        if not m or m["name"] not in COLUMNS:
             continue
         layout = ("split" if m["suffix"] else "whole") + ("-gz" if m["gz"] else "")
         found.setdefault(m["name"], {}).setdefault(layout, []).append(p)
-    files: dict[str, RrfFile] = {}
-    for name, layouts in found.items():
-        # One layout per file: a plain X.RRF wins over leftover parts (users often unzip, then concatenate).
-        for preferred in ("whole", "whole-gz", "split", "split-gz"):
-            if preferred in layouts:
-                files[name] = RrfFile(name, sorted(layouts[preferred]))
-                break
+    files = {name: RrfFile(name, _one_layout(name, layouts)) for name, layouts in found.items()}
     for name in REQUIRED:
         if name not in files:
             rrfs = sorted(p.name for p in meta.iterdir() if ".RRF" in p.name)[:5]
@@ -73,13 +133,24 @@ def discover(meta: Path) -> dict[str, RrfFile]:
     return files
 
 
+def _gzip_error(part: Path, exc: Exception) -> UserError:
+    return UserError(
+        f"the gzip file is truncated or corrupt ({exc})",
+        path=part,
+        fix="copy or download this part again from the release",
+    )
+
+
 def is_empty(f: RrfFile) -> bool:
     """True when no part holds a byte (gzipped parts are opened: an empty .gz is not zero bytes long)."""
     for part in f.parts:
         if part.suffix == ".gz":
-            with gzip.open(part, "rb") as fh:
-                if fh.read(1):
-                    return False
+            try:
+                with gzip.open(part, "rb") as fh:
+                    if fh.read(1):
+                        return False
+            except (OSError, EOFError, zlib.error) as exc:
+                raise _gzip_error(part, exc) from None
         elif part.stat().st_size:
             return False
     return True
@@ -93,7 +164,7 @@ def read_mrfiles(files: dict[str, RrfFile]) -> dict[str, int]:
     for part in files["MRFILES"].parts:
         opener = gzip.open if part.suffix == ".gz" else open
         with opener(part, "rt", encoding="utf-8", newline="") as fh:
-            for lineno, line in enumerate(fh, 1):
+            for lineno, line in enumerate(_lines(fh, part), 1):
                 fields = line.rstrip("\r\n").split("|")
                 if len(fields) < 6 or not fields[4].isdigit():
                     raise UserError(
@@ -105,3 +176,16 @@ def read_mrfiles(files: dict[str, RrfFile]) -> dict[str, int]:
                 if fields[0].endswith(".RRF") and "/" not in fields[0]:
                     declared[fields[0].removesuffix(".RRF")] = int(fields[4])
     return declared
+
+
+def _lines(fh, part: Path):
+    try:
+        yield from fh
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _gzip_error(part, exc) from None
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"invalid UTF-8 bytes ({exc.reason})",
+            path=part,
+            fix="UMLS files are UTF-8: copy this file again from the release without re-encoding it",
+        ) from None

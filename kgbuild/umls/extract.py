@@ -11,12 +11,14 @@ from typing import Any
 import duckdb
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kgbuild.atomic import atomic_dir
+from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.console import err
 from kgbuild.contracts import check_tables_or_raise
+from kgbuild.engine import check_memory_limit, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.resources import read_sql
+from kgbuild.umls.checks import check_filters, check_present
 from kgbuild.umls.discover import RrfFile, discover, is_empty, read_mrfiles, resolve_meta
 from kgbuild.umls.layout import FILES
 from kgbuild.umls.register import register_raw, translate_error
@@ -25,6 +27,7 @@ from kgbuild.umls.register import register_raw, translate_error
 # after the last step that reads them. The MRCONSO side runs first and its tables are gone before MRREL is read.
 STEPS: list[tuple[str, str]] = [
     ("stg_umls__mrconso", "table"),
+    ("int_atom_counts", "table"),
     ("stg_umls__mrrank", "view"),
     ("stg_umls__mrsty", "view"),
     ("stg_umls__mrdef", "view"),
@@ -56,7 +59,8 @@ PROBES: dict[str, dict[str, str]] = {
     },
     "stg_umls__mrdoc": {
         "release": "SELECT any_value(expl) FROM stg_umls__mrdoc "
-        "WHERE dockey = 'RELEASE' AND value = 'umls.release.name'"
+        "WHERE dockey = 'RELEASE' AND value = 'umls.release.name'",
+        "documented_inverses": "SELECT count(*) FROM stg_umls__mrdoc WHERE type IN ('rel_inverse', 'rela_inverse')",
     },
     "int_relation_edges": {"rows:MRREL": "SELECT coalesce(sum(n_rows), 0) FROM int_relation_edges"},
 }
@@ -143,10 +147,16 @@ def _check_counts(
     for name, rows in counts.items():
         f = files[name]
         if name in declared and declared[name] != rows:
+            fewer = rows < declared[name]
             raise UserError(
-                f"{name}.RRF has {rows} rows but MRFILES.RRF declares {declared[name]}",
+                f"{name}.RRF has {rows:,} rows but MRFILES.RRF declares {declared[name]:,}",
                 path=f.parts[0],
-                fix="a part is missing or truncated: re-extract all parts of the file from the release",
+                fix=(
+                    "a part is missing or the file is truncated"
+                    if fewer
+                    else "the file has extra rows (a part read twice, or rows appended)"
+                )
+                + ": copy every part of it again from the release",
             )
         inputs[name] = {
             "parts": [p.name for p in f.parts],
@@ -165,11 +175,15 @@ def extract_umls(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     meta = resolve_meta(Path(meta_dir))
+    inputs = {"--umls": meta}  # the META folder read, not the release folder that may hold it beside the output
+    check_output(out, force=force, inputs=inputs)
+    check_memory_limit(opts.memory_limit)
     files = discover(meta)
     declared = read_mrfiles(files)
+    missing = check_present(meta, files, declared)
     _check_not_empty(files, declared)
 
-    with atomic_dir(Path(out), force=force) as tmp:
+    with atomic_dir(Path(out), force=force, inputs=inputs) as tmp:
         # In memory (DuckDB spills to temp_directory past memory_limit): a database file would write every staged
         # table to disk once more.
         con = duckdb.connect()
@@ -186,6 +200,7 @@ def extract_umls(
             # Staged tables may be stored in any order (DuckDB spreads them over the threads); every mart says its
             # order with ORDER BY, which DuckDB keeps whatever this setting.
             con.execute("SET preserve_insertion_order = false")
+            con.execute(read_sql("umls/_macros.sql"))
             for name in FILES:
                 register_raw(con, name, files.get(name))
             _register_params(con, opts)
@@ -222,9 +237,13 @@ def extract_umls(
                             figures[key] = con.execute(probe).fetchone()[0]
                     except duckdb.Error as exc:
                         user = translate_error(exc, files)
-                        if user is not None:
-                            raise user from exc
-                        raise
+                        if user is None and type(exc).__name__ == "InterruptException":
+                            raise KeyboardInterrupt from exc
+                        raise (user or runtime_error(exc, step=name, memory_limit=opts.memory_limit, out=out)) from exc
+                    if name == "int_atom_counts":
+                        check_filters(
+                            con.execute("SELECT * FROM int_atom_counts").fetchall(), opts, files["MRCONSO"].parts[0]
+                        )
                     for table in drops.get(i, []):
                         con.execute(f"DROP TABLE {table}")
                     timings[name] = time.perf_counter() - t
@@ -236,18 +255,21 @@ def extract_umls(
             con.close()
 
         t = time.perf_counter()
-        check_tables_or_raise(MARTS, tmp, memory_limit=opts.memory_limit)
+        check_tables_or_raise(MARTS, tmp, memory_limit=opts.memory_limit, out=out)
         timings["contracts"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         manifest = write_manifest(
             tmp,
             command="extract --umls",
-            inputs={"umls": str(meta_dir), "files": inputs},
+            inputs={"umls": str(meta_dir), "files": inputs, "absent_files": [f"{name}.RRF" for name in missing]},
             parameters={k: v for k, v in asdict(opts).items() if k not in ("memory_limit", "threads")},
             tables=rows,
             timings=timings,
             extra={
                 "release": {"name": release, "source": "UMLS Metathesaurus"},
+                # Without MRDOC rel_inverse/rela_inverse rows, edges collapse on the standard REL inverses and the
+                # RELA naming pattern (sql/umls/_macros.sql).
+                "relation_inverses": "MRDOC" if figures["documented_inverses"] else "built-in table",
                 "dropped": {"concepts_without_names": n_cuis_read - rows["concepts"], "concepts_read": n_cuis_read},
             },
         )

@@ -38,6 +38,39 @@ def register_raw(con: duckdb.DuckDBPyConnection, name: str, f: RrfFile | None) -
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
 _FILE = re.compile(r"^\s*file = (.+)$", re.M)
 _COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_BAD_VALUE = re.compile(r"BAD_VALUE (?P<name>[A-Z]+) (?P<column>[A-Z]+)")
+_GZIP = re.compile(r"(?P<what>Unexpected end of GZIP stream|[^:\n]*GZIP[^:\n]*): (?P<path>[^\n]+)", re.IGNORECASE)
+# What a staged column must hold, and the fix when it does not (checked in SQL; the line is found here).
+_VALUES = {
+    "SRL": (
+        lambda v: v == "" or _is_int(v),
+        "is not a source restriction level (0-4 or 9); an unreadable level must never pass --max-srl",
+        "the file is corrupt: copy it again from the release",
+    ),
+    "RANK": (
+        lambda v: v == "" or _is_int(v),
+        "is not a rank (MRRANK ranks are numbers such as 0888)",
+        "the file is corrupt: copy MRRANK.RRF again from the release",
+    ),
+    "STR": (
+        lambda v: "\x00" not in v,
+        "holds a NUL byte (binary data)",
+        "the file is corrupt: copy MRCONSO.RRF again from the release",
+    ),
+    "DEF": (
+        lambda v: "\x00" not in v,
+        "holds a NUL byte (binary data)",
+        "the file is corrupt: copy MRDEF.RRF again from the release",
+    ),
+}
+
+
+def _is_int(value: str) -> bool:
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
 
 
 def translate_error(exc: duckdb.Error, files: dict[str, RrfFile]) -> UserError | None:
@@ -46,12 +79,30 @@ def translate_error(exc: duckdb.Error, files: dict[str, RrfFile]) -> UserError |
     if "EXTRA_FIELD" in text:
         name = text.split("EXTRA_FIELD ", 1)[1].split()[0].strip("'\"")
         return _find_bad_row(files[name])
+    bad = _BAD_VALUE.search(text)
+    if bad:
+        return _find_bad_value(files[bad["name"]], bad["column"])
+    gz = _GZIP.search(text)
+    if gz:
+        return UserError(
+            f"the gzip file is truncated or corrupt ({gz['what']})",
+            path=gz["path"].strip(),
+            fix="copy or download this part again from the release",
+        )
     line = _LINE.search(text)
     file = _FILE.search(text)
     if not line:
         return None
     path = file.group(1).strip() if file else "RRF file"
     lineno = int(line.group(1))
+    if "Maximum line size" in text:
+        return UserError(
+            "line longer than 2,000,000 bytes (the longest UMLS field is about 11 kB): the file has lost its line "
+            "breaks or is not an RRF file",
+            path=path,
+            line=lineno,
+            fix="copy it again from the release (unzipped as-is, without conversion)",
+        )
     if "Invalid unicode" in text or "not utf-8" in text:
         return UserError(
             "invalid UTF-8 bytes",
@@ -90,3 +141,20 @@ def _find_bad_row(f: RrfFile) -> UserError:
                         fix="the file is not in RRF layout: re-extract it from the release",
                     )
     return UserError("row with an extra field", path=f.parts[0], fix="re-extract the file from the release")
+
+
+def _find_bad_value(f: RrfFile, column: str) -> UserError:
+    """Locate the first row whose `column` fails its check (only run once SQL has found one)."""
+    import gzip
+
+    index = COLUMNS[f.name].index(column)
+    valid, problem, fix = _VALUES[column]
+    for part in f.parts:
+        opener = gzip.open if part.suffix == ".gz" else open
+        with opener(part, "rt", encoding="utf-8", newline="") as fh:
+            for lineno, line in enumerate(fh, 1):
+                fields = line.rstrip("\r\n").split("|")
+                if index < len(fields) and not valid(fields[index]):
+                    value = fields[index].replace("\x00", "\\0")
+                    return UserError(f"{column} {value[:40]!r} {problem}", path=part, line=lineno, fix=fix)
+    return UserError(f"a {column} value {problem}", path=f.parts[0], fix=fix)

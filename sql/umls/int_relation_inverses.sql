@@ -1,4 +1,5 @@
--- The inverse of each REL and RELA: MRDOC rel_inverse / rela_inverse when present, else the fixed REL pairs.
+-- The inverse of each REL and RELA: MRDOC rel_inverse / rela_inverse when present, else the standard REL pairs
+-- (builtin_rel_inverses in _macros.sql).
 with documented as (
     select
         case when type = 'rel_inverse' then 'REL' else 'RELA' end as kind,
@@ -12,13 +13,8 @@ with documented as (
 builtin as (
     select
         'REL' as kind,
-        b.relation,
-        b.inverse,
-    from (
-        values
-        ('CHD', 'PAR'), ('PAR', 'CHD'), ('RB', 'RN'), ('RN', 'RB'), ('AQ', 'QB'), ('QB', 'AQ'),
-        ('RO', 'RO'), ('RQ', 'RQ'), ('RL', 'RL'), ('RU', 'RU'), ('SY', 'SY'), ('XR', 'XR')
-    ) as b (relation, inverse)
+        unnest(map_keys(builtin_rel_inverses())) as relation,
+        builtin_rel_inverse(relation) as inverse,
 )
 
 select * from documented

@@ -1,6 +1,7 @@
 -- Every MRREL row in its canonical direction (int_relation_orientation), head and tail as concept_id, the relation
--- as relation_id. A (REL, RELA) without an orientation rule is kept as read; a name no rule knows stays a string,
--- unknown_relation.
+-- as relation_id. A RELA that MRDOC does not document (or MRDOC is absent) is oriented by its REL's standard
+-- inverse and the RELA naming pattern (by_name); a REL no rule knows is kept as read. A name no rule knows stays a
+-- string, unknown_relation.
 -- A row "CUI1 REL CUI2 RELA" reads "CUI2 is RELA of CUI1": head = CUI2, relation = RELA or REL, tail = CUI1.
 -- Rows the run drops (source and suppressibility filters, a concept without a name, self-loops) stay, with
 -- is_selected false, so that the next step can count every row it read.
@@ -21,13 +22,19 @@ edges as (
         coalesce(o.relation_id, u.relation_id) as relation_id,
         case when o.rel is null and u.relation_id is null then r.unlisted end as unknown_relation,
         r.rel,
+        r.rela,
         t.concept_id as tail_id,
         r.sab,
         o.inverse_rel,
         o.inverse_relation_id,
+        o.rel is null and r.rela <> '' and builtin_rel_inverse(r.rel) is not null as by_name,
         case
-            when o.orientation = 'flip' then true
-            when o.orientation = 'by_cui' then h.concept_id > t.concept_id
+            when by_name then orientation(r.rel, r.rela, builtin_rel_inverse(r.rel), rela_inverse_by_name(r.rela))
+            else o.orientation
+        end as row_orientation,
+        case
+            when row_orientation = 'flip' then true
+            when row_orientation = 'by_cui' then h.concept_id > t.concept_id
             else false
         end as flip,
         h.concept_id is not null
@@ -48,9 +55,9 @@ edges as (
 select
     is_selected,
     case when flip then tail_id else head_id end as head_id,
-    case when flip then inverse_relation_id else relation_id end as relation_id,
-    unknown_relation,
-    case when flip then inverse_rel else rel end as rel,
+    case when not flip then relation_id when not by_name then inverse_relation_id end as relation_id,
+    case when flip and by_name then rela_inverse_by_name(rela) else unknown_relation end as unknown_relation,
+    case when not flip then rel when by_name then builtin_rel_inverse(rel) else inverse_rel end as rel,
     case when flip then head_id else tail_id end as tail_id,
     sab,
 from edges

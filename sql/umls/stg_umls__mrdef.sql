@@ -12,7 +12,7 @@ select
     s.aui,
     s.atui,
     s.sab,
-    s.def as definition,
+    case when contains(s.def, chr(0)) then error('BAD_VALUE MRDEF DEF') else s.def end as definition,
 from source as s, params as p
 where
     s.def is not null

@@ -4,6 +4,9 @@ select
     son as name,
     sver as version,
     lat as lang,
-    try_cast(srl as integer) as srl,
+    case
+        when srl is null or try_cast(srl as integer) is not null then try_cast(srl as integer)
+        else error('BAD_VALUE MRSAB SRL')
+    end as srl,
 from raw_mrsab
 where curver = 'Y'

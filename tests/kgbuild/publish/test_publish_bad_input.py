@@ -60,7 +60,7 @@ def test_folder_without_tables_and_missing_folder(tmp_path, monkeypatch):
 def test_stage_dir_inside_data_dir_is_refused(tmp_path, monkeypatch):
     kg = make_kg(tmp_path / "kg")
     result, api = run([str(kg), "--repo-id", "my-lab/kg", "--dry-run", "--stage-dir", str(kg / "hub")], monkeypatch)
-    assert result.exit_code == 1 and "must be outside DATA_DIR" in result.output
+    assert result.exit_code == 1 and "--stage-dir is inside the input DATA_DIR" in result.output
     assert not (kg / "hub").exists() and api.calls == []
 
 

@@ -55,6 +55,21 @@ def test_relation_labels_come_from_mrdoc(sample_kg):
     assert got["has_causative_agent"] == ("Has causative agent", "causative_agent_of")
 
 
+def test_relation_labels_read_from_head_to_tail(sample_kg):
+    # head_cui is the child in a CHD row: "Syphilitic alopecia has parent ... Secondary syphilis of skin", so a REL
+    # is labelled with the expanded form of its inverse (MRDOC's REL forms read from CUI1 to CUI2).
+    got = dict((r[0], r[1]) for r in rows(sample_kg, "SELECT relation, label FROM relation_labels"))
+    assert got["CHD"] == "has parent relationship in a Metathesaurus source vocabulary"
+    assert got["RN"] == "has a broader relationship"
+    edge = rows(
+        sample_kg,
+        "SELECT h.preferred_name, r.relation, t.preferred_name FROM relations r "
+        "JOIN concepts h ON h.cui = r.head_cui JOIN concepts t ON t.cui = r.tail_cui "
+        "WHERE h.preferred_name = 'Syphilitic alopecia'",
+    )
+    assert edge == [("Syphilitic alopecia", "CHD", "Secondary syphilis of skin and mucous membranes")]
+
+
 def test_preferred_name_rules(sample_kg):
     names = dict(rows(sample_kg, "SELECT cui, preferred_name FROM concepts"))
     # The TS=P/STT=PF/ISPREF=Y atom wins (MeSH heading over the ICD10CM hierarchical term).

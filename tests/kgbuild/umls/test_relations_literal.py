@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import duckdb
 
 from kgbuild.umls.extract import extract_umls
@@ -72,6 +75,35 @@ def test_same_edge_from_two_sources_stays_two_rows(tmp_path):
 def test_unknown_rela_without_mrdoc_is_kept_as_read(tmp_path):
     got = relations(tmp_path, rel("C0000004", "RO", "C0000001", "may_treat"), mrdoc="")
     assert got == [("C0000001", "may_treat", "RO", "C0000004", "SNOMEDCT_US")]
+
+
+def test_without_mrdoc_both_directions_collapse_on_the_builtin_inverses(tmp_path):
+    got = relations(
+        tmp_path,
+        rel("C0000002", "CHD", "C0000001", "isa")
+        + rel("C0000001", "PAR", "C0000002", "inverse_isa")
+        + rel("C0000003", "RO", "C0000001", "has_finding_site")
+        + rel("C0000001", "RO", "C0000003", "finding_site_of")
+        + rel("C0000001", "RQ", "C0000004")
+        + rel("C0000004", "RQ", "C0000001"),
+        mrdoc="",
+    )
+    assert got == [
+        ("C0000001", "RQ", "RQ", "C0000004", "SNOMEDCT_US"),
+        ("C0000001", "has_finding_site", "RO", "C0000003", "SNOMEDCT_US"),
+        ("C0000001", "isa", "CHD", "C0000002", "SNOMEDCT_US"),
+    ]
+    manifest = json.loads((tmp_path / "kg" / "manifest.json").read_text())
+    assert manifest["relation_inverses"] == "built-in table"
+    assert manifest["inputs"]["absent_files"] == ["MRSTY.RRF", "MRDEF.RRF", "MRSAB.RRF", "MRRANK.RRF", "MRDOC.RRF"]
+
+
+def test_sample_relations_are_the_same_without_mrdoc(tmp_path, sample_kg, sample_meta):
+    meta = tmp_path / "META"
+    shutil.copytree(sample_meta, meta, ignore=shutil.ignore_patterns("MRDOC.RRF", "MRFILES.RRF"))
+    extract_umls(meta, tmp_path / "kg", progress=False)
+    query = "SELECT * FROM '{}/relations.parquet' ORDER BY ALL"
+    assert duckdb.sql(query.format(tmp_path / "kg")).fetchall() == duckdb.sql(query.format(sample_kg)).fetchall()
 
 
 def test_self_loops_suppressed_and_dangling_edges_are_dropped(tmp_path):
