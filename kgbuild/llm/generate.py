@@ -21,6 +21,7 @@ from typing import Any
 
 import openai
 
+from kgbuild.atomic import check_overlap
 from kgbuild.contracts import check_or_raise, table_files
 from kgbuild.errors import UserError
 from kgbuild.llm.budget import Budget
@@ -175,10 +176,7 @@ class DefinitionGenerator:
                             fix="pass the output folder of `kgbuild extract` as --kg")
         if self.out.exists() and not self.out.is_dir():
             raise UserError("--out is a file", path=self.out, fix="give a folder (new, or one from an earlier run)")
-        kg, out = self.kg.resolve(), self.out.resolve()
-        if kg == out or kg.is_relative_to(out) or out.is_relative_to(kg):
-            raise UserError("--out and --kg overlap: the answers would be written among the KG's files",
-                            path=self.out, fix="give --out a folder outside the KG folder, and the KG outside it")
+        check_overlap(self.out, {"--kg": self.kg})
         if self.out.is_dir() and any(self.out.iterdir()) and not is_ours(self.out):
             raise UserError("--out holds files that generate-definitions did not write", path=self.out,
                             fix="give a new folder, or the DEFS folder of an earlier run to resume it")

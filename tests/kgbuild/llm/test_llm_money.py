@@ -99,7 +99,7 @@ def test_two_runs_started_together_on_a_new_out_one_wins_the_other_touches_nothi
 def test_out_overlapping_the_kg_or_holding_foreign_files_is_refused(kg, tmp_path, fake):
     server = fake()
     for out in (kg, kg / "defs", tmp_path):
-        with pytest.raises(UserError, match="overlap"):
+        with pytest.raises(UserError, match="the input --kg"):
             DefinitionGenerator(kg, out, fast_config(server))
     mine = tmp_path / "notes"
     mine.mkdir()
