@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kgbuild.console import make_app
 from trainer import __version__, push
-from trainer.commands import evaluate, phases, run_all
+from trainer.commands import evaluate, linking, phases, run_all
 
 app = make_app(
     "trainer",
@@ -12,7 +12,7 @@ app = make_app(
     __version__,
 )
 
-for module in (run_all, phases, evaluate, push):
+for module in (run_all, phases, evaluate, linking, push):
     module.register(app)
 
 

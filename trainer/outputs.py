@@ -95,6 +95,22 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def model_fingerprint(reference: str) -> str:
+    """Content hash of a model folder's weights and module list (a hub id stands for itself)."""
+    folder = Path(reference)
+    digest = hashlib.sha256()
+    if not folder.is_dir():
+        digest.update(reference.encode())
+        return digest.hexdigest()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in (".safetensors", ".bin", ".json") and path.name != "trainer_phase.json":
+            digest.update(str(path.relative_to(folder)).encode())
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
 def resume_checkpoint(checkpoints: Path, key: str) -> str | None:
     """The newest checkpoint of an interrupted run of this same phase configuration, else None.
 

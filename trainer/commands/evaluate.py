@@ -11,6 +11,7 @@ from rich.table import Table
 
 from kgbuild.atomic import atomic_write_bytes
 from kgbuild.console import err, user_errors
+from kgbuild.errors import UserError
 from trainer.evaluate import REFERENCES, SET_NAMES, evalsets_folder, evaluate_model, reference_for
 
 
@@ -48,9 +49,18 @@ def evaluate(
     only: list[str] = typer.Option(None, "--only", help=f"Score only these sets ({', '.join(SET_NAMES)})."),
     json_out: Path = typer.Option(None, "--json", help="Also write the scores to this JSON file."),
     batch_size: int = typer.Option(64, "--batch-size", help="Encoding batch size."),
+    mentions: list[Path] = typer.Option(None, "--mentions", help="Mention file with gold ids (TSV with mention and "
+                                        "gold_ids columns, e.g. NCBI-disease, BC5CDR): linking coverage and acc@k "
+                                        "through --index (repeatable)."),
+    index_dir: Path = typer.Option(None, "--index", help="Index folder from `trainer index` (for --mentions)."),
 ) -> None:
     """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B, plus KG linking accuracy."""
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
+    if mentions and index_dir is None:
+        raise UserError("--mentions needs --index", fix="build one with `trainer index --model M --kg KG --out I`")
+    if index_dir is not None and not mentions:
+        raise UserError("--index is only used with --mentions", fix="add --mentions FILE")
+    mention_scores = _mention_scores(model, index_dir, mentions) if mentions else None
     folder = evalsets_folder(evalsets)
     if folder is None and pairs is None:
         err.print("[yellow]no --evalsets (or KGBUILD_EVALSETS) and no --pairs: nothing to score[/yellow]")
@@ -59,12 +69,30 @@ def evaluate(
     base_scores = evaluate_model(base, **kwargs) if base else None
     reference = reference_for(base or model)
     err.print(scores_table(f"{model}", scores, base_scores, reference))
+    if mention_scores is not None:
+        err.print(mentions_table(mention_scores))
     if json_out is not None:
         doc = {"model": model, "scores": scores, "base": base, "base_scores": base_scores,
+               "mentions": mention_scores,
                "reference": {"name": reference, **REFERENCES.get(reference or "", {})},
                "evalsets": str(folder) if folder else None, "pairs": str(pairs) if pairs else None}
         atomic_write_bytes(json_out, json.dumps(doc, indent=2).encode())
         err.print(f"scores written to {json_out}")
+
+
+def _mention_scores(model: str, index_dir: Path, files: list[Path]) -> dict[str, dict]:
+    from trainer.linking import Linker, evaluate_mentions
+
+    linker = Linker.load(index_dir, model=model)
+    return {Path(f).name: evaluate_mentions(linker, f) for f in files}
+
+
+def mentions_table(scores: dict[str, dict]) -> Table:
+    table = Table("mentions", "n", "in KG", "coverage", "acc@1", "acc@5", title="entity linking (covered mentions)")
+    for name, r in scores.items():
+        acc = [f"{r[k]:.2f}" if r[k] is not None else "—" for k in ("acc@1", "acc@5")]
+        table.add_row(name, str(r["n"]), str(r["covered"]), f"{r['coverage']:.1f}%", *acc)
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from trainer.data import distillation_texts
 from trainer.outputs import (
     fingerprint,
     is_main_process,
+    model_fingerprint,
     model_reference,
     refuse_existing,
     resume_checkpoint,
@@ -31,22 +32,6 @@ from trainer.outputs import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def model_fingerprint(reference: str) -> str:
-    """Content hash of a model folder's weights and module list (a hub id stands for itself)."""
-    folder = Path(reference)
-    digest = hashlib.sha256()
-    if not folder.is_dir():
-        digest.update(reference.encode())
-        return digest.hexdigest()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix in (".safetensors", ".bin", ".json") and path.name != "trainer_phase.json":
-            digest.update(str(path.relative_to(folder)).encode())
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
 
 
 def teacher_embeddings(teacher, teacher_ref: str, texts: list[str], cache_dir: Path, *,

@@ -1,0 +1,463 @@
+"""Entity linking with a trained model: an index of the KG's names, and a linker that maps mentions to concepts.
+
+    index = build_index("run/final", "kg", "kg.index")          # `trainer index`
+    linker = Linker.load("kg.index")                            # `trainer link`
+    linker.link(["heart attack"], top_k=5)                      # [[Candidate(cui, name, score), ...]]
+
+The index is faiss (faiss-cpu): exact inner-product search below `EXACT_BELOW` names, an IVF index above it (nlist
+= 4·√n, nprobe 16), with float32, float16 or int8 storage. Chosen by measurement against usearch's HNSW on the same
+vectors (BENCHMARKS.md, "Entity linking"): on 2 cores IVF builds in seconds where HNSW takes minutes, and reaches
+recall@5 ≥ 0.99 of exact search at several thousand queries per second.
+
+An index folder holds `index.faiss`, `names.parquet` (row id → cui, name) and `manifest.json` (the model's
+fingerprint and path, the KG's manifest, counts, storage, search parameters). Embedding a large KG is resumable:
+finished chunks are kept beside the output until the index is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kgbuild.atomic import atomic_dir, check_output
+from kgbuild.errors import UserError
+from trainer.outputs import model_fingerprint, model_reference
+
+EXACT_BELOW = 50_000  # below this many names an exact search is fast enough and has recall 1
+NPROBE = 16
+CHUNK = 65_536  # names embedded per resumable chunk
+DTYPES = ("float32", "float16", "int8")
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    cui: str
+    name: str
+    score: float
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError:
+        raise UserError("faiss is not installed", fix="pip install faiss-cpu (a dependency of kgbuild)") from None
+    return faiss
+
+
+# -- reading the KG ---------------------------------------------------------------------------------------------------
+
+
+def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
+    """(cuis, names) to index: every kept name (`all`), or the preferred name of each concept (`preferred`); one row
+    per distinct (cui, name), names compared case-sensitively as written."""
+    import duckdb
+
+    from kgbuild.contracts import table_files
+
+    if which not in ("all", "preferred"):
+        raise UserError(f"unknown --names {which!r}", fix="use --names all or --names preferred")
+    kg = Path(kg)
+    if not kg.is_dir():
+        raise UserError("KG folder not found", path=kg, fix="give the output folder of `kgbuild extract`")
+    if which == "preferred":
+        files, query = table_files(kg, "concepts"), "SELECT cui, preferred_name AS name FROM read_parquet($f)"
+    else:
+        files, query = table_files(kg, "names"), "SELECT DISTINCT cui, name FROM read_parquet($f)"
+    if not files:
+        table = "concepts" if which == "preferred" else "names"
+        raise UserError(f"the KG has no {table} table", path=kg / f"{table}.parquet",
+                        fix="give the output folder of `kgbuild extract`")
+    try:
+        rows = duckdb.sql(f"{query} WHERE name IS NOT NULL AND trim(name) <> '' ORDER BY cui, name",
+                          params={"f": files}).fetchall()
+    except duckdb.Error as exc:
+        raise UserError(f"cannot read the KG ({str(exc).splitlines()[0]})", path=kg,
+                        fix="run `kgbuild validate` on it, or extract it again") from None
+    if not rows:
+        raise UserError("the KG has no names to index", path=kg, fix="check the extract filters (--lang, --sab)")
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def _kg_codes(kg: Path) -> Any | None:
+    """The KG's codes table (cui, sab, code) as Arrow, or None for a KG extracted before it existed."""
+    import duckdb
+
+    from kgbuild.contracts import table_files
+
+    files = table_files(kg, "codes")
+    if not files:
+        return None
+    return duckdb.sql("SELECT DISTINCT cui, sab, code FROM read_parquet($f) ORDER BY sab, code, cui",
+                      params={"f": files}).to_arrow_table()
+
+
+# -- building ---------------------------------------------------------------------------------------------------------
+
+
+def _embed_resumable(model: Any, names: list[str], work: Path, key: str, *, batch_size: int,
+                     progress: bool) -> np.ndarray:
+    """Normalised float32 embeddings of `names`, a chunk at a time; chunks already in `work` (same key) are reused,
+    so an interrupted run on a large KG picks up where it stopped."""
+    work.mkdir(parents=True, exist_ok=True)
+    stamp = work / "key.txt"
+    if stamp.is_file() and stamp.read_text().strip() != key:  # another model or KG: nothing to reuse
+        shutil.rmtree(work)
+        work.mkdir(parents=True)
+    stamp.write_text(key + "\n")
+    n_chunks = max(1, math.ceil(len(names) / CHUNK))
+    parts = []
+    bar = _Bar(len(names), "embedding names", enabled=progress)
+    with bar:
+        for i in range(n_chunks):
+            path = work / f"chunk-{i:06d}.npy"
+            part_names = names[i * CHUNK:(i + 1) * CHUNK]
+            if path.is_file():
+                part = np.load(path)
+            else:
+                part = model.encode(part_names, batch_size=batch_size, convert_to_numpy=True,
+                                    normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
+                tmp = path.with_suffix(".tmp.npy")
+                np.save(tmp, part)
+                tmp.replace(path)
+            parts.append(part)
+            bar.advance(len(part_names))
+    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+
+
+def make_faiss_index(vectors: np.ndarray, dtype: str, *, seed: int = 0) -> tuple[Any, dict[str, Any]]:
+    """The faiss index of normalised vectors (inner product = cosine) and what was chosen."""
+    faiss = _faiss()
+    if dtype not in DTYPES:
+        raise UserError(f"unknown --dtype {dtype!r}", fix=f"use one of {', '.join(DTYPES)}")
+    n, d = vectors.shape
+    quantizer_type = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}.get(dtype)
+    if n < EXACT_BELOW:
+        index = faiss.IndexFlatIP(d) if quantizer_type is None else \
+            faiss.IndexScalarQuantizer(d, quantizer_type, faiss.METRIC_INNER_PRODUCT)
+        kind, params = "exact", {}
+    else:
+        nlist = int(4 * math.sqrt(n))
+        coarse = faiss.IndexFlatIP(d)
+        index = faiss.IndexIVFFlat(coarse, d, nlist, faiss.METRIC_INNER_PRODUCT) if quantizer_type is None else \
+            faiss.IndexIVFScalarQuantizer(coarse, d, nlist, quantizer_type, faiss.METRIC_INNER_PRODUCT)
+        index.nprobe = NPROBE
+        kind, params = "ivf", {"nlist": nlist, "nprobe": NPROBE}
+    if not index.is_trained:
+        rng = np.random.default_rng(seed)
+        # IVF k-means on 64 points per list (faiss's own guidance is 30-256): training on all 1M costs more, gains
+        # nothing measurable.
+        sample = vectors[rng.choice(n, min(n, 64 * params.get("nlist", n)), replace=False)]
+        index.train(sample)
+    index.add(vectors)
+    return index, {"kind": kind, "dtype": dtype, **params}
+
+
+def build_index(model: str | Path, kg: Path, out: Path, *, names: str = "all", dtype: str = "float32",
+                force: bool = False, batch_size: int = 128, progress: bool = True) -> dict[str, Any]:
+    """Embed the KG's names with `model` and write the index folder `out`; returns its manifest."""
+    from sentence_transformers import SentenceTransformer
+
+    faiss = _faiss()
+    out, kg = Path(out), Path(kg)
+    if dtype not in DTYPES:
+        raise UserError(f"unknown --dtype {dtype!r}", fix=f"use one of {', '.join(DTYPES)}")
+    reference = model_reference(model)
+    check_output(out, force=force, inputs={"--kg": kg, **({"--model": Path(reference)}
+                                                             if Path(reference).exists() else {})})
+    cuis, texts = kg_names(kg, names)
+    fingerprint = model_fingerprint(reference)
+    kg_manifest = _read_json(kg / MANIFEST)
+    work = out.parent / f".{out.name}.embeddings"
+    key = f"{fingerprint}:{names}:{len(texts)}:{_digest(texts)}"
+    encoder = SentenceTransformer(reference, device=None)
+    vectors = _embed_resumable(encoder, texts, work, key, batch_size=batch_size, progress=progress)
+    index, chosen = make_faiss_index(vectors, dtype)
+    manifest = {
+        "kind": "kgbuild-linking-index",
+        "model": {"reference": str(reference), "fingerprint": fingerprint,
+                  "dimension": int(vectors.shape[1]), "max_seq_length": encoder.max_seq_length},
+        "kg": {"folder": str(kg), "release": (kg_manifest.get("release") or kg_manifest.get("extra", {})
+                                              .get("release")), "manifest": kg_manifest.get("parameters")},
+        "names": names, "rows": len(texts), "concepts": len(set(cuis)), "index": chosen,
+    }
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    codes = _kg_codes(kg)
+    manifest["codes"] = None if codes is None else codes.num_rows
+    with atomic_dir(out, force=force) as tmp:
+        faiss.write_index(index, str(tmp / "index.faiss"))
+        pq.write_table(pa.table({"cui": cuis, "name": texts}), tmp / "names.parquet", compression="zstd")
+        if codes is not None:  # carried forward: mention evaluation maps gold codes to concepts from the index alone
+            pq.write_table(codes, tmp / "codes.parquet", compression="zstd")
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    shutil.rmtree(work, ignore_errors=True)  # our own chunks: the index is written
+    return manifest
+
+
+# -- linking ----------------------------------------------------------------------------------------------------------
+
+
+class Linker:
+    """Mentions → top-k concepts. Candidates of one concept are merged: its score is that of its best name."""
+
+    def __init__(self, index: Any, cuis: np.ndarray, names: np.ndarray, encoder: Any, manifest: dict[str, Any],
+                 codes: dict[tuple[str, str], set[str]] | None = None):
+        self.index = index
+        self.cuis = cuis
+        self.names = names
+        self.encoder = encoder
+        self.manifest = manifest
+        self.codes = codes  # (sab, code) -> cuis, from the KG's codes table; None when the KG had none
+
+    @classmethod
+    def load(cls, folder: Path | str, *, model: str | Path | None = None) -> Linker:
+        """Open an index folder; `model` (default: the one the index was built with) must be that same model."""
+        import pyarrow.parquet as pq
+        from sentence_transformers import SentenceTransformer
+
+        faiss = _faiss()
+        folder = Path(folder)
+        manifest = _read_json(folder / MANIFEST)
+        if manifest.get("kind") != "kgbuild-linking-index" or not (folder / "index.faiss").is_file():
+            raise UserError("not a linking index (no manifest.json or index.faiss from `trainer index`)", path=folder,
+                            fix="build one with `trainer index --model M --kg KG --out INDEX`")
+        reference = str(model) if model is not None else manifest["model"]["reference"]
+        reference = model_reference(reference)
+        if model_fingerprint(reference) != manifest["model"]["fingerprint"]:
+            raise UserError(f"the index was built with another model ({manifest['model']['reference']}) than "
+                            f"{reference}", path=folder / MANIFEST,
+                            fix="link with the model the index was built with, or rebuild the index with this one")
+        index = faiss.read_index(str(folder / "index.faiss"))
+        if "nprobe" in manifest["index"]:
+            index.nprobe = manifest["index"]["nprobe"]
+        table = pq.read_table(folder / "names.parquet")
+        codes = None
+        if (folder / "codes.parquet").is_file():
+            codes = {}
+            for row in pq.read_table(folder / "codes.parquet").to_pylist():
+                codes.setdefault((row["sab"].upper(), row["code"]), set()).add(row["cui"])
+        encoder = SentenceTransformer(reference)
+        return cls(index, np.array(table.column("cui").to_pylist(), dtype=object),
+                   np.array(table.column("name").to_pylist(), dtype=object), encoder, manifest, codes)
+
+    def encode(self, mentions: list[str], *, batch_size: int = 128) -> np.ndarray:
+        return self.encoder.encode(mentions, batch_size=batch_size, convert_to_numpy=True,
+                                   normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
+
+    def search(self, vectors: np.ndarray, top_k: int = 5) -> list[list[Candidate]]:
+        """Top-k concepts of each query vector. Names are searched 4·k deep so that k distinct concepts remain
+        after merging a concept's names."""
+        depth = min(self.index.ntotal, max(4 * top_k, top_k + 8))
+        scores, ids = self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), depth)
+        results = []
+        for row_scores, row_ids in zip(scores, ids, strict=True):
+            best: dict[str, Candidate] = {}
+            for score, i in zip(row_scores, row_ids, strict=True):
+                if i < 0:
+                    continue
+                cui = self.cuis[i]
+                if cui not in best:  # results come best first: the first name of a concept is its best
+                    best[cui] = Candidate(cui, self.names[i], float(score))
+                if len(best) == top_k:
+                    break
+            results.append(list(best.values()))
+        return results
+
+    def link(self, mentions: list[str], top_k: int = 5, *, batch_size: int = 128) -> list[list[Candidate]]:
+        if top_k < 1:
+            raise UserError("--top-k must be at least 1", fix="e.g. --top-k 5")
+        out: list[list[Candidate]] = []
+        for start in range(0, len(mentions), 4096):  # bounded memory on long mention files
+            out += self.search(self.encode(mentions[start:start + 4096], batch_size=batch_size), top_k)
+        return out
+
+
+# -- mention-level evaluation -----------------------------------------------------------------------------------------
+
+# Prefixes of gold ids in mention corpora -> the KG's sab. NCBI-disease and BC5CDR write MeSH ids bare (D012345,
+# C012345) and OMIM ids as OMIM:123456.
+GOLD_PREFIXES = {"MESH": "MSH", "MSH": "MSH", "OMIM": "OMIM", "MIM": "OMIM", "UMLS": "UMLS", "HP": "HPO",
+                 "SNOMEDCT": "SNOMEDCT_US", "SNOMEDCT_US": "SNOMEDCT_US", "DOID": "DOID", "MONDO": "MONDO",
+                 "ORPHA": "ORPHANET", "ORPHANET": "ORPHANET", "NCIT": "NCI", "CHEBI": "CHEBI"}
+_MESH_ID = re.compile(r"^[CDM]\d{6,9}$")
+_CUI = re.compile(r"^C\d{7}$")
+
+
+def gold_cuis(gold: str, codes: dict[tuple[str, str], set[str]], known: set[str]) -> set[str]:
+    """The KG concepts of a gold id field: ids joined by `|` (several concepts) or `+` (a composite mention)."""
+    found: set[str] = set()
+    for part in re.split(r"[|+,;]", gold):
+        part = part.strip()
+        if not part or part == "-1":
+            continue
+        prefix, _, local = part.partition(":")
+        if not local:
+            prefix, local = ("UMLS" if _CUI.match(part) else "MSH" if _MESH_ID.match(part) else ""), part
+        sab = GOLD_PREFIXES.get(prefix.upper(), prefix.upper())
+        if sab == "UMLS" and local in known:
+            found.add(local)
+        found |= codes.get((sab, local), set()) | codes.get((sab, part), set())
+    return found
+
+
+@dataclass(frozen=True)
+class MentionFile:
+    mentions: list[str]
+    gold: list[str]
+
+
+def read_gold_mentions(path: Path) -> MentionFile:
+    """A mention file with gold ids: TSV with a header holding `mention` and `gold_ids` columns (the layout of the
+    NCBI-disease and BC5CDR files in the evaluation sets)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("mention file not found", path=path, fix="give a TSV with mention and gold_ids columns")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t") if lines else []
+    if "mention" not in header or "gold_ids" not in header:
+        raise UserError(f"the header has no mention and gold_ids columns (header: {header})", path=path, line=1,
+                        fix="use the layout of ../shared/evalsets/ncbi-disease/*_mentions.tsv")
+    m, g = header.index("mention"), header.index("gold_ids")
+    mentions, gold = [], []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) <= max(m, g):
+            raise UserError("too few fields", path=path, line=number, fix="one mention per row, tab-separated")
+        mentions.append(fields[m])
+        gold.append(fields[g])
+    if not mentions:
+        raise UserError("no mentions", path=path, fix="give a file with at least one mention row")
+    return MentionFile(mentions, gold)
+
+
+def evaluate_mentions(linker: Linker, path: Path, *, ks: tuple[int, ...] = (1, 5)) -> dict[str, Any]:
+    """Coverage (mentions whose gold concept is in the KG) and acc@k on the covered mentions."""
+    if linker.codes is None:
+        raise UserError("the index has no codes, so gold ids cannot be mapped to concepts", path=None,
+                        fix="extract the KG again with this version (it writes a codes table), then rebuild the index")
+    data = read_gold_mentions(path)
+    known = set(linker.cuis.tolist())
+    golds = [gold_cuis(g, linker.codes, known) & known for g in data.gold]
+    covered = [i for i, g in enumerate(golds) if g]
+    hits = dict.fromkeys(ks, 0)
+    if covered:
+        results = linker.link([data.mentions[i] for i in covered], top_k=max(ks))
+        for i, cands in zip(covered, results, strict=True):
+            cuis = [c.cui for c in cands]
+            for k in ks:
+                hits[k] += bool(set(cuis[:k]) & golds[i])
+    n_cov = len(covered)
+    return {"n": len(golds), "covered": n_cov, "coverage": 100.0 * n_cov / len(golds),
+            **{f"acc@{k}": (100.0 * hits[k] / n_cov if n_cov else None) for k in ks}}
+
+
+# -- mention files ----------------------------------------------------------------------------------------------------
+
+
+def read_mentions(path: str | Path) -> list[str]:
+    """Mentions from a file: Parquet (column `mention`), TSV with a header that has a `mention` column, or plain text
+    (one per line); `-` reads plain text from stdin."""
+    import sys
+
+    if str(path) == "-":
+        lines = [line.rstrip("\n") for line in sys.stdin]
+        mentions = [m for m in lines if m.strip()]
+        source = "standard input"
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise UserError("mention file not found", path=path, fix="give a .txt (one per line), .tsv or .parquet")
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                table = pq.read_table(path)
+            except Exception as exc:  # pyarrow raises several types for a damaged file
+                raise UserError(f"not a readable Parquet file ({exc})", path=path, fix="check the file") from None
+            if "mention" not in table.column_names:
+                raise UserError(f"no `mention` column (columns: {table.column_names})", path=path,
+                                fix="name the mention column `mention`")
+            mentions = [m for m in table.column("mention").to_pylist() if m and m.strip()]
+        else:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(f"not UTF-8 text (byte {exc.start})", path=path, fix="save it as UTF-8") from None
+            lines = text.splitlines()
+            if path.suffix == ".tsv" and lines and "mention" in lines[0].split("\t"):
+                column = lines[0].split("\t").index("mention")
+                mentions = []
+                for number, line in enumerate(lines[1:], start=2):
+                    fields = line.split("\t")
+                    if len(fields) <= column:
+                        raise UserError("too few fields", path=path, line=number, fix="one mention per row")
+                    if fields[column].strip():
+                        mentions.append(fields[column])
+            else:
+                mentions = [line for line in lines if line.strip()]
+        source = str(path)
+    if not mentions:
+        raise UserError(f"no mentions in {source}", path=None if str(path) == "-" else path,
+                        fix="give one mention per line")
+    return mentions
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise UserError(f"unreadable JSON ({exc})", path=path, fix="restore the file") from None
+
+
+def _digest(texts: Iterable[str]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8") + b"\x00")
+    return h.hexdigest()[:16]
+
+
+class _Bar:
+    """A rich progress bar with ETA on stderr; silent when disabled."""
+
+    def __init__(self, total: int, label: str, *, enabled: bool):
+        self.total, self.label, self.enabled = total, label, enabled
+        self._progress = self._task = None
+
+    def __enter__(self) -> _Bar:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from kgbuild.console import err
+
+            self._progress = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                      console=err)
+            self._progress.__enter__()
+            self._task = self._progress.add_task(self.label, total=self.total)
+        return self
+
+    def advance(self, n: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
