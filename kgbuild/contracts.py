@@ -6,7 +6,6 @@ patterns, table-level duplicates, row counts, foreign keys to sibling tables) ar
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -19,6 +18,7 @@ import yaml
 from kgbuild.engine import runtime_error
 from kgbuild.errors import UserError
 from kgbuild.resources import contracts_dir
+from kgbuild.tables import table_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -92,18 +92,6 @@ def arrow_schema(table: str) -> pa.Schema:
         "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
     }
     return pa.schema([(p["name"], types[p["physicalType"].upper()]) for p in table_schema(table)["properties"]])
-
-
-def table_files(folder: Path, table: str) -> list[str]:
-    """A table is `<table>.parquet`, or shards `<table>/*.parquet` or `<table>-*.parquet`, in `folder`."""
-    folder = Path(folder)
-    single = folder / f"{table}.parquet"
-    if single.exists():
-        return [str(single)]
-    shards = sorted(glob.glob(str(folder / table / "*.parquet"))) or sorted(
-        glob.glob(str(folder / f"{table}-*.parquet"))
-    )
-    return shards
 
 
 def _sql_str(value: Any) -> str:

@@ -52,6 +52,7 @@ class ContrastiveConfig(TrainingConfig):
     mini_batch_size: int = 32          # cached_mnrl only
     scale: float = 20.0
     kinds: list[str] = field(default_factory=list)   # pair kinds to train on; empty = all
+    sort_by_length: bool = False       # cached_mnrl: each batch longest first, so mini-batches pad less (same loss)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class SelfDistillationConfig(TrainingConfig):
     texts: list[str] = field(default_factory=lambda: ["anchor", "positive"])   # pair columns whose texts are learnt
     kinds: list[str] = field(default_factory=list)
     encode_batch_size: int = 128
+    group_by_length: bool = False      # batches of texts of similar length: far less padding, other batch mixes
 
 
 @dataclass

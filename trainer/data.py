@@ -12,8 +12,8 @@ from pathlib import Path
 import datasets
 import pyarrow.parquet as pq
 
-from kgbuild.contracts import check_table, table_files
 from kgbuild.errors import UserError
+from kgbuild.tables import table_files
 
 PAIR_COLUMNS = ("anchor", "positive", "cui", "kind", "split")
 LOSS_COLUMNS = ["anchor", "positive"]   # MultipleNegativesRankingLoss: (anchor, positive), in-batch negatives
@@ -94,6 +94,8 @@ def load_linking(folder: Path, *, split: str = "test") -> tuple[list[str], list[
 
 def load_parallel(path: Path) -> datasets.Dataset:
     """The parallel table (en, xx) for multilingual distillation: a parallel.parquet file or a folder holding it."""
+    from kgbuild.contracts import check_table  # DuckDB: only this check needs it, not the training data
+
     path = Path(path)
     files = [str(path)] if path.is_file() else table_files(path, "parallel")
     if not files:

@@ -7,6 +7,13 @@ cannot see that "heart attack" and "myocardial infarction" are one concept. Iden
 
 SentenceTransformerTrainingArguments(batch_sampler=...) accepts a callable taking (dataset, batch_size, drop_last,
 valid_label_columns, generator, seed); `cui_batch_sampler(cuis)` returns one bound to the cui of each row.
+
+Padding: short names sit beside long definitions, so a batch padded to its longest text is mostly padding. The
+cached loss (GradCache) embeds a batch in mini-batches and trims each one to its own longest text; with
+`cui_batch_sampler(cuis, lengths=...)` each batch lists its rows longest first, so every mini-batch holds texts of
+similar length. The batches are the same sets of rows, so the loss is unchanged. `length_grouped_batch_sampler`
+does the same for a loss without mini-batches (self-distillation): batches of similar lengths, which changes
+which texts share a batch.
 """
 
 from __future__ import annotations
@@ -28,12 +35,15 @@ class CuiBatchSampler(DefaultBatchSampler):
 
     def __init__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None,
                  generator: torch.Generator | None = None, seed: int = 0, *, cuis: Sequence[str],
-                 text_columns: Sequence[str] | None = None) -> None:
+                 text_columns: Sequence[str] | None = None, lengths: Sequence[int] | None = None) -> None:
         super().__init__(dataset, batch_size=batch_size, drop_last=drop_last, valid_label_columns=valid_label_columns,
                          generator=generator, seed=seed)
         if len(cuis) != len(dataset):
             raise ValueError(f"{len(cuis)} cuis for a dataset of {len(dataset)} rows")
+        if lengths is not None and len(lengths) != len(dataset):
+            raise ValueError(f"{len(lengths)} lengths for a dataset of {len(dataset)} rows")
         self.cuis = list(cuis)
+        self.lengths = list(lengths) if lengths is not None else None
         columns = [c for c in (text_columns if text_columns is not None else dataset.column_names)
                    if c not in (valid_label_columns or [])]
         self.texts = [dataset[c][:] for c in columns]   # whole columns as lists: per-row Column access is slow
@@ -66,6 +76,8 @@ class CuiBatchSampler(DefaultBatchSampler):
         # negative (its loss is 0), so it is dropped even without drop_last.
         if not self.drop_last:
             batches.extend(members for _, members in open_batches if len(members) > 1)
+        if self.lengths is not None:   # longest first: the mini-batches of a cached loss are cut from similar lengths
+            batches = [sorted(batch, key=lambda i: -self.lengths[i]) for batch in batches]
         self._plans = {epoch: batches}   # keep one epoch: memory stays O(rows)
         return batches
 
@@ -76,7 +88,53 @@ class CuiBatchSampler(DefaultBatchSampler):
         return len(self.plan(self.epoch))
 
 
-def cui_batch_sampler(cuis: Sequence[str],
-                      text_columns: Sequence[str] | None = None) -> Callable[..., CuiBatchSampler]:
-    """The `batch_sampler` argument for SentenceTransformerTrainingArguments, bound to the rows' cuis."""
-    return functools.partial(CuiBatchSampler, cuis=list(cuis), text_columns=text_columns)
+def cui_batch_sampler(cuis: Sequence[str], text_columns: Sequence[str] | None = None,
+                      lengths: Sequence[int] | None = None) -> Callable[..., CuiBatchSampler]:
+    """The `batch_sampler` argument for SentenceTransformerTrainingArguments, bound to the rows' cuis (and, to order
+    each batch longest first, their lengths)."""
+    return functools.partial(CuiBatchSampler, cuis=list(cuis), text_columns=text_columns,
+                             lengths=list(lengths) if lengths is not None else None)
+
+
+class LengthGroupedBatchSampler(DefaultBatchSampler):
+    """Shuffled batches of rows of similar length, for a loss that pads each batch to its longest row.
+
+    As in transformers' group_by_length: rows in a seeded random order are cut into windows of `group` batches;
+    each window is sorted by length and cut into batches; then the order of all batches is shuffled. Every row is
+    used once per epoch (the last, short batch is kept unless drop_last).
+    """
+
+    def __init__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None,
+                 generator: torch.Generator | None = None, seed: int = 0, *, lengths: Sequence[int],
+                 group: int = 50) -> None:
+        super().__init__(dataset, batch_size=batch_size, drop_last=drop_last, valid_label_columns=valid_label_columns,
+                         generator=generator, seed=seed)
+        if len(lengths) != len(dataset):
+            raise ValueError(f"{len(lengths)} lengths for a dataset of {len(dataset)} rows")
+        self.lengths = list(lengths)
+        self.group = group
+
+    def plan(self, epoch: int) -> list[list[int]]:
+        generator = torch.Generator().manual_seed(self.seed + epoch)
+        order = torch.randperm(len(self.lengths), generator=generator).tolist()
+        window = self.batch_size * self.group
+        batches: list[list[int]] = []
+        for start in range(0, len(order), window):
+            rows = sorted(order[start:start + window], key=lambda i: -self.lengths[i])
+            batches.extend(rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size))
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == self.batch_size]
+        shuffled = torch.randperm(len(batches), generator=generator).tolist()
+        return [batches[i] for i in shuffled]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from self.plan(self.epoch)
+
+    def __len__(self) -> int:
+        full, rest = divmod(len(self.lengths), self.batch_size)
+        return full + (1 if rest and not self.drop_last else 0)
+
+
+def length_grouped_batch_sampler(lengths: Sequence[int], group: int = 50) -> Callable[..., LengthGroupedBatchSampler]:
+    """The `batch_sampler` argument for SentenceTransformerTrainingArguments, bound to the rows' lengths."""
+    return functools.partial(LengthGroupedBatchSampler, lengths=list(lengths), group=group)

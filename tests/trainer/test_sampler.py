@@ -6,7 +6,7 @@ import datasets
 import pytest
 import torch
 
-from trainer.sampler import CuiBatchSampler, cui_batch_sampler
+from trainer.sampler import CuiBatchSampler, LengthGroupedBatchSampler, cui_batch_sampler
 
 
 def make(n_concepts: int = 30, per_concept: tuple[int, ...] = (1, 2, 3, 5)) -> tuple[datasets.Dataset, list[str]]:
@@ -61,6 +61,40 @@ def test_a_dominant_concept_spreads_over_batches():
     batches = list(CuiBatchSampler(ds, batch_size=8, drop_last=False, cuis=cuis, seed=1))
     for batch in batches:
         assert sum(cuis[i] == "BIG" for i in batch) <= 1
+
+
+def test_sorted_by_length_gives_the_same_batches_longest_first():
+    ds, cuis = make()
+    lengths = [len(p) + 7 * (i % 5) for i, p in enumerate(ds["positive"][:])]
+    plain = list(CuiBatchSampler(ds, batch_size=8, drop_last=False, cuis=cuis, seed=4))
+    ordered = list(CuiBatchSampler(ds, batch_size=8, drop_last=False, cuis=cuis, seed=4, lengths=lengths))
+    assert [sorted(b) for b in plain] == [sorted(b) for b in ordered]   # same sets: the in-batch loss is unchanged
+    for batch in ordered:
+        assert [lengths[i] for i in batch] == sorted((lengths[i] for i in batch), reverse=True)
+    assert any(a != b for a, b in zip(plain, ordered, strict=True))
+    with pytest.raises(ValueError, match="lengths"):
+        CuiBatchSampler(ds, batch_size=8, drop_last=False, cuis=cuis, lengths=lengths[1:])
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_length_grouped_batches_use_every_row_once_and_pad_less(drop_last):
+    lengths = [(i * 37) % 101 + 1 for i in range(1000)]
+    ds = datasets.Dataset.from_dict({"text": [str(i) for i in range(1000)]})
+    sampler = LengthGroupedBatchSampler(ds, batch_size=32, drop_last=drop_last, lengths=lengths, seed=2, group=8)
+    batches = list(sampler)
+    assert len(batches) == len(sampler) == (31 if drop_last else 32)
+    used = Counter(i for b in batches for i in b)
+    assert max(used.values()) == 1 and len(used) == (992 if drop_last else 1000)
+
+    def padded(plan: list[list[int]]) -> int:
+        return sum(len(b) * max(lengths[i] for i in b) for b in plan)
+
+    random_plan = [list(range(1000))[i:i + 32] for i in range(0, 1000, 32)]
+    assert padded(batches) < 0.7 * padded(random_plan)
+    assert batches == list(LengthGroupedBatchSampler(ds, batch_size=32, drop_last=drop_last, lengths=lengths,
+                                                     seed=2, group=8))
+    sampler.set_epoch(1)
+    assert list(sampler) != batches
 
 
 def test_the_trainer_builds_our_sampler_from_the_training_arguments(tiny_model, tmp_path):

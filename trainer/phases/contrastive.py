@@ -33,8 +33,11 @@ logger = logging.getLogger(__name__)
 
 def train_contrastive(base: str, pairs_dir: Path, out: Path, config: ContrastiveConfig, *, max_seq_length: int = 128,
                       seed: int = 42, checkpoints: Path | None = None, force: bool = False,
-                      marker: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train `base` contrastively on the pairs in `pairs_dir`; save a sentence-transformers model to `out`."""
+                      marker: dict[str, Any] | None = None, callbacks: list | None = None) -> dict[str, Any]:
+    """Train `base` contrastively on the pairs in `pairs_dir`; save a sentence-transformers model to `out`.
+
+    `callbacks`: transformers TrainerCallbacks for the trainer (e.g. benchmarks/gpu_check.py's meter).
+    """
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import (
         CachedMultipleNegativesRankingLoss,
@@ -66,10 +69,14 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
     # 4. Evaluator: none inside the loop; `trainer run-all` evaluates every phase's output (trainer.evaluate)
 
     # 5. Training arguments: warm-up, bf16 where the GPU has it, checkpoints, and the cui-aware batch sampler
-    args = training_arguments(config, checkpoints, seed=seed, batch_sampler=cui_batch_sampler(pairs.cuis))
+    #    (sort_by_length: rows of a batch longest first, by characters of the positive, the longer text)
+    lengths = [len(text) for text in pairs.dataset["positive"][:]] if config.sort_by_length else None
+    batch_sampler = cui_batch_sampler(pairs.cuis, lengths=lengths)
+    args = training_arguments(config, checkpoints, seed=seed, batch_sampler=batch_sampler)
 
     # 6. Train (resuming from the newest checkpoint of an interrupted run)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.dataset, loss=loss)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.dataset, loss=loss,
+                                         callbacks=callbacks)
     key = fingerprint(config, base, pairs.files, max_seq_length, seed)
     trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {"base": base, **train_summary(trainer, started, len(pairs.cuis))}

@@ -30,6 +30,7 @@ from trainer.outputs import (
     training_arguments,
     write_marker,
 )
+from trainer.sampler import length_grouped_batch_sampler
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,11 @@ def teacher_embeddings(teacher, teacher_ref: str, texts: list[str], cache_dir: P
 def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Path, config: SelfDistillationConfig,
                             *, max_seq_length: int = 128, seed: int = 42, checkpoints: Path | None = None,
                             cache_dir: Path | None = None, force: bool = False,
-                            marker: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train `student` to reproduce `teacher`'s embeddings of the pairs' texts; save it to `out`."""
+                            marker: dict[str, Any] | None = None, callbacks: list | None = None) -> dict[str, Any]:
+    """Train `student` to reproduce `teacher`'s embeddings of the pairs' texts; save it to `out`.
+
+    `callbacks`: transformers TrainerCallbacks for the trainer (e.g. benchmarks/gpu_check.py's meter).
+    """
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MSELoss
 
@@ -91,11 +95,13 @@ def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Pa
 
     # 4. Evaluator: none inside the loop; `trainer run-all` evaluates every phase's output
 
-    # 5. Training arguments
-    args = training_arguments(config, checkpoints, seed=seed)
+    # 5. Training arguments (group_by_length: batches of texts of similar length, by characters)
+    extra = {"batch_sampler": length_grouped_batch_sampler([len(t) for t in texts])} if config.group_by_length else {}
+    args = training_arguments(config, checkpoints, seed=seed, **extra)
 
     # 6. Train
-    trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
+    trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss,
+                                         callbacks=callbacks)
     key = fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
     trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {"teacher": teacher_ref, "student": student_ref, **train_summary(trainer, started, len(texts))}
