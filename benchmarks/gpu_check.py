@@ -605,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="Default: $OUT/gpu_check.json when OUT is set.")
     opts = parser.parse_args(argv)
 
-    if min(x for x in (opts.warmup_steps, opts.steps, opts.distill_steps) if x is not None) < 1:
+    if any(x is not None and x < 1 for x in (opts.warmup_steps, opts.steps, opts.distill_steps)):
         parser.error(
             "--warmup-steps, --steps and --distill-steps must be at least 1 (timing starts after the warm-up)"
         )
