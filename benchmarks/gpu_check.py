@@ -116,6 +116,7 @@ class Setup:
     budget_s: float
     max_seq_length: int
     peak_tflops: float | None
+    workers: int = 0
     started: float = field(default_factory=time.perf_counter)
     base: Path | None = None
     model_info: dict[str, Any] = field(default_factory=dict)
@@ -303,6 +304,7 @@ def training_kwargs(setup: Setup, steps: int) -> dict[str, Any]:
         "save_total_limit": 1,
         "logging_steps": 10,
         "bf16": "true" if setup.cuda else "false",
+        "dataloader_workers": setup.workers,
     }
 
 
@@ -324,6 +326,7 @@ def bare_args(setup: Setup, out: Path, batch_size: int, steps: int):
         report_to="none",
         use_cpu=not setup.cuda,
         disable_tqdm=True,
+        dataloader_num_workers=setup.workers,
     )
 
 
@@ -594,6 +597,8 @@ def main(argv: list[str] | None = None) -> int:
         "--budget-s", type=float, default=420.0, help="Whole-script budget: runs that would start past it are skipped."
     )
     parser.add_argument("--max-seq-length", type=int, default=128)
+    parser.add_argument("--workers", type=int, default=0,
+                        help="DataLoader worker processes for every run (tokenising ahead of the GPU).")
     parser.add_argument(
         "--peak-tflops",
         type=float,
@@ -649,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup=pick(opts.warmup_steps, 5, 1),
         steps_p1=pick(opts.steps, 30, 2),
         steps_p2=pick(opts.distill_steps, 100, 2),
+        workers=opts.workers,
         cap_s=opts.cap_s,
         budget_s=opts.budget_s,
         max_seq_length=opts.max_seq_length,
@@ -673,6 +679,7 @@ def main(argv: list[str] | None = None) -> int:
             "cap_s",
             "budget_s",
             "max_seq_length",
+            "workers",
         )
     }
     print(json.dumps({"pairs": report["pairs"], "model": report["model"], "settings": report["settings"]}), flush=True)

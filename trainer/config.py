@@ -44,6 +44,7 @@ class TrainingConfig:
     save_steps: int = 500
     save_total_limit: int = 2
     logging_steps: int = 10
+    dataloader_workers: int = 0        # processes that fetch, tokenise and collate batches ahead of the GPU
 
 
 @dataclass

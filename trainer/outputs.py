@@ -73,6 +73,7 @@ def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any
         data_seed=seed,
         report_to="none",
         dataloader_pin_memory=torch.cuda.is_available(),
+        dataloader_num_workers=getattr(phase, "dataloader_workers", 0),
         # without a GPU, accelerate forms a multi-process group (gloo) only when told to use the CPU
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=not os.environ.get("TRAINER_PROGRESS", "1") == "1",
