@@ -35,6 +35,7 @@ SCHEMAS = {
     "relation_labels": [("relation", S), ("label", S), ("inverse", S), ("n_edges", I64)],
     "semantic_types": [("cui", S), ("tui", S), ("sty", S), ("stn", S)],
     "sources": [("sab", S), ("name", S), ("version", S), ("lang", S), ("srl", I32), ("n_atoms", I64)],
+    "codes": [("cui", S), ("sab", S), ("code", S), ("source", S)],
 }
 ROWS: dict[str, list[tuple]] = {
     "concepts": [
@@ -56,6 +57,11 @@ ROWS: dict[str, list[tuple]] = {
         ("C0015967", "T184", "Sign or Symptom", "A2.2.2"),
         ("C0012634", "T047", "Disease or Syndrome", "B2.2.1.2.1"),
         ("C0020672", "T046", "Pathologic Function", "B2.2.1.2"),
+    ],
+    "codes": [
+        ("C0015967", "MSH", "D005334", "atom"),
+        ("C0012634", "MSH", "D004194", "atom"),
+        ("C0020672", "MSH", "D007035", "atom"),
     ],
 }
 UMLS_PARAMETERS = {

@@ -14,7 +14,16 @@ from kgbuild.contracts import columns
 from kgbuild.publish.dataset import default_stage_dir, publish_dataset
 from kgbuild.publish.stage import write_shards
 
-KG_TABLES = ["concepts", "definitions", "names", "relation_labels", "relations", "semantic_types", "sources"]
+KG_TABLES = [
+    "codes",
+    "concepts",
+    "definitions",
+    "names",
+    "relation_labels",
+    "relations",
+    "semantic_types",
+    "sources",
+]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +69,7 @@ def test_card_metadata_has_one_config_per_table_and_the_licence(staged):
     card = DatasetCard.load(result.staged.folder / "README.md")
     data = card.data.to_dict()
     assert [c["config_name"] for c in data["configs"]] == KG_TABLES
-    assert data["configs"][0] == {
+    assert data["configs"][1] == {
         "config_name": "concepts",
         "default": True,
         "data_files": [{"split": "train", "path": "concepts/train-*.parquet"}],
