@@ -35,6 +35,7 @@ class Term:
     parents: list[Edge] = field(default_factory=list)  # is_a
     relationships: list[Edge] = field(default_factory=list)
     umls_cuis: list[str] = field(default_factory=list)
+    xrefs: list[str] = field(default_factory=list)  # every xref id as written, for the codes table
     obsolete: bool = False
     line: int = 0
 
@@ -126,7 +127,10 @@ def read_terms(doc: OboDocument) -> tuple[list[Term], dict[str, RelationType]]:
                 )
             term.relationships.append(Edge(unescape(tokens[0]), unescape(tokens[1]), clause.line))
         for clause in stanza.all("xref"):
-            match = _UMLS_XREF.match(_first_token(clause.value) or "")
+            xref = _first_token(clause.value) or ""
+            if xref:
+                term.xrefs.append(xref)
+            match = _UMLS_XREF.match(xref)
             if match:
                 term.umls_cuis.append(match.group(1).upper())
         terms[term_id] = term

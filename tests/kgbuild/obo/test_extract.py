@@ -40,6 +40,7 @@ def test_tables_and_contracts(obo_kg):
         "semantic_types",
         "sources",
         "umls_xrefs",
+        "codes",
     }
     assert all(c.passed for checks in results.values() for c in checks)
     concepts = dict(_rows(obo_kg / "concepts.parquet", "SELECT cui, semantic_types FROM t"))
@@ -77,7 +78,38 @@ def test_tables_and_contracts(obo_kg):
         "format_version": "1.4",
         "licence": "https://creativecommons.org/licenses/by/4.0/",
     }
-    assert manifest["dropped"] == {"obsolete_terms": 1, "unnamed_terms": 0, "edges_to_unknown_or_obsolete_terms": 2}
+    assert manifest["dropped"] == {
+        "obsolete_terms": 1,
+        "unnamed_terms": 0,
+        "edges_to_unknown_or_obsolete_terms": 2,
+        "xrefs_not_codes": 1,
+    }
+
+
+def test_codes_are_term_ids_and_xrefs_under_umls_source_names(obo_kg):
+    codes = _rows(obo_kg / "codes.parquet", "SELECT cui, sab, code, source FROM t ORDER BY ALL")
+    # Every kept term has its own id as a code, under its prefix as in names.sab; the obsolete one has none.
+    assert len([c for c in codes if c[3] == "term"]) == 14
+    assert not [c for c in codes if c[0] == "HP:0000489" or c[2] == "D999999"]
+    assert [c for c in codes if c[0] == "MONDO:0001149"] == [
+        ("MONDO:0001149", "DOID", "DOID:10907", "xref"),  # DO codes keep their prefix, as DO's own ids do
+        ("MONDO:0001149", "GARD", "0003623", "xref"),  # a prefix with no UMLS name: its own, upper-cased
+        ("MONDO:0001149", "ICD10CM", "Q02", "xref"),
+        ("MONDO:0001149", "MONDO", "MONDO:0001149", "term"),
+        ("MONDO:0001149", "MSH", "D008831", "xref"),  # MESH -> MSH
+        ("MONDO:0001149", "SNOMEDCT_US", "1829003", "xref"),  # SCTID -> SNOMEDCT_US
+        ("MONDO:0001149", "UMLS", "C0025958", "xref"),
+    ]  # the https:// link is not a code (manifest: xrefs_not_codes)
+    assert [c for c in codes if c[0] == "HP:0001250"] == [
+        ("HP:0001250", "HP", "HP:0001250", "term"),
+        ("HP:0001250", "MSH", "D012640", "xref"),
+        ("HP:0001250", "UMLS", "C0036572", "xref"),
+    ]
+    # The same code read from MONDO (SCTID) and from HPO (SNOMEDCT_US) is one code.
+    assert _rows(obo_kg / "codes.parquet", "SELECT cui FROM t WHERE sab = 'SNOMEDCT_US' ORDER BY cui") == [
+        ("HP:0000252",),
+        ("MONDO:0001149",),
+    ]
 
 
 def test_build_pairs_on_obo(obo_kg, tmp_path):
