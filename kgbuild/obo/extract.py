@@ -1,4 +1,4 @@
-"""`extract_obo`: one OBO file → KG_DIR with concepts, names, definitions, relations, relation_labels,
+"""`extract_obo`: one OBO file → KG_DIR with concepts, names, codes, definitions, relations, relation_labels,
 semantic_types, sources, umls_xrefs and manifest.json (same contracts as the UMLS extract)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.contracts import arrow_schema, check_tables_or_raise
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
+from kgbuild.obo.codes import code_rows
 from kgbuild.obo.hierarchy import is_a_graph, top_level_categories
 from kgbuild.obo.parser import parse_obo, unescape
 from kgbuild.obo.terms import Term, prefix, read_terms
@@ -22,6 +23,7 @@ from kgbuild.obo.terms import Term, prefix, read_terms
 TABLES = (
     "concepts",
     "names",
+    "codes",
     "definitions",
     "relations",
     "relation_labels",
@@ -106,6 +108,7 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
             ):
                 name_rows[col].append(value)
     rows["names"] = name_rows
+    rows["codes"], xrefs_not_codes = code_rows(terms)
     defined = [t for t in terms if t.definition and t.definition.strip()]
     rows["definitions"] = {
         "cui": [t.id for t in defined],
@@ -199,6 +202,7 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
                     "obsolete_terms": sum(t.obsolete for t in all_terms),
                     "unnamed_terms": sum(1 for t in all_terms if not t.obsolete and not t.name),
                     "edges_to_unknown_or_obsolete_terms": dropped_edges,
+                    "xrefs_not_codes": xrefs_not_codes,
                 },
             },
         )

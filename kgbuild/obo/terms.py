@@ -35,6 +35,7 @@ class Term:
     parents: list[Edge] = field(default_factory=list)  # is_a
     relationships: list[Edge] = field(default_factory=list)
     umls_cuis: list[str] = field(default_factory=list)
+    xrefs: list[str] = field(default_factory=list)  # every xref id as written, for the codes table
     obsolete: bool = False
     line: int = 0
 
@@ -57,23 +58,39 @@ def read_terms(doc: OboDocument) -> tuple[list[Term], dict[str, RelationType]]:
     for stanza in doc.stanzas:
         term_id = stanza.id
         if not term_id:
-            raise UserError(f"[{stanza.kind}] stanza without an id", path=doc.path, line=stanza.line,
-                            fix="add an id: line to the stanza")
+            raise UserError(
+                f"[{stanza.kind}] stanza without an id",
+                path=doc.path,
+                line=stanza.line,
+                fix="add an id: line to the stanza",
+            )
         if stanza.kind == "Typedef":
             name = stanza.first("name")
             inverse = stanza.first("inverse_of")
-            typedefs[term_id] = RelationType(term_id, unescape(name.value.strip()) if name else None,
-                                             _first_token(inverse.value) if inverse else None)
+            typedefs[term_id] = RelationType(
+                term_id,
+                unescape(name.value.strip()) if name else None,
+                _first_token(inverse.value) if inverse else None,
+            )
             continue
         if stanza.kind != "Term":
             continue
         if term_id in terms:
-            raise UserError(f"term {term_id} is defined twice (first at line {terms[term_id].line})", path=doc.path,
-                            line=stanza.line, fix="merge the two stanzas or remove one")
+            raise UserError(
+                f"term {term_id} is defined twice (first at line {terms[term_id].line})",
+                path=doc.path,
+                line=stanza.line,
+                fix="merge the two stanzas or remove one",
+            )
         name = stanza.first("name")
         namespace = stanza.first("namespace")
-        term = Term(term_id, unescape(name.value.strip()) if name else None,
-                    unescape(namespace.value.strip()) if namespace else default_ns, None, line=stanza.line)
+        term = Term(
+            term_id,
+            unescape(name.value.strip()) if name else None,
+            unescape(namespace.value.strip()) if namespace else default_ns,
+            None,
+            line=stanza.line,
+        )
         obsolete = stanza.first("is_obsolete")
         term.obsolete = bool(obsolete) and obsolete.value.strip().lower() in _TRUE
         definition = stanza.first("def")
@@ -81,26 +98,39 @@ def read_terms(doc: OboDocument) -> tuple[list[Term], dict[str, RelationType]]:
             term.definition, _ = read_quoted(definition.value, path=doc.path, line=definition.line, tag="def")
         for clause in stanza.all("synonym", *LEGACY_SYNONYM_TAGS):
             text, rest = read_quoted(clause.value, path=doc.path, line=clause.line, tag=clause.tag)
-            scope = LEGACY_SYNONYM_TAGS.get(clause.tag) or (rest.split()[0] if rest and not rest.startswith("[")
-                                                            else "RELATED")
+            scope = LEGACY_SYNONYM_TAGS.get(clause.tag) or (
+                rest.split()[0] if rest and not rest.startswith("[") else "RELATED"
+            )
             if scope not in SCOPES:
-                raise UserError(f"synonym scope {scope!r} is not one of {', '.join(SCOPES)}", path=doc.path,
-                                line=clause.line, fix='write synonym: "text" EXACT [...]')
+                raise UserError(
+                    f"synonym scope {scope!r} is not one of {', '.join(SCOPES)}",
+                    path=doc.path,
+                    line=clause.line,
+                    fix='write synonym: "text" EXACT [...]',
+                )
             term.synonyms.append(Synonym(text, scope))
         for clause in stanza.all("is_a"):
             target = _first_token(clause.value)
             if not target:
-                raise UserError("is_a without a target id", path=doc.path, line=clause.line,
-                                fix="write is_a: HP:0000001")
+                raise UserError(
+                    "is_a without a target id", path=doc.path, line=clause.line, fix="write is_a: HP:0000001"
+                )
             term.parents.append(Edge("is_a", target, clause.line))
         for clause in stanza.all("relationship"):
             tokens = clause.value.split()
             if len(tokens) < 2:
-                raise UserError(f"relationship needs a type and a target, found {clause.value!r}", path=doc.path,
-                                line=clause.line, fix="write relationship: part_of UBERON:0000033")
+                raise UserError(
+                    f"relationship needs a type and a target, found {clause.value!r}",
+                    path=doc.path,
+                    line=clause.line,
+                    fix="write relationship: part_of UBERON:0000033",
+                )
             term.relationships.append(Edge(unescape(tokens[0]), unescape(tokens[1]), clause.line))
         for clause in stanza.all("xref"):
-            match = _UMLS_XREF.match(_first_token(clause.value) or "")
+            xref = _first_token(clause.value) or ""
+            if xref:
+                term.xrefs.append(xref)
+            match = _UMLS_XREF.match(xref)
             if match:
                 term.umls_cuis.append(match.group(1).upper())
         terms[term_id] = term

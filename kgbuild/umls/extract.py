@@ -36,6 +36,7 @@ STEPS: list[tuple[str, str]] = [
     ("stg_umls__mrdoc", "table"),
     ("int_atoms_kept", "view"),
     ("names", "mart"),
+    ("codes", "mart"),  # the last reader of the staged MRCONSO atoms, which are dropped after it
     ("int_concepts_kept", "table"),
     ("definitions", "mart"),
     ("semantic_types", "mart"),

@@ -12,6 +12,7 @@ select
     aui,
     sab,
     tty,
+    code,
     -- A NUL byte is binary data that would reach the training pairs; a licence level that is not a number must not
     -- pass --max-srl as 0. error() names the file and column; Python then finds the line (register.translate_error).
     case when contains(str, chr(0)) then error('BAD_VALUE MRCONSO STR') else str end as name,

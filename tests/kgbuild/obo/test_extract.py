@@ -31,8 +31,17 @@ def _rows(path: Path, query: str) -> list[tuple]:
 
 def test_tables_and_contracts(obo_kg):
     results = check_folder(obo_kg)
-    assert set(results) == {"concepts", "names", "definitions", "relations", "relation_labels", "semantic_types",
-                            "sources", "umls_xrefs"}
+    assert set(results) == {
+        "concepts",
+        "names",
+        "definitions",
+        "relations",
+        "relation_labels",
+        "semantic_types",
+        "sources",
+        "umls_xrefs",
+        "codes",
+    }
     assert all(c.passed for checks in results.values() for c in checks)
     concepts = dict(_rows(obo_kg / "concepts.parquet", "SELECT cui, semantic_types FROM t"))
     assert "HP:0000489" not in concepts  # obsolete
@@ -41,42 +50,89 @@ def test_tables_and_contracts(obo_kg):
     assert concepts["HP:0000006"] == ["Mode of inheritance"]
     assert concepts["MONDO:0001149"] == ["disease"]  # a second root that is not generic
     names = _rows(obo_kg / "names.parquet", "SELECT aui, name, sab, tty, is_preferred FROM t WHERE cui = 'HP:0000252'")
-    assert names == [("HP:0000252#0", "Microcephaly", "HP", "PT", True),
-                     ("HP:0000252#1", "Abnormally small skull", "HP", "EXACT", False),
-                     ("HP:0000252#2", "Decreased circumference of cranium", "HP", "EXACT", False),
-                     ("HP:0000252#3", "Small head", "HP", "RELATED", False),
-                     ("HP:0000252#4", "Reduced head circumference", "HP", "BROAD", False)]
+    assert names == [
+        ("HP:0000252#0", "Microcephaly", "HP", "PT", True),
+        ("HP:0000252#1", "Abnormally small skull", "HP", "EXACT", False),
+        ("HP:0000252#2", "Decreased circumference of cranium", "HP", "EXACT", False),
+        ("HP:0000252#3", "Small head", "HP", "RELATED", False),
+        ("HP:0000252#4", "Reduced head circumference", "HP", "BROAD", False),
+    ]
     relations = _rows(obo_kg / "relations.parquet", "SELECT head_cui, relation, rel, tail_cui FROM t")
     assert ("HP:0000252", "is_a", "CHD", "HP:0000234") in relations
     assert ("MONDO:0001149", "disease_has_feature", "RO", "HP:0000252") in relations
     assert not [r for r in relations if "HP:0000489" in r or "UBERON:0000468" in r]  # dropped edges
     assert _rows(obo_kg / "definitions.parquet", "SELECT DISTINCT origin FROM t") == [("obo",)]
     assert _rows(obo_kg / "sources.parquet", "SELECT sab, srl FROM t ORDER BY sab") == [
-        ("HP", 0), ("MONDO", 0), ("UBERON", 0)]
+        ("HP", 0),
+        ("MONDO", 0),
+        ("UBERON", 0),
+    ]
     assert _rows(obo_kg / "umls_xrefs.parquet", "SELECT * FROM t WHERE umls_cui = 'C0025958' ORDER BY cui") == [
-        ("HP:0000252", "C0025958"), ("MONDO:0001149", "C0025958")]
+        ("HP:0000252", "C0025958"),
+        ("MONDO:0001149", "C0025958"),
+    ]
     manifest = json.loads((obo_kg / "manifest.json").read_text())
-    assert manifest["ontology"] == {"name": "hp", "version": "mini/releases/2026-01-01", "format_version": "1.4",
-                                    "licence": "https://creativecommons.org/licenses/by/4.0/"}
-    assert manifest["dropped"] == {"obsolete_terms": 1, "unnamed_terms": 0, "edges_to_unknown_or_obsolete_terms": 2}
+    assert manifest["ontology"] == {
+        "name": "hp",
+        "version": "mini/releases/2026-01-01",
+        "format_version": "1.4",
+        "licence": "https://creativecommons.org/licenses/by/4.0/",
+    }
+    assert manifest["dropped"] == {
+        "obsolete_terms": 1,
+        "unnamed_terms": 0,
+        "edges_to_unknown_or_obsolete_terms": 2,
+        "xrefs_not_codes": 1,
+    }
+
+
+def test_codes_are_term_ids_and_xrefs_under_umls_source_names(obo_kg):
+    codes = _rows(obo_kg / "codes.parquet", "SELECT cui, sab, code, source FROM t ORDER BY ALL")
+    # Every kept term has its own id as a code, under its prefix as in names.sab; the obsolete one has none.
+    assert len([c for c in codes if c[3] == "term"]) == 14
+    assert not [c for c in codes if c[0] == "HP:0000489" or c[2] == "D999999"]
+    assert [c for c in codes if c[0] == "MONDO:0001149"] == [
+        ("MONDO:0001149", "DOID", "DOID:10907", "xref"),  # DO codes keep their prefix, as DO's own ids do
+        ("MONDO:0001149", "GARD", "0003623", "xref"),  # a prefix with no UMLS name: its own, upper-cased
+        ("MONDO:0001149", "ICD10CM", "Q02", "xref"),
+        ("MONDO:0001149", "MONDO", "MONDO:0001149", "term"),
+        ("MONDO:0001149", "MSH", "D008831", "xref"),  # MESH -> MSH
+        ("MONDO:0001149", "SNOMEDCT_US", "1829003", "xref"),  # SCTID -> SNOMEDCT_US
+        ("MONDO:0001149", "UMLS", "C0025958", "xref"),
+    ]  # the https:// link is not a code (manifest: xrefs_not_codes)
+    assert [c for c in codes if c[0] == "HP:0001250"] == [
+        ("HP:0001250", "HP", "HP:0001250", "term"),
+        ("HP:0001250", "MSH", "D012640", "xref"),
+        ("HP:0001250", "UMLS", "C0036572", "xref"),
+    ]
+    # The same code read from MONDO (SCTID) and from HPO (SNOMEDCT_US) is one code.
+    assert _rows(obo_kg / "codes.parquet", "SELECT cui FROM t WHERE sab = 'SNOMEDCT_US' ORDER BY cui") == [
+        ("HP:0000252",),
+        ("MONDO:0001149",),
+    ]
 
 
 def test_build_pairs_on_obo(obo_kg, tmp_path):
     build_pairs(obo_kg, tmp_path / "pairs")
     descriptions = dict(_rows(tmp_path / "pairs" / "descriptions.parquet", "SELECT cui, description FROM t"))
-    assert descriptions["HP:0000252"] == ("Microcephaly is a phenotypic abnormality which is a kind of abnormality "
-                                          "of the head.")
-    assert descriptions["HP:0000234"] == ("Abnormality of the head is a phenotypic abnormality which is a kind of "
-                                          "abnormality of head or neck and is located in head.")
+    assert descriptions["HP:0000252"] == (
+        "Microcephaly is a phenotypic abnormality which is a kind of abnormality of the head."
+    )
+    assert descriptions["HP:0000234"] == (
+        "Abnormality of the head is a phenotypic abnormality which is a kind of "
+        "abnormality of head or neck and is located in head."
+    )
     # the parent that is also the semantic type is not said twice
     assert descriptions["HP:0000006"] == "Autosomal dominant inheritance is a mode of inheritance."
     assert descriptions["MONDO:0001149"] == "microcephaly is a disease which has feature microcephaly."
     pairs = tmp_path / "pairs" / "pairs.parquet"
     assert _rows(pairs, "SELECT count(*) FROM (SELECT cui FROM t GROUP BY cui HAVING count(DISTINCT split) > 1)") == [
-        (0,)]
+        (0,)
+    ]
     # BROAD synonyms are not synonyms
-    assert not _rows(pairs, "SELECT * FROM t WHERE anchor = 'Reduced head circumference' "
-                            "OR positive = 'Reduced head circumference'")
+    assert not _rows(
+        pairs, "SELECT * FROM t WHERE anchor = 'Reduced head circumference' OR positive = 'Reduced head circumference'"
+    )
     datasets = pytest.importorskip("datasets")
     ds = datasets.load_dataset("parquet", data_files=str(pairs), split="train")
     assert ds.column_names == ["anchor", "positive", "cui", "kind", "split"]

@@ -14,7 +14,16 @@ from kgbuild.contracts import columns
 from kgbuild.publish.dataset import default_stage_dir, publish_dataset
 from kgbuild.publish.stage import write_shards
 
-KG_TABLES = ["concepts", "definitions", "names", "relation_labels", "relations", "semantic_types", "sources"]
+KG_TABLES = [
+    "codes",
+    "concepts",
+    "definitions",
+    "names",
+    "relation_labels",
+    "relations",
+    "semantic_types",
+    "sources",
+]
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +69,11 @@ def test_card_metadata_has_one_config_per_table_and_the_licence(staged):
     card = DatasetCard.load(result.staged.folder / "README.md")
     data = card.data.to_dict()
     assert [c["config_name"] for c in data["configs"]] == KG_TABLES
-    assert data["configs"][0] == {"config_name": "concepts", "default": True,
-                                  "data_files": [{"split": "train", "path": "concepts/train-*.parquet"}]}
+    assert data["configs"][1] == {
+        "config_name": "concepts",
+        "default": True,
+        "data_files": [{"split": "train", "path": "concepts/train-*.parquet"}],
+    }
     assert data["license"] == "other" and data["license_name"] == "nlm-umls-licence"
     assert "umls" in data["license_link"] and data["language"] == ["en"]
     assert data["size_categories"] == ["n<1K"]
@@ -120,8 +132,9 @@ def test_pairs_and_linking_are_staged_as_real_splits_and_no_concept_crosses_them
 
     pairs = tmp_path / "pairs"
     build_pairs(sample_kg, pairs, progress=False)
-    result = publish_dataset(pairs, repo_id="my-lab/umls-pairs", dry_run=True, stage_dir=tmp_path / "repo",
-                             acknowledge_rights=True)
+    result = publish_dataset(
+        pairs, repo_id="my-lab/umls-pairs", dry_run=True, stage_dir=tmp_path / "repo", acknowledge_rights=True
+    )
     folder = result.staged.folder
     card = DatasetCard.load(folder / "README.md")
     configs = {c["config_name"]: c["data_files"] for c in card.data.to_dict()["configs"]}

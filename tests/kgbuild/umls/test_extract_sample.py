@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import duckdb
 import pytest
@@ -117,6 +118,55 @@ def test_sources_carry_licence_levels(sample_kg):
     assert got["MSH"][:2] == ("2025", 0)  # the CURVER=Y row, not the 2024 one
     assert got["SNOMEDCT_US"][1] == 9
     assert got["ICD10CM"][1] == 4
+
+
+def test_codes_map_real_atoms_to_their_concept(sample_kg):
+    codes = rows(sample_kg, "SELECT cui, sab, code, source FROM codes ORDER BY ALL")
+    # Real ICD-10-CM rows: B01.9 "Varicella without complication" (A17773537), B01 "Varicella [chickenpox]"
+    # (A17837482), and the MeSH heading the sample adds for chickenpox.
+    assert ("C0348188", "ICD10CM", "B01.9", "atom") in codes
+    assert [c for c in codes if c[0] == "C0008049"] == [
+        ("C0008049", "ICD10CM", "B01", "atom"),
+        ("C0008049", "MSH", "D002644", "atom"),
+    ]
+    # Four MSH atoms of Candidiasis share D002177: one row.
+    assert [c for c in codes if c[:3] == ("C0006840", "MSH", "D002177")] == [("C0006840", "MSH", "D002177", "atom")]
+    # The same filters as names: no suppressed atom's code (SNOMED CT 4740000 IS SUPPRESS=Y, 187006001 OP SUPPRESS=O),
+    # no other language's (MSHFRE), no concept that lost every name (C1306577).
+    assert not [c for c in codes if c[2] in ("4740000", "187006001") or c[1] == "MSHFRE" or c[0] == "C1306577"]
+    # So every code belongs to a source of the sources table: the licence guard, which reads that table, covers it.
+    assert rows(sample_kg, "SELECT DISTINCT sab FROM codes EXCEPT SELECT sab FROM sources") == []
+
+
+@pytest.mark.parametrize(
+    ("opts", "check"),
+    [
+        (ExtractOptions(sabs=["MSH"]), "SELECT bool_and(sab = 'MSH') AND count(*) = 17 FROM codes"),
+        (ExtractOptions(keep_suppressed=True), "SELECT count(*) = 1 FROM codes WHERE code = '4740000'"),
+        (ExtractOptions(langs=["ENG", "FRE"]), "SELECT count(*) = 6 FROM codes WHERE sab = 'MSHFRE'"),
+        (ExtractOptions(max_srl=0), "SELECT bool_and(sab = 'MSH') FROM codes"),
+    ],
+)
+def test_codes_follow_the_filters(tmp_path, sample_meta, opts, check):
+    out = tmp_path / "kg"
+    extract_umls(sample_meta, out, opts, progress=False)
+    assert rows(out, check) == [(True,)]
+
+
+def test_codes_skip_umls_placeholders(tmp_path, sample_meta):
+    # UMLS writes NOCODE, or nothing, for an atom that has no code in its source; the atom is still a name.
+    meta = tmp_path / "META"
+    shutil.copytree(sample_meta, meta, ignore=shutil.ignore_patterns("MRFILES.RRF"))
+    with open(meta / "MRCONSO.RRF", "a", encoding="utf-8") as f:
+        f.write("C0008049|ENG|S|L9900000|PF|S9900000|N|A9900000|||NOCODE|MTH|SY|NOCODE|Chicken pox|0|N||\n")
+        f.write("C0008049|ENG|S|L9900001|PF|S9900001|N|A9900001||||MTH|SY||Chicken-pox|0|N||\n")
+    out = tmp_path / "kg"
+    extract_umls(meta, out, progress=False)
+    assert rows(out, "SELECT count(*) FROM names WHERE sab = 'MTH'") == [(2,)]
+    assert rows(out, "SELECT sab, code FROM codes WHERE cui = 'C0008049' ORDER BY ALL") == [
+        ("ICD10CM", "B01"),
+        ("MSH", "D002644"),
+    ]
 
 
 @pytest.mark.parametrize(
