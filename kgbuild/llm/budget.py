@@ -6,7 +6,8 @@ what the provider billed for this run, and `spent + reserved` never crosses the 
 The worst case of a prompt is one token per UTF-8 byte (no tokenizer makes more) until the server has answered;
 from then on it follows the highest tokens-per-byte ratio seen, with a margin. The worst case of a completion is
 twice max_tokens until the server's first answer shows how it bills (a server may bill past max_tokens, and the
-attempts that time out before that first answer would otherwise be counted too low), then max_tokens, or the longest
+attempts that time out before that first answer would otherwise be counted too low; not in Batch mode, where no
+attempt times out unseen), then max_tokens, or the longest
 completion the server has billed if it ignored max_tokens; the attempts already counted at the worst case are then
 counted again at that length.
 """
@@ -64,7 +65,10 @@ class Budget:
         return self.price.cost(prompt + overhead, self._completion_worst(), batch=self.batch)
 
     def _completion_worst(self) -> int:
-        return self.max_completion if self.calibrated else int(self.max_completion * _UNCALIBRATED)
+        # A Batch line is never cut off by our timeout, so nothing billed can go unseen: max_tokens bounds it.
+        if self.calibrated or self.batch:
+            return self.max_completion
+        return int(self.max_completion * _UNCALIBRATED)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return self.price.cost(prompt_tokens, completion_tokens, batch=self.batch) if self.price else 0.0
