@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kgbuild import __version__
 from kgbuild.commands import build_pairs, demo, extract, generate_definitions, publish, validate
-from kgbuild.console import make_app
+from kgbuild.console import make_app, run_app
 
 app = make_app("kgbuild", "Biomedical knowledge graphs (UMLS, OBO) to BioLORD-style training data.", __version__)
 
@@ -13,7 +13,7 @@ for module in (extract, generate_definitions, build_pairs, publish, validate, de
 
 
 def main() -> None:
-    app()
+    run_app(app)
 
 
 if __name__ == "__main__":

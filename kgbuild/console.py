@@ -87,6 +87,18 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
+    """Run a CLI app; `--debug` is accepted anywhere on the line (every error message suggests it, and users put it
+    after the subcommand), not only before the subcommand."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args:
+        set_debug(True)
+        args = [a for a in args if a != "--debug"]
+    app(args=args)
+
+
 def make_app(name: str, help: str, version: str) -> typer.Typer:
     """A typer app with the shared --debug and --version options (kgbuild and trainer)."""
     app = typer.Typer(

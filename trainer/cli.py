@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kgbuild.console import make_app
+from kgbuild.console import make_app, run_app
 from trainer import __version__, push
 from trainer.commands import evaluate, linking, phases, run_all
 
@@ -17,7 +17,7 @@ for module in (run_all, phases, evaluate, linking, push):
 
 
 def main() -> None:
-    app()
+    run_app(app)
 
 
 if __name__ == "__main__":
