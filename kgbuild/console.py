@@ -1,4 +1,7 @@
-"""stderr console, the --debug switch, and the one-red-line treatment of user errors."""
+"""stderr console, the --debug switch, and the one-red-line treatment of user errors.
+
+The console reads no markup: what we print holds paths, names and messages we did not write ("[model]",
+"'.[local-llm]'", "[0.5, 0.5]"), which rich would take for tags and eat. Colour is given with `style=`."""
 
 from __future__ import annotations
 
@@ -9,9 +12,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, markup=False)
 _debug = {"on": os.environ.get("KGBUILD_DEBUG", "") not in ("", "0")}
 
 
@@ -29,18 +31,18 @@ _pending: list[str] | None = None
 
 def warn(message: str) -> None:
     """One yellow line: the run goes on, but the user should know (an option that matched nothing, a missing file)."""
-    _say(f"[yellow]warning: {escape(message)}[/yellow]")
+    _say(f"warning: {message}", "yellow")
 
 
 def note(message: str) -> None:
-    _say(f"[dim]{escape(message)}[/dim]")
+    _say(message, "dim")
 
 
-def _say(markup: str) -> None:
+def _say(text: str, style: str) -> None:
     if _pending is None:
-        err.print(markup, soft_wrap=True)
+        err.print(text, style=style, soft_wrap=True)
     else:
-        _pending.append(markup)
+        _pending.append((text, style))
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,30 +56,31 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         outer, _pending = _pending, []
         try:
             result = fn(*args, **kwargs)
-            for markup in _pending:
-                err.print(markup, soft_wrap=True)
+            for text, style in _pending:
+                err.print(text, style=style, soft_wrap=True)
             return result
         except UserError as exc:
             if debug_enabled():
                 raise
-            err.print(f"[red]error: {escape(str(exc))}[/red]", soft_wrap=True)
+            err.print(f"error: {exc}", style="red", soft_wrap=True)
             raise typer.Exit(code=1) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
             if debug_enabled():
                 raise
-            err.print("[red]interrupted[/red]", soft_wrap=True)
+            err.print("interrupted", style="red", soft_wrap=True)
             raise typer.Exit(code=130) from None
         except Exception as exc:  # an unexpected failure: short message, traceback only with --debug
             if debug_enabled():
                 raise
             if type(exc).__name__ == "InterruptException":  # duckdb's form of a Ctrl-C during a query
-                err.print("[red]interrupted[/red]", soft_wrap=True)
+                err.print("interrupted", style="red", soft_wrap=True)
                 raise typer.Exit(code=130) from None
             err.print(
-                f"[red]internal error: {type(exc).__name__}: {escape(str(exc).splitlines()[0] if str(exc) else '')}"
-                " (run with --debug for the traceback)[/red]",
+                f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                " (run with --debug for the traceback)",
+                style="red",
                 soft_wrap=True,
             )
             raise typer.Exit(code=1) from None
@@ -102,7 +105,8 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
 def make_app(name: str, help: str, version: str) -> typer.Typer:
     """A typer app with the shared --debug and --version options (kgbuild and trainer)."""
     app = typer.Typer(
-        name=name, help=help, no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False
+        name=name, help=help, no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False,
+        rich_markup_mode=None,  # help text is plain: "[model] base" must not be read as a markup tag
     )
 
     def show_version(value: bool) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from kgbuild.console import err
 from kgbuild.errors import UserError
@@ -64,7 +65,7 @@ def minilm_path() -> Path:
 
 
 def _step(title: str) -> None:
-    err.rule(f"[bold]{title}[/bold]", align="left")
+    err.rule(Text(title, style="bold"), align="left")
 
 
 def _definitions(kg: Path, out: Path, work: Path, opts: DemoOptions) -> Path | None:
@@ -73,7 +74,7 @@ def _definitions(kg: Path, out: Path, work: Path, opts: DemoOptions) -> Path | N
 
     gguf, why = smollm2_gguf() if opts.llm else (None, "skipped (--no-llm)")
     if gguf is None:
-        err.print(f"[yellow]no local LLM: {why}; continuing with UMLS definitions and KG descriptions only[/yellow]")
+        err.print(f"no local LLM: {why}; continuing with UMLS definitions and KG descriptions only", style="yellow")
         return None
     config = GenerateConfig(model="smollm2", base_url="", limit=opts.llm_concepts, concurrency=2, max_tokens=120)
     with llama_server(gguf, work / "llama-server.log") as base_url:
@@ -129,8 +130,8 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
         table.add_row(metric, *(f"{h[metric]:.2f}" if metric in h else "" for h in scores.values()))
     err.print(table)
     if not opts.evalsets:
-        err.print("[dim]only KG linking was scored: give --evalsets PATH (or KGBUILD_EVALSETS) for BIOSSES, UMNSRS, "
-                  "MayoSRS, EHR-Rel-B, SICK-R and STS-B[/dim]")
+        err.print("only KG linking was scored: give --evalsets PATH (or KGBUILD_EVALSETS) for BIOSSES, UMNSRS, "
+                  "MayoSRS, EHR-Rel-B, SICK-R and STS-B", style="dim")
     where = Table("what", "where", title=f"written in {time.perf_counter() - started:.0f} s")
     for what, path in written.items():
         where.add_row(what, str(path))

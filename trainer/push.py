@@ -150,11 +150,11 @@ def push(
     err.print(f"licence: {lic.hub_licence}{' (' + lic.licence_name + ')' if lic.licence_name else ''} — "
               + ("restricted: " + "; ".join(lic.reasons) if lic.restricted else "no redistribution restriction found"))
     if result.uploaded is None:
-        err.print(f"[green]dry run: verified model folder in {result.folder}; nothing uploaded[/green]")
+        err.print(f"dry run: verified model folder in {result.folder}; nothing uploaded", style="green")
         return
     up = result.uploaded
-    err.print(f"[green]uploaded to {up.url}{f' (branch {up.revision})' if up.revision else ''}, "
-              f"{'private' if up.private else 'public'}[/green]")
+    err.print(f"uploaded to {up.url}{f' (branch {up.revision})' if up.revision else ''}, "
+              f"{'private' if up.private else 'public'}", style="green")
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from kgbuild.console import err
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
@@ -135,7 +137,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
                                 linking=config.evaluate.linking, batch_size=config.evaluate.batch_size)
         timings[f"evaluate_{name}"] = time.perf_counter() - t
         scores[name] = {"model": model, "fingerprint": fingerprint, "results": result, "headline": headline(result)}
-        err.print(f"[bold]{name}[/bold]: {headline(result) or 'no evaluation set found'}")
+        err.print(Text.assemble((name, "bold"), f": {headline(result) or 'no evaluation set found'}"))
 
     def save_manifest() -> dict[str, Any]:
         if not is_main_process():

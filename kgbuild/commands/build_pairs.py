@@ -38,7 +38,7 @@ def build_pairs_command(
     for name, rows in manifest["tables"].items():
         table.add_row(name, f"{rows:,}")
     err.print(table)
-    err.print(f"[green]done in {manifest['timings_s']['total']:.1f} s[/green]")
+    err.print(f"done in {manifest['timings_s']['total']:.1f} s", style="green")
 
 
 def register(app: typer.Typer) -> None:

@@ -54,7 +54,7 @@ def extract(
 
         manifest = extract_obo(obo, out, force=force)
     tables = ", ".join(f"{k} {v:,}" for k, v in manifest["tables"].items())
-    err.print(f"[green]wrote {out}[/green]: {tables} ({manifest['timings_s'].get('total', 0):.1f} s)")
+    err.print(f"wrote {out}: {tables} ({manifest['timings_s'].get('total', 0):.1f} s)", style="green")
 
 
 def register(app: typer.Typer) -> None:

@@ -40,11 +40,11 @@ def publish(
     status = "restricted: " + "; ".join(lic.reasons) if lic.restricted else "no redistribution restriction found"
     err.print(f"licence: {lic.hub_licence}{' (' + lic.licence_name + ')' if lic.licence_name else ''} — {status}")
     if result.uploaded is None:
-        err.print(f"[green]dry run: verified repository folder in {result.staged.folder}; nothing uploaded[/green]")
+        err.print(f"dry run: verified repository folder in {result.staged.folder}; nothing uploaded", style="green")
         return
     up = result.uploaded
     where = f" (branch {up.revision})" if up.revision else ""
-    err.print(f"[green]uploaded to {up.url}{where}, {'private' if up.private else 'public'}[/green]")
+    err.print(f"uploaded to {up.url}{where}, {'private' if up.private else 'public'}", style="green")
     if result.stage_kept:
         err.print(f"staged folder kept in {result.staged.folder}")
 

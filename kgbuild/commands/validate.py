@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from kgbuild.console import err, user_errors
@@ -28,7 +27,7 @@ def validate(
     if unknown:
         shown = ", ".join(unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")
         # Part of the report, failed or not (a warning would wait for success).
-        err.print(f"[yellow]not checked, no contract for them: {escape(shown)}[/yellow]", soft_wrap=True)
+        err.print(f"not checked, no contract for them: {shown}", style="yellow", soft_wrap=True)
     if failures:
         detail = Table("table", "check", "detail", title="failed checks")
         for c in failures:
@@ -39,7 +38,7 @@ def validate(
             path=folder,
             fix="rerun the kgbuild command that wrote this folder (or restore the failing files)",
         )
-    err.print(f"[green]all {sum(len(c) for c in results.values())} checks passed[/green]")
+    err.print(f"all {sum(len(c) for c in results.values())} checks passed", style="green")
 
 
 def register(app: typer.Typer) -> None:

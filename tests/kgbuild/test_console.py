@@ -19,3 +19,16 @@ def test_debug_after_the_subcommand_shows_the_traceback(cli, tmp_path):
     debug = subprocess.run([sys.executable, "-m", cli, *args, "--debug"], capture_output=True, text=True, cwd=ROOT)
     assert plain.returncode == 1 and "Traceback" not in plain.stderr and "error:" in plain.stderr
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "No such option" not in debug.stderr
+
+
+def test_text_we_did_not_write_is_never_read_as_markup(capsys):
+    from typer.testing import CliRunner
+
+    from kgbuild import console
+    from trainer.cli import app
+
+    console.warn("pip install -e '.[local-llm]' then weights [0.5, 0.5] in /data/[v2]/kg")
+    printed = " ".join(capsys.readouterr().err.split())
+    assert "'.[local-llm]'" in printed and "[0.5, 0.5]" in printed and "/data/[v2]/kg" in printed
+    help_text = CliRunner().invoke(app, ["contrastive", "--help"]).output
+    assert "default [model] base" in " ".join(help_text.split())

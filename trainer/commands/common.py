@@ -29,4 +29,4 @@ def report(phase: str, summary: dict, out: Path) -> None:
         return
     losses = summary.get("losses") or []
     trend = f", loss {losses[0][1]:.4f} → {losses[-1][1]:.4f}" if len(losses) > 1 else ""
-    err.print(f"[green]{phase}: {summary.get('steps', 0)} steps{trend}; model saved to {out}[/green]")
+    err.print(f"{phase}: {summary.get('steps', 0)} steps{trend}; model saved to {out}", style="green")

@@ -63,7 +63,7 @@ def evaluate(
     mention_scores = _mention_scores(model, index_dir, mentions) if mentions else None
     folder = evalsets_folder(evalsets)
     if folder is None and pairs is None:
-        err.print("[yellow]no --evalsets (or KGBUILD_EVALSETS) and no --pairs: nothing to score[/yellow]")
+        err.print("no --evalsets (or KGBUILD_EVALSETS) and no --pairs: nothing to score", style="yellow")
     kwargs = {"evalsets": folder, "pairs_dir": pairs, "sets": only or None, "batch_size": batch_size}
     scores = evaluate_model(model, **kwargs)
     base_scores = evaluate_model(base, **kwargs) if base else None

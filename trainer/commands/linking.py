@@ -30,8 +30,8 @@ def index(
     manifest = build_index(model, kg, out, names=names, dtype=dtype, force=force, batch_size=batch_size,
                            progress=progress)
     chosen = manifest["index"]
-    err.print(f"[green]index: {manifest['rows']:,} names of {manifest['concepts']:,} concepts, {chosen['kind']} "
-              f"{chosen['dtype']}, written to {out}[/green]")
+    err.print(f"index: {manifest['rows']:,} names of {manifest['concepts']:,} concepts, {chosen['kind']} "
+              f"{chosen['dtype']}, written to {out}", style="green")
 
 
 @user_errors

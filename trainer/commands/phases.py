@@ -101,7 +101,7 @@ def average(
         parsed = wa.weights
     out = _abs(out) or cfg.phase_dir("weight_averaging")
     summary = average_models(chosen, parsed, out, force=force)
-    err.print(f"[green]averaged {len(chosen)} models with weights {summary['weights']}; saved to {out}[/green]")
+    err.print(f"averaged {len(chosen)} models with weights {summary['weights']}; saved to {out}", style="green")
 
 
 @user_errors

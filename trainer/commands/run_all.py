@@ -42,7 +42,7 @@ def run_all(
     if manifest:   # the main process (under torchrun the others return nothing)
         if manifest.get("scores"):
             err.print(summary_table(manifest))
-        err.print(f"[green]run complete: {cfg.output_dir} (manifest.json)[/green]")
+        err.print(f"run complete: {cfg.output_dir} (manifest.json)", style="green")
 
 
 def register(app: typer.Typer) -> None:
