@@ -95,10 +95,43 @@ def test_cli_evaluate_writes_a_table_and_json_with_kg_linking(tiny_model, pairs_
                                       "--evalsets", str(folder), "--pairs", str(pairs_dir), "--json", str(out)])
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
-    assert set(doc["scores"]) >= {"BIOSSES", "STS-B", "KG linking"}
-    assert doc["scores"]["KG linking"]["n"] == 4   # the synonyms of the two test concepts (2 + 2)
-    assert doc["scores"]["BIOSSES"] == doc["base_scores"]["BIOSSES"]
-    assert "BIOSSES" in result.output and "acc@1" in result.output
+    scores = doc["scores"][str(tiny_model)]  # --base naming the same model is scored once
+    assert list(doc["scores"]) == [str(tiny_model)]
+    assert set(scores) >= {"BIOSSES", "STS-B", "KG linking"}
+    assert scores["KG linking"]["n"] == 4   # the synonyms of the two test concepts (2 + 2)
+    assert "BIOSSES" in result.stdout and "acc@1" in result.stdout
+
+
+def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_plot(tiny_model, tmp_path):
+    from tiny_bert import build_tiny_model
+
+    other = build_tiny_model(tmp_path / "other", seed=1)
+    folder = write_evalsets(tmp_path / "evalsets")
+    args = ["evaluate", str(tiny_model), str(other), "--evalsets", str(folder)]
+    markdown = CliRunner().invoke(app, [*args, "--format", "markdown", "--json", str(tmp_path / "s.json"),
+                                        "--plot", str(tmp_path / "s.png")])
+    assert markdown.exit_code == 0, markdown.output
+    lines = markdown.stdout.strip().splitlines()
+    assert lines[0] == f"| set | metric | n | {tiny_model} | {other} |"
+    assert lines[2].startswith("| BIOSSES | spearman | 6 |") and lines[-1].startswith("| average | 2 figures |")
+    doc = json.loads((tmp_path / "s.json").read_text())
+    first = doc["scores"][str(tiny_model)]
+    assert lines[2].split(" | ")[3] == f"{first['BIOSSES']['spearman']:.2f}"
+    prov = doc["provenance"]
+    assert prov["toolkit"].startswith("kgbuild ") and len(prov["models"]) == 2
+    assert prov["models"][0]["fingerprint"] != prov["models"][1]["fingerprint"]
+    assert {s["name"] for s in prov["evalsets"]} == {"BIOSSES", "STS-B"} and all(len(s["sha256"]) == 64
+                                                                                  for s in prov["evalsets"])
+    assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    as_csv = CliRunner().invoke(app, [*args, "--format", "csv"]).stdout.splitlines()
+    assert as_csv[0] == f"set,metric,n,{tiny_model},{other}" and as_csv[1].startswith("BIOSSES,spearman,6,")
+    as_json = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
+    assert set(as_json["scores"]) == {str(tiny_model), str(other)}
+
+
+def test_a_model_that_does_not_exist_is_one_line(tmp_path):
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "nope")])
+    assert result.exit_code == 1 and "model folder not found" in result.stderr and "Repo id" not in result.stderr
 
 
 @pytest.mark.slow

@@ -1,100 +1,207 @@
-"""`trainer evaluate`: one table (and JSON) of a model's scores, the base model's beside, and published numbers."""
+"""`trainer evaluate MODEL...`: any number of models scored on the same sets in one run, one comparison table.
+
+Rows are (set, metric, n), columns the models, then an average row and the published figures of the bases we know.
+Results go to stdout (`--format table|markdown|csv|json`); `--json FILE` keeps everything needed to cite the run
+(toolkit version, date, model fingerprints, evaluation-set checksums); `--plot FILE.png` draws the comparison.
+"""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import json
 import logging
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from kgbuild.atomic import atomic_write_bytes
 from kgbuild.console import err, user_errors
 from kgbuild.errors import UserError
-from trainer.evaluate import REFERENCES, SET_NAMES, evalsets_folder, evaluate_model, reference_for
+from trainer.evaluate import EVALSETS, REFERENCES, SET_NAMES, evalsets_folder, evaluate_model, reference_for
+
+FORMATS = ("table", "markdown", "csv", "json")
 
 
-def _cell(result: dict | None, metric: str) -> str:
-    if not result:
-        return ""
-    if "skipped" in result:
-        return "—"
-    return f"{result[metric]:.2f}" if metric in result else ""
+def _metrics(name: str, result: dict) -> list[str]:
+    if "spearman" in result or not any(k.startswith("acc@") for k in result):
+        return ["spearman"]
+    coverage = ["coverage"] if "coverage" in result else []  # mention files: the share whose gold is in the KG
+    return coverage + sorted(k for k in result if k.startswith("acc@"))
 
 
-def scores_table(title: str, model: dict, base: dict | None, reference: str | None) -> Table:
-    published = REFERENCES.get(reference or "", {}).get("scores", {})
-    table = Table("set", "metric", "n", "model", *(["base"] if base is not None else []),
-                  *([f"published ({reference})"] if published else []), title=title)
-    for name, result in model.items():
-        metrics = ["spearman"] if "spearman" in result or name != "KG linking" else ["acc@1", "acc@5"]
-        for metric in metrics:
-            row = [name, metric, str(result.get("n", "")), _cell(result, metric)]
-            if base is not None:
-                row.append(_cell(base.get(name), metric))
-            if published:
-                row.append(f"{published[name]:.2f}" if name in published and metric == "spearman" else "")
-            table.add_row(*row)
-    return table
+def comparison_rows(scores: dict[str, dict], references: list[str]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows): a row per (set, metric) with its n, a column per model, then the references; last, the
+    average of each model over the sets every model has a figure for (so the averages compare like with like)."""
+    header = ["set", "metric", "n", *scores, *(f"published {r}" for r in references)]
+    order: list[tuple[str, str]] = []
+    for result in scores.values():
+        for name, value in result.items():
+            for metric in _metrics(name, value):
+                if (name, metric) not in order:
+                    order.append((name, metric))
+    rows, common = [], []
+    for name, metric in order:
+        n = next((str(r[name]["n"]) for r in scores.values() if name in r and "n" in r[name]), "")
+        cells = []
+        for result in scores.values():
+            value = result.get(name, {})
+            number = value.get(metric)
+            cells.append("—" if "skipped" in value or number is None else f"{number:.2f}")
+        published = [f"{REFERENCES[r]['scores'][name]:.2f}" if metric == "spearman" and
+                     name in REFERENCES[r]["scores"] else "" for r in references]
+        rows.append([name, metric, n, *cells, *published])
+        if metric != "coverage" and all(c != "—" for c in cells):
+            common.append((name, metric))
+    if common:
+        means = [sum(scores[m][name][metric] for name, metric in common) / len(common) for m in scores]
+        rows.append(["average", f"{len(common)} figures", "", *(f"{v:.2f}" for v in means), *([""] * len(references))])
+    return header, rows
+
+
+def render(header: list[str], rows: list[list[str]], fmt: str, title: str) -> str:
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i > 1 else "---"
+                                                                for i in range(len(header))) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    table = Table(*header, title=title)
+    for r in rows:
+        table.add_row(*r)
+    console = Console(file=io.StringIO(), width=max(80, min(200, 24 * len(header))), markup=False, highlight=False)
+    console.print(table)
+    return console.file.getvalue()
+
+
+def provenance(models: list[str], evalsets: Path | None, pairs: Path | None) -> dict[str, Any]:
+    """What a reader needs to cite and reproduce the figures."""
+    from kgbuild import __version__
+    from trainer.outputs import model_fingerprint
+
+    sets = []
+    for spec in EVALSETS:
+        path = evalsets / spec.path if evalsets else None
+        if path is not None and path.is_file():
+            with open(path, "rb") as fh:
+                sets.append({"name": spec.name, "file": spec.path, "sha256": hashlib.file_digest(fh, "sha256")
+                             .hexdigest()})
+    return {"toolkit": f"kgbuild {__version__}", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "models": [{"model": m, "fingerprint": model_fingerprint(m)} for m in models], "evalsets": sets,
+            "pairs": str(pairs) if pairs else None}
+
+
+def plot(scores: dict[str, dict], path: Path) -> None:
+    """A grouped bar chart: one group per (set, metric), one bar per model."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError("--plot needs matplotlib", fix="pip install -e '.[plot]' (or pip install matplotlib)") from None
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+
+    header, rows = comparison_rows(scores, [])
+    rows = [r for r in rows if r[0] != "average"]
+    models = header[3:]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) * max(1, len(models)) ** 0.5 + 2), 4.5))
+    width = 0.8 / max(1, len(models))
+    for i, model in enumerate(models):
+        values = [float(r[3 + i]) if r[3 + i] not in ("", "—") else 0.0 for r in rows]
+        ax.bar([x + i * width for x in range(len(rows))], values, width, label=Path(model).name or model)
+    ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(rows))])
+    ax.set_xticklabels([f"{r[0]}\n{r[1]}" for r in rows], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("Spearman ×100 / accuracy %")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 @user_errors
 def evaluate(
-    model: str = typer.Option(..., "--model", help="Model folder (or hub id) to evaluate."),
-    base: str = typer.Option(None, "--base", help="Base model to score beside it (folder or hub id)."),
+    models: list[str] = typer.Argument(None, help="Models to compare: folders or hub ids (any number)."),
+    model: list[str] = typer.Option(None, "--model", help="A model to evaluate (repeatable; same as MODELS)."),
+    base: str = typer.Option(None, "--base", help="A base model to score beside them (same as one more MODEL)."),
     evalsets: Path = typer.Option(None, "--evalsets", envvar="KGBUILD_EVALSETS",
                                   help="Folder of evaluation sets (layout of ../shared/evalsets)."),
     pairs: Path = typer.Option(None, "--pairs", help="build-pairs folder: KG linking acc@1/acc@5 on its test split."),
     only: list[str] = typer.Option(None, "--only", help=f"Score only these sets ({', '.join(SET_NAMES)})."),
-    json_out: Path = typer.Option(None, "--json", help="Also write the scores to this JSON file."),
+    fmt: str = typer.Option("table", "--format", help="stdout format: table, markdown, csv or json."),
+    json_out: Path = typer.Option(None, "--json", help="Also write scores and provenance to this JSON file."),
+    plot_out: Path = typer.Option(None, "--plot", help="Also draw the comparison to this PNG file."),
     batch_size: int = typer.Option(64, "--batch-size", help="Encoding batch size."),
     mentions: list[Path] = typer.Option(None, "--mentions", help="Mention file with gold ids (TSV with mention and "
                                         "gold_ids columns, e.g. NCBI-disease, BC5CDR): linking coverage and acc@k "
                                         "through --index (repeatable)."),
     index_dir: Path = typer.Option(None, "--index", help="Index folder from `trainer index` (for --mentions)."),
 ) -> None:
-    """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B, plus KG linking accuracy."""
+    """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B, plus KG linking accuracy, for every
+    model given, in one table with the published figures of the bases we know."""
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
+    names = list(dict.fromkeys([*(models or []), *(model or []), *([base] if base else [])]))
+    if not names:
+        raise UserError("no model to evaluate", fix="give one or more model folders or hub ids: trainer evaluate "
+                        "run/final sentence-transformers/all-MiniLM-L6-v2 …")
+    if fmt not in FORMATS:
+        raise UserError(f"unknown --format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
     if mentions and index_dir is None:
         raise UserError("--mentions needs --index", fix="build one with `trainer index --model M --kg KG --out I`")
     if index_dir is not None and not mentions:
         raise UserError("--index is only used with --mentions", fix="add --mentions FILE")
-    mention_scores = _mention_scores(model, index_dir, mentions) if mentions else None
     folder = evalsets_folder(evalsets)
-    if folder is None and pairs is None:
+    if folder is None and pairs is None and not mentions:
         err.print("no --evalsets (or KGBUILD_EVALSETS) and no --pairs: nothing to score", style="yellow")
     kwargs = {"evalsets": folder, "pairs_dir": pairs, "sets": only or None, "batch_size": batch_size}
-    scores = evaluate_model(model, **kwargs)
-    base_scores = evaluate_model(base, **kwargs) if base else None
-    reference = reference_for(base or model)
-    err.print(scores_table(f"{model}", scores, base_scores, reference))
-    if mention_scores is not None:
-        err.print(mentions_table(mention_scores))
+    scores: dict[str, dict] = {}
+    for name in names:
+        err.print(f"scoring {name}", style="dim")
+        scores[name] = evaluate_model(_checked(name), **kwargs)
+        if mentions:
+            scores[name].update(_mention_scores(name, index_dir, mentions))
+    references = list(dict.fromkeys(r for r in map(reference_for, names) if r))
+    header, rows = comparison_rows(scores, references)
+    doc = {"scores": scores, "references": {r: REFERENCES[r] for r in references},
+           "provenance": provenance(names, folder, pairs)}
+    if fmt == "json":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        sys.stdout.write(render(header, rows, fmt, "scores (cosine Spearman ×100; linking accuracy %)"))
     if json_out is not None:
-        doc = {"model": model, "scores": scores, "base": base, "base_scores": base_scores,
-               "mentions": mention_scores,
-               "reference": {"name": reference, **REFERENCES.get(reference or "", {})},
-               "evalsets": str(folder) if folder else None, "pairs": str(pairs) if pairs else None}
         atomic_write_bytes(json_out, json.dumps(doc, indent=2).encode())
         err.print(f"scores written to {json_out}")
+    if plot_out is not None:
+        plot(scores, plot_out)
+        err.print(f"comparison drawn to {plot_out}")
+
+
+def _checked(name: str) -> str:
+    """A model that does not exist is one line, not the hub client's 'Repo id must use alphanumeric chars'."""
+    from trainer.outputs import model_reference
+
+    return model_reference(name)
 
 
 def _mention_scores(model: str, index_dir: Path, files: list[Path]) -> dict[str, dict]:
     from trainer.linking import Linker, evaluate_mentions
 
     linker = Linker.load(index_dir, model=model)
-    return {Path(f).name: evaluate_mentions(linker, f) for f in files}
-
-
-def mentions_table(scores: dict[str, dict]) -> Table:
-    table = Table("mentions", "n", "in KG", "coverage", "acc@1", "acc@5", title="entity linking (covered mentions)")
-    for name, r in scores.items():
-        acc = [f"{r[k]:.2f}" if r[k] is not None else "—" for k in ("acc@1", "acc@5")]
-        table.add_row(name, str(r["n"]), str(r["covered"]), f"{r['coverage']:.1f}%", *acc)
-    return table
+    return {f"mentions {Path(f).name}": evaluate_mentions(linker, f) for f in files}
 
 
 def register(app: typer.Typer) -> None:
-    app.command(epilog="Example: trainer evaluate --model run/final --base sentence-transformers/all-mpnet-base-v2 "
-                "--evalsets ../shared/evalsets --pairs pairs/ --json scores.json")(evaluate)
+    app.command(epilog="Example: trainer evaluate run/final sentence-transformers/all-MiniLM-L6-v2 "
+                "--evalsets ../shared/evalsets --pairs pairs/ --format markdown --json scores.json "
+                "--plot scores.png")(evaluate)
