@@ -107,7 +107,7 @@ def plot(scores: dict[str, dict], path: Path) -> None:
     try:
         import matplotlib
     except ImportError:
-        raise UserError("--plot needs matplotlib", fix="pip install -e '.[plot]' (or pip install matplotlib)") from None
+        raise UserError("--plot needs matplotlib", fix="pip install -e '.[plot]'") from None
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
 
