@@ -27,9 +27,10 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
     # The staged dataset repository loads with datasets, config by config.
     from datasets import load_dataset
 
-    pairs = load_dataset(str(work / "hub"), "pairs", split="train")
-    assert pairs.column_names[:2] == ["anchor", "positive"]
-    assert [(len(pairs),)] == duckdb.execute(f"SELECT count(*) FROM '{work}/pairs/pairs.parquet'").fetchall()
+    pairs = load_dataset(str(work / "hub"), "pairs", split="train")  # train concepts only: the Hub splits are real
+    assert pairs.column_names[:2] == ["anchor", "positive"] and set(pairs["split"]) == {"train"}
+    assert [(len(pairs),)] == duckdb.execute(
+        f"SELECT count(*) FROM '{work}/pairs/pairs.parquet' WHERE split = 'train'").fetchall()
     from sentence_transformers import SentenceTransformer
 
     assert SentenceTransformer(str(work / "run" / "final")).encode(["oral candidiasis"]).shape == (1, 384)
