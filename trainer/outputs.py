@@ -149,8 +149,13 @@ def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:
 
 
 def model_reference(value: str | Path) -> str:
-    """A folder path (checked) or a hub id: fail early with a clear message if it is meant to be a folder."""
+    """A folder path (checked) or a hub id: fail early with a clear message if it is meant to be a folder. The bases
+    we ship offline (all-mpnet-base-v2 with the `mpnet` extra, all-MiniLM-L6-v2) resolve to their local folder."""
+    from trainer.models import resolve
+
     text = str(value)
+    if not Path(text).exists():
+        text = resolve(text)
     if Path(text).exists():
         if not (Path(text) / "modules.json").is_file() and not (Path(text) / "config.json").is_file():
             raise UserError("not a model folder (no modules.json or config.json)", path=text,

