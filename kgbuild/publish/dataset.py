@@ -56,32 +56,8 @@ def publish_dataset(
     lic: Licence = assess(data_dir)
     guard(lic, public=public, acknowledged=acknowledge_rights, path=data_dir)
 
-    if keep:
-        staged = stage_dataset(
-            data_dir, target, repo_id=repo_id, licence=lic, tables=tables, force=force, shard_bytes=shard_bytes
-        )
-        if dry_run:
-            return Published(staged, True, None)
-        return Published(
-            staged,
-            True,
-            upload(
-                staged.folder,
-                repo_id=repo_id,
-                repo_type="dataset",
-                public=public,
-                revision=revision,
-                api=api,
-                validate_online=validate_online,
-                commit_message=_message(staged),
-            ),
-        )
-    # Not kept: stage on DATA_DIR's disk (the shards are as big as the data) and remove it after the upload.
-    with temp_dir(default_stage_dir(data_dir)) as scratch:
-        staged = stage_dataset(
-            data_dir, scratch / "repo", repo_id=repo_id, licence=lic, tables=tables, shard_bytes=shard_bytes
-        )
-        sent = upload(
+    def send(staged: Staged) -> Uploaded:
+        return upload(
             staged.folder,
             repo_id=repo_id,
             repo_type="dataset",
@@ -91,6 +67,18 @@ def publish_dataset(
             validate_online=validate_online,
             commit_message=_message(staged),
         )
+
+    if keep:
+        staged = stage_dataset(
+            data_dir, target, repo_id=repo_id, licence=lic, tables=tables, force=force, shard_bytes=shard_bytes
+        )
+        return Published(staged, True, None if dry_run else send(staged))
+    # Not kept: stage on DATA_DIR's disk (the shards are as big as the data) and remove it after the upload.
+    with temp_dir(default_stage_dir(data_dir)) as scratch:
+        staged = stage_dataset(
+            data_dir, scratch / "repo", repo_id=repo_id, licence=lic, tables=tables, shard_bytes=shard_bytes
+        )
+        sent = send(staged)
     return Published(staged, False, sent)
 
 
