@@ -28,6 +28,8 @@ class ModelConfig:
     output_dir: Path = Path("run")
     max_seq_length: int = 128
     seed: int = 42
+    # A finished phase's checkpoints only serve to resume it: deleted once its model is saved (GBs for mpnet).
+    keep_checkpoints: bool = False
 
 
 @dataclass

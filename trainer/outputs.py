@@ -112,6 +112,20 @@ def model_fingerprint(reference: str) -> str:
     return digest.hexdigest()
 
 
+def drop_checkpoints(checkpoints: Path) -> None:
+    """Delete a finished phase's checkpoint folder (written by the trainer itself), and its parent once empty."""
+    checkpoints = Path(checkpoints)
+    if not is_main_process() or not checkpoints.is_dir():
+        return
+    if not (checkpoints / "phase-fingerprint.txt").is_file():  # only a folder resume_checkpoint made is ours
+        return
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    try:
+        checkpoints.parent.rmdir()
+    except OSError:  # other phases' checkpoints are still there
+        pass
+
+
 def resume_checkpoint(checkpoints: Path, key: str) -> str | None:
     """The newest checkpoint of an interrupted run of this same phase configuration, else None.
 

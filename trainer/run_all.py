@@ -23,7 +23,7 @@ from kgbuild.manifest import read_manifest, write_manifest
 from trainer import __version__
 from trainer.config import RunConfig
 from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headline, reference_for
-from trainer.outputs import barrier, finished, is_main_process
+from trainer.outputs import barrier, drop_checkpoints, finished, is_main_process
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +53,19 @@ def data_inputs(config: RunConfig) -> dict[str, Any]:
     return inputs
 
 
+# Settings that change how a phase runs, not what it makes: changing them never retrains a finished phase.
+_NOT_IN_FINGERPRINT = ("keep_checkpoints", "dataloader_workers")
+
+
 def phase_fingerprint(config: RunConfig, phase: str, data_hash: str) -> str:
     """What a phase's output depends on: data, model settings and this and every earlier phase's section."""
     upto = PHASES[: PHASES.index(phase) + 1]
-    blob = json.dumps({"data": data_hash, "model": config.section("model"),
-                       **{p: config.section(p) for p in upto}}, sort_keys=True)
+
+    def section(name: str) -> dict[str, Any]:
+        return {k: v for k, v in config.section(name).items() if k not in _NOT_IN_FINGERPRINT}
+
+    blob = json.dumps({"data": data_hash, "model": section("model"), **{p: section(p) for p in upto}},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -175,6 +183,8 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             phases[phase] = {"status": "trained", "output": str(out), "fingerprint": fingerprint, **summary}
             upstream_trained = True
         barrier()
+        if not config.model.keep_checkpoints:  # after the barrier: every process is done with them
+            drop_checkpoints(output_dir / "checkpoints" / out.name)
         evaluate(phase, str(out), fingerprint)
         save_manifest()
     return save_manifest()

@@ -1,4 +1,4 @@
-"""Base models by name, offline: all-mpnet-base-v2 assembled from its five packages, all-MiniLM-L6-v2 from its wheel."""
+"""Base models by name, offline: all-mpnet-base-v2 from its five packages, all-MiniLM-L6-v2 from its wheel."""
 
 from __future__ import annotations
 

@@ -67,6 +67,7 @@ def test_minimal_config_runs_resumes_and_writes_a_manifest(project):
     assert "KG linking acc@1" in manifest["scores"]["weight_averaging"]["headline"]
     assert {"contrastive", "self_distillation", "weight_averaging", "total"} <= set(manifest["timings_s"])
     assert "KG linking acc@1" in result.output   # the summary table of scores after each phase
+    assert not (out / "checkpoints").exists()    # a finished phase's checkpoints are deleted once its model is saved
 
     # resume: nothing is retrained
     before = mtimes(out)
@@ -83,9 +84,10 @@ def test_minimal_config_runs_resumes_and_writes_a_manifest(project):
     assert manifest["phases"]["weight_averaging"]["status"] == "trained"
     assert manifest["phases"]["contrastive"]["status"] == "skipped (complete)"
     assert mtimes(out)["contrastive"] == before["contrastive"]
-    # a rebuilt phase makes the later ones stale: they are retrained too
+    # a rebuilt phase makes the later ones stale: they are retrained too (--keep-checkpoints changes no fingerprint)
     shutil.rmtree(out / "self_distillation")
-    assert run("run-all", "--config", str(project / "run.toml")).exit_code == 0
+    assert run("run-all", "--config", str(project / "run.toml"), "--keep-checkpoints").exit_code == 0
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["self_distillation"]  # averaging has none
     manifest = json.loads((out / "manifest.json").read_text())
     assert [manifest["phases"][p]["status"] for p in ("contrastive", "self_distillation", "weight_averaging")] == [
         "skipped (complete)", "trained", "trained"]
