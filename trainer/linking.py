@@ -181,8 +181,11 @@ def build_index(model: str | Path, kg: Path, out: Path, *, names: str = "all", d
     encoder = SentenceTransformer(reference, device=None)
     vectors = _embed_resumable(encoder, texts, work, key, batch_size=batch_size, progress=progress)
     index, chosen = make_faiss_index(vectors, dtype)
+    from datetime import UTC, datetime
+
     manifest = {
         "kind": "kgbuild-linking-index",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": {"reference": str(reference), "fingerprint": fingerprint,
                   "dimension": int(vectors.shape[1]), "max_seq_length": encoder.max_seq_length},
         "kg": {"folder": str(kg), "release": (kg_manifest.get("release") or kg_manifest.get("extra", {})

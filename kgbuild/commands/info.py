@@ -1,0 +1,92 @@
+"""`kgbuild info DIR`: what a KG, pairs, definitions, run or linking-index folder holds, read from its manifest and
+its tables (row counts from the Parquet footers, so it is instant on any size)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from kgbuild.console import user_errors
+from kgbuild.errors import UserError
+
+
+def describe(folder: Path) -> list[tuple[str, str]]:
+    """(what, value) lines about `folder`."""
+    import pyarrow.parquet as pq
+
+    from kgbuild.contracts import contract_names, table_files
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError("not a folder", path=folder, fix="give an output folder of kgbuild or trainer")
+    manifest_path = folder / "manifest.json"
+    manifest: dict[str, Any] = {}
+    if manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise UserError(f"unreadable manifest ({exc})", path=manifest_path, fix="restore the file") from None
+    lines: list[tuple[str, str]] = []
+    command = manifest.get("command") or manifest.get("kind")
+    lines.append(("made by", f"{command} ({manifest.get('created_at', 'date unknown')})" if command else "unknown "
+                  "(no manifest.json: not a kgbuild or trainer output, or one from before manifests)"))
+    params = manifest.get("parameters") or {}
+    release = manifest.get("release")
+    if release:
+        lines.append(("UMLS release", release.get("name", str(release)) if isinstance(release, dict) else release))
+    if "langs" in params:
+        lines.append(("languages", ", ".join(params["langs"]) or "all"))
+    if params.get("sabs"):
+        lines.append(("sources kept", ", ".join(params["sabs"])))
+    index = manifest.get("kind") == "kgbuild-linking-index"  # its names.parquet is the index's, not a KG table
+    for name in [] if index else contract_names():
+        files = table_files(folder, name)
+        if files:
+            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+            lines.append((f"table {name}", f"{rows:,} rows in {len(files)} file(s)"))
+            if name == "sources":
+                import duckdb
+
+                sabs = [r[0] for r in duckdb.sql("SELECT sab FROM read_parquet($f) ORDER BY sab",
+                                                 params={"f": files}).fetchall()]
+                lines.append(("sources", ", ".join(sabs[:20]) + (f", … ({len(sabs)})" if len(sabs) > 20 else "")))
+            if "split" in pq.read_schema(files[0]).names:
+                import duckdb
+
+                counts = duckdb.sql("SELECT split, count(*), count(DISTINCT cui) FROM read_parquet($f) GROUP BY split "
+                                    "ORDER BY split", params={"f": files}).fetchall()
+                lines.append((f"{name} splits", "; ".join(f"{s} {n:,} rows / {c:,} concepts" for s, n, c in counts)))
+    summary = manifest.get("summary") or {}
+    if summary:  # generate-definitions
+        statuses = ", ".join(f"{k} {v:,}" for k, v in (summary.get("statuses") or {}).items())
+        lines.append(("definitions", statuses or "none"))
+        lines.append(("spent", f"${summary.get('spent_usd', summary.get('cost_usd', 0)):.4f}"
+                      + (f" (stopped: {summary['stopped']})" if summary.get("stopped") else "")))
+    for phase, entry in (manifest.get("phases") or {}).items():  # trainer run-all
+        lines.append((f"phase {phase}", f"{entry.get('status')}, {entry.get('steps', '–')} steps → "
+                      f"{entry.get('output')}"))
+    for name, entry in (manifest.get("scores") or {}).items():
+        headline = entry.get("headline") or {}
+        lines.append((f"scores {name}", ", ".join(f"{k} {v}" for k, v in headline.items()) or "none"))
+    if index:
+        chosen = manifest["index"]
+        lines.append(("index", f"{manifest['rows']:,} names of {manifest['concepts']:,} concepts, {chosen['kind']} "
+                      f"{chosen['dtype']}; model {manifest['model']['reference']}"))
+    return lines
+
+
+@user_errors
+def info(folder: Path = typer.Argument(..., help="An output folder of kgbuild or trainer.")) -> None:
+    """What a KG / pairs / definitions / run / index folder holds: tables and rows, sources, languages, splits, and
+    the manifest's summary."""
+    lines = describe(folder)
+    width = max(len(what) for what, _ in lines)
+    sys.stdout.write("".join(f"{what:<{width}}  {value}\n" for what, value in lines))
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog="Example: kgbuild info kg/")(info)
