@@ -90,15 +90,33 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_verbose = {"on": os.environ.get("KGBUILD_VERBOSE", "") not in ("", "0")}
+# What the libraries print unless --verbose: their progress bars (weights loading, dataset splits, maps) and
+# advisory warnings. Our own progress (one bar per long step, with ETA) is shown instead.
+_QUIET_ENV = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+              "TRANSFORMERS_VERBOSITY": "error", "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+              "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1"}
+
+
+def verbose() -> bool:
+    return _verbose["on"]
+
+
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
-    """Run a CLI app; `--debug` is accepted anywhere on the line (every error message suggests it, and users put it
-    after the subcommand), not only before the subcommand."""
+    """Run a CLI app. `--debug` and `--verbose` are accepted anywhere on the line (every error message suggests
+    --debug, and users put it after the subcommand). Without --verbose, library output is hidden."""
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in args:
         set_debug(True)
         args = [a for a in args if a != "--debug"]
+    if "--verbose" in args:
+        _verbose["on"] = True
+        args = [a for a in args if a != "--verbose"]
+    if not _verbose["on"]:
+        for key, value in _QUIET_ENV.items():  # before the libraries are imported (commands import them lazily)
+            os.environ.setdefault(key, value)
     app(args=args)
 
 

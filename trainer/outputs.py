@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from kgbuild.atomic import atomic_write_bytes, check_output
+from kgbuild.console import verbose
 from kgbuild.errors import UserError
 
 MARKER = "trainer_phase.json"   # written last into a phase's folder: its presence means the phase finished
@@ -76,9 +77,65 @@ def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any
         dataloader_num_workers=getattr(phase, "dataloader_workers", 0),
         # without a GPU, accelerate forms a multi-process group (gloo) only when told to use the CPU
         use_cpu=not torch.cuda.is_available(),
-        disable_tqdm=not os.environ.get("TRAINER_PROGRESS", "1") == "1",
+        # The HF trainer's own bar and its raw log dicts on stdout only with --verbose; quiet() shows ours instead.
+        disable_tqdm=not os.environ.get("TRAINER_PROGRESS", "1") == "1" or not verbose(),
         **extra,
     )
+
+
+def quiet(trainer: Any, label: str) -> Any:
+    """Without --verbose: no raw log dicts on stdout (the HF PrinterCallback), one rich bar with the loss and ETA on
+    stderr instead (main process only). Returns the trainer."""
+    if verbose() or not is_main_process() or os.environ.get("TRAINER_PROGRESS", "1") != "1":
+        return trainer
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(_PhaseBar(label))
+    return trainer
+
+
+def _phase_bar_class():
+    from transformers import TrainerCallback
+
+    class PhaseBar(TrainerCallback):
+        """One progress bar per training phase: steps, loss, time left."""
+
+        def __init__(self, label: str):
+            self.label = label
+            self.progress = None
+            self.task = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from kgbuild.console import err
+
+            self.progress = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                     TextColumn("{task.fields[loss]}"), console=err, transient=False)
+            self.progress.start()
+            self.task = self.progress.add_task(self.label, total=state.max_steps or None, completed=state.global_step,
+                                               loss="")
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.progress is not None:
+                self.progress.update(self.task, completed=state.global_step)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if self.progress is not None and logs and "loss" in logs:
+                self.progress.update(self.task, loss=f"loss {float(logs['loss']):.4f}")
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.progress is not None:
+                self.progress.update(self.task, completed=state.global_step)
+                self.progress.stop()
+                self.progress = None
+
+    return PhaseBar
+
+
+def _PhaseBar(label: str):  # noqa: N802 — built lazily: transformers is imported only when a phase runs
+    return _phase_bar_class()(label)
 
 
 def barrier() -> None:

@@ -20,6 +20,7 @@ from trainer.outputs import (
     fingerprint,
     is_main_process,
     model_reference,
+    quiet,
     refuse_existing,
     resume_checkpoint,
     train_summary,
@@ -78,7 +79,7 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.dataset, loss=loss,
                                          callbacks=callbacks)
     key = fingerprint(config, base, pairs.files, max_seq_length, seed)
-    trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    quiet(trainer, "contrastive").train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {"base": base, **train_summary(trainer, started, len(pairs.cuis))}
 
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)

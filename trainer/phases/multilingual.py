@@ -20,6 +20,7 @@ from trainer.outputs import (
     fingerprint,
     is_main_process,
     model_reference,
+    quiet,
     refuse_existing,
     resume_checkpoint,
     train_summary,
@@ -70,7 +71,7 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
     # 6. Train
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
     key = fingerprint(config, teacher_ref, student_ref, str(parallel), seed)
-    trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    quiet(trainer, "multilingual").train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {"teacher": teacher_ref, "student": student_ref, **train_summary(trainer, started, len(parallel_ds))}
 
     # 7. Save atomically (one process under DDP)

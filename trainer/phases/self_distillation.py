@@ -24,6 +24,7 @@ from trainer.outputs import (
     is_main_process,
     model_fingerprint,
     model_reference,
+    quiet,
     refuse_existing,
     resume_checkpoint,
     train_summary,
@@ -103,7 +104,7 @@ def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Pa
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss,
                                          callbacks=callbacks)
     key = fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
-    trainer.train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    quiet(trainer, "self-distillation").train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {"teacher": teacher_ref, "student": student_ref, **train_summary(trainer, started, len(texts))}
 
     # 7. Save atomically (one process under DDP)

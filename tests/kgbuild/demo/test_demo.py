@@ -34,3 +34,22 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
     from sentence_transformers import SentenceTransformer
 
     assert SentenceTransformer(str(work / "run" / "final")).encode(["oral candidiasis"]).shape == (1, 384)
+
+
+def test_library_output_is_hidden_unless_verbose(tmp_path):
+    """The README's main command prints our own steps and one bar per training phase, not the libraries' ~20 tqdm
+    bars and raw trainer dicts; --verbose (anywhere on the line) brings them back."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    cmd = [sys.executable, "-m", "kgbuild", "demo", "--steps", "2", "--no-llm"]
+    quiet = subprocess.run([*cmd, "--workdir", str(tmp_path / "q")], capture_output=True, text=True, cwd=root)
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "{'loss'" not in quiet.stdout + quiet.stderr and "it/s" not in quiet.stderr
+    assert "Loading weights" not in quiet.stderr and "Computing widget examples" not in quiet.stderr
+    assert "contrastive ━" in quiet.stderr and "self-distillation ━" in quiet.stderr  # our bars
+    loud = subprocess.run([*cmd, "--workdir", str(tmp_path / "v"), "--verbose"], capture_output=True, text=True,
+                          cwd=root)
+    assert loud.returncode == 0 and "it/s" in loud.stderr
