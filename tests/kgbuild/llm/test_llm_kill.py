@@ -51,7 +51,11 @@ def keys_on_disk(out: Path) -> tuple[set[str], int]:
         keys.update(k for (k,) in duckdb.sql(f"SELECT key FROM read_parquet('{f}')").fetchall())
     lines = 0
     for journal in (out / "journal").glob("*.jsonl") if (out / "journal").exists() else ():
-        for line in journal.read_text().splitlines(keepends=True):
+        try:
+            text = journal.read_text()
+        except FileNotFoundError:  # flushed into a shard and removed while we looked: its keys are in the shard
+            continue
+        for line in text.splitlines(keepends=True):
             if line.endswith("\n"):
                 keys.add(json.loads(line)["key"])
                 lines += 1
