@@ -175,7 +175,7 @@ def test_a_429_asking_for_a_day_stops_the_run_with_one_line_and_keeps_the_answer
     started = time.monotonic()
     with pytest.raises(RunStopped, match="quota exhausted until .*rerun") as stopped:
         DefinitionGenerator(kg40, out, fast_config(server, concurrency=2)).run()
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 60  # not the day the server asked for (a bound against freezing only)
     kept = rows(out)
     assert len(kept) >= 9 and {r["status"] for r in kept} <= {"ok", "error"}
     assert stopped.value.summary.stopped and stopped.value.summary.not_sent > 0
@@ -196,7 +196,7 @@ def test_timeout_is_a_deadline_for_the_whole_attempt(kg, tmp_path, fake):
     out = tmp_path / "defs"
     started = time.monotonic()
     summary = DefinitionGenerator(kg, out, fast_config(server, timeout_s=1.0)).run()
-    assert time.monotonic() - started < 6
+    assert time.monotonic() - started < 60  # a trickle of minutes per answer is cut at each 1 s deadline
     assert summary.done == 4 and summary.retries == 4 and set(server.received.values()) == {2}
 
 
@@ -212,7 +212,7 @@ def test_a_dead_server_trips_the_breaker_in_a_few_attempts(kg40, tmp_path):
     with pytest.raises(RunStopped, match="connection refused") as stopped:
         DefinitionGenerator(kg40, tmp_path / "defs", config).run()
     summary = stopped.value.summary
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60  # against 66 s and 2,856 attempts before the breaker
     assert summary.http_attempts <= 2 * 8 and summary.spent_usd == 0  # refused connections are never billed
 
 
@@ -224,7 +224,7 @@ def test_a_hanging_server_trips_the_breaker(kg40, tmp_path, fake):
     started = time.monotonic()
     with pytest.raises(RunStopped, match="timeout"):
         DefinitionGenerator(kg40, tmp_path / "defs", config).run()
-    assert time.monotonic() - started < 6 and sum(server.received.values()) < 44
+    assert time.monotonic() - started < 60 and sum(server.received.values()) < 44
 
 
 # -- 10, 11: the Batch API ------------------------------------------------------------------------------------------
