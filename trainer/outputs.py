@@ -169,6 +169,11 @@ def model_fingerprint(reference: str) -> str:
     return digest.hexdigest()
 
 
+def sha256_file(path: Path | str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def drop_checkpoints(checkpoints: Path) -> None:
     """Delete a finished phase's checkpoint folder (written by the trainer itself), and its parent once empty."""
     checkpoints = Path(checkpoints)

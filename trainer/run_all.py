@@ -23,7 +23,7 @@ from kgbuild.manifest import read_manifest, write_manifest
 from trainer import __version__
 from trainer.config import RunConfig
 from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headline, reference_for
-from trainer.outputs import barrier, drop_checkpoints, finished, is_main_process
+from trainer.outputs import barrier, drop_checkpoints, finished, is_main_process, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +31,7 @@ PHASES = ("contrastive", "self_distillation", "weight_averaging", "multilingual"
 
 
 def file_digest(path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": str(path), "bytes": Path(path).stat().st_size, "sha256": digest.hexdigest()}
+    return {"path": str(path), "bytes": Path(path).stat().st_size, "sha256": sha256_file(path)}
 
 
 def data_inputs(config: RunConfig) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from kgbuild.errors import UserError
 
 def describe(folder: Path) -> list[tuple[str, str]]:
     """(what, value) lines about `folder`."""
+    import duckdb
     import pyarrow.parquet as pq
 
     from kgbuild.contracts import contract_names, table_files
@@ -49,14 +50,10 @@ def describe(folder: Path) -> list[tuple[str, str]]:
             rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
             lines.append((f"table {name}", f"{rows:,} rows in {len(files)} file(s)"))
             if name == "sources":
-                import duckdb
-
                 sabs = [r[0] for r in duckdb.sql("SELECT sab FROM read_parquet($f) ORDER BY sab",
                                                  params={"f": files}).fetchall()]
                 lines.append(("sources", ", ".join(sabs[:20]) + (f", … ({len(sabs)})" if len(sabs) > 20 else "")))
             if "split" in pq.read_schema(files[0]).names:
-                import duckdb
-
                 counts = duckdb.sql("SELECT split, count(*), count(DISTINCT cui) FROM read_parquet($f) GROUP BY split "
                                     "ORDER BY split", params={"f": files}).fetchall()
                 lines.append((f"{name} splits", "; ".join(f"{s} {n:,} rows / {c:,} concepts" for s, n, c in counts)))

@@ -353,19 +353,20 @@ class DefinitionGenerator:
 
     async def _send(self, completer: Completer, req: Request) -> dict[str, Any] | None:
         """The row of one request, or None when it was never sent (no room in the budget, or the run stopped)."""
-        self.summary.sent += 1
         try:
             answer, attempts = await completer.complete(req.body, req.est_prompt_tokens + self.config.max_tokens)
         except (BudgetExhausted, RunStopped) as exc:
             attempts = getattr(exc, "attempts", 0)
             if attempts == 0:
-                self.summary.sent -= 1
                 return None
+            self.summary.sent += 1
             why = "the budget had no room for another attempt" if isinstance(exc, BudgetExhausted) else str(exc)
             return self.row(req, answer=None, attempts=attempts, backend="online", error=why[:500])
         except (openai.OpenAIError, MalformedResponse, AttemptTimeout, json.JSONDecodeError, OSError) as exc:
+            self.summary.sent += 1
             return self.row(req, answer=None, attempts=getattr(exc, "attempts", 1), backend="online",
                             error=error_text(exc))
+        self.summary.sent += 1
         return self.row(req, answer=answer, attempts=attempts, backend="online")
 
     def _write_manifest(self) -> None:

@@ -8,7 +8,6 @@ Results go to stdout (`--format table|markdown|csv|json`); `--json FILE` keeps e
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -88,15 +87,13 @@ def render(header: list[str], rows: list[list[str]], fmt: str, title: str) -> st
 def provenance(models: list[str], evalsets: Path | None, pairs: Path | None) -> dict[str, Any]:
     """What a reader needs to cite and reproduce the figures."""
     from kgbuild import __version__
-    from trainer.outputs import model_fingerprint
+    from trainer.outputs import model_fingerprint, sha256_file
 
     sets = []
     for spec in EVALSETS:
         path = evalsets / spec.path if evalsets else None
         if path is not None and path.is_file():
-            with open(path, "rb") as fh:
-                sets.append({"name": spec.name, "file": spec.path, "sha256": hashlib.file_digest(fh, "sha256")
-                             .hexdigest()})
+            sets.append({"name": spec.name, "file": spec.path, "sha256": sha256_file(path)})
     return {"toolkit": f"kgbuild {__version__}", "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "models": [{"model": m, "fingerprint": model_fingerprint(m)} for m in models], "evalsets": sets,
             "pairs": str(pairs) if pairs else None}
@@ -168,7 +165,7 @@ def evaluate(
     scores: dict[str, dict] = {}
     for name in names:
         err.print(f"scoring {name}", style="dim")
-        scores[name] = evaluate_model(_checked(name), **kwargs)
+        scores[name] = evaluate_model(name, **kwargs)  # resolves the name; a missing folder is one line
         if mentions:
             scores[name].update(_mention_scores(name, index_dir, mentions))
     references = list(dict.fromkeys(r for r in map(reference_for, names) if r))
@@ -185,13 +182,6 @@ def evaluate(
     if plot_out is not None:
         plot(scores, plot_out)
         err.print(f"comparison drawn to {plot_out}")
-
-
-def _checked(name: str) -> str:
-    """A model that does not exist is one line, not the hub client's 'Repo id must use alphanumeric chars'."""
-    from trainer.outputs import model_reference
-
-    return model_reference(name)
 
 
 def _mention_scores(model: str, index_dir: Path, files: list[Path]) -> dict[str, dict]:
