@@ -39,8 +39,8 @@ these wheels (pure Python, ~0.8 MB; Python 3.12, the versions this project is te
 
 and runs, from the repository root, with `.gpucheck` and `.whl` carried:
 
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \\
-        .whl/*.whl && export PYTHONPATH=/tmp/site || exit; set -o pipefail; PYTHONUNBUFFERED=1 \\
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target .site \\
+        .whl/*.whl && export PYTHONPATH=$PWD/.site || exit; set -o pipefail; PYTHONUNBUFFERED=1 \\
         python3 benchmarks/gpu_check.py --pairs .gpucheck/pairs --tokenizer .gpucheck/tokenizer 2>&1 \\
         | tee $OUT/gpu_check.log
 
