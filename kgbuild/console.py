@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 err = Console(stderr=True, highlight=False, markup=False)
+out = Console(highlight=False, markup=False)  # results (tables, scores); messages and progress go to `err`
 _debug = {"on": os.environ.get("KGBUILD_DEBUG", "") not in ("", "0")}
 
 

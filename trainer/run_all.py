@@ -106,6 +106,31 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
                               seed=seed, checkpoints=checkpoints, force=True, marker=marker)
 
 
+def _seconds_left(config: RunConfig, remaining: list[str], phases: dict[str, Any],
+                  timings: dict[str, float]) -> float | None:
+    """The whole run's time left, from the seconds per step and per evaluation measured so far; None when a remaining
+    phase runs by epochs (its steps are not known before it starts) or nothing was measured yet."""
+    done = [(timings[p], phases[p]["steps"]) for p in phases if p in timings and phases[p].get("steps")]
+    if not done:
+        return None
+    per_step = sum(t for t, _ in done) / sum(n for _, n in done)
+    steps = [getattr(config, p).max_steps for p in remaining if p != "weight_averaging"]
+    if any(n <= 0 for n in steps):
+        return None
+    evals = [t for k, t in timings.items() if k.startswith("evaluate_")]
+    return per_step * sum(steps) + (sum(evals) / len(evals) if evals else 0) * len(remaining)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _fmt_scores(flat: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in flat.items()) or "no evaluation set found"
+
+
 def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     """Run the enabled phases of `config` in order and return the manifest (also written to output_dir)."""
     from trainer.data import pair_files
@@ -141,7 +166,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
                                 linking=config.evaluate.linking, batch_size=config.evaluate.batch_size)
         timings[f"evaluate_{name}"] = time.perf_counter() - t
         scores[name] = {"model": model, "fingerprint": fingerprint, "results": result, "headline": headline(result)}
-        err.print(Text.assemble((name, "bold"), f": {headline(result) or 'no evaluation set found'}"))
+        err.print(Text.assemble((name, "bold"), f": {_fmt_scores(headline(result))}"))
 
     def save_manifest() -> dict[str, Any]:
         if not is_main_process():
@@ -160,7 +185,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
 
     evaluate("base", config.model.base, config.model.base)
     upstream_trained = False   # a retrained phase makes the finished outputs after it stale
-    for phase in enabled:
+    for i, phase in enumerate(enabled):
         out = config.phase_dir(phase)
         fingerprint = phase_fingerprint(config, phase, data_hash)
         done = finished(out)
@@ -172,7 +197,9 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             if out.exists() and not force and not (same and upstream_trained):
                 why = "was made with another configuration" if done else "exists but is not a finished phase output"
                 raise UserError(f"{phase} output {why}", path=out, fix="pass --force to retrain it, or remove it")
-            err.print(f"{phase}: training into {out}")
+            left = _seconds_left(config, enabled[i:], phases, timings)
+            eta = f"; the run has about {_duration(left)} left" if left is not None else ""
+            err.print(f"{phase} (phase {i + 1} of {len(enabled)}): training into {out}{eta}")
             t = time.perf_counter()
             summary = _run_phase(phase, config, out, {"fingerprint": fingerprint})
             timings[phase] = time.perf_counter() - t

