@@ -161,7 +161,7 @@ PUBLIC_SETS: tuple[PublicSet, ...] = (
                 "e9488363d211c32ca5e912954f16eb9233cfed1b5b4b0475d0d812d35d7c8ef1")),
         warning="the MSR video and paraphrase texts need Microsoft Research's terms to be redistributed"),
     PublicSet(
-        "ncbi-disease", "--mentions (entity linking)", "spyysalo/ncbi-disease",
+        "ncbi-disease", "mention tables for --mentions", "spyysalo/ncbi-disease",
         "5a266c6fc76fb2b5184cfa397ff0a5ecdb133aec", "US Government work, public domain",
         (Remote("original-data/test/NCBItestset_corpus.txt", "NCBItestset_corpus.txt",
                 "61c8050bf6979ef7b943ec1158dfc03b651ea3367d4c37356f9de4841e85c9a3"),
@@ -174,7 +174,8 @@ PUBLIC_SETS: tuple[PublicSet, ...] = (
          Built("ncbi_disease_dev_mentions.tsv", _ncbi_mentions("NCBIdevelopset_corpus.txt"),
                "abb0bacc3772235877453eb7b66815a01bf9ffa824d262a60a2b65992d519d0c"))),
     PublicSet(
-        "bc5cdr", "--mentions (entity linking)", "cambridgeltl/bmip-2018", "0b66ee9245653b622cb6c36ba13d018b21b5b80e",
+        "bc5cdr", "mention tables for --mentions", "cambridgeltl/bmip-2018",
+        "0b66ee9245653b622cb6c36ba13d018b21b5b80e",
         "Public Domain Mark 1.0 (BigBio)",
         (Remote("BC5-CDR/original-data/CDR_TestSet.PubTator.txt", "CDR_TestSet.PubTator.txt",
                 "a3c48d5f35bdfce20c2371778abedc9fd24d1da092207072e5181ad53c8d0e2f"),
@@ -253,6 +254,9 @@ def fetch(out: Path, *, force: bool = False, base: str | None = None, only: list
         raise UserError(f"unknown set(s) {unknown}", fix=f"choose from {', '.join(folders)}")
     chosen = [s for s in PUBLIC_SETS if not only or s.folder in only]
     todo = [s for s in chosen if not s.skipped]
+    if not todo:
+        raise UserError(f"{', '.join(s.folder for s in chosen)} cannot be fetched: {chosen[0].skipped}",
+                        fix="see the README's Evaluation sets section")
     # transient: a failed run leaves its one error line only
     bar = Progress(TextColumn("fetch {task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                    disable=not progress, transient=True)

@@ -169,6 +169,9 @@ def test_a_missing_file_or_unreachable_server_is_one_line_naming_the_url(literal
     assert not (tmp_path / "sets").exists()
     unknown = fetch(str(tmp_path / "sets"), "--only", "medsts")
     assert unknown.exit_code == 1 and "unknown set" in unknown.stderr
+    biosses = fetch(str(tmp_path / "sets"), "--only", "biosses")
+    assert biosses.exit_code == 1 and "biosses cannot be fetched: its only source is a RAR archive" in biosses.stderr
+    assert not (tmp_path / "sets").exists()
 
 
 def test_the_real_sources_reproduce_every_file_of_the_shared_sets(evalsets, server, tmp_path):
