@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kgbuild.console import make_app, run_app
 from trainer import __version__, push
-from trainer.commands import evaluate, linking, phases, run_all
+from trainer.commands import evalsets, evaluate, linking, phases, run_all
 
 app = make_app(
     "trainer",
@@ -12,7 +12,7 @@ app = make_app(
     __version__,
 )
 
-for module in (run_all, phases, evaluate, linking, push):
+for module in (run_all, phases, evaluate, evalsets, linking, push):
     module.register(app)
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -237,6 +238,10 @@ def model_reference(value: str | Path) -> str:
             raise UserError("not a model folder (no modules.json or config.json)", path=text,
                             fix="give a sentence-transformers model folder or a hub id")
         return text
-    if text.startswith((".", "/", "~")) or text.count("/") > 1:
+    if text.startswith((".", "/", "~")) or text.count("/") > 1 or not _HUB_ID.fullmatch(text):
         raise UserError("model folder not found", path=text, fix="check the path, or train the earlier phase first")
     return text
+
+
+# What the Hub accepts as a repo id ([org/]name): anything else can only have been meant as a folder.
+_HUB_ID = re.compile(r"(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}")

@@ -21,9 +21,19 @@ from rich.console import Console
 from rich.table import Table
 
 from kgbuild.atomic import atomic_write_bytes
-from kgbuild.console import err, user_errors
+from kgbuild.console import err, user_errors, warn
 from kgbuild.errors import UserError
-from trainer.evaluate import EVALSETS, REFERENCES, SET_NAMES, evalsets_folder, evaluate_model, reference_for
+from trainer.evaluate import (
+    EVALSETS,
+    REFERENCES,
+    SET_NAMES,
+    evalsets_folder,
+    evaluate_model,
+    read_set,
+    reference_for,
+    sets_to_score,
+)
+from trainer.outputs import model_reference
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -91,9 +101,10 @@ def provenance(models: list[str], evalsets: Path | None, pairs: Path | None) -> 
 
     sets = []
     for spec in EVALSETS:
-        path = evalsets / spec.path if evalsets else None
-        if path is not None and path.is_file():
-            sets.append({"name": spec.name, "file": spec.path, "sha256": sha256_file(path)})
+        for file in spec.paths:
+            path = evalsets / file if evalsets else None
+            if path is not None and path.is_file():
+                sets.append({"name": spec.name, "file": file, "sha256": sha256_file(path)})
     return {"toolkit": f"kgbuild {__version__}", "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "models": [{"model": m, "fingerprint": model_fingerprint(m)} for m in models], "evalsets": sets,
             "pairs": str(pairs) if pairs else None}
@@ -145,8 +156,8 @@ def evaluate(
                                         "through --index (repeatable)."),
     index_dir: Path = typer.Option(None, "--index", help="Index folder from `trainer index` (for --mentions)."),
 ) -> None:
-    """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B, plus KG linking accuracy, for every
-    model given, in one table with the published figures of the bases we know."""
+    """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B (and MedSTS, MedNLI-S when present),
+    plus KG linking accuracy, for every model given, in one table with the published figures of the bases we know."""
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
     names = list(dict.fromkeys([*(models or []), *(model or []), *([base] if base else [])]))
     if not names:
@@ -160,7 +171,13 @@ def evaluate(
         raise UserError("--index is only used with --mentions", fix="add --mentions FILE")
     folder = evalsets_folder(evalsets)
     if folder is None and pairs is None and not mentions:
-        err.print("no --evalsets (or KGBUILD_EVALSETS) and no --pairs: nothing to score", style="yellow")
+        warn("no --evalsets (or KGBUILD_EVALSETS) and no --pairs: nothing to score")
+    # A missing or corrupt set file, or a model folder that does not exist, fails here: before any model is loaded
+    for spec, paths in sets_to_score(folder, only or None) if folder is not None else []:
+        if paths is not None:
+            read_set(spec, paths)
+    for name in names:
+        model_reference(name)
     kwargs = {"evalsets": folder, "pairs_dir": pairs, "sets": only or None, "batch_size": batch_size}
     scores: dict[str, dict] = {}
     for name in names:
