@@ -281,8 +281,11 @@ def _data_lines(facts: ModelFacts, lic: Licence, datasets: list[str]) -> list[st
     if lic.sources:
         lines.append("Source vocabularies: " + ", ".join(
             f"{s.sab} (SRL {'?' if s.srl is None else s.srl})" for s in lic.sources) + ".")
-    lines.append(f"Licence of the data: {lic.licence_name or lic.hub_licence}"
-                 + (f" ({lic.licence_link})" if lic.licence_link else "") + "; see Licence below.")
+    if lic.origin == "unknown":
+        lines.append("Licence of the data: could not be established; see Licence below.")
+    else:
+        lines.append(f"Licence of the data: {lic.licence_name or lic.hub_licence}"
+                     + (f" ({lic.licence_link})" if lic.licence_link else "") + "; see Licence below.")
     return lines
 
 

@@ -161,13 +161,14 @@ def test_dry_run_stages_a_loadable_model_with_its_card(tiny, tmp_path):
                        ("KG linking", "acc@5"): (71.0, 40)}
     assert data["model-index"][0]["name"] == "biolord-tiny"
     text = (folder / "README.md").read_text()
-    assert ("| set | metric | n | base | contrastive | **weight_averaging** (this model) | published all-mpnet-base-v2 |"
-            in text)
+    assert ("| set | metric | n | base | contrastive | **weight_averaging** (this model) | "
+            "published all-mpnet-base-v2 |") in text
     assert "| BIOSSES | Spearman (cosine) | 100 | 80.43 | 84.1 | 85.02 | 80.43 |" in text
     assert "| KG linking | acc@1 | 40 | 41.2 | 60.5 | 61.0 |  |" in text
     assert ('| 1. Contrastive (LORD: names ↔ definitions/descriptions) |  | 1200 | 614400 | loss="mnrl", '
             'batch_size=512') in text
-    assert "| 3. Weight averaging | a local model (self_distillation) × 0.5 + a local model (contrastive) × 0.5 |" in text
+    assert ("| 3. Weight averaging | a local model (self_distillation) × 0.5 + a local model (contrastive) × 0.5 |"
+            in text)
     assert "Not for clinical decisions" in text and "This run took 1200 optimiser steps" in text
     assert "| Output dimension | 32 |" in text and "| Maximum sequence length | 32 |" in text
     assert "UMLS Metathesaurus release 2025AA" in text and "MSH (SRL 0)" in text
