@@ -3,6 +3,7 @@
 A phase whose folder holds a finished model with the same configuration fingerprint is skipped (resume); a finished
 folder made with another configuration is refused unless --force. manifest.json records the config, data hashes,
 versions, seeds, timings and scores, and is rewritten after every phase so a stopped run still shows its progress.
+Each phase folder's README.md is its model card, rewritten after the phase's evaluation on every run (write_card).
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ from kgbuild.publish.licence import Licence, assess, terms_text, unknown
 from kgbuild.publish.stage import redact_paths
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# The bases the trainer takes by bare name (trainer.models resolves them offline): their Hub ids.
+_KNOWN_BASES = {"all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
+                "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
 _PHASE_TITLES = {"contrastive": "1. Contrastive (LORD: names ↔ definitions/descriptions)",
                  "self_distillation": "2. Self-distillation", "weight_averaging": "3. Weight averaging",
                  "multilingual": "4. Multilingual distillation"}
@@ -142,14 +145,10 @@ def _cell(value: Any) -> str:
 
 
 def hub_model_id(reference: str | None) -> str | None:
-    """A model reference as a Hub id for `base_model`, or None for a local folder (it says nothing on the Hub).
-
-    A bare name such as all-MiniLM-L6-v2 is what sentence-transformers resolves under its own organisation.
-    """
+    """A model reference as a Hub id for `base_model`, or None for a local folder (it says nothing on the Hub)."""
     if not reference or Path(reference).exists() or Path(reference).is_absolute():
         return None
-    if "/" not in reference and re.match(r"^[\w.-]+$", reference):
-        return f"sentence-transformers/{reference}"
+    reference = _KNOWN_BASES.get(reference, reference)
     return reference if _HUB_ID.match(reference) else None
 
 
@@ -267,8 +266,8 @@ def eval_results(facts: ModelFacts) -> list[EvalResult]:
     return results
 
 
-def _data_lines(facts: ModelFacts, lic: Licence, datasets: list[str]) -> list[str]:
-    lines = [f"Hub dataset: [{d}](https://huggingface.co/datasets/{d})" for d in datasets]
+def _data_lines(facts: ModelFacts, lic: Licence) -> list[str]:
+    lines = []
     if facts.pairs_dir is not None:
         lines.append(f"Training pairs: a kgbuild build-pairs folder ({facts.pairs_dir.name}): concept names paired "
                      "with synonyms, definitions and knowledge-graph descriptions, split by concept into "
@@ -316,13 +315,13 @@ def card_key(facts: ModelFacts, lic: Licence) -> str:
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _card_data(lic: Licence | None, *, base: str | list[str] | None, datasets: list[str], model_name: str,
-               results: list[EvalResult], marker: dict[str, Any]) -> ModelCardData:
+def _card_data(lic: Licence | None, *, base: str | list[str] | None, model_name: str, results: list[EvalResult],
+               marker: dict[str, Any]) -> ModelCardData:
     return ModelCardData(
         library_name="sentence-transformers", pipeline_tag="sentence-similarity",
         tags=["sentence-transformers", "sentence-similarity", "feature-extraction", "biomedical", "BioLORD",
               "kgbuild"],
-        base_model=base or None, datasets=list(datasets) or None, model_name=model_name if results else None,
+        base_model=base or None, model_name=model_name if results else None,
         eval_results=results or None, **(licence_metadata(lic) if lic is not None else {}),
         kgbuild=marker)  # ours, and what it was built from: see current()
 
@@ -332,16 +331,15 @@ def local_id(folder: Path) -> str:
     return f"./{folder.parent.name}/{folder.name}" if folder.parent.name else f"./{folder.name}"
 
 
-def build(facts: ModelFacts, lic: Licence, *, repo_id: str | None = None, datasets: list[str] | None = None
-          ) -> ModelCard:
-    """The BioLORD card of a trained model (`describe_loaded` first). Without repo_id: the card of its run folder."""
-    datasets = list(datasets or [])
-    model_id = repo_id or local_id(facts.folder)
-    name = model_id.rsplit("/", 1)[-1]
+def build(facts: ModelFacts, lic: Licence) -> ModelCard:
+    """The BioLORD card of a trained model (`describe_loaded` first), as its run folder's; for_hub() makes it the Hub
+    repository's (one way to the pushed card, whether built now or reused)."""
+    model_id = local_id(facts.folder)
+    name = facts.folder.name
     base = facts.base_model
     phase = facts.phase
     marker = {"card": "model", "phase": phase, "key": card_key(facts, lic), "model_id": model_id}
-    data = _card_data(lic, base=hub_model_id(base), datasets=datasets, model_name=name, results=eval_results(facts),
+    data = _card_data(lic, base=hub_model_id(base), model_name=name, results=eval_results(facts),
                       marker=marker)
     config = facts.config
     phases = [_phase_row(n, info, config.get(n) or {}) for n, info in _phases_of(facts).items()]
@@ -353,7 +351,7 @@ def build(facts: ModelFacts, lic: Licence, *, repo_id: str | None = None, datase
     return ModelCard.from_template(
         data, template_str=_template("model_card_template.md"), name=name, model_id=model_id, version=__version__,
         dimension=facts.dimension, details=[(k, _cell(v)) for k, v in details], phases=phases,
-        data_lines=_data_lines(facts, lic, datasets), evaluation=_evaluation(facts), scale=_scale(facts),
+        data_lines=_data_lines(facts, lic), evaluation=_evaluation(facts), scale=_scale(facts),
         multilingual="multilingual" in _phases_of(facts),
         terms=terms_text(lic, subject="The training data of this model"),
         bibtex=BIOLORD_BIBTEX)
@@ -364,8 +362,10 @@ def phase_card(name: str, phase: str, info: dict[str, Any], settings: dict[str, 
     info = {k: v for k, v in info.items() if k in _PHASE_INFO}
     parents = [info.get("base"), info.get("teacher"), info.get("student"), *(info.get("models") or [])]
     base = [hub for hub in dict.fromkeys(hub_model_id(str(p)) for p in parents if p) if hub]
-    marker = {"card": "phase", "phase": phase, "fingerprint": info.get("fingerprint")}
-    data = _card_data(None, base=base[0] if len(base) == 1 else base, datasets=[], model_name=name, results=[],
+    marker = {"card": "phase", "phase": phase}
+    if info.get("fingerprint"):  # of the run-all configuration; a phase run alone has none
+        marker["fingerprint"] = info["fingerprint"]
+    data = _card_data(None, base=base[0] if len(base) == 1 else base, model_name=name, results=[],
                       marker=marker)
     details = [("Phase", _PHASE_TITLES.get(phase, phase)), ("Made from", _parents(phase, info)),
                ("Settings", _settings(settings)), ("Steps", info.get("steps")), ("Training rows", info.get("rows"))]
