@@ -104,10 +104,11 @@ def _show_definitions(kg: Path, defs_dir: Path, summary: Any) -> None:
     checks are for; their statuses are counted here)."""
     import duckdb
 
+    shards = f"{(defs_dir / 'llm_definitions').as_posix()}/*.parquet"
+    concepts = (kg / "concepts.parquet").as_posix()
     rows = duckdb.sql(
-        f"SELECT c.preferred_name, d.text FROM read_parquet('{(defs_dir / 'llm_definitions').as_posix()}/*.parquet') d "
-        f"JOIN '{(kg / 'concepts.parquet').as_posix()}' c USING (cui) WHERE d.status = 'ok' ORDER BY d.cui LIMIT 2"
-    ).fetchall()
+        f"SELECT c.preferred_name, d.text FROM read_parquet('{shards}') d JOIN '{concepts}' c USING (cui)"
+        " WHERE d.status = 'ok' ORDER BY d.cui LIMIT 2").fetchall()
     counts = summary.statuses
     detail = ", ".join(f"{s} {n}" for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     err.print(f"definitions written: {sum(counts.values())}; passed the checks (become training pairs): "

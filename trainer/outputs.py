@@ -34,6 +34,20 @@ def write_marker(folder: Path, info: dict[str, Any]) -> None:
     atomic_write_bytes(Path(folder) / MARKER, json.dumps(info, indent=2, default=str).encode())
 
 
+def save_phase(model: Any, folder: Path, *, name: str, info: dict[str, Any], settings: Any) -> None:
+    """Save a phase's model into `folder` (to become `name`) with its phase card, then the marker, last.
+
+    The card replaces sentence-transformers' automatic one, which knows neither the base model nor the phase ("base
+    model Unknown", the last loss only); `trainer run-all` gives the run's final model the full card after evaluation.
+    """
+    from kgbuild.publish import model_card
+
+    model.save(str(folder), create_model_card=False)
+    settings = dataclasses.asdict(settings) if dataclasses.is_dataclass(settings) else dict(settings)
+    model_card.write(model_card.phase_card(name, info["phase"], info, settings), folder)
+    write_marker(folder, info)
+
+
 def refuse_existing(out: Path, force: bool) -> None:
     """Checked before any training, so a long run does not fail at the very end."""
     if Path(out).exists() and not force:

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import typer
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, ModelCard
 
 from kgbuild.atomic import atomic_dir, temp_dir
 from kgbuild.console import err, user_errors
 from kgbuild.errors import UserError
 from kgbuild.publish import model_card
-from kgbuild.publish.licence import ACK_FLAG, Licence, assess, guard, unknown
-from kgbuild.publish.model_card import ModelFacts
+from kgbuild.publish.licence import ACK_FLAG, Licence, guard
+from kgbuild.publish.model_card import ModelFacts, training_licence
 from kgbuild.publish.stage import redact_paths
 from kgbuild.publish.upload import Uploaded, check_repo_id, upload
 
@@ -35,17 +35,7 @@ class Pushed:
     facts: ModelFacts
     licence: Licence
     uploaded: Uploaded | None
-
-
-def training_licence(facts: ModelFacts) -> Licence:
-    """The licence of the training data: the pairs folder the run manifest names, followed back to its KG."""
-    if not facts.run:
-        return unknown("the run manifest (manifest.json of trainer run-all) was not found beside the model, so its "
-                       "training data cannot be established")
-    pairs = facts.pairs_dir
-    if pairs is None:
-        return unknown("the training data folder named in the run manifest ([data] pairs) was not found")
-    return assess(pairs)
+    card_reused: bool = False  # the card trainer run-all wrote into MODEL_DIR was current and went out as is
 
 
 def _copy_model(src: Path, dest: Path) -> None:
@@ -81,16 +71,25 @@ def _verify_model(folder: Path, reference) -> None:
     model_card.validate((folder / "README.md").read_text(encoding="utf-8"))
 
 
+def hub_card(facts: ModelFacts, lic: Licence, *, repo_id: str, datasets: list[str]) -> tuple[ModelCard, bool]:
+    """The card trainer run-all wrote into the model folder when it is ours and current, else one built the same
+    way; either way made the Hub repository's (its id, the Hub datasets). Returns it and whether it was reused."""
+    card = model_card.current(facts, lic)
+    reused = card is not None
+    return model_card.for_hub(card if reused else model_card.build(facts, lic), repo_id, datasets), reused
+
+
 def stage_model(facts: ModelFacts, lic: Licence, stage_dir: Path, *, repo_id: str, datasets: list[str],
-                force: bool, reference) -> Path:
+                force: bool, reference) -> tuple[Path, bool]:
     with atomic_dir(stage_dir, force=force, inputs={"MODEL_DIR": facts.folder}, option="--stage-dir") as tmp:
         _copy_model(facts.folder, tmp)
-        (tmp / "README.md").write_text(model_card.render(repo_id, facts, lic, datasets), encoding="utf-8")
+        card, reused = hub_card(facts, lic, repo_id=repo_id, datasets=datasets)
+        (tmp / "README.md").write_text(str(card), encoding="utf-8")
         if facts.run:
             (tmp / "kgbuild_run.json").write_text(json.dumps(redact_paths(facts.run), indent=2, ensure_ascii=False),
                                                   encoding="utf-8")
         _verify_model(tmp, reference)
-    return Path(stage_dir)
+    return Path(stage_dir), reused
 
 
 def push_model(model_dir: Path, *, repo_id: str, public: bool = False, dry_run: bool = False,
@@ -110,18 +109,19 @@ def push_model(model_dir: Path, *, repo_id: str, public: bool = False, dry_run: 
     model_card.describe_loaded(facts, model)
     del model
     if dry_run or stage_dir is not None:
-        folder = stage_model(facts, lic, Path(stage_dir) if stage_dir else model_dir.parent / f"{model_dir.name}.hub",
-                             repo_id=repo_id, datasets=datasets or [], force=force, reference=reference)
+        folder, reused = stage_model(facts, lic, Path(stage_dir) if stage_dir else model_dir.parent /
+                                     f"{model_dir.name}.hub", repo_id=repo_id, datasets=datasets or [], force=force,
+                                     reference=reference)
         sent = None if dry_run else upload(folder, repo_id=repo_id, repo_type="model", public=public,
                                            revision=revision, api=api, validate_online=validate_online,
                                            commit_message="trainer push")
-        return Pushed(folder, facts, lic, sent)
+        return Pushed(folder, facts, lic, sent, reused)
     with temp_dir(model_dir.parent / f"{model_dir.name}.hub") as scratch:
-        folder = stage_model(facts, lic, scratch / "repo", repo_id=repo_id, datasets=datasets or [], force=False,
-                             reference=reference)
+        folder, reused = stage_model(facts, lic, scratch / "repo", repo_id=repo_id, datasets=datasets or [],
+                                     force=False, reference=reference)
         sent = upload(folder, repo_id=repo_id, repo_type="model", public=public, revision=revision, api=api,
                       validate_online=validate_online, commit_message="trainer push")
-    return Pushed(folder, facts, lic, sent)
+    return Pushed(folder, facts, lic, sent, reused)
 
 
 @user_errors
@@ -146,7 +146,8 @@ def push(
                         datasets=dataset)
     lic = result.licence
     err.print(f"model: {result.facts.dimension}-dim, phase {result.facts.phase or '?'}; run manifest "
-              f"{result.facts.run_path or 'not found'}")
+              f"{result.facts.run_path or 'not found'}; card "
+              + ("from MODEL_DIR (current)" if result.card_reused else "built from the run manifest"))
     err.print(f"licence: {lic.hub_licence}{' (' + lic.licence_name + ')' if lic.licence_name else ''} — "
               + ("restricted: " + "; ".join(lic.reasons) if lic.restricted else "no redistribution restriction found"))
     if result.uploaded is None:

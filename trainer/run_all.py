@@ -3,6 +3,7 @@
 A phase whose folder holds a finished model with the same configuration fingerprint is skipped (resume); a finished
 folder made with another configuration is refused unless --force. manifest.json records the config, data hashes,
 versions, seeds, timings and scores, and is rewritten after every phase so a stopped run still shows its progress.
+Each phase folder's README.md is its model card, rewritten after the phase's evaluation on every run (write_card).
 """
 
 from __future__ import annotations
@@ -131,6 +132,22 @@ def _fmt_scores(flat: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in flat.items()) or "no evaluation set found"
 
 
+def write_card(config: RunConfig, phase: str, out: Path, *, final: bool) -> None:
+    """The card of a phase folder, rewritten on every run so none is stale: the run's last phase gets the BioLORD
+    card, built like `trainer push` builds it from the manifest just written (so it holds the scores); the others
+    their phase card (again: a folder that was the last phase of an earlier run may hold a full card)."""
+    from kgbuild.publish import model_card
+
+    if not final:
+        model_card.write(model_card.phase_card(out.name, phase, finished(out) or {}, config.section(phase)), out)
+        return
+    from sentence_transformers import SentenceTransformer
+
+    facts = model_card.read_model(out, config.output_dir / "manifest.json")
+    model_card.describe_loaded(facts, SentenceTransformer(str(out), device="cpu", local_files_only=True))
+    model_card.write(model_card.build(facts, model_card.training_licence(facts)), out)
+
+
 def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     """Run the enabled phases of `config` in order and return the manifest (also written to output_dir)."""
     from trainer.data import pair_files
@@ -210,5 +227,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             drop_checkpoints(output_dir / "checkpoints" / out.name)
         evaluate(phase, str(out), fingerprint)
         save_manifest()
+        if is_main_process():
+            write_card(config, phase, out, final=phase == enabled[-1])
     return save_manifest()
 

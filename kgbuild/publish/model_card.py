@@ -1,30 +1,45 @@
-"""The model card (README.md) of a trained model, in sentence-transformers conventions.
+"""The model cards (README.md) of trained models, built with huggingface_hub's ModelCard / ModelCardData.
 
-It reads the model folder (modules.json and the module configs) and the run manifest that `trainer run-all` writes
-beside the phase folders (config, phases, evaluation scores); every key of the manifest is optional.
+Two kinds, both rendered from a template beside this module: the short phase card every phase folder gets when the
+phase saves its model (which phase, made from which models, its settings), and the BioLORD card of a run's final
+model (phases, data and its licence, evaluation with n, model-index results, intended use and limits, citation),
+which `trainer run-all` writes after evaluating it and `trainer push` reuses while it is current. The BioLORD card
+reads the model folder and the run manifest that `trainer run-all` writes beside the phase folders; every key of
+the manifest is optional. Both carry a `kgbuild` metadata key (which card, and the key of what it was built from),
+so a card of ours that no longer matches its folder is recognised and rebuilt.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from huggingface_hub import ModelCard
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from kgbuild import __version__
+from kgbuild.atomic import atomic_write_bytes
 from kgbuild.errors import UserError
 from kgbuild.publish.card import BIOLORD_BIBTEX, licence_metadata
-from kgbuild.publish.licence import Licence, terms_text
+from kgbuild.publish.licence import Licence, assess, terms_text, unknown
 from kgbuild.publish.stage import redact_paths
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# The bases the trainer takes by bare name (trainer.models resolves them offline): their Hub ids.
+_KNOWN_BASES = {"all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
+                "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
 _PHASE_TITLES = {"contrastive": "1. Contrastive (LORD: names ↔ definitions/descriptions)",
                  "self_distillation": "2. Self-distillation", "weight_averaging": "3. Weight averaging",
                  "multilingual": "4. Multilingual distillation"}
+# What a phase's summary (its marker, the run manifest's phases) says about the model it made.
+_PHASE_INFO = ("steps", "rows", "epoch", "world_size", "weights", "models", "teacher", "student", "base",
+               "fingerprint")
 _PHASE_KEYS = ("loss", "batch_size", "epochs", "max_steps", "learning_rate", "warmup_ratio", "kinds", "texts",
                "weights", "models", "student", "teacher")
 
@@ -125,93 +140,300 @@ def describe_loaded(facts: ModelFacts, model: Any) -> None:
     facts.architecture = ", ".join(hf.get("architectures") or []) or hf.get("model_type")
 
 
-def _table(rows: list[list[Any]], header: list[str]) -> str:
-    cell = lambda v: "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-                      *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)])
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _evaluation(facts: ModelFacts) -> str:
-    scores = facts.run.get("scores") or {}
-    headlines = {name: s.get("headline") or {} for name, s in scores.items() if isinstance(s, dict)}
-    metrics = list(dict.fromkeys(m for h in headlines.values() for m in h))
-    if not metrics:
-        return "No evaluation scores were recorded for this run."
-    this = facts.phase
-    rows = [[f"**{name}** (this model)" if name == this else name, *(h.get(m) for m in metrics)]
-            for name, h in headlines.items()]
-    text = ("Spearman correlation for the similarity sets, accuracy for KG linking, as recorded by "
-            "`trainer run-all`.\n\n" + _table(rows, ["model", *metrics]))
-    reference = facts.run.get("reference") or {}
-    if isinstance(reference, dict) and reference.get("scores"):
-        text += (f"\n\nPublished reference for {reference.get('name')} ({reference.get('source', '')}): "
-                 + ", ".join(f"{k} {v}" for k, v in reference["scores"].items()) + ".")
-    return text
+def hub_model_id(reference: str | None) -> str | None:
+    """A model reference as a Hub id for `base_model`, or None for a local folder (it says nothing on the Hub)."""
+    if not reference or Path(reference).exists() or Path(reference).is_absolute():
+        return None
+    reference = _KNOWN_BASES.get(reference, reference)
+    return reference if _HUB_ID.match(reference) else None
 
 
-def _phases(facts: ModelFacts) -> str:
+def _model_name(reference: Any) -> str:
+    """How a card names a model: its Hub id, or `a local model (NAME)` (a local path never reaches a card)."""
+    text = str(reference)
+    hub = hub_model_id(text)
+    return f"`{hub}`" if hub else f"a local model ({Path(text).name})"
+
+
+def _settings(section: dict[str, Any]) -> str:
+    section = redact_paths(section)  # model paths in settings: names only
+    return ", ".join(f"{k}={json.dumps(section[k], default=str)}" for k in _PHASE_KEYS
+                     if section.get(k) not in (None, "", []))
+
+
+def _parents(phase: str, info: dict[str, Any]) -> str:
+    """The models a phase started from, as its summary records them."""
+    if phase == "weight_averaging" and info.get("models"):
+        weights = info.get("weights") or []
+        return " + ".join(_model_name(m) + (f" × {weights[i]:g}" if i < len(weights) else "")
+                          for i, m in enumerate(info["models"]))
+    if info.get("teacher") or info.get("student"):
+        return f"teacher {_model_name(info.get('teacher'))}, student {_model_name(info.get('student'))}"
+    return _model_name(info["base"]) if info.get("base") else ""
+
+
+def _phase_row(name: str, info: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+    return {"title": _PHASE_TITLES.get(name, name), "parents": _cell(_parents(name, info)),
+            "steps": _cell(info.get("steps")), "rows": _cell(info.get("rows")), "settings": _cell(_settings(section))}
+
+
+def _phases_of(facts: ModelFacts) -> dict[str, dict[str, Any]]:
+    """The run's phases up to and including this model's (a later phase did not make it)."""
     phases = facts.run.get("phases") or {}
-    if not phases:
-        return "The run manifest was not found, so the training phases are not recorded here."
-    rows = []
+    kept: dict[str, dict[str, Any]] = {}
     for name, info in phases.items():
-        section = redact_paths(facts.config.get(name) or {})  # model paths in settings: names only
-        settings = ", ".join(f"{k}={json.dumps(section[k])}" for k in _PHASE_KEYS if k in section and section[k])
-        info = info if isinstance(info, dict) else {}
-        rows.append([_PHASE_TITLES.get(name, name), info.get("status"), info.get("steps"), info.get("rows"),
-                     settings])
-    return _table(rows, ["phase", "status", "steps", "training rows", "settings"])
+        kept[name] = {k: v for k, v in info.items() if k in _PHASE_INFO} if isinstance(info, dict) else {}
+        if name == facts.phase:
+            break
+    return kept
 
 
-def metadata(facts: ModelFacts, lic: Licence, datasets: list[str]) -> dict[str, Any]:
-    meta: dict[str, Any] = {"library_name": "sentence-transformers", "pipeline_tag": "sentence-similarity",
-                            "tags": ["sentence-transformers", "sentence-similarity", "feature-extraction",
-                                     "biomedical", "biolord", "kgbuild"],
-                            **licence_metadata(lic)}
-    base = facts.base_model
-    if base and _HUB_ID.match(base) and not Path(base).exists():  # a local base folder is no Hub reference
-        meta["base_model"] = base
-    if datasets:
-        meta["datasets"] = list(datasets)
-    return meta
+def _scores_of(entry: Any) -> dict[str, dict[str, Any]]:
+    """{set: {metric: value, "n": n}} of one model's scores: evaluate_model's results (with n), else the headline."""
+    if not isinstance(entry, dict):
+        return {}
+    results = entry.get("results")
+    if isinstance(results, dict) and results:
+        return {name: {k: (round(v, 2) if k != "n" else v) for k, v in value.items()
+                       if k == "n" or k == "spearman" or k.startswith("acc@")}
+                for name, value in results.items() if isinstance(value, dict) and "skipped" not in value}
+    scores: dict[str, dict[str, Any]] = {}
+    for key, value in (entry.get("headline") or {}).items():
+        name, _, metric = key.rpartition(" ")
+        if metric.startswith("acc@"):
+            scores.setdefault(name, {})[metric] = value
+        else:
+            scores.setdefault(key, {})["spearman"] = value
+    return scores
 
 
-def render(repo_id: str, facts: ModelFacts, lic: Licence, datasets: list[str]) -> str:
-    meta = yaml.safe_dump(metadata(facts, lic, datasets), sort_keys=False, allow_unicode=True, width=1000)
-    base = facts.base_model
-    base_text = f"`{base}`" if base and (not Path(base).exists()) else (f"a local model ({Path(base).name})"
-                                                                        if base else "not recorded")
-    phase = facts.phase
-    data_lines = [f"- Hub dataset: [{d}](https://huggingface.co/datasets/{d})" for d in datasets]
+def _metric_label(metric: str) -> str:
+    return "Spearman (cosine)" if metric == "spearman" else metric
+
+
+def _evaluation(facts: ModelFacts) -> dict[str, Any] | None:
+    """The evaluation table: a row per set and metric with its n, a column per model of the run (this one marked)."""
+    all_scores = facts.run.get("scores") or {}
+    included = {"base", *_phases_of(facts)}
+    models = {name: _scores_of(entry) for name, entry in all_scores.items() if name in included}
+    models = {name: scores for name, scores in models.items() if scores}
+    if not models:
+        return None
+    this = facts.phase
+    reference = facts.run.get("reference") if isinstance(facts.run.get("reference"), dict) else {}
+    published = reference.get("scores") or {}
+    columns = [f"**{name}** (this model)" if name == this else name for name in models]
+    if published:
+        columns.append(f"published {reference.get('name')}")
+    sets = list(dict.fromkeys(s for scores in models.values() for s in scores))
+    rows = []
+    for name in sets:
+        metrics = list(dict.fromkeys(m for scores in models.values() for m in scores.get(name, {}) if m != "n"))
+        n = next((scores[name]["n"] for scores in [models.get(this or "", {}), *models.values()]
+                  if scores.get(name, {}).get("n") is not None), None)  # this model's n first
+        for metric in metrics:
+            values = [scores.get(name, {}).get(metric) for scores in models.values()]
+            if published:
+                values.append(published.get(name) if metric == "spearman" else None)
+            rows.append({"set": _cell(name), "metric": _metric_label(metric), "n": _cell(n),
+                         "cells": [_cell(v) for v in values]})
+    ref = (f"{reference.get('name')} ({reference.get('source', '')}): "
+           + ", ".join(f"{k} {v}" for k, v in published.items())) if published else None
+    return {"columns": columns, "rows": rows, "reference": ref}
+
+
+def eval_results(facts: ModelFacts) -> list[EvalResult]:
+    """The model-index results of this model: one per similarity set (Spearman) and per KG linking accuracy."""
+    scores = _scores_of((facts.run.get("scores") or {}).get(facts.phase or ""))
+    results = []
+    for name, values in scores.items():
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        args = {"n": values["n"]} if values.get("n") is not None else None
+        linking = name == "KG linking"
+        for metric, value in values.items():
+            if metric == "n":
+                continue
+            results.append(EvalResult(
+                task_type="sentence-similarity", task_name="Entity linking" if linking else "Semantic similarity",
+                dataset_type=slug, dataset_name=name, dataset_split="test" if linking else None, dataset_args=args,
+                metric_type="spearman_cosine" if metric == "spearman" else metric,
+                metric_name="Spearman (cosine) ×100" if metric == "spearman" else f"{metric} (%)",
+                metric_value=value))
+    return results
+
+
+def _data_lines(facts: ModelFacts, lic: Licence) -> list[str]:
+    lines = []
+    if facts.pairs_dir is not None:
+        lines.append(f"Training pairs: a kgbuild build-pairs folder ({facts.pairs_dir.name}): concept names paired "
+                     "with synonyms, definitions and knowledge-graph descriptions, split by concept into "
+                     "train/validation/test.")
     if lic.origin == "umls":
-        data_lines.append(f"- Built with kgbuild from the UMLS Metathesaurus release {lic.release or 'unknown'}.")
+        lines.append(f"Built with kgbuild from the UMLS Metathesaurus release {lic.release or 'unknown'}.")
     elif lic.origin == "obo":
         onto = lic.ontology or {}
-        data_lines.append(f"- Built with kgbuild from the ontology {onto.get('name')} ({onto.get('version')}).")
+        lines.append(f"Built with kgbuild from the ontology {onto.get('name')} ({onto.get('version')}).")
     if lic.sources:
-        data_lines.append("- Source vocabularies: " + ", ".join(
+        lines.append("Source vocabularies: " + ", ".join(
             f"{s.sab} (SRL {'?' if s.srl is None else s.srl})" for s in lic.sources) + ".")
-    body = [
-        f"# {repo_id.split('/')[-1]}", "",
-        "A [sentence-transformers](https://www.sbert.net) model for biomedical concept names and definitions, "
-        f"trained with the kgbuild trainer ({__version__}) following the BioLORD-2023 recipe. It maps text to a "
-        f"{facts.dimension or '?'}-dimensional dense vector space.", "",
-        "## Model details", "",
-        _table([["Base model", base_text], ["This model", f"output of the {phase} phase" if phase else "-"],
-                ["Maximum sequence length", facts.max_seq_length], ["Output dimension", facts.dimension],
-                ["Similarity function", facts.similarity or "cosine"], ["Architecture", facts.architecture],
-                ["Modules", " → ".join(facts.modules)]], ["", ""]), "",
-        "## Usage", "", "```python", "from sentence_transformers import SentenceTransformer", "",
-        f'model = SentenceTransformer("{repo_id}")',
-        'embeddings = model.encode(["myocardial infarction", "heart attack", "a kind of ischemic heart disease"])',
-        "print(model.similarity(embeddings, embeddings))", "```", "",
-        "## Training", "", _phases(facts), "",
-        "### Data", "", "\n".join(data_lines) or "Not recorded.", "",
-        "## Evaluation", "", _evaluation(facts), "",
-        "## Licence", "", terms_text(lic, subject="The training data of this model"), "",
-        "## Citation", "", "```bibtex", BIOLORD_BIBTEX, "```", "",
-    ]
-    return f"---\n{meta}---\n\n" + "\n".join(body)
+    if lic.origin == "unknown":
+        lines.append("Licence of the data: could not be established; see Licence below.")
+    else:
+        lines.append(f"Licence of the data: {lic.licence_name or lic.hub_licence}"
+                     + (f" ({lic.licence_link})" if lic.licence_link else "") + "; see Licence below.")
+    return lines
+
+
+def _scale(facts: ModelFacts) -> str:
+    phases = _phases_of(facts)
+    steps = sum(int(info.get("steps") or 0) for info in phases.values())
+    rows = max((int(info.get("rows") or 0) for info in phases.values()), default=0)
+    run = (f"This run took {steps} optimiser steps in all, on at most {rows} training rows per phase. "
+           if steps else "The scale of this run is not recorded. ")
+    return (run + "The published BioLORD-2023 models used the whole UMLS plus about 400,000 LLM-generated "
+            "definitions; a small run (such as the bundled demo) shows the pipeline works, it does not reproduce "
+            "the paper's scores — compare the evaluation above before relying on it.")
+
+
+def card_key(facts: ModelFacts, lic: Licence) -> str:
+    """What the card of `facts` is built from, hashed: when any of it changes, a card written earlier is stale.
+
+    Covers the run manifest's parts the card shows, the phase marker of the folder (a retrained phase writes a new
+    one), the loaded model's details, the licence assessment and the toolkit version.
+    """
+    phases = _phases_of(facts)
+    shown = {"base", *phases}
+    scores = {k: v for k, v in (facts.run.get("scores") or {}).items() if k in shown}
+    blob = {"kgbuild": __version__, "phase": facts.phase, "marker": _read_json(facts.folder / "trainer_phase.json"),
+            "parameters": facts.config, "phases": phases, "scores": scores, "reference": facts.run.get("reference"),
+            "model": [facts.dimension, facts.max_seq_length, facts.similarity, facts.modules, facts.architecture],
+            "licence": {k: v for k, v in dataclasses.asdict(lic).items() if k != "chain"}}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _card_data(lic: Licence | None, *, base: str | list[str] | None, model_name: str, results: list[EvalResult],
+               marker: dict[str, Any]) -> ModelCardData:
+    return ModelCardData(
+        library_name="sentence-transformers", pipeline_tag="sentence-similarity",
+        tags=["sentence-transformers", "sentence-similarity", "feature-extraction", "biomedical", "BioLORD",
+              "kgbuild"],
+        base_model=base or None, model_name=model_name if results else None,
+        eval_results=results or None, **(licence_metadata(lic) if lic is not None else {}),
+        kgbuild=marker)  # ours, and what it was built from: see current()
+
+
+def local_id(folder: Path) -> str:
+    """How the card in a run folder tells users to load it: relative to where the run was started."""
+    return f"./{folder.parent.name}/{folder.name}" if folder.parent.name else f"./{folder.name}"
+
+
+def build(facts: ModelFacts, lic: Licence) -> ModelCard:
+    """The BioLORD card of a trained model (`describe_loaded` first), as its run folder's; for_hub() makes it the Hub
+    repository's (one way to the pushed card, whether built now or reused)."""
+    model_id = local_id(facts.folder)
+    name = facts.folder.name
+    base = facts.base_model
+    phase = facts.phase
+    marker = {"card": "model", "phase": phase, "key": card_key(facts, lic), "model_id": model_id}
+    data = _card_data(lic, base=hub_model_id(base), model_name=name, results=eval_results(facts),
+                      marker=marker)
+    config = facts.config
+    phases = [_phase_row(n, info, config.get(n) or {}) for n, info in _phases_of(facts).items()]
+    details = [("Base model", _model_name(base) if base else "not recorded"),
+               ("This model", f"output of the {phase} phase" if phase else "-"),
+               ("Maximum sequence length", facts.max_seq_length), ("Output dimension", facts.dimension),
+               ("Similarity function", facts.similarity or "cosine"), ("Architecture", facts.architecture),
+               ("Modules", " → ".join(facts.modules))]
+    return ModelCard.from_template(
+        data, template_str=_template("model_card_template.md"), name=name, model_id=model_id, version=__version__,
+        dimension=facts.dimension, details=[(k, _cell(v)) for k, v in details], phases=phases,
+        data_lines=_data_lines(facts, lic), evaluation=_evaluation(facts), scale=_scale(facts),
+        multilingual="multilingual" in _phases_of(facts),
+        terms=terms_text(lic, subject="The training data of this model"),
+        bibtex=BIOLORD_BIBTEX)
+
+
+def phase_card(name: str, phase: str, info: dict[str, Any], settings: dict[str, Any]) -> ModelCard:
+    """The short card of a phase output named `name`: which phase, made from which models, with what settings."""
+    info = {k: v for k, v in info.items() if k in _PHASE_INFO}
+    parents = [info.get("base"), info.get("teacher"), info.get("student"), *(info.get("models") or [])]
+    base = [hub for hub in dict.fromkeys(hub_model_id(str(p)) for p in parents if p) if hub]
+    marker = {"card": "phase", "phase": phase}
+    if info.get("fingerprint"):  # of the run-all configuration; a phase run alone has none
+        marker["fingerprint"] = info["fingerprint"]
+    data = _card_data(None, base=base[0] if len(base) == 1 else base, model_name=name, results=[],
+                      marker=marker)
+    details = [("Phase", _PHASE_TITLES.get(phase, phase)), ("Made from", _parents(phase, info)),
+               ("Settings", _settings(settings)), ("Steps", info.get("steps")), ("Training rows", info.get("rows"))]
+    return ModelCard.from_template(
+        data, template_str=_template("phase_card_template.md"), name=name, title=_PHASE_TITLES.get(phase, phase),
+        phase=phase, parents=_parents(phase, info), version=__version__,
+        details=[(k, _cell(v)) for k, v in details if v not in (None, "")])
+
+
+def training_licence(facts: ModelFacts) -> Licence:
+    """The licence of the training data: the pairs folder the run manifest names, followed back to its KG."""
+    if not facts.run:
+        return unknown("the run manifest (manifest.json of trainer run-all) was not found beside the model, so its "
+                       "training data cannot be established")
+    pairs = facts.pairs_dir
+    if pairs is None:
+        return unknown("the training data folder named in the run manifest ([data] pairs) was not found")
+    return assess(pairs)
+
+
+def _template(name: str) -> str:
+    return (resources.files("kgbuild.publish") / name).read_text(encoding="utf-8")
+
+
+def write(card: ModelCard, folder: Path) -> Path:
+    """README.md of `folder`, replaced atomically (the folder is the toolkit's own output)."""
+    path = Path(folder) / "README.md"
+    atomic_write_bytes(path, str(card).encode("utf-8"))
+    return path
+
+
+def ours(folder: Path) -> ModelCard | None:
+    """The card in `folder` when the toolkit wrote it (a `kgbuild` metadata key), else None."""
+    path = Path(folder) / "README.md"
+    if not path.is_file():
+        return None
+    try:
+        card = ModelCard.load(path)
+    except (ValueError, yaml.YAMLError):
+        return None
+    return card if isinstance(getattr(card.data, "kgbuild", None), dict) else None
+
+
+def current(facts: ModelFacts, lic: Licence) -> ModelCard | None:
+    """The folder's BioLORD card if it was built from exactly what `facts` and `lic` say now, else None."""
+    card = ours(facts.folder)
+    if card is None or card.data.kgbuild.get("card") != "model":
+        return None
+    return card if card.data.kgbuild.get("key") == card_key(facts, lic) else None
+
+
+def for_hub(card: ModelCard, repo_id: str, datasets: list[str]) -> ModelCard:
+    """The run folder's card as the Hub repository's: its name, how to load it, the Hub datasets it was trained on."""
+    marker = dict(card.data.kgbuild)
+    old_id, name = marker.get("model_id"), repo_id.rsplit("/", 1)[-1]
+    text = card.text
+    if old_id:
+        text = text.replace(f'SentenceTransformer("{old_id}")', f'SentenceTransformer("{repo_id}")')
+    text = re.sub(r"^# .*$", f"# {name}", text, count=1, flags=re.MULTILINE)
+    if datasets:
+        hub = [f"- Hub dataset: [{d}](https://huggingface.co/datasets/{d})" for d in datasets]
+        text = text.replace("### Data\n\n", "### Data\n\n" + "\n".join(hub) + "\n", 1)
+        card.data.datasets = list(datasets)
+    if card.data.eval_results:
+        card.data.model_name = name
+    card.data.kgbuild = {**marker, "model_id": repo_id}
+    card.text = text
+    return ModelCard(str(card))
 
 
 def validate(text: str) -> ModelCard:

@@ -70,6 +70,12 @@ def write_kg(folder: Path, sources: list[tuple]) -> Path:
     return folder
 
 
+def scores(biosses: float, acc1: float) -> dict:
+    """A model's entry in the run manifest's scores, as trainer run-all records it (evaluate_model's results)."""
+    results = {"BIOSSES": {"spearman": biosses, "n": 100}, "KG linking": {"acc@1": acc1, "acc@5": acc1 + 10, "n": 40}}
+    return {"results": results, "headline": {"BIOSSES": biosses, "KG linking acc@1": acc1}}
+
+
 def write_run(root: Path, model: Path, *, sources: list[tuple]) -> Path:
     """A run folder as `trainer run-all` leaves it: phase outputs beside manifest.json."""
     kg = write_kg(root / "kg", sources)
@@ -92,10 +98,12 @@ def write_run(root: Path, model: Path, *, sources: list[tuple]) -> Path:
     write_manifest(run, command="trainer run-all", inputs={}, parameters=parameters, tables={}, timings={},
                    extra={"phases": {"contrastive": {"status": "trained", "output": str(run / "contrastive"),
                                                      "steps": 1200, "rows": 614400},
-                                     "weight_averaging": {"status": "trained", "output": str(final)}},
-                          "scores": {"base": {"headline": {"BIOSSES": 80.43, "KG linking acc@1": 41.2}},
-                                     "contrastive": {"headline": {"BIOSSES": 84.1, "KG linking acc@1": 60.5}},
-                                     "weight_averaging": {"headline": {"BIOSSES": 85.02, "KG linking acc@1": 61.0}}},
+                                     "weight_averaging": {"status": "trained", "output": str(final),
+                                                          "models": [str(run / "self_distillation"),
+                                                                     str(run / "contrastive")],
+                                                          "weights": [0.5, 0.5]}},
+                          "scores": {"base": scores(80.43, 41.2), "contrastive": scores(84.1, 60.5),
+                                     "weight_averaging": scores(85.02, 61.0)},
                           "reference": {"name": "all-mpnet-base-v2", "source": "MTEB", "scores": {"BIOSSES": 80.43}}})
     return final
 
@@ -147,11 +155,21 @@ def test_dry_run_stages_a_loadable_model_with_its_card(tiny, tmp_path):
     assert data["base_model"] == "sentence-transformers/all-mpnet-base-v2"
     assert data["datasets"] == ["my-lab/umls-pairs"] and data["license_name"] == "nlm-umls-licence"
     assert "sentence-transformers" in data["tags"]
+    results = {(r["dataset"]["name"], m["type"]): (m["value"], r["dataset"]["args"]["n"])
+               for r in data["model-index"][0]["results"] for m in r["metrics"]}
+    assert results == {("BIOSSES", "spearman_cosine"): (85.02, 100), ("KG linking", "acc@1"): (61.0, 40),
+                       ("KG linking", "acc@5"): (71.0, 40)}
+    assert data["model-index"][0]["name"] == "biolord-tiny"
     text = (folder / "README.md").read_text()
-    assert "| **weight_averaging** (this model) | 85.02 | 61.0 |" in text and "| base | 80.43 | 41.2 |" in text
-    assert "| model | BIOSSES | KG linking acc@1 |" in text
-    assert ('| 1. Contrastive (LORD: names ↔ definitions/descriptions) | trained | 1200 | 614400 | loss="mnrl", '
+    assert ("| set | metric | n | base | contrastive | **weight_averaging** (this model) | "
+            "published all-mpnet-base-v2 |") in text
+    assert "| BIOSSES | Spearman (cosine) | 100 | 80.43 | 84.1 | 85.02 | 80.43 |" in text
+    assert "| KG linking | acc@1 | 40 | 41.2 | 60.5 | 61.0 |  |" in text
+    assert ('| 1. Contrastive (LORD: names ↔ definitions/descriptions) |  | 1200 | 614400 | loss="mnrl", '
             'batch_size=512') in text
+    assert ("| 3. Weight averaging | a local model (self_distillation) × 0.5 + a local model (contrastive) × 0.5 |"
+            in text)
+    assert "Not for clinical decisions" in text and "This run took 1200 optimiser steps" in text
     assert "| Output dimension | 32 |" in text and "| Maximum sequence length | 32 |" in text
     assert "UMLS Metathesaurus release 2025AA" in text and "MSH (SRL 0)" in text
     assert 'SentenceTransformer("my-lab/biolord-tiny")' in text and "10.1093/jamia/ocae029" in text

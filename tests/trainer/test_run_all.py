@@ -5,10 +5,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from huggingface_hub import ModelCard
 from sentence_transformers import SentenceTransformer
 from typer.testing import CliRunner
 
 from trainer.cli import app
+from trainer.push import push_model
 
 # The minimal config of the issue, as is (the base model and pairs folder sit beside it).
 MINIMAL = """\
@@ -129,3 +131,68 @@ def test_run_all_with_the_optional_multilingual_phase(project, tmp_path):
     assert manifest["phases"]["multilingual"]["teacher"] == str(project / "run" / "final")
     assert manifest["inputs"]["parallel"][0]["path"].endswith("en_nl.parquet")
     assert SentenceTransformer(str(project / "run" / "multilingual"), device="cpu").max_seq_length == 64
+
+
+AUTOMATIC = "This is a [sentence-transformers](https://www.SBERT.net) model"   # sentence-transformers' own card
+
+
+def staged_card(folder: Path) -> tuple[dict, str]:
+    card = ModelCard.load(folder / "README.md")
+    return card.data.to_dict(), card.text
+
+
+@pytest.mark.slow
+def test_every_phase_folder_holds_its_card_and_push_reuses_the_final_one(project, tmp_path):
+    result = run("run-all", "--config", str(project / "run.toml"))
+    assert result.exit_code == 0, result.output
+    out = project / "run"
+    manifest = json.loads((out / "manifest.json").read_text())
+    for folder in ("contrastive", "self_distillation", "final"):
+        text = (out / folder / "README.md").read_text()
+        assert AUTOMATIC not in text and str(project) not in text   # local paths are reduced to their names
+
+    # the final model: the BioLORD card, its model-index and table from the manifest's scores (with n)
+    card = ModelCard.load(out / "final" / "README.md")
+    data = card.data.to_dict()
+    assert data["kgbuild"]["card"] == "model" and data["kgbuild"]["phase"] == "weight_averaging"
+    assert data["library_name"] == "sentence-transformers" and "BioLORD" in data["tags"]
+    assert "base_model" not in data   # the base is a local folder: no Hub reference
+    assert data["license"] == "other" and data["license_name"]
+    linking = manifest["scores"]["weight_averaging"]["results"]["KG linking"]
+    [entry] = data["model-index"][0]["results"]
+    assert entry["dataset"] == {"name": "KG linking", "type": "kg-linking", "split": "test",
+                                "args": {"n": linking["n"]}}
+    assert {m["type"]: m["value"] for m in entry["metrics"]} == {k: round(linking[k], 2) for k in ("acc@1", "acc@5")}
+    assert f"| KG linking | acc@1 | {linking['n']} |" in card.text
+    assert "**weight_averaging** (this model)" in card.text and "Not for clinical decisions" in card.text
+    assert ("| 2. Self-distillation | teacher a local model (contrastive), student a local model (base) | 5 |"
+            in card.text)
+    assert 'SentenceTransformer("./run/final")' in card.text
+
+    # an intermediate phase: its short card
+    phase = ModelCard.load(out / "contrastive" / "README.md")
+    assert phase.data.kgbuild == {"card": "phase", "phase": "contrastive",
+                                  "fingerprint": manifest["phases"]["contrastive"]["fingerprint"]}
+    assert "max_steps=5" in phase.text and "batch_size=8" in phase.text and "a local model (base)" in phase.text
+
+    # push reuses the current card, as the Hub repository's; built afresh it is the same card
+    pushed = push_model(out / "final", repo_id="my-lab/tiny", dry_run=True, stage_dir=tmp_path / "reused")
+    assert pushed.card_reused
+    reused, text = staged_card(pushed.folder)
+    assert reused["kgbuild"] == {**data["kgbuild"], "model_id": "my-lab/tiny"}
+    assert reused["model-index"][0]["name"] == "tiny" and text.startswith("\n# tiny\n")
+    assert 'SentenceTransformer("my-lab/tiny")' in text and "./run/final" not in text
+    saved = (out / "final" / "README.md").read_text()
+    (out / "final" / "README.md").unlink()
+    rebuilt = push_model(out / "final", repo_id="my-lab/tiny", dry_run=True, stage_dir=tmp_path / "rebuilt")
+    assert not rebuilt.card_reused and staged_card(rebuilt.folder) == (reused, text)
+
+    # evaluation changes: the final card is rewritten; the old one, put back, is stale and push does not reuse it
+    result = run("run-all", "--config", str(project / "run.toml"), "--set", "evaluate.linking=false")
+    assert result.exit_code == 0, result.output
+    fresh = ModelCard.load(out / "final" / "README.md")
+    assert "model-index" not in fresh.data.to_dict() and "No evaluation scores were recorded" in fresh.text
+    assert fresh.data.kgbuild["key"] != data["kgbuild"]["key"]
+    (out / "final" / "README.md").write_text(saved)
+    pushed = push_model(out / "final", repo_id="my-lab/tiny", dry_run=True, stage_dir=tmp_path / "stale")
+    assert not pushed.card_reused and "model-index" not in staged_card(pushed.folder)[0]

@@ -23,9 +23,9 @@ from trainer.outputs import (
     quiet,
     refuse_existing,
     resume_checkpoint,
+    save_phase,
     train_summary,
     training_arguments,
-    write_marker,
 )
 from trainer.sampler import cui_batch_sampler
 
@@ -85,6 +85,6 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
-            model.save(str(tmp))
-            write_marker(tmp, {"phase": "contrastive", **summary, **(marker or {})})
+            save_phase(model, tmp, name=out.name, info={"phase": "contrastive", **summary, **(marker or {})},
+                       settings=config)
     return summary

@@ -23,9 +23,9 @@ from trainer.outputs import (
     quiet,
     refuse_existing,
     resume_checkpoint,
+    save_phase,
     train_summary,
     training_arguments,
-    write_marker,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,6 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
     # 7. Save atomically (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
-            student_model.save(str(tmp))
-            write_marker(tmp, {"phase": "multilingual", **summary, **(marker or {})})
+            save_phase(student_model, tmp, name=out.name, info={"phase": "multilingual", **summary, **(marker or {})},
+                       settings=config)
     return summary

@@ -27,9 +27,9 @@ from trainer.outputs import (
     quiet,
     refuse_existing,
     resume_checkpoint,
+    save_phase,
     train_summary,
     training_arguments,
-    write_marker,
 )
 from trainer.sampler import length_grouped_batch_sampler
 
@@ -110,6 +110,6 @@ def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Pa
     # 7. Save atomically (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
-            student_model.save(str(tmp))
-            write_marker(tmp, {"phase": "self_distillation", **summary, **(marker or {})})
+            save_phase(student_model, tmp, name=out.name, settings=config,
+                       info={"phase": "self_distillation", **summary, **(marker or {})})
     return summary

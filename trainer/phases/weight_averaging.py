@@ -15,7 +15,7 @@ import torch
 
 from kgbuild.atomic import atomic_dir
 from kgbuild.errors import UserError
-from trainer.outputs import model_reference, refuse_existing, write_marker
+from trainer.outputs import model_reference, refuse_existing, save_phase
 
 
 def average_state_dicts(state_dicts: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float],
@@ -83,6 +83,6 @@ def average_models(models: Sequence[str], weights: Sequence[float], out: Path, *
     summary = {"models": refs, "weights": [float(w) / sum(weights) for w in weights],
                "wall_s": round(time.perf_counter() - started, 3)}
     with atomic_dir(out, force=True) as tmp:
-        result.save(str(tmp))
-        write_marker(tmp, {"phase": "weight_averaging", **summary, **(marker or {})})
+        save_phase(result, tmp, name=out.name, info={"phase": "weight_averaging", **summary, **(marker or {})},
+                   settings={"weights": list(weights)})
     return summary
