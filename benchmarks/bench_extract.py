@@ -92,7 +92,7 @@ def main() -> None:
             str(meta),
             "--out",
             str(out),
-            "--quiet",
+            "--no-progress",
             "--force",
             "--memory-limit",
             args.memory_limit,

@@ -14,6 +14,11 @@ _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|[KMGT]i?B)\s*$", re.IGNORECASE)
 _PARQUET_PATH = re.compile(r"""(?:file|File|reading file|read file)\s*['"]?([^'"\s]+\.parquet)['"]?""")
 
 
+# One default for every command that runs DuckDB: it keeps a full UMLS extract under 6 GB of RSS (BENCHMARKS.md).
+DEFAULT_MEMORY_LIMIT = "5GB"
+MEMORY_LIMIT_HELP = "DuckDB memory limit; past it, DuckDB spills to disk beside the output. More on a larger machine."
+
+
 def check_memory_limit(value: str | None, option: str = "--memory-limit") -> str | None:
     if value is not None and not _MEMORY.match(str(value)):
         raise UserError(f"bad {option} {value!r}", fix=f"write {option} like 4GB, 512MB or 1.5GiB")

@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from kgbuild.atomic import atomic_write_bytes, check_output
 from kgbuild.console import verbose
 from kgbuild.errors import UserError
@@ -58,6 +56,8 @@ def refuse_existing(out: Path, force: bool) -> None:
 
 def bf16_enabled(setting: str) -> bool:
     """bf16 where the GPU supports it ("auto"), never on CPU (slow there and not what the test runs measure)."""
+    import torch  # here, not at the top: `trainer --help` and --version must not pay for importing torch
+
     supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if setting == "true" and not supported:
         raise UserError("bf16 = \"true\" but this machine has no GPU with bf16", fix='set bf16 = "auto" or "false"')
@@ -70,6 +70,7 @@ def is_main_process() -> bool:
 
 def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any):
     """SentenceTransformerTrainingArguments from a phase config section (shared fields of every phase)."""
+    import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 
     return SentenceTransformerTrainingArguments(

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from kgbuild.console import err, user_errors
+from kgbuild.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
 
 
 @user_errors
@@ -22,7 +23,7 @@ def build_pairs_command(
     max_anchor_names: int = typer.Option(4, "--max-anchor-names",
                                          help="Names of a concept paired with each of its definitions/description."),
     lang: str = typer.Option("ENG", "--lang", help="Language of the names (names.lang)."),
-    memory_limit: str = typer.Option("4GB", "--memory-limit", help="DuckDB memory limit; it spills beyond it."),
+    memory_limit: str = typer.Option(DEFAULT_MEMORY_LIMIT, "--memory-limit", help=MEMORY_LIMIT_HELP),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
 ) -> None:
     """Build descriptions, training pairs (split by concept) and a KG linking set from KG tables."""

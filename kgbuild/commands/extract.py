@@ -5,6 +5,7 @@ from pathlib import Path
 import typer
 
 from kgbuild.console import err, user_errors
+from kgbuild.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
 from kgbuild.errors import UserError
 
 
@@ -26,12 +27,9 @@ def extract(
     max_srl: int | None = typer.Option(
         None, "--max-srl", help="Keep atoms with source restriction level <= N (0 = no extra licence)."
     ),
-    memory_limit: str = typer.Option(
-        "5GB", "--memory-limit", help="DuckDB memory limit; past it, DuckDB spills to disk. 5GB keeps a full UMLS "
-        "release under 6 GB of RSS; give more on a larger machine."
-    ),
+    memory_limit: str = typer.Option(DEFAULT_MEMORY_LIMIT, "--memory-limit", help=MEMORY_LIMIT_HELP),
     force: bool = typer.Option(False, "--force", help="Replace an existing --out folder."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
 ) -> None:
     """Extract a UMLS release (--umls) or an OBO ontology (--obo) into concept, name, definition, relation,
     semantic-type and source tables, each checked against its contract."""
@@ -48,7 +46,7 @@ def extract(
             max_srl=max_srl,
             memory_limit=memory_limit,
         )
-        manifest = extract_umls(umls, out, opts, force=force, progress=not quiet)
+        manifest = extract_umls(umls, out, opts, force=force, progress=progress)
     else:
         from kgbuild.obo.extract import extract_obo
 

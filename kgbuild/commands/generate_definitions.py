@@ -39,19 +39,19 @@ def generate_definitions(
     order: str = typer.Option("degree", "--order", help="degree: most-connected first; cui: by identifier."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Also re-send answers that failed an output "
                                       "check (empty, refusal, truncated, too short/long, not naming the concept)."),
-    temperature: float = typer.Option(0.0, "--temperature"),
-    max_tokens: int = typer.Option(160, "--max-tokens"),
+    temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature (0: the most likely answer)."),
+    max_tokens: int = typer.Option(160, "--max-tokens", help="Tokens per answer; longer is kept, marked truncated."),
     seed: int = typer.Option(None, "--seed", help="Sent to servers that support it."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds per attempt (a deadline for the whole answer) "
                                   "before it is retried."),
     max_attempts: int = typer.Option(6, "--max-attempts", help="Attempts per request (retries + 1)."),
     prices: Path = typer.Option(None, "--prices", help="A price table like kgbuild/llm/prices.toml."),
-    min_words: int = typer.Option(20, "--min-words"),
-    max_words: int = typer.Option(110, "--max-words"),
+    min_words: int = typer.Option(20, "--min-words", help="Output check: fewer words is too_short."),
+    max_words: int = typer.Option(110, "--max-words", help="Output check: more words is too_long."),
     poll: float = typer.Option(60.0, "--poll", help="Seconds between Batch status polls."),
     max_enqueued_tokens: int = typer.Option(None, "--max-enqueued-tokens", help="Your Batch queue limit (input "
                                             "tokens); batches are submitted while the queue stays under it."),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
 ) -> None:
     """Write 40-60 word definitions grounded in the KG for the concepts that lack one, cached and resumable.
 

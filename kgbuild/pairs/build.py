@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from kgbuild.atomic import atomic_dir
 from kgbuild.contracts import check_tables_or_raise, columns, table_files, unreadable_file
-from kgbuild.engine import check_memory_limit, runtime_error
+from kgbuild.engine import DEFAULT_MEMORY_LIMIT, check_memory_limit, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
 from kgbuild.pairs.phrases import phrase_table
@@ -65,7 +65,7 @@ class PairOptions:
     min_reading_ratio: float = 1.0  # see sql/pairs/int_relation_readings.sql
     max_linking_queries: int = 3
     template_version: str = TEMPLATE_VERSION
-    memory_limit: str = "4GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
 
     def validate(self) -> None:

@@ -104,6 +104,11 @@ def upload(
 ) -> Uploaded:
     """Create the repository (private unless `public`), the branch when given, then send `folder` in one commit."""
     check_repo_id(repo_id)
+    from huggingface_hub import constants
+
+    if constants.is_offline_mode():  # many users export it for training; an upload can only fail under it
+        raise UserError("HF_HUB_OFFLINE is set: nothing can be sent to the Hub",
+                        fix="unset HF_HUB_OFFLINE (and TRANSFORMERS_OFFLINE) for this command, or use --dry-run")
     api = api or HfApi()
     token = resolve_token()
     refuse_leaked_token(folder, token)

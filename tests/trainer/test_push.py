@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import typer
-from huggingface_hub import ModelCard, constants
+from huggingface_hub import ModelCard
 from typer.testing import CliRunner
 
 from kgbuild.errors import UserError
@@ -121,7 +121,7 @@ def tiny(tmp_path_factory) -> Path:
 def hub(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     with publish_hub.CardValidator() as server:
-        monkeypatch.setattr(constants, "ENDPOINT", server.url)
+        publish_hub.online(monkeypatch, server.url)
         api = publish_hub.RecordingApi()
         monkeypatch.setattr(upload_module, "HfApi", lambda: api)
         yield api

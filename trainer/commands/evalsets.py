@@ -23,7 +23,7 @@ def fetch_command(
     force: bool = typer.Option(False, "--force", help="Replace an earlier `trainer evalsets fetch` output."),
     mirror: str = typer.Option(None, "--mirror", envvar=MIRROR_ENV,
                                help=f"Base URL laid out as OWNER/REPO/COMMIT/PATH (default {RAW_GITHUB})."),
-    only: list[str] = typer.Option(None, "--only", help=f"Fetch only these sets ({', '.join(FOLDERS)})."),
+    only: list[str] = typer.Option(None, "--sets", "--only", help=f"Fetch only these sets ({', '.join(FOLDERS)})."),
 ) -> None:
     """Download UMNSRS, MayoSRS, EHR-Rel, SICK, STS-B, NCBI-disease and BC5CDR from the public
     repositories and snapshot commits they were published at, check every file's sha256, build the files the readers

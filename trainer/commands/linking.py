@@ -22,7 +22,7 @@ def index(
     dtype: str = typer.Option("float32", "--dtype", help="Vector storage: float32, float16 or int8."),
     batch_size: int = typer.Option(128, "--batch-size", help="Encoding batch size."),
     force: bool = FORCE_OPTION,
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
 ) -> None:
     """Embed the KG's names with the model into a nearest-neighbour index (faiss) for `trainer link`."""
     from trainer.linking import build_index

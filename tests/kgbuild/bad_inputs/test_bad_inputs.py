@@ -197,7 +197,7 @@ def both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
 
 # ---- the table -----------------------------------------------------------------------------------------------------
 
-EXTRACT = "extract --quiet --umls {META} --out {OUT}"
+EXTRACT = "extract --no-progress --umls {META} --out {OUT}"
 FORCED = EXTRACT + " --force"  # over a previous output, which a failed run must leave as it was
 OBO_FORCED = "extract --obo {OBO} --out {OUT} --force"
 PAIRS_FORCED = "build-pairs --kg {KG} --out {OUT} --force"
@@ -206,18 +206,19 @@ CASES = [
     # 1. --force never deletes an input, nor a folder kgbuild did not write
     Case(
         "force-out-is-umls",
-        "extract --quiet --umls {META} --out {META} --force",
+        "extract --no-progress --umls {META} --out {META} --force",
         1,
         r"--out is the same path as the input --umls",
     ),
     Case(
         "force-out-inside-umls",
-        "extract --quiet --umls {META} --out {META}/kg --force",
+        "extract --no-progress --umls {META} --out {META}/kg --force",
         1,
         r"--out is inside the input --umls",
     ),
     Case(
-        "force-out-holds-umls", "extract --quiet --umls {META} --out {W} --force", 1, r"--out holds the input --umls"
+        "force-out-holds-umls", "extract --no-progress --umls {META} --out {W} --force", 1,
+        r"--out holds the input --umls"
     ),
     Case("force-out-is-obo-parent", "extract --obo {OBO} --out {W} --force", 1, r"--out holds the input --obo"),
     Case(
@@ -285,7 +286,7 @@ CASES = [
     ),
     Case(
         "out-parent-is-a-file",
-        "extract --quiet --umls {META} --out {W}/hp.obo/kg",
+        "extract --no-progress --umls {META} --out {W}/hp.obo/kg",
         1,
         r"cannot create --out: .*hp\.obo is a file",
     ),
@@ -328,11 +329,12 @@ CASES = [
         r"optional file\(s\) absent: MRREL\.RRF \(no relations\); MRDEF\.RRF \(no UMLS definitions\).*manifest",
         setup=remove("META/MRREL.RRF", "META/MRDEF.RRF", "META/MRFILES.RRF"),
     ),
-    Case("missing-meta-folder", "extract --quiet --umls {W}/nope --out {OUT}", 1, r"META folder not found"),
-    Case("umls-is-a-file", "extract --quiet --umls {OBO} --out {OUT}", 1, r"hp\.obo: --umls is a file, not a folder"),
+    Case("missing-meta-folder", "extract --no-progress --umls {W}/nope --out {OUT}", 1, r"META folder not found"),
+    Case("umls-is-a-file", "extract --no-progress --umls {OBO} --out {OUT}", 1,
+         r"hp\.obo: --umls is a file, not a folder"),
     Case(
         "not-a-meta-folder",
-        "extract --quiet --umls {W}/photos --out {OUT}",
+        "extract --no-progress --umls {W}/photos --out {OUT}",
         1,
         r"MRCONSO\.RRF not found \(no \.RRF file at all",
         setup=make_dir("photos", {"cat.jpg": b"\xff\xd8"}),
@@ -818,7 +820,7 @@ CASES = [
     ),
     Case(
         "out-parent-unwritable",
-        "extract --quiet --umls {META} --out {W}/locked/kg",
+        "extract --no-progress --umls {META} --out {W}/locked/kg",
         1,
         r"cannot write in .*locked \(permission denied\)",
         setup=both(make_dir("locked"), chmod("locked", 0o500)),
@@ -826,7 +828,7 @@ CASES = [
     ),
     Case(
         "out-parent-unwritable-as-seen",
-        "extract --quiet --umls {META} --out {W}/locked/kg",
+        "extract --no-progress --umls {META} --out {W}/locked/kg",
         1,
         r"cannot write in .*locked \(permission denied\)",
         setup=make_dir("locked"),
@@ -853,7 +855,7 @@ CASES = [
     Case("foreign-temp-kept", EXTRACT, 0, r"^wrote ", setup=stale_temp("tmp", marker=False)),
     Case(
         "out-dot-in-empty-folder",
-        "extract --quiet --umls {META} --out .",
+        "extract --no-progress --umls {META} --out .",
         0,
         r"^wrote \.",
         cwd="out",
@@ -861,7 +863,7 @@ CASES = [
     ),
     Case(
         "out-dot-replaces-own-output",
-        "extract --quiet --umls {META} --out . --force",
+        "extract --no-progress --umls {META} --out . --force",
         0,
         r"^wrote \.",
         cwd="out",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from huggingface_hub import constants
-from publish_hub import CardValidator
+from publish_hub import CardValidator, online
 from publish_kg import make_kg
 
 TOKEN = "hf_publishTestToken0123456789abcdef"
@@ -27,5 +26,6 @@ def hub_token(monkeypatch) -> str:
 def card_validator(monkeypatch):
     """Point huggingface_hub's card validation at a loopback server (real HTTP, no network)."""
     with CardValidator() as server:
-        monkeypatch.setattr(constants, "ENDPOINT", server.url)
+        online(monkeypatch, server.url)
         yield server
+

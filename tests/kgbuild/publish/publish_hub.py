@@ -87,3 +87,11 @@ class CardValidator:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def online(monkeypatch, endpoint: str) -> None:
+    """The fake Hub as an online user sees it, also when the suite runs with HF_HUB_OFFLINE=1 set."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)

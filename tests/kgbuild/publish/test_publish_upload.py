@@ -6,7 +6,7 @@ import json
 
 import pytest
 from datasets import load_dataset
-from publish_hub import CardValidator, RecordingApi, snapshot
+from publish_hub import CardValidator, RecordingApi, online, snapshot
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
@@ -65,11 +65,9 @@ def test_existing_public_repo_is_not_uploaded_to_without_public(kg, hub_token, c
 
 
 def test_the_hub_rejecting_the_card_stops_before_any_repository_call(kg, tmp_path, hub_token, monkeypatch):
-    from huggingface_hub import constants
-
     api = RecordingApi()
     with CardValidator(reject='"license" must be one of [...]') as server:
-        monkeypatch.setattr(constants, "ENDPOINT", server.url)
+        online(monkeypatch, server.url)
         with pytest.raises(UserError, match="the Hub rejects the card's metadata"):
             publish_dataset(kg, repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", api=api)
     assert api.calls == []
@@ -99,3 +97,13 @@ def test_invalid_repo_id_is_refused_before_anything(kg, repo_id):
     with pytest.raises(UserError, match="invalid --repo-id"):
         publish_dataset(kg, repo_id=repo_id, dry_run=True)
     assert not (kg.parent / "kg.hub").exists()
+
+
+def test_offline_mode_is_one_line_before_anything_is_sent(kg, tmp_path, hub_token, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # as `export HF_HUB_OFFLINE=1` sets it
+    api = RecordingApi()
+    with pytest.raises(UserError, match="HF_HUB_OFFLINE is set"):
+        publish_dataset(kg, repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", api=api)
+    assert api.calls == []

@@ -139,7 +139,7 @@ def test_existing_output_needs_force(tmp_path):
 
 def test_cli_prints_one_red_line_and_exits_1(tmp_path):
     bad = meta_with(tmp_path, MRCONSO=b"C0000005|ENG|P|\n")
-    result = runner.invoke(app, ["extract", "--umls", str(bad), "--out", str(tmp_path / "kg"), "--quiet"])
+    result = runner.invoke(app, ["extract", "--umls", str(bad), "--out", str(tmp_path / "kg"), "--no-progress"])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "MRCONSO.RRF:1:" in lines[0]
@@ -148,7 +148,7 @@ def test_cli_prints_one_red_line_and_exits_1(tmp_path):
 
 def test_cli_extract_and_validate(tmp_path):
     out = tmp_path / "kg"
-    result = runner.invoke(app, ["extract", "--umls", str(SAMPLE_META), "--out", str(out), "--quiet"])
+    result = runner.invoke(app, ["extract", "--umls", str(SAMPLE_META), "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["validate", str(out)])
     assert result.exit_code == 0 and "checks passed" in result.output
