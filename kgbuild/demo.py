@@ -91,8 +91,10 @@ def _definitions(kg: Path, defs_dir: Path, work: Path, opts: DemoOptions) -> Pat
         return None
     err.print(f"SmolLM2-135M-Instruct, local {backend} server (OpenAI API, loopback)")
     with local_server(backend, gguf, work / "llm-server.log") as (base_url, model):
-        config = GenerateConfig(model=model, base_url=base_url, limit=opts.llm_concepts, concurrency=2,
-                                max_tokens=120)
+        # transformers serve answers one request at a time (no batching without --continuous-batching): a second
+        # request in flight only waits, and on a busy CPU its wait could pass the timeout and be sent again.
+        config = GenerateConfig(model=model, base_url=base_url, limit=opts.llm_concepts, max_tokens=120,
+                                concurrency=1 if backend == "transformers" else 2, timeout_s=300.0)
         summary = DefinitionGenerator(kg, defs_dir, config, progress=True).run()
     err.print(summary.line())
     _show_definitions(kg, defs_dir, summary)

@@ -1,4 +1,4 @@
-"""`kgbuild demo` end to end on the bundled sample (LLM step skipped: the local-llm test covers the server)."""
+"""`kgbuild demo` end to end on the bundled sample, LLM step included (transformers serve over the SmolLM2 GGUF)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,24 @@ pytestmark = pytest.mark.slow
 
 
 def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
+    from kgbuild.llm.local_server import choose_backend, smollm2_gguf
+
+    gguf, why = smollm2_gguf()
+    backend, why = choose_backend("transformers") if gguf else (None, why)
+    if backend is None:
+        pytest.skip(f"the demo's LLM step cannot run: {why}")
     monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)  # KG linking only: the sets are scored elsewhere
     work = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--workdir", str(work), "--steps", "3", "--no-llm"])
+    result = CliRunner().invoke(app, ["demo", "--workdir", str(work), "--steps", "3", "--llm-concepts", "3",
+                                      "--llm-server", "transformers"])
     assert result.exit_code == 0, result.output
-    for folder in ("kg", "pairs", "hub", "run/contrastive", "run/self_distillation", "run/final"):
+    for folder in ("kg", "definitions", "pairs", "hub", "run/contrastive", "run/self_distillation", "run/final"):
         assert (work / folder).is_dir(), folder
-    assert "no local LLM" in result.output and "written in" in result.output
+    assert "local transformers server" in result.output and "definitions written: 3;" in result.output
+    assert "written in" in result.output
+    # The definitions travel forward: build-pairs recorded them as its input.
+    pairs_manifest = json.loads((work / "pairs" / "manifest.json").read_text())
+    assert "definitions" in json.dumps(pairs_manifest["inputs"])
     manifest = json.loads((work / "run" / "manifest.json").read_text())
     assert set(manifest["scores"]) == {"base", "contrastive", "self_distillation", "weight_averaging"}
     assert "KG linking acc@1" in manifest["scores"]["weight_averaging"]["headline"]
@@ -36,20 +47,46 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
     assert SentenceTransformer(str(work / "run" / "final")).encode(["oral candidiasis"]).shape == (1, 384)
 
 
-def test_library_output_is_hidden_unless_verbose(tmp_path):
-    """The README's main command prints our own steps and one bar per training phase, not the libraries' ~20 tqdm
-    bars and raw trainer dicts; --verbose (anywhere on the line) brings them back."""
+# The demo with llama.cpp asked for and absent (whatever this machine has installed): the install hint is printed.
+_NO_LLAMA = """
+import importlib.util, sys
+find_spec = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name == "llama_cpp" else find_spec(name, *a)
+from kgbuild.cli import app
+from kgbuild.console import run_app
+run_app(app, sys.argv[1:])
+"""
+
+
+def test_the_demo_console_at_80_columns(tmp_path):
+    """What a new user sees in an 80-column terminal: our steps with their row counts, the install hint with its
+    brackets intact, one bar per training phase and no library bars or raw trainer dicts, result tables on stdout
+    that fit; --verbose (anywhere on the line) brings the libraries' output back."""
+    import os
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[3]
-    cmd = [sys.executable, "-m", "kgbuild", "demo", "--steps", "2", "--no-llm"]
-    quiet = subprocess.run([*cmd, "--workdir", str(tmp_path / "q")], capture_output=True, text=True, cwd=root)
+    env = {**os.environ, "COLUMNS": "80"}
+    env.pop("KGBUILD_EVALSETS", None)
+    cmd = [sys.executable, "-c", _NO_LLAMA, "demo", "--steps", "2", "--llm-server", "llama.cpp"]
+    quiet = subprocess.run([*cmd, "--workdir", str(tmp_path / "q")], capture_output=True, text=True, cwd=root,
+                           env=env)
     assert quiet.returncode == 0, quiet.stderr[-2000:]
+    err = " ".join(quiet.stderr.split())
+    assert "no local LLM: llama_cpp not installed: pip install 'llama-cpp-python[server]>=0.3'" in err
     assert "{'loss'" not in quiet.stdout + quiet.stderr and "it/s" not in quiet.stderr
     assert "Loading weights" not in quiet.stderr and "Computing widget examples" not in quiet.stderr
     assert "contrastive ━" in quiet.stderr and "self-distillation ━" in quiet.stderr  # our bars
+    # Row counts for every step that writes tables.
+    assert "rows: names 574, codes 562" in err and "rows: descriptions 486, pairs" in err
+    assert "staged and verified: descriptions (train)" in err and "pairs (train/validation/test)" in err
+    assert "contrastive (phase 1 of 3)" in err and "the run has about" in err
+    # Results on stdout, within 80 columns, headers whole.
+    assert "evaluation:" in quiet.stdout and "self-distil" in quiet.stdout and "averaged" in quiet.stdout
+    assert max(len(line) for line in quiet.stdout.splitlines()) <= 80 and "…" not in quiet.stdout
+    assert max(len(line) for line in quiet.stderr.splitlines() if "━" in line or "─" in line) <= 80
     loud = subprocess.run([*cmd, "--workdir", str(tmp_path / "v"), "--verbose"], capture_output=True, text=True,
-                          cwd=root)
+                          cwd=root, env=env)
     assert loud.returncode == 0 and "it/s" in loud.stderr
