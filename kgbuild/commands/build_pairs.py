@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from kgbuild.console import err, user_errors
+from kgbuild.console import out as out_console
 from kgbuild.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
 
 
@@ -38,7 +39,7 @@ def build_pairs_command(
     table = Table("table", "rows", title=str(out))
     for name, rows in manifest["tables"].items():
         table.add_row(name, f"{rows:,}")
-    err.print(table)
+    out_console.print(table)  # the result on stdout; messages on stderr
     err.print(f"done in {manifest['timings_s']['total']:.1f} s", style="green")
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.console import err, user_errors
+from kgbuild.console import out as out_console
+from kgbuild.console import user_errors
 from kgbuild.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
 from kgbuild.errors import UserError
 
@@ -52,7 +53,7 @@ def extract(
 
         manifest = extract_obo(obo, out, force=force)
     tables = ", ".join(f"{k} {v:,}" for k, v in manifest["tables"].items())
-    err.print(f"wrote {out}: {tables} ({manifest['timings_s'].get('total', 0):.1f} s)", style="green")
+    out_console.print(f"wrote {out}: {tables} ({manifest['timings_s'].get('total', 0):.1f} s)", style="green")
 
 
 def register(app: typer.Typer) -> None:

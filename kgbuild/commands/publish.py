@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kgbuild.console import err, user_errors
+from kgbuild.console import err, out, user_errors
 from kgbuild.publish.licence import ACK_FLAG
 
 
@@ -36,7 +36,7 @@ def publish(
     table = Table("config", "rows", "shards", "MB", title=f"{repo_id} (dataset)")
     for t in result.staged.tables:
         table.add_row(t.name, f"{t.rows:,}", str(len(t.shards)), f"{t.bytes / 1e6:.1f}")
-    err.print(table)
+    out.print(table)  # the result on stdout; messages on stderr
     status = "restricted: " + "; ".join(lic.reasons) if lic.restricted else "no redistribution restriction found"
     err.print(f"licence: {lic.hub_licence}{' (' + lic.licence_name + ')' if lic.licence_name else ''} — {status}")
     if result.uploaded is None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kgbuild.console import err, user_errors
+from kgbuild.console import err, out, user_errors
 from kgbuild.contracts import check_folder, unknown_parquet_files
 from kgbuild.errors import UserError
 
@@ -22,7 +22,7 @@ def validate(
         failed = [c for c in checks if not c.passed]
         failures += failed
         table.add_row(name, str(len(checks)), str(len(failed)))
-    err.print(table)
+    out.print(table)  # the result on stdout; messages on stderr
     unknown = unknown_parquet_files(folder)
     if unknown:
         shown = ", ".join(unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from kgbuild.console import err, user_errors
+from kgbuild.console import err, out, user_errors
 from trainer.commands.common import SET_OPTION, resolve_config
 
 
@@ -43,7 +43,7 @@ def run_all(
     manifest = run(cfg, force=force)
     if manifest:   # the main process (under torchrun the others return nothing)
         if manifest.get("scores"):
-            err.print(summary_table(manifest))
+            out.print(summary_table(manifest))  # the result on stdout; messages on stderr
         err.print(f"run complete: {cfg.output_dir} (manifest.json)", style="green")
 
 

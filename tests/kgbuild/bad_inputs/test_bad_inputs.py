@@ -964,7 +964,9 @@ def test_bad_input(case: Case, outputs, tmp_path, monkeypatch):
     lines = message_lines(result.stderr)
     if case.code and case.one_line:
         assert len(lines) == 1, result.stderr  # one line, never a wrapped or multi-line dump
-    shown = [line.removeprefix("error: ").removeprefix("warning: ") for line in lines]
+    # A run that succeeds prints its result on stdout (the "wrote …" line) and its warnings on stderr.
+    shown = [line.removeprefix("error: ").removeprefix("warning: ")
+             for line in (lines if case.code else message_lines(result.output))]
     assert any(re.search(case.message, line) for line in shown), f"{case.message!r} not in {lines}"
     # inputs never change
     for name in INPUTS:
