@@ -21,7 +21,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -29,7 +29,6 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from kgbuild.atomic import atomic_write_bytes
 from kgbuild.errors import UserError
 from kgbuild.llm.budget import Budget
-from kgbuild.llm.cache import DefinitionStore
 from kgbuild.llm.client import (
     MalformedResponse,
     answer_from_body,
@@ -39,9 +38,8 @@ from kgbuild.llm.client import (
     make_client,
     retry_after_s,
 )
-
-if TYPE_CHECKING:
-    from kgbuild.llm.generate import DefinitionGenerator, Request
+from kgbuild.llm.config import Request
+from kgbuild.llm.recorder import Recorder
 
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = ("completed", "expired", "failed", "cancelled")
@@ -91,12 +89,13 @@ class Ledger:
 
 
 class BatchRunner:
-    def __init__(self, gen: DefinitionGenerator, store: DefinitionStore):
-        self.gen = gen
-        self.store = store
-        self.config = gen.config
-        self.ledger = Ledger(store.out / "batches")
-        self.run_tag = store.out.resolve().name[:64]
+    def __init__(self, recorder: Recorder):
+        self.recorder = recorder
+        self.summary = recorder.summary
+        self.store = recorder.store
+        self.config = recorder.config
+        self.ledger = Ledger(self.store.out / "batches")
+        self.run_tag = self.store.out.resolve().name[:64]
 
     # -- files of a shard ------------------------------------------------------------------------------------------
 
@@ -118,14 +117,14 @@ class BatchRunner:
 
     async def run(self, requests: Iterator[Request]) -> None:
         c = self.config
-        self.budget = Budget(c.budget_usd, self.gen.price, batch=True, max_tokens=c.max_tokens)
+        self.budget = Budget(c.budget_usd, self.recorder.price, batch=True, max_tokens=c.max_tokens)
         self.client = make_client(base_url=c.base_url, timeout_s=max(c.timeout_s, 300.0), max_connections=8)
         self._backoff = wait_random_exponential(multiplier=c.retry.backoff_base_s, max=c.retry.backoff_max_s)
         try:
             await self._check_support()
             in_batches = self._active_ids()  # requests of unfinished batches: resumed, never resubmitted
             for job in self.ledger.active():
-                self.gen.summary.batches_resumed += 1
+                self.summary.batches_resumed += 1
                 self.budget.reserved += job.reserved_usd
                 self.budget.in_flight += job.n
             for job in [j for j in self.ledger.jobs if j.state == COLLECTED]:  # killed before its files were deleted
@@ -135,7 +134,7 @@ class BatchRunner:
             await self._submit_stream(fresh, round_=1)
             await self._drain()
         finally:
-            s = self.gen.summary
+            s = self.summary
             s.spent_usd += self.budget.spent
             s.unknown_cost_attempts += self.budget.unknown_cost_attempts
             await self.client.close()
@@ -204,8 +203,8 @@ class BatchRunner:
                                    ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
                 reservation = self.budget.try_reserve(req.body)
                 if reservation is None:
-                    self.gen.summary.stopped_by_budget = True
-                    self.gen.summary.not_sent += 1 + sum(1 for r in requests if r is not None)
+                    self.summary.stopped_by_budget = True
+                    self.summary.not_sent += 1 + sum(1 for r in requests if r is not None)
                     break
                 fin.write(line)
                 fmeta.write((json.dumps({"custom_id": req.custom_id, "key": req.key, "cui": req.cui,
@@ -226,7 +225,7 @@ class BatchRunner:
             os.replace(tmp, final)
         self.ledger.jobs.append(job)
         self.ledger.save()
-        self.gen.summary.sent += job.n
+        self.summary.sent += job.n
         return job
 
     async def _wait_for_queue_room(self, job: Job) -> None:
@@ -266,7 +265,7 @@ class BatchRunner:
                     batch = await self.client.batches.create(
                         input_file_id=job.input_file_id, endpoint=ENDPOINT, completion_window="24h",
                         metadata={"kgbuild_run": self.run_tag, "kgbuild_shard": job.shard})
-                    self.gen.summary.batches_submitted += 1
+                    self.summary.batches_submitted += 1
                 return batch
 
     async def _find_submitted(self, job: Job) -> Any | None:
@@ -291,7 +290,7 @@ class BatchRunner:
             except (openai.APIConnectionError, openai.APIStatusError, TimeoutError) as exc:
                 if not is_retryable(exc):
                     raise
-                self.gen.summary.poll_failures += 1  # flaky for a while: look again at the next poll
+                self.summary.poll_failures += 1  # flaky for a while: look again at the next poll
                 continue
             if batch.status != job.status:
                 job.status = batch.status
@@ -327,8 +326,6 @@ class BatchRunner:
         return path
 
     async def _collect(self, job: Job, batch: Any) -> None:
-        from kgbuild.llm.generate import Request
-
         paths = self._paths(job)
         outputs = [await self._download(batch.output_file_id, paths["output"]),
                    await self._download(batch.error_file_id, paths["errors"])]
@@ -350,7 +347,7 @@ class BatchRunner:
         seen: set[str] = set()
         retry: list[Request] = []
         will_retry = job.round < self.config.batch_max_rounds
-        gen, s = self.gen, self.gen.summary
+        rec, s = self.recorder, self.summary
         for path in outputs:
             if path is None:
                 continue
@@ -375,7 +372,7 @@ class BatchRunner:
                     if row["status"] == "error" and will_retry:
                         retry.append(req)  # re-queued: a row only if the last round fails too
                     else:
-                        gen.record(self.store, row)
+                        rec.record(row)
         why = {"expired": "expired before it was processed", "failed": _batch_errors(batch),
                "cancelled": "the batch was cancelled"}.get(batch.status, "no result line for this request")
         for cid in meta.keys() - seen:
@@ -384,8 +381,8 @@ class BatchRunner:
             if batch.status != "failed" and will_retry:
                 retry.append(req)
             else:
-                gen.record(self.store, gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch.id,
-                                               error=f"batch {batch.status}: {why}"[:500]))
+                rec.record(rec.row(req, answer=None, attempts=1, backend="batch", batch_id=batch.id,
+                                   error=f"batch {batch.status}: {why}"[:500]))
         self.budget.release(job.reserved_usd, n=job.n)
         self.store.flush()  # the rows are in a shard before the ledger says so
         job.state = COLLECTED
@@ -404,14 +401,15 @@ class BatchRunner:
             try:
                 answer = answer_from_body(response.get("body") or {}, prompt_chars=prompt_chars)
             except MalformedResponse as exc:
-                return self.gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id, error=str(exc))
-            return self.gen.row(req, answer=answer, attempts=1, backend="batch", batch_id=batch_id)
+                return self.recorder.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id,
+                                         error=str(exc))
+            return self.recorder.row(req, answer=answer, attempts=1, backend="batch", batch_id=batch_id)
         if error is None:
             body_error = (response.get("body") or {}).get("error") or {}
             error = {"code": body_error.get("code") or response.get("status_code"),
                      "message": body_error.get("message")}
         text = f"batch line: {error.get('code')}: {error.get('message')}" if isinstance(error, dict) else str(error)
-        return self.gen.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id, error=text[:500])
+        return self.recorder.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id, error=text[:500])
 
     async def _clean(self, job: Job, batch: Any) -> None:
         """Delete the uploaded and result files (they count against storage and hold licensed text)."""

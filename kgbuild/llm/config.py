@@ -1,0 +1,120 @@
+"""What a generate-definitions run is given (GenerateConfig), what it sends (Request) and what it counts (Summary):
+the types every part of the run shares (the generator, the recorder, the online and the batch runners)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kgbuild.llm.checks import CheckConfig
+from kgbuild.llm.client import RetryPolicy, redact
+
+
+@dataclass
+class GenerateConfig:
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    limit: int | None = None
+    concurrency: int = 64
+    rpm: float | None = None
+    tpm: float | None = None
+    budget_usd: float | None = None
+    batch: bool = False
+    only_missing: bool = True
+    order: str = "degree"
+    retry_failed: bool = False
+    temperature: float = 0.0
+    max_tokens: int = 160
+    seed: int | None = None
+    timeout_s: float = 60.0
+    prices: Path | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    checks: CheckConfig = field(default_factory=CheckConfig)
+    flush_rows: int = 5000
+    flush_seconds: float = 10.0
+    # Batch API
+    batch_max_lines: int = 50_000
+    batch_max_bytes: int = 190_000_000  # the API allows 200 MB per input file
+    batch_poll_s: float = 60.0
+    batch_max_enqueued_tokens: int | None = None
+    batch_max_rounds: int = 3
+
+    def params(self) -> dict[str, Any]:
+        """The generation parameters that go into every request body and key."""
+        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.seed is not None:
+            params["seed"] = self.seed
+        return params
+
+    def to_json(self) -> dict[str, Any]:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = asdict(value) if hasattr(value, "__dataclass_fields__") else (
+                str(value) if isinstance(value, Path) else value)
+        out["base_url"] = redact(self.base_url)  # a URL may carry credentials (https://user:key@host)
+        return out
+
+
+@dataclass
+class Summary:
+    selected: int = 0  # target concepts (after --limit)
+    cached: int = 0  # already answered in DEFS_DIR: not sent
+    sent: int = 0  # requests given to the server (one per key; retries not counted)
+    done: int = 0  # answered and passing the checks
+    failed_checks: int = 0  # answered (paid) but failing an output check
+    errors: int = 0  # no usable answer after the retries
+    http_attempts: int = 0
+    retries: int = 0
+    cooldowns: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0  # the answers kept (estimated for those without usage)
+    spent_usd: float = 0.0  # every attempt sent: billed cost, or the worst case where unknown (what the budget counts)
+    unknown_cost_attempts: int = 0  # attempts charged at the worst case (timeouts, dropped, no usage)
+    estimated_usage: int = 0  # answers kept without (complete) usage: their tokens are estimates
+    unpriced: bool = False
+    budget_usd: float | None = None
+    stopped_by_budget: bool = False
+    not_sent: int = 0  # targets left unsent: the budget would have been crossed, or the run stopped
+    stopped: str | None = None  # why the run stopped early (quota, a dead server, a refused key); None if it did not
+    recovered_rows: int = 0  # rows of a killed run found in its journal
+    batches_submitted: int = 0
+    batches_resumed: int = 0
+    poll_failures: int = 0  # Batch polls that failed after their retries (looked at again at the next poll)
+    elapsed_s: float = 0.0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        cost = "unpriced model" if self.unpriced else f"${self.spent_usd:.4f}"
+        if not self.unpriced and self.unknown_cost_attempts:
+            cost += f" at most ({self.unknown_cost_attempts} attempts at their worst case)"
+        if self.budget_usd is not None:
+            cost += f" of ${self.budget_usd:.2f} budget"
+        text = (f"done {self.done}, cached {self.cached}, failed {self.failed_checks + self.errors} "
+                f"({self.failed_checks} checks, {self.errors} errors), requests {self.http_attempts}, "
+                f"tokens {self.prompt_tokens} in / {self.completion_tokens} out, {cost}, {self.elapsed_s:.1f} s")
+        if self.stopped_by_budget:
+            text += f"; stopped before the budget: {self.not_sent} not sent"
+        elif self.stopped:
+            text += f"; stopped early: {self.not_sent} not sent"
+        return text
+
+
+@dataclass(slots=True)
+class Request:
+    key: str
+    cui: str
+    names: list[str]
+    body: dict[str, Any]
+    est_prompt_tokens: int
+
+    @property
+    def custom_id(self) -> str:
+        return self.key[:32]
+
+
+def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:
+    # ~4 characters per English token; 3 keeps the estimate above the real count for rate limits and budget.
+    return sum(len(m["content"]) for m in messages) // 3 + 8 * len(messages)
