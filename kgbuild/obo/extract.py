@@ -104,7 +104,8 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
         # of the language (the first of any scope when it has none)
         preferred_at = {"ENG": 0}
         for i, (_, tty, lang) in enumerate(atoms):
-            if lang not in preferred_at or (tty == "EXACT" and atoms[preferred_at[lang]][1] != "EXACT"):
+            better = lang != "ENG" and tty == "EXACT" and atoms[preferred_at.get(lang, i)][1] != "EXACT"
+            if lang not in preferred_at or better:
                 preferred_at[lang] = i
         for i, (text, tty, lang) in enumerate(atoms):
             for col, value in zip(

@@ -312,7 +312,8 @@ def build_pairs(
             _check_parallel_langs(_check_names(con, options.lang, kg), options, kg)
             con.register("pair_params_arrow", options.sql_params())
             con.sql("CREATE TABLE param_parallel_langs (lang VARCHAR)")
-            con.executemany("INSERT INTO param_parallel_langs VALUES (?)", [[lang] for lang in options.parallel_langs])
+            for lang in options.parallel_langs:
+                con.execute("INSERT INTO param_parallel_langs VALUES (?)", [lang])
             con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
             con.register("relation_phrases_arrow", phrase_table())
             con.sql("CREATE TABLE relation_phrases AS SELECT * FROM relation_phrases_arrow")

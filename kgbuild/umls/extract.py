@@ -30,9 +30,9 @@ STEPS: list[tuple[str, str]] = [
     ("int_atom_counts", "table"),
     ("stg_umls__mrrank", "view"),
     ("stg_umls__mrsty", "view"),
-    ("stg_umls__mrdef", "view"),
-    ("stg_umls__mrrel", "view"),
     ("stg_umls__mrsab", "view"),
+    ("stg_umls__mrdef", "view"),  # reads MRSAB: a definition's language is its source's
+    ("stg_umls__mrrel", "view"),
     ("stg_umls__mrdoc", "table"),
     ("int_atoms_kept", "view"),
     ("names", "mart"),
