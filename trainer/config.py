@@ -19,7 +19,7 @@ from kgbuild.errors import UserError
 class DataConfig:
     pairs: Path | None = None          # a build-pairs output folder
     evalsets: Path | None = None       # folder of evaluation sets (else KGBUILD_EVALSETS)
-    parallel: Path | None = None       # parallel table (en, xx) for multilingual distillation
+    parallel: Path | None = None       # older place of [multilingual] parallel, still read
 
 
 @dataclass
@@ -78,6 +78,7 @@ class WeightAveragingConfig:
 @dataclass
 class MultilingualConfig(TrainingConfig):
     enabled: bool = False
+    parallel: Path | None = None       # a build-pairs --parallel-lang folder (its train split), or an (en, xx) table
     student: str = ""                  # a multilingual sentence-transformers model (e.g. an XLM-R one)
     teacher: str = ""                  # default: the final (averaged) model
     max_seq_length: int = 64
@@ -118,7 +119,8 @@ class RunConfig:
 
 
 SECTIONS = ("data", "model", "contrastive", "self_distillation", "weight_averaging", "multilingual", "evaluate")
-_PATH_FIELDS = {("data", "pairs"), ("data", "evalsets"), ("data", "parallel"), ("model", "output_dir")}
+_PATH_FIELDS = {("data", "pairs"), ("data", "evalsets"), ("data", "parallel"), ("multilingual", "parallel"),
+                ("model", "output_dir")}
 # Model references: a folder (relative to the config file) when one exists there, else a hub id.
 _MODEL_FIELDS = {("model", "base"), ("self_distillation", "teacher"), ("self_distillation", "student"),
                  ("multilingual", "student"), ("multilingual", "teacher")}

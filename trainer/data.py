@@ -92,18 +92,55 @@ def load_linking(folder: Path, *, split: str = "test") -> tuple[list[str], list[
     return link_ds["query"][:], link_ds["cui"][:], cand_ds["cui"][:], cand_ds["name"][:]
 
 
-def load_parallel(path: Path) -> datasets.Dataset:
-    """The parallel table (en, xx) for multilingual distillation: a parallel.parquet file or a folder holding it."""
-    from kgbuild.contracts import check_table  # DuckDB: only this check needs it, not the training data
-
+def parallel_files(path: Path) -> list[str]:
+    """The parallel table's files: a Parquet file, or a build-pairs folder holding parallel.parquet."""
     path = Path(path)
-    files = [str(path)] if path.is_file() else table_files(path, "parallel")
+    files = [str(path)] if path.is_file() else table_files(path, "parallel") if path.is_dir() else []
     if not files:
         raise UserError("no parallel table here", path=path,
-                        fix="give a Parquet file (or a folder with parallel.parquet) with columns en, xx")
-    failed = [c for c in check_table("parallel", files) if not c.passed]
+                        fix="give a folder written by kgbuild build-pairs --parallel-lang (or a Parquet file with "
+                            "columns en, xx)")
+    return files
+
+
+def _own_table(files: list[str]) -> bool:
+    """A table of the user's own: the two text columns only (no language, concept or split)."""
+    return pq.read_schema(files[0]).names == ["en", "xx"]
+
+
+def load_parallel(path: Path, *, split: str = "train") -> datasets.Dataset:
+    """The parallel texts (en, xx) for multilingual distillation: the `split` rows of a build-pairs parallel table
+    (so no dev/test concept is distilled), or every row of a two-column table of the user's own."""
+    from kgbuild.contracts import check_table, connect  # DuckDB: only this check needs it, not the training data
+
+    files = parallel_files(path)
+    if _own_table(files):
+        # the contract's rules on en/xx, without the columns build-pairs adds
+        src = "read_parquet([" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "])"
+        rows, empty = connect().execute(
+            f"SELECT count(*), count(*) FILTER (coalesce(en, '') = '' OR coalesce(xx, '') = '') FROM {src}").fetchone()
+        failed = ([f"{empty} row(s) with an empty en or xx"] if empty else []) + ([] if rows else ["no rows"])
+    else:
+        failed = [f"{c.name}: {c.detail}" for c in check_table("parallel", files) if not c.passed]
     if failed:
-        detail = "; ".join(f"{c.name}: {c.detail}" for c in failed[:6])
-        raise UserError(f"parallel table breaks its contract: {detail}",
-                        path=files[0], fix="see data_contracts/parallel.odcs.yaml (columns en, xx; non-empty text)")
-    return datasets.load_dataset("parquet", data_files=files, split="train").select_columns(["en", "xx"])
+        raise UserError(f"parallel table breaks its contract: {'; '.join(failed[:6])}",
+                        path=files[0], fix="see data_contracts/parallel.odcs.yaml (columns en, xx, lang, cui, kind, "
+                                           "split as build-pairs writes them, or en, xx alone; non-empty text)")
+    ds = datasets.load_dataset("parquet", data_files=files, split="train")
+    if not _own_table(files):
+        ds = ds.filter(lambda batch: [s == split for s in batch["split"]], batched=True, desc=f"parallel ({split})")
+        if len(ds) == 0:
+            raise UserError(f"the parallel table has no {split} rows", path=files[0],
+                            fix="build it again with more concepts (or other --train-pct)")
+    return ds.select_columns(["en", "xx"])
+
+
+def parallel_languages(path: Path) -> list[str]:
+    """The languages (names.lang codes) of a build-pairs parallel table, [] for a table of the user's own."""
+    files = parallel_files(path)
+    if _own_table(files):
+        return []
+    langs: set[str] = set()
+    for file in files:
+        langs.update(v for v in pq.read_table(file, columns=["lang"]).column("lang").unique().to_pylist() if v)
+    return sorted(langs)

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from kgbuild.errors import UserError
+from trainer.crosslingual import crosslingual_scores
 from trainer.data import load_linking
 
 Pairs = tuple[list[str], list[str], list[float]]
@@ -331,6 +332,8 @@ def evaluate_model(model: Any, *, evalsets: Path | None = None, pairs_dir: Path 
             queries, gold, cand_cuis, cand_names = loaded
             results["KG linking"] = {**linking_accuracy(model, queries, gold, cand_cuis, cand_names,
                                                         batch_size=batch_size), "n": len(queries)}
+        # build-pairs --parallel-lang: the same candidates, queried in each other language (trainer/crosslingual.py)
+        results.update(crosslingual_scores(model, pairs_dir, loaded and loaded[2:], batch_size=batch_size))
     return results
 
 

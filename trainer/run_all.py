@@ -43,11 +43,16 @@ def data_inputs(config: RunConfig) -> dict[str, Any]:
     if config.data.pairs and Path(config.data.pairs).is_dir():
         inputs["pairs"] = [file_digest(Path(f)) for t in ("pairs", "linking", "linking_candidates")
                            for f in table_files(config.data.pairs, t)]
-    if config.multilingual.enabled and config.data.parallel and Path(config.data.parallel).exists():
-        parallel = Path(config.data.parallel)
+    if config.multilingual.enabled and parallel_path(config) and parallel_path(config).exists():
+        parallel = parallel_path(config)
         files = [parallel] if parallel.is_file() else [Path(f) for f in table_files(parallel, "parallel")]
         inputs["parallel"] = [file_digest(f) for f in files]
     return inputs
+
+
+def parallel_path(config: RunConfig) -> Path | None:
+    """[multilingual] parallel (a build-pairs --parallel-lang folder), else the older [data] parallel."""
+    return config.multilingual.parallel or config.data.parallel
 
 
 # Settings that change how a phase runs, not what it makes: changing them never retrains a finished phase.
@@ -101,7 +106,8 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
             return {}
         return average_models(models, wa.weights, out, force=True, marker=marker)
     ml = config.multilingual
-    parallel = _require(config.data.parallel, "[data] parallel", config, "set it to the parallel table (en, xx)")
+    parallel = _require(parallel_path(config), "[multilingual] parallel", config,
+                        "set it to a kgbuild build-pairs --parallel-lang output folder")
     student = _require(ml.student, "[multilingual] student", config, "set it to a multilingual model")
     return train_multilingual(ml.teacher or str(config.phase_dir("weight_averaging")), student, parallel, out, ml,
                               seed=seed, checkpoints=checkpoints, force=True, marker=marker)
@@ -150,13 +156,18 @@ def write_card(config: RunConfig, phase: str, out: Path, *, final: bool) -> None
 
 def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     """Run the enabled phases of `config` in order and return the manifest (also written to output_dir)."""
-    from trainer.data import pair_files
+    from trainer.data import pair_files, parallel_files
 
     enabled = [p for p in PHASES if getattr(config, p).enabled]
     if not enabled:
         raise UserError("every phase is disabled", path=config.source, fix="enable at least one phase")
     if {"contrastive", "self_distillation"} & set(enabled):   # fail before anything is written or trained
         pair_files(_require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder"))
+    if "multilingual" in enabled:
+        _require(config.multilingual.student, "[multilingual] student", config, "set it to a multilingual model, e.g. "
+                 "sentence-transformers/paraphrase-multilingual-mpnet-base-v2")
+        parallel_files(_require(parallel_path(config), "[multilingual] parallel", config,
+                                "set it to a kgbuild build-pairs --parallel-lang output folder"))
     output_dir = config.output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -164,6 +175,9 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     data_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     previous = read_manifest(output_dir)
     evalsets = evalsets_folder(config.data.evalsets) if config.evaluate.enabled else None
+    # the KG and cross-lingual linking sets: the pairs folder, else the parallel folder (also a build-pairs output)
+    parallel = parallel_path(config) if "multilingual" in enabled else None
+    eval_pairs = config.data.pairs or (parallel if parallel and parallel.is_dir() else None)
     phases: dict[str, Any] = {}
     scores: dict[str, Any] = {}
     timings: dict[str, float] = {}
@@ -179,7 +193,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             scores[name] = old   # resumed: this exact model was scored before
             return
         t = time.perf_counter()
-        result = evaluate_model(model, evalsets=evalsets, pairs_dir=config.data.pairs, sets=config.evaluate.sets,
+        result = evaluate_model(model, evalsets=evalsets, pairs_dir=eval_pairs, sets=config.evaluate.sets,
                                 linking=config.evaluate.linking, batch_size=config.evaluate.batch_size)
         timings[f"evaluate_{name}"] = time.perf_counter() - t
         scores[name] = {"model": model, "fingerprint": fingerprint, "results": result, "headline": headline(result)}

@@ -99,11 +99,18 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
         "srl": [],
     }
     for term in terms:
-        atoms = [(term.name, "PT", True)] + [(s.text, s.scope, False) for s in term.synonyms if s.text.strip()]
-        for i, (text, tty, preferred) in enumerate(atoms):
+        atoms = [(term.name, "PT", "ENG")] + [(s.text, s.scope, s.lang) for s in term.synonyms if s.text.strip()]
+        # one preferred name per (term, language), as UMLS has: the name in English, else the first EXACT synonym
+        # of the language (the first of any scope when it has none)
+        preferred_at = {"ENG": 0}
+        for i, (_, tty, lang) in enumerate(atoms):
+            better = lang != "ENG" and tty == "EXACT" and atoms[preferred_at.get(lang, i)][1] != "EXACT"
+            if lang not in preferred_at or better:
+                preferred_at[lang] = i
+        for i, (text, tty, lang) in enumerate(atoms):
             for col, value in zip(
                 name_rows,
-                (term.id, f"{term.id}#{i}", text, "ENG", prefix(term.id), tty, preferred, "N", 0),
+                (term.id, f"{term.id}#{i}", text, lang, prefix(term.id), tty, preferred_at[lang] == i, "N", 0),
                 strict=True,
             ):
                 name_rows[col].append(value)
@@ -198,6 +205,11 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
             timings={"parse": parsed - started, "write": finished - parsed, "total": finished - started},
             extra={
                 "ontology": ontology,
+                "languages": {
+                    lang: {"atoms": n, "concepts": len({c for c, la in zip(name_rows["cui"], name_rows["lang"],
+                                                                             strict=True) if la == lang})}
+                    for lang, n in Counter(name_rows["lang"]).most_common()
+                },
                 "dropped": {
                     "obsolete_terms": sum(t.obsolete for t in all_terms),
                     "unnamed_terms": sum(1 for t in all_terms if not t.obsolete and not t.name),

@@ -6,9 +6,14 @@ import re
 from dataclasses import dataclass, field
 
 from kgbuild.errors import UserError
+from kgbuild.languages import lat_code
 from kgbuild.obo.parser import LEGACY_SYNONYM_TAGS, SCOPES, OboDocument, read_quoted, unescape
 
 _UMLS_XREF = re.compile(r"^UMLS(?:_CUI)?:(C\d{7})$", re.IGNORECASE)
+# OBO 1.4 has no language tag; ontologies that carry translations write one as a trailing modifier
+# (`{lang="es"}`, as OWL-to-OBO converters do) or keep the OWL literal's `@es` after the quoted text.
+_LANG_MODIFIER = re.compile(r'(?:^|,)\s*(?:xml:)?lang(?:uage)?\s*=\s*"?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)"?')
+_LANG_SUFFIX = re.compile(r"^@([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\b")
 _TRUE = {"true", "1"}
 
 
@@ -16,6 +21,7 @@ _TRUE = {"true", "1"}
 class Synonym:
     text: str
     scope: str
+    lang: str = "ENG"  # UMLS LAT code, from a language tag when the synonym has one
 
 
 @dataclass
@@ -98,6 +104,10 @@ def read_terms(doc: OboDocument) -> tuple[list[Term], dict[str, RelationType]]:
             term.definition, _ = read_quoted(definition.value, path=doc.path, line=definition.line, tag="def")
         for clause in stanza.all("synonym", *LEGACY_SYNONYM_TAGS):
             text, rest = read_quoted(clause.value, path=doc.path, line=clause.line, tag=clause.tag)
+            tagged = _LANG_SUFFIX.match(rest)
+            if tagged:
+                rest = rest[tagged.end() :].strip()
+            lang = _language(clause.modifiers, tagged.group(1) if tagged else None)
             scope = LEGACY_SYNONYM_TAGS.get(clause.tag) or (
                 rest.split()[0] if rest and not rest.startswith("[") else "RELATED"
             )
@@ -108,7 +118,7 @@ def read_terms(doc: OboDocument) -> tuple[list[Term], dict[str, RelationType]]:
                     line=clause.line,
                     fix='write synonym: "text" EXACT [...]',
                 )
-            term.synonyms.append(Synonym(text, scope))
+            term.synonyms.append(Synonym(text, scope, lang))
         for clause in stanza.all("is_a"):
             target = _first_token(clause.value)
             if not target:
@@ -135,6 +145,16 @@ def read_terms(doc: OboDocument) -> tuple[list[Term], dict[str, RelationType]]:
                 term.umls_cuis.append(match.group(1).upper())
         terms[term_id] = term
     return list(terms.values()), typedefs
+
+
+def _language(modifiers: str | None, suffix: str | None) -> str:
+    """The UMLS LAT code of a synonym's language tag (`{lang="es"}` or `"texto"@es`); English when untagged. A tag
+    with no UMLS code is kept upper-cased, so its names stay apart from the English ones."""
+    match = _LANG_MODIFIER.search(modifiers or "")
+    tag = match.group(1) if match else suffix
+    if not tag:
+        return "ENG"
+    return lat_code(tag) or tag.upper()
 
 
 def _first_token(value: str) -> str | None:

@@ -34,6 +34,7 @@ STEPS = (
     "int_concept_facts",
     "descriptions",
     "int_anchor_names",
+    "int_definition_langs",
     "int_concept_texts",
     "int_pair_candidates",
     "pairs",
@@ -41,6 +42,10 @@ STEPS = (
     "linking_candidates",
 )
 OUTPUTS = ("descriptions", "pairs", "linking", "linking_candidates")
+# With --parallel-lang: the parallel table and its cross-lingual linking set, after the four above (they reuse the
+# concept splits and names of this run, so no test concept of the pairs is ever distilled).
+PARALLEL_STEPS = ("int_parallel_names", "parallel", "crosslingual_linking")
+PARALLEL_OUTPUTS = ("parallel", "crosslingual_linking")
 # Steps read by a single later step stay views: DuckDB plans them into their reader, nothing is materialised.
 VIEWS = ("int_parent_edges", "int_pair_candidates")
 READ_LATER = ("descriptions",)  # an output that later steps also read: kept as a table too
@@ -64,6 +69,8 @@ class PairOptions:
     max_relations: int = 3
     min_reading_ratio: float = 1.0  # see sql/pairs/int_relation_readings.sql
     max_linking_queries: int = 3
+    parallel_langs: tuple[str, ...] = ()  # target languages of the parallel table (names.lang codes)
+    max_parallel_per_concept: int = 16  # parallel pairs per concept and language
     template_version: str = TEMPLATE_VERSION
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
@@ -81,6 +88,7 @@ class PairOptions:
             "max_parents",
             "max_relations",
             "max_linking_queries",
+            "max_parallel_per_concept",
         ):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -90,9 +98,12 @@ class PairOptions:
         for name in ("max_synonyms", "max_definitions", "max_llm_definitions"):
             if getattr(self, name) < 0:
                 raise UserError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if self.lang in self.parallel_langs:
+            raise UserError(f"--parallel-lang {self.lang} is the language of the pairs (--lang {self.lang})",
+                            fix="give --parallel-lang the other languages, e.g. --parallel-lang SPA")
 
     def sql_params(self) -> pa.Table:
-        skip = {"memory_limit", "threads"}
+        skip = {"memory_limit", "threads", "parallel_langs"}  # the languages are a table of their own
         return pa.table({k: [v] for k, v in asdict(self).items() if k not in skip})
 
 
@@ -123,7 +134,28 @@ def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
     return con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
 
 
-def _check_names(con: duckdb.DuckDBPyConnection, lang: str, kg: Path) -> None:
+def _check_parallel_langs(counts: dict[str, int], options: PairOptions, kg: Path) -> None:
+    """Each --parallel-lang must have names in the KG; a KG of one language was extracted without --lang for them."""
+    missing = [lang for lang in options.parallel_langs if not counts.get(lang)]
+    if not missing:
+        return
+    present = ", ".join(f"{k} ({v:,})" for k, v in counts.items())
+    wanted = " ".join(f"--lang {code}" for code in dict.fromkeys([options.lang, *options.parallel_langs]))
+    if len(counts) == 1:
+        raise UserError(
+            f"--parallel-lang {' '.join(missing)}: the KG holds names in one language only: {present}",
+            path=Path(kg) / "names.parquet",
+            fix=f"extract the KG again keeping the languages you want, e.g. kgbuild extract --umls META {wanted} "
+            "--out KG_DIR",
+        )
+    raise UserError(
+        f"--parallel-lang {' '.join(missing)}: no name in that language; languages present: {present}",
+        path=Path(kg) / "names.parquet",
+        fix=f"give --parallel-lang languages present in the KG, or extract it again with {wanted}",
+    )
+
+
+def _check_names(con: duckdb.DuckDBPyConnection, lang: str, kg: Path) -> dict[str, int]:
     """--lang must match names in the KG, and no name may hold a NUL byte (a KG made before extract refused them):
     say so here, with what the KG holds, instead of failing a contract of the output."""
     rows = con.execute(
@@ -143,6 +175,32 @@ def _check_names(con: duckdb.DuckDBPyConnection, lang: str, kg: Path) -> None:
             path=Path(kg) / "names.parquet",
             fix="extract the KG again from a good copy of the input (kgbuild extract refuses NUL bytes)",
         )
+    return counts
+
+
+def _parallel_summary(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, Any]:
+    """Per language: parallel rows by kind and split, concepts, and cross-lingual linking queries by split (for the
+    manifest, the trainer's model card and kgbuild info)."""
+    summary: dict[str, Any] = {}
+    for table in PARALLEL_OUTPUTS:
+        kind = "'query'" if table == "crosslingual_linking" else "kind"
+        rows = con.execute(
+            f"SELECT lang, {kind}, split, count(*) "
+            f"FROM read_parquet('{(folder / f'{table}.parquet').as_posix()}') GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        for lang, what, split, n in rows:
+            block = summary.setdefault(lang, {"rows": 0, "concepts": 0, "kinds": {}, "splits": {}, "linking": {}})
+            if table == "parallel":
+                block["rows"] += n
+                block["kinds"][what] = block["kinds"].get(what, 0) + n
+                block["splits"][split] = block["splits"].get(split, 0) + n
+            else:
+                block["linking"][split] = n
+    src = f"read_parquet('{(folder / 'parallel.parquet').as_posix()}')"
+    query = f"SELECT lang, count(DISTINCT cui) FROM {src} GROUP BY lang"
+    for lang, n in con.execute(query).fetchall():
+        summary[lang]["concepts"] = n
+    return summary
 
 
 def _failure(
@@ -251,21 +309,26 @@ def build_pairs(
                 con.sql(f"SET threads = {int(options.threads)}")
             started = time.perf_counter()
             inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
-            _check_names(con, options.lang, kg)
+            _check_parallel_langs(_check_names(con, options.lang, kg), options, kg)
             con.register("pair_params_arrow", options.sql_params())
+            con.sql("CREATE TABLE param_parallel_langs (lang VARCHAR)")
+            for lang in options.parallel_langs:
+                con.execute("INSERT INTO param_parallel_langs VALUES (?)", [lang])
             con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
             con.register("relation_phrases_arrow", phrase_table())
             con.sql("CREATE TABLE relation_phrases AS SELECT * FROM relation_phrases_arrow")
             con.execute(read_sql("pairs/_macros.sql"))
             timings["register"] = time.perf_counter() - started
-            for step in STEPS:
+            steps = STEPS + (PARALLEL_STEPS if options.parallel_langs else ())
+            outputs = OUTPUTS + (PARALLEL_OUTPUTS if options.parallel_langs else ())
+            for step in steps:
                 if progress:
                     progress(step)
                 t0 = time.perf_counter()
                 sql = read_sql(f"pairs/{step}.sql")
                 target = (tmp / f"{step}.parquet").as_posix()
                 try:
-                    if step in OUTPUTS and step not in READ_LATER:
+                    if step in outputs and step not in READ_LATER:
                         # straight to Parquet, in the query's ORDER BY (a table would lose it: insertion order is off)
                         con.sql(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
                     else:
@@ -280,8 +343,9 @@ def build_pairs(
                 t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')").fetchall()[
                     0
                 ][0]
-                for t in OUTPUTS
+                for t in outputs
             }
+            parallel = _parallel_summary(con, tmp) if options.parallel_langs else None
         except duckdb.Error as exc:  # reading the inputs in, before the steps
             raise _failure(exc, con, kg, definitions, "register", options, out) from None
         finally:
@@ -294,11 +358,25 @@ def build_pairs(
                 path=kg,
                 fix="extract a KG with definitions or relations (MRDEF, MRREL), or add --definitions",
             )
+        if parallel is not None and not tables["parallel"]:
+            langs = " ".join(options.parallel_langs)
+            raise UserError(
+                f"no parallel pair could be made: no concept has both a {options.lang} name and a {langs} name "
+                "that differ",
+                path=kg,
+                fix="check the languages with kgbuild info KG_DIR (names per language), or give other --parallel-lang",
+            )
         t0 = time.perf_counter()
-        check_tables_or_raise(OUTPUTS, tmp, memory_limit=options.memory_limit, out=out)
+        check_tables_or_raise(outputs, tmp, memory_limit=options.memory_limit, out=out)
         timings["contracts"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started
         manifest = write_manifest(
-            tmp, command="build-pairs", inputs=inputs, parameters=asdict(options), tables=tables, timings=timings
+            tmp,
+            command="build-pairs",
+            inputs=inputs,
+            parameters=asdict(options),
+            tables=tables,
+            timings=timings,
+            extra={"parallel": parallel} if parallel is not None else None,
         )
     return manifest

@@ -16,6 +16,7 @@ from huggingface_hub import DatasetCard
 from kgbuild import __version__
 from kgbuild.contracts import load_contract
 from kgbuild.errors import UserError
+from kgbuild.languages import iso_code
 from kgbuild.publish.licence import Licence, terms_text
 
 BIOLORD_BIBTEX = """@article{remy2024biolord,
@@ -29,11 +30,6 @@ BIOLORD_BIBTEX = """@article{remy2024biolord,
   doi     = {10.1093/jamia/ocae029}
 }"""
 
-# UMLS LAT codes -> ISO 639-1, for the card's `language:` list.
-_LANGUAGES = {"ENG": "en", "SPA": "es", "FRE": "fr", "GER": "de", "DUT": "nl", "ITA": "it", "POR": "pt", "JPN": "ja",
-              "CHI": "zh", "SWE": "sv", "DAN": "da", "CZE": "cs", "HUN": "hu", "KOR": "ko", "NOR": "no", "POL": "pl",
-              "RUS": "ru", "FIN": "fi", "TUR": "tr", "GRE": "el", "HEB": "he", "LAV": "lv", "EST": "et", "HRV": "hr",
-              "SCR": "hr", "BAQ": "eu", "ARA": "ar", "UKR": "uk"}
 # Which config opens first in the viewer: the training pairs when present, else the concepts.
 _DEFAULT_ORDER = ("pairs", "concepts", "llm_definitions")
 
@@ -60,10 +56,9 @@ def size_category(n: int) -> str:
 
 
 def languages(lic: Licence) -> list[str]:
-    if lic.origin == "obo":
-        return ["en"]
-    langs = lic.extract_parameters.get("langs") or []
-    return sorted({_LANGUAGES[str(code).upper()] for code in langs if str(code).upper() in _LANGUAGES})
+    # The languages the KG kept names in (its manifest); an older manifest: the --lang filter (OBO: English).
+    langs = lic.kg_languages or lic.extract_parameters.get("langs") or (["ENG"] if lic.origin == "obo" else [])
+    return sorted({iso for code in langs if (iso := iso_code(code))})
 
 
 def licence_metadata(lic: Licence) -> dict[str, Any]:

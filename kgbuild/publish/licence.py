@@ -67,6 +67,7 @@ class Licence:
     release: str | None = None  # UMLS release name (MRDOC umls.release.name)
     ontology: dict[str, Any] | None = None  # OBO header: name, version, licence
     extract_parameters: dict[str, Any] = field(default_factory=dict)
+    kg_languages: list[str] = field(default_factory=list)  # the KG manifest's `languages` (atoms kept per language)
     chain: list[dict[str, Any]] = field(default_factory=list)  # the manifests from DATA_DIR back to the KG
 
 
@@ -210,7 +211,8 @@ def assess(data_dir: Path) -> Licence:
         hub, name, link = "other", "nlm-umls-licence", UMLS_LICENCE_URL
     return Licence(origin=origin, sources=sources, sources_from=sources_from, restricted=bool(reasons),
                    reasons=reasons, hub_licence=hub, licence_name=name, licence_link=link, release=release_name,
-                   ontology=ontology, extract_parameters=parameters, chain=chain)
+                   ontology=ontology, extract_parameters=parameters, chain=chain,
+                   kg_languages=list(kg_manifest.get("languages") or {}))
 
 
 def unknown(reason: str) -> Licence:

@@ -26,6 +26,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from kgbuild import __version__
 from kgbuild.atomic import atomic_write_bytes
 from kgbuild.errors import UserError
+from kgbuild.languages import iso_code
 from kgbuild.publish.card import BIOLORD_BIBTEX, licence_metadata
 from kgbuild.publish.licence import Licence, assess, terms_text, unknown
 from kgbuild.publish.stage import redact_paths
@@ -39,7 +40,7 @@ _PHASE_TITLES = {"contrastive": "1. Contrastive (LORD: names ↔ definitions/des
                  "multilingual": "4. Multilingual distillation"}
 # What a phase's summary (its marker, the run manifest's phases) says about the model it made.
 _PHASE_INFO = ("steps", "rows", "epoch", "world_size", "weights", "models", "teacher", "student", "base",
-               "fingerprint")
+               "fingerprint", "languages")
 _PHASE_KEYS = ("loss", "batch_size", "epochs", "max_steps", "learning_rate", "warmup_ratio", "kinds", "texts",
                "weights", "models", "student", "teacher")
 
@@ -253,7 +254,7 @@ def eval_results(facts: ModelFacts) -> list[EvalResult]:
     for name, values in scores.items():
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         args = {"n": values["n"]} if values.get("n") is not None else None
-        linking = name == "KG linking"
+        linking = name == "KG linking" or name.startswith("XL linking")
         for metric, value in values.items():
             if metric == "n":
                 continue
@@ -315,14 +316,27 @@ def card_key(facts: ModelFacts, lic: Licence) -> str:
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def model_languages(facts: ModelFacts) -> list[str] | None:
+    """ISO 639-1 codes of what the model was trained for: English, plus the parallel table's languages once the
+    multilingual phase made it; None for a model of no recorded run (the data's languages then)."""
+    phases = _phases_of(facts)
+    if not phases:
+        return None
+    parallel = (phases.get("multilingual") or {}).get("languages") or []
+    return list(dict.fromkeys(["en", *(iso for code in parallel if (iso := iso_code(code)))]))
+
+
 def _card_data(lic: Licence | None, *, base: str | list[str] | None, model_name: str, results: list[EvalResult],
-               marker: dict[str, Any]) -> ModelCardData:
+               marker: dict[str, Any], languages: list[str] | None = None) -> ModelCardData:
+    meta = licence_metadata(lic) if lic is not None else {}
+    if languages:
+        meta["language"] = languages
     return ModelCardData(
         library_name="sentence-transformers", pipeline_tag="sentence-similarity",
         tags=["sentence-transformers", "sentence-similarity", "feature-extraction", "biomedical", "BioLORD",
               "kgbuild"],
         base_model=base or None, model_name=model_name if results else None,
-        eval_results=results or None, **(licence_metadata(lic) if lic is not None else {}),
+        eval_results=results or None, **meta,
         kgbuild=marker)  # ours, and what it was built from: see current()
 
 
@@ -339,8 +353,10 @@ def build(facts: ModelFacts, lic: Licence) -> ModelCard:
     base = facts.base_model
     phase = facts.phase
     marker = {"card": "model", "phase": phase, "key": card_key(facts, lic), "model_id": model_id}
+    if phase == "multilingual":  # the student's weights, not the English base's, are what this model starts from
+        base = (_phases_of(facts).get("multilingual") or {}).get("student") or base
     data = _card_data(lic, base=hub_model_id(base), model_name=name, results=eval_results(facts),
-                      marker=marker)
+                      marker=marker, languages=model_languages(facts))
     config = facts.config
     phases = [_phase_row(n, info, config.get(n) or {}) for n, info in _phases_of(facts).items()]
     details = [("Base model", _model_name(base) if base else "not recorded"),

@@ -30,9 +30,9 @@ STEPS: list[tuple[str, str]] = [
     ("int_atom_counts", "table"),
     ("stg_umls__mrrank", "view"),
     ("stg_umls__mrsty", "view"),
-    ("stg_umls__mrdef", "view"),
-    ("stg_umls__mrrel", "view"),
     ("stg_umls__mrsab", "view"),
+    ("stg_umls__mrdef", "view"),  # reads MRSAB: a definition's language is its source's
+    ("stg_umls__mrrel", "view"),
     ("stg_umls__mrdoc", "table"),
     ("int_atoms_kept", "view"),
     ("names", "mart"),
@@ -64,6 +64,11 @@ PROBES: dict[str, dict[str, str]] = {
         "documented_inverses": "SELECT count(*) FROM stg_umls__mrdoc WHERE type IN ('rel_inverse', 'rela_inverse')",
     },
     "int_relation_edges": {"rows:MRREL": "SELECT coalesce(sum(n_rows), 0) FROM int_relation_edges"},
+    # atoms and concepts kept per language, for the manifest (build-pairs --parallel-lang names what is there)
+    "names": {
+        "languages": "SELECT list({'lang': lang, 'atoms': n, 'concepts': c} ORDER BY n DESC, lang) "
+        "FROM (SELECT lang, count(*) AS n, count(DISTINCT cui) AS c FROM names GROUP BY lang)"
+    },
 }
 MARTS = [name for name, kind in STEPS if kind == "mart"]
 
@@ -252,6 +257,7 @@ def extract_umls(
             counts = {name: figures[f"rows:{name}"] for name in ("MRCONSO", "MRREL") if name in files}
             inputs = _check_counts(files, counts | _small_file_counts(con, files), declared)
             n_cuis_read, release = figures["concepts_read"], figures["release"]
+            languages = {r["lang"]: {"atoms": r["atoms"], "concepts": r["concepts"]} for r in figures["languages"]}
         finally:
             con.close()
 
@@ -272,6 +278,7 @@ def extract_umls(
                 # RELA naming pattern (sql/umls/_macros.sql).
                 "relation_inverses": "MRDOC" if figures["documented_inverses"] else "built-in table",
                 "dropped": {"concepts_without_names": n_cuis_read - rows["concepts"], "concepts_read": n_cuis_read},
+                "languages": languages,
             },
         )
     return manifest

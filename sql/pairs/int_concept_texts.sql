@@ -1,15 +1,28 @@
 -- The texts a concept's names are paired with: UMLS/OBO definitions, LLM definitions (status ok only) and the
--- KG description; distinct per concept and kind, at most max_definitions / max_llm_definitions of each.
+-- KG description; distinct per concept and kind, at most max_definitions / max_llm_definitions of each; only
+-- definitions in the pairs language (or of unknown language).
 with params as (
     select * from pair_params
 ),
 
+-- a definition whose atom is in another language (a KG extracted with several --lang) is no English text:
+-- it is kept out here and paired with its translation in parallel.sql instead
+other_language as (
+    select
+        d.cui,
+        d.text,
+    from int_definition_langs as d
+    group by d.cui, d.text
+    having bool_and(d.lang is not null and d.lang <> (select lang from pair_params))
+),
+
 definition_texts as (
     select
-        cui,
-        trim(definition) as text,
-        case when origin = 'llm' then 'llm_definition' else 'definition' end as kind,
-    from definitions
+        d.cui,
+        trim(d.definition) as text,
+        case when d.origin = 'llm' then 'llm_definition' else 'definition' end as kind,
+    from definitions as d
+    anti join other_language as o on o.cui = d.cui and o.text = trim(d.definition)
     union all
     select
         cui,

@@ -1,4 +1,6 @@
--- MRDEF definitions, filtered by the run's source, suppressibility and emptiness rules.
+-- MRDEF definitions, filtered by the run's source, language, suppressibility and emptiness rules. MRDEF has no
+-- language column: a definition is in its source's language (MRSAB LAT, e.g. MSHSPA is SPA), so a KG extracted
+-- without --lang SPA keeps no Spanish definition to be mistaken for an English one.
 with source as (
     select * from raw_mrdef
 ),
@@ -19,4 +21,5 @@ where
     and trim(s.def) <> ''
     and (not p.has_sab_filter or s.sab in (select sab from param_sabs))
     and s.sab not in (select sab from param_exclude_sabs)
+    and s.sab not in (select sab from stg_umls__mrsab where lang not in (select lang from param_langs))
     and (p.keep_suppressed or coalesce(s.suppress, '') not in ('O', 'E', 'Y'))

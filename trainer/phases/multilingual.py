@@ -1,8 +1,9 @@
 """Phase 4 (BioLORD-2023-M, optional): multilingual distillation.
 
 A multilingual student learns to map both an English text and its translation to the teacher's embedding of the
-English text (MSE), from a parallel table (en, xx) the user provides — the recipe of sentence-transformers'
-make_multilingual example (Reimers & Gurevych 2020).
+English text (MSE), from the parallel table of `kgbuild build-pairs --parallel-lang` (its train split: the same
+concepts as the English pairs) or a two-column table (en, xx) of the user's own — the recipe of
+sentence-transformers' make_multilingual example (Reimers & Gurevych 2020).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from kgbuild.atomic import atomic_dir
 from kgbuild.errors import UserError
 from trainer.config import MultilingualConfig
-from trainer.data import load_parallel
+from trainer.data import load_parallel, parallel_languages
 from trainer.outputs import (
     fingerprint,
     is_main_process,
@@ -43,7 +44,8 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
     checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
     started = time.perf_counter()
 
-    # 1. Load the English teacher and the multilingual student
+    # 1. Load the English teacher and the multilingual student (the parallel table is checked first: it is quick)
+    parallel_ds = load_parallel(parallel)
     teacher_ref, student_ref = model_reference(teacher), model_reference(student)
     teacher_model = SentenceTransformer(teacher_ref)
     student_model = SentenceTransformer(student_ref)
@@ -51,10 +53,11 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
     dims = teacher_model.get_embedding_dimension(), student_model.get_embedding_dimension()
     if dims[0] != dims[1]:
         raise UserError(f"teacher embeds in {dims[0]} dimensions, student in {dims[1]}", path=student_ref,
-                        fix="pick a multilingual student with the teacher's embedding dimension")
+                        fix=f"pick a multilingual student that embeds in {dims[0]} dimensions, as the teacher does "
+                            "(paraphrase-multilingual-mpnet-base-v2 for an mpnet teacher: 768; "
+                            "paraphrase-multilingual-MiniLM-L12-v2 for a MiniLM teacher: 384)")
 
     # 2. The parallel texts (en, xx) and the teacher's embedding of the English side as the label
-    parallel_ds = load_parallel(parallel)
     labels = teacher_model.encode(parallel_ds["en"][:], batch_size=config.encode_batch_size, convert_to_numpy=True,
                                   show_progress_bar=True)
     train_dataset = parallel_ds.add_column("label", labels.tolist())   # columns (en, xx, label)
@@ -72,7 +75,8 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
     key = fingerprint(config, teacher_ref, student_ref, str(parallel), seed)
     quiet(trainer, "multilingual").train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
-    summary = {"teacher": teacher_ref, "student": student_ref, **train_summary(trainer, started, len(parallel_ds))}
+    summary = {"teacher": teacher_ref, "student": student_ref, "languages": parallel_languages(parallel),
+               **train_summary(trainer, started, len(parallel_ds))}
 
     # 7. Save atomically (one process under DDP)
     if is_main_process():

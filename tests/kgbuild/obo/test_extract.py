@@ -11,7 +11,7 @@ import pytest
 from kgbuild.contracts import check_folder
 from kgbuild.errors import UserError
 from kgbuild.obo import extract_obo
-from kgbuild.pairs import build_pairs
+from kgbuild.pairs import PairOptions, build_pairs
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "obo"
 
@@ -152,3 +152,26 @@ def test_existing_output_needs_force(obo_kg):
     with pytest.raises(UserError, match="already exists"):
         extract_obo(FIXTURES / "mini.obo", obo_kg)
     extract_obo(FIXTURES / "mini.obo", obo_kg, force=True)
+
+
+def test_language_tagged_synonyms_become_names_of_their_language(tmp_path):
+    (tmp_path / "ml.obo").write_text(
+        "format-version: 1.4\nontology: hp\n\n[Term]\nid: HP:0000001\nname: All\n\n"
+        "[Term]\nid: HP:0000252\nname: Microcephaly\nis_a: HP:0000001\n"
+        'synonym: "Small head" EXACT []\n'
+        'synonym: "Cabeza pequeña" RELATED [] {lang="es"}\n'
+        'synonym: "Microcefalia" EXACT [] {lang="es"}\n'
+        'synonym: "Microcéphalie"@fr EXACT []\n'
+        'synonym: "Mikrozephalie" EXACT [] {xml:lang="de-DE"}\n',
+        encoding="utf-8")
+    manifest = extract_obo(tmp_path / "ml.obo", tmp_path / "kg")
+    names = _rows(tmp_path / "kg" / "names.parquet",
+                  "SELECT name, lang, tty, is_preferred FROM t WHERE cui = 'HP:0000252' ORDER BY aui")
+    assert names == [("Microcephaly", "ENG", "PT", True), ("Small head", "ENG", "EXACT", False),
+                     ("Cabeza pequeña", "SPA", "RELATED", False), ("Microcefalia", "SPA", "EXACT", True),
+                     ("Microcéphalie", "FRE", "EXACT", True), ("Mikrozephalie", "GER", "EXACT", True)]
+    assert manifest["languages"]["SPA"] == {"atoms": 2, "concepts": 1}
+    assert all(c.passed for checks in check_folder(tmp_path / "kg").values() for c in checks)
+    out = tmp_path / "pairs"
+    build_pairs(tmp_path / "kg", out, options=PairOptions(parallel_langs=("SPA",)))
+    assert ("Microcephaly", "Microcefalia") in _rows(out / "parallel.parquet", "SELECT en, xx FROM t")
