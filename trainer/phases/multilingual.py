@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild.atomic import atomic_dir
+from kgbuild.console import verbose
 from kgbuild.errors import UserError
 from trainer.config import MultilingualConfig
 from trainer.data import load_parallel, parallel_languages
@@ -59,7 +60,7 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
 
     # 2. The parallel texts (en, xx) and the teacher's embedding of the English side as the label
     labels = teacher_model.encode(parallel_ds["en"][:], batch_size=config.encode_batch_size, convert_to_numpy=True,
-                                  show_progress_bar=True)
+                                  show_progress_bar=verbose())  # the phase's own bar shows progress
     train_dataset = parallel_ds.add_column("label", labels.tolist())   # columns (en, xx, label)
     del teacher_model
 

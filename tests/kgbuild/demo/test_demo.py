@@ -25,7 +25,8 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["demo", "--workdir", str(work), "--steps", "3", "--llm-concepts", "3",
                                       "--llm-server", "transformers"])
     assert result.exit_code == 0, result.output
-    for folder in ("kg", "definitions", "pairs", "hub", "run/contrastive", "run/self_distillation", "run/final"):
+    for folder in ("kg", "definitions", "pairs", "hub", "run/contrastive", "run/self_distillation", "run/final",
+                   "run/multilingual"):
         assert (work / folder).is_dir(), folder
     assert "local transformers server" in result.output and "definitions written: 3;" in result.output
     assert "written in" in result.output
@@ -33,7 +34,9 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
     pairs_manifest = json.loads((work / "pairs" / "manifest.json").read_text())
     assert "definitions" in json.dumps(pairs_manifest["inputs"])
     manifest = json.loads((work / "run" / "manifest.json").read_text())
-    assert set(manifest["scores"]) == {"base", "contrastive", "self_distillation", "weight_averaging"}
+    assert set(manifest["scores"]) == {"base", "contrastive", "self_distillation", "weight_averaging", "multilingual"}
+    # BioLORD-2023-M from the sample's Spanish and French names: the cross-lingual rows before and after.
+    assert {"XL linking SPA acc@1", "XL linking FRE acc@1"} <= set(manifest["scores"]["multilingual"]["headline"])
     assert "KG linking acc@1" in manifest["scores"]["weight_averaging"]["headline"]
     # The staged dataset repository loads with datasets, config by config.
     from datasets import load_dataset
@@ -80,11 +83,13 @@ def test_the_demo_console_at_80_columns(tmp_path):
     assert "Loading weights" not in quiet.stderr and "Computing widget examples" not in quiet.stderr
     assert "contrastive ━" in quiet.stderr and "self-distillation ━" in quiet.stderr  # our bars
     # Row counts for every step that writes tables.
-    assert "rows: names 574, codes 562" in err and "rows: descriptions 486, pairs" in err
-    assert "staged and verified: descriptions (train)" in err and "pairs (train/validation/test)" in err
-    assert "contrastive (phase 1 of 3)" in err and "the run has about" in err
+    assert "rows: names 775, codes 573" in err and "rows: descriptions 486, pairs" in err
+    assert "parallel ENG–SPA: 213 pairs" in err and "parallel ENG–FRE: 70 pairs" in err
+    assert "staged and verified: crosslingual_linking (validation/test), descriptions (train)" in err
+    assert "pairs (train/validation/test), parallel (train/validation/test)" in err
+    assert "contrastive (phase 1 of 4)" in err and "the run has about" in err and "Batches:" not in err
     # Results on stdout, within 80 columns, headers whole.
-    assert "evaluation:" in quiet.stdout and "self-distil" in quiet.stdout and "averaged" in quiet.stdout
+    assert "self-dist." in quiet.stdout and "multiling." in quiet.stdout and "XL SPA acc@1" in quiet.stdout
     assert max(len(line) for line in quiet.stdout.splitlines()) <= 80 and "…" not in quiet.stdout
     assert max(len(line) for line in quiet.stderr.splitlines() if "━" in line or "─" in line) <= 80
     loud = subprocess.run([*cmd, "--workdir", str(tmp_path / "v"), "--verbose"], capture_output=True, text=True,
