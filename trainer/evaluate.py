@@ -4,6 +4,9 @@ The sets are read from a folder the user gives (--evalsets or KGBUILD_EVALSETS),
 (each subfolder with its SOURCES.md; `trainer evalsets fetch DIR` downloads the public ones); nothing is copied into
 the repository. Every pair of each file is scored. MedSTS and MedNLI-S are access-controlled: they are scored when the
 user has put them in the same folder (layout in the README), and left out of the table otherwise.
+
+The figures come from sentence-transformers' own evaluators (EmbeddingSimilarityEvaluator and
+InformationRetrievalEvaluator), so a trainer can run the same ones and put them in its model card (`build_evaluators`).
 """
 
 from __future__ import annotations
