@@ -4,11 +4,15 @@ The sets are read from a folder the user gives (--evalsets or KGBUILD_EVALSETS),
 (each subfolder with its SOURCES.md; `trainer evalsets fetch DIR` downloads the public ones); nothing is copied into
 the repository. Every pair of each file is scored. MedSTS and MedNLI-S are access-controlled: they are scored when the
 user has put them in the same folder (layout in the README), and left out of the table otherwise.
+
+The figures come from sentence-transformers' own evaluators (EmbeddingSimilarityEvaluator and
+InformationRetrievalEvaluator), so a trainer can run the same ones and put them in its model card (`build_evaluators`).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -19,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 
+from kgbuild.console import verbose
 from kgbuild.errors import UserError
 from trainer.crosslingual import crosslingual_scores
 from trainer.data import load_linking
 
 Pairs = tuple[list[str], list[str], list[float]]
+LINKING = "KG linking"   # the row of KG linking acc@k
 
 
 @dataclass(frozen=True)
@@ -206,40 +211,92 @@ def evalsets_folder(given: Path | str | None) -> Path | None:
     return folder
 
 
-def spearman(x: list[float] | np.ndarray, y: list[float] | np.ndarray) -> float:
-    """Spearman rank correlation ×100 (average ranks for ties)."""
-    return float(spearmanr(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)).statistic) * 100
+def similarity_evaluator(name: str, pairs: Pairs, *, batch_size: int = 64):
+    """sentence-transformers' EmbeddingSimilarityEvaluator on a set's pairs: cosine Spearman (spearman_cosine)."""
+    s1, s2, gold = pairs
+    return _deduplicating_similarity_evaluator()(s1, s2, gold, batch_size=batch_size, main_similarity="cosine",
+                                                 name=name, show_progress_bar=verbose())
 
 
-def cosine_scores(model, s1: list[str], s2: list[str], *, batch_size: int = 64) -> np.ndarray:
-    """Cosine similarity of each pair; every distinct text is embedded once."""
-    texts = list(dict.fromkeys([*s1, *s2]))
-    emb = model.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True)
-    index = {t: i for i, t in enumerate(texts)}
-    a = emb[[index[t] for t in s1]]
-    b = emb[[index[t] for t in s2]]
-    return np.sum(a.astype(np.float64) * b.astype(np.float64), axis=1)
+@functools.cache
+def _deduplicating_similarity_evaluator() -> type:
+    """EmbeddingSimilarityEvaluator that embeds every distinct text once (the library embeds both columns in full):
+    SICK-R's 9,927 pairs hold 6,077 distinct sentences, not 19,854. A class made on first use: sentence-transformers
+    (torch) is imported only when something is scored."""
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+
+    class DeduplicatingSimilarityEvaluator(EmbeddingSimilarityEvaluator):
+        _cache: tuple[dict[str, int], np.ndarray] | None = None
+
+        def __call__(self, model, *args, **kwargs):
+            texts = list(dict.fromkeys([*self.sentences1, *self.sentences2]))
+            self._cache = ({t: i for i, t in enumerate(texts)}, super().embed_inputs(model, texts))
+            try:
+                return super().__call__(model, *args, **kwargs)
+            finally:
+                self._cache = None
+
+        def embed_inputs(self, model, sentences, **kwargs):
+            if self._cache is None or self.precision or kwargs:  # quantised embeddings are calibrated per call
+                return super().embed_inputs(model, sentences, **kwargs)
+            index, embeddings = self._cache
+            return embeddings[[index[t] for t in sentences]]
+
+    return DeduplicatingSimilarityEvaluator
+
+
+def linking_evaluator(name: str, queries: list[str], gold: list[str], cand_cuis: list[str], cand_names: list[str],
+                      *, ks: tuple[int, ...] = (1, 5), batch_size: int = 64):
+    """sentence-transformers' InformationRetrievalEvaluator for KG linking: each query (a held-out name) against every
+    candidate name (cosine); relevant are the candidates of its gold cui, so acc@k is the share of queries whose gold
+    cui is among the k nearest candidate names.
+
+    Ids are row numbers, zero-padded so that the library's tie order (corpus id) is the candidates' order, and each
+    candidate row is its own document (a cui with several names has them all). A query whose cui has no candidate
+    counts as a miss, as before: it gets a relevant id that is in no corpus (the library would drop it otherwise).
+    """
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+    from sentence_transformers.util import cos_sim
+
+    width = len(str(max(len(queries), len(cand_names))))
+    corpus = {f"{i:0{width}d}": text for i, text in enumerate(cand_names)}
+    by_cui: dict[str, set[str]] = {}
+    for cid, cui in zip(corpus, cand_cuis, strict=True):
+        by_cui.setdefault(cui, set()).add(cid)
+    ids = [f"{i:0{width}d}" for i in range(len(queries))]
+    relevant = {qid: by_cui.get(cui) or {"no candidate"} for qid, cui in zip(ids, gold, strict=True)}
+    k = max(ks)
+    # The library scores all queries against one corpus chunk at a time: a chunk keeps that matrix near 64M floats.
+    chunk = max(1024, min(50_000, 2**26 // max(1, len(queries))))
+    return InformationRetrievalEvaluator(
+        dict(zip(ids, queries, strict=True)), corpus, relevant, corpus_chunk_size=chunk, accuracy_at_k=list(ks),
+        mrr_at_k=[k], ndcg_at_k=[k], precision_recall_at_k=[k], map_at_k=[k], score_functions={"cosine": cos_sim},
+        main_score_function="cosine", batch_size=batch_size, show_progress_bar=verbose(), name=name)
+
+
+def _n(evaluator) -> int:
+    return len(evaluator.queries) if hasattr(evaluator, "queries") else len(evaluator.scores)
+
+
+def run_evaluator(evaluator, model) -> dict[str, float]:
+    """One evaluator's figures in our units: {"spearman": ×100} or {"acc@k": %}, with "n"."""
+    metrics = evaluator(model)
+    prefix = f"{evaluator.name}_" if evaluator.name else ""
+    n = _n(evaluator)
+    if hasattr(evaluator, "accuracy_at_k"):
+        # from the hit count, so a figure is exactly 100 * hits / n (as counted by hand)
+        return {**{f"acc@{k}": 100.0 * round(metrics[f"{prefix}cosine_accuracy@{k}"] * n) / n
+                   for k in evaluator.accuracy_at_k}, "n": n}
+    return {"spearman": float(metrics[f"{prefix}spearman_cosine"]) * 100, "n": n}
 
 
 def linking_accuracy(model, queries: list[str], gold: list[str], cand_cuis: list[str], cand_names: list[str], *,
                      ks: tuple[int, ...] = (1, 5), batch_size: int = 64) -> dict[str, float]:
     """acc@k ×100: the share of queries whose gold cui is among the k nearest candidate names (cosine)."""
-    import torch
-
-    cands = torch.from_numpy(model.encode(cand_names, batch_size=batch_size, convert_to_numpy=True,
-                                          normalize_embeddings=True))
-    cand_cuis_arr = np.asarray(cand_cuis, dtype=object)
-    hits = dict.fromkeys(ks, 0)
-    k_max = min(max(ks), len(cand_names))
-    for start in range(0, len(queries), 1024):   # chunks keep the similarity matrix small on a large KG
-        q = torch.from_numpy(model.encode(queries[start:start + 1024], batch_size=batch_size, convert_to_numpy=True,
-                                          normalize_embeddings=True))
-        top = torch.topk(q @ cands.T, k=k_max, dim=1).indices.numpy()
-        for row, cui in zip(top, gold[start:start + 1024], strict=True):
-            found = cand_cuis_arr[row] == cui
-            for k in ks:
-                hits[k] += bool(found[:k].any())
-    return {f"acc@{k}": 100.0 * hits[k] / len(queries) for k in ks}
+    scores = run_evaluator(linking_evaluator("", queries, gold, cand_cuis, cand_names, ks=ks, batch_size=batch_size),
+                           model)
+    scores.pop("n")
+    return scores
 
 
 def _check_names(sets: list[str] | None) -> None:
@@ -309,30 +366,42 @@ def load_model(name: str | Path):
                         "or HF_HOME pointing at a cache that holds it)") from None
 
 
-def evaluate_model(model: Any, *, evalsets: Path | None = None, pairs_dir: Path | None = None,
-                   sets: list[str] | None = None, linking: bool = True, batch_size: int = 64) -> dict[str, Any]:
-    """Scores of one model (a path, hub id or a loaded SentenceTransformer): {set: {"spearman"|acc@k, "n"}}."""
+def evaluation_plan(evalsets: Path | None = None, pairs_dir: Path | None = None, *, sets: list[str] | None = None,
+                    linking: bool = True, batch_size: int = 64) -> dict[str, Any]:
+    """{row name: its sentence-transformers evaluator, or why the row is skipped}, in the order of the table."""
     _check_names(sets)
     chosen = sets_to_score(evalsets, sets) if evalsets is not None else []
-    if isinstance(model, str | Path):
-        model = load_model(model)
-    results: dict[str, Any] = {}
+    plan: dict[str, Any] = {}
     for spec, paths in chosen:
-        if paths is None:
-            results[spec.name] = {"skipped": f"{spec.paths[0]} not in {evalsets}"}
-            continue
-        s1, s2, gold = read_set(spec, paths)
-        results[spec.name] = {"spearman": spearman(cosine_scores(model, s1, s2, batch_size=batch_size), gold),
-                              "n": len(gold)}
+        plan[spec.name] = (f"{spec.paths[0]} not in {evalsets}" if paths is None
+                           else similarity_evaluator(spec.name, read_set(spec, paths), batch_size=batch_size))
     if linking and pairs_dir is not None:
         loaded = load_linking(pairs_dir, split="test")
         if loaded is None or not loaded[0]:
-            results["KG linking"] = {"skipped": f"no linking test split in {pairs_dir}"}
+            plan[LINKING] = f"no linking test split in {pairs_dir}"
         else:
-            queries, gold, cand_cuis, cand_names = loaded
-            results["KG linking"] = {**linking_accuracy(model, queries, gold, cand_cuis, cand_names,
-                                                        batch_size=batch_size), "n": len(queries)}
+            plan[LINKING] = linking_evaluator(LINKING.replace(" ", "-"), *loaded, batch_size=batch_size)
+    return plan
+
+
+def build_evaluators(evalsets: Path | None = None, pairs_dir: Path | None = None, *, sets: list[str] | None = None,
+                     linking: bool = True, batch_size: int = 64) -> list[Any]:
+    """The evaluators of a run (the sets present, and KG linking), the ones `evaluate_model` scores with; a
+    SentenceTransformerTrainer can take them (evaluator=SequentialEvaluator(...)) and its model card reports them."""
+    plan = evaluation_plan(evalsets, pairs_dir, sets=sets, linking=linking, batch_size=batch_size)
+    return [e for e in plan.values() if not isinstance(e, str)]
+
+
+def evaluate_model(model: Any, *, evalsets: Path | None = None, pairs_dir: Path | None = None,
+                   sets: list[str] | None = None, linking: bool = True, batch_size: int = 64) -> dict[str, Any]:
+    """Scores of one model (a path, hub id or a loaded SentenceTransformer): {set: {"spearman"|acc@k, "n"}}."""
+    plan = evaluation_plan(evalsets, pairs_dir, sets=sets, linking=linking, batch_size=batch_size)
+    if isinstance(model, str | Path):
+        model = load_model(model)
+    results = {name: {"skipped": e} if isinstance(e, str) else run_evaluator(e, model) for name, e in plan.items()}
+    if linking and pairs_dir is not None:
         # build-pairs --parallel-lang: the same candidates, queried in each other language (trainer/crosslingual.py)
+        loaded = load_linking(pairs_dir, split="test")
         results.update(crosslingual_scores(model, pairs_dir, loaded and loaded[2:], batch_size=batch_size))
     return results
 

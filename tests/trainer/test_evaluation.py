@@ -5,12 +5,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import spearmanr
 from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.evaluation import (
+    EmbeddingSimilarityEvaluator,
+    InformationRetrievalEvaluator,
+)
 from typer.testing import CliRunner
 
 from kgbuild.errors import UserError
 from trainer.cli import app
-from trainer.evaluate import MEDNLI_S_GOLD, REFERENCES, evaluate_model, linking_accuracy, spearman
+from trainer.evaluate import (
+    MEDNLI_S_GOLD,
+    REFERENCES,
+    build_evaluators,
+    evaluate_model,
+    linking_accuracy,
+    run_evaluator,
+    similarity_evaluator,
+)
 
 
 def hand_spearman(x: list[float], y: list[float]) -> float:
@@ -22,15 +35,9 @@ def hand_spearman(x: list[float], y: list[float]) -> float:
     return 100 * (1 - 6 * d2 / (n * (n * n - 1)))
 
 
-def test_spearman_matches_hand_computed_values():
-    # ranks x: 1 2 3 4 5, ranks y: 2 1 4 3 5 → Σd² = 4 → 1 - 24/120 = 0.8
-    assert spearman([0.1, 0.2, 0.3, 0.4, 0.5], [2.0, 1.0, 4.0, 3.0, 5.0]) == pytest.approx(80.0)
-    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-100.0)
-    # ties take average ranks: y ranks 1.5 1.5 3 4 → Pearson of (1,2,3,4) and (1.5,1.5,3,4)
-    a, b = np.array([1, 2, 3, 4.0]), np.array([1.5, 1.5, 3, 4])
-    da, db = a - a.mean(), b - b.mean()
-    pearson = (da * db).sum() / np.sqrt((da**2).sum() * (db**2).sum())
-    assert spearman([1, 2, 3, 4], [5, 5, 6, 7]) == pytest.approx(100 * pearson)
+def spearman(x, y) -> float:
+    """The reference: scipy's Spearman (average ranks for ties) ×100."""
+    return float(spearmanr(x, y).statistic) * 100
 
 
 BIOSSES_ROWS = [
@@ -66,6 +73,27 @@ def test_evaluator_reproduces_a_hand_computed_spearman(tiny_model, tmp_path):
     assert results["BIOSSES"]["spearman"] == pytest.approx(expected, abs=1e-6)
     assert results["STS-B"]["spearman"] == pytest.approx(expected, abs=1e-6)
     assert "skipped" in results["SICK-R"]
+
+
+def test_scores_come_from_sentence_transformers_evaluators_each_distinct_text_embedded_once(tiny_model, pairs_dir,
+                                                                                              tmp_path):
+    folder = write_evalsets(tmp_path / "evalsets")
+    evaluators = build_evaluators(folder, pairs_dir)   # what a trainer could be given; absent sets are left out
+    assert [e.name for e in evaluators] == ["BIOSSES", "STS-B", "KG-linking"]
+    assert [type(e) for e in evaluators[2:]] == [InformationRetrievalEvaluator]
+    assert all(isinstance(e, EmbeddingSimilarityEvaluator) for e in evaluators[:2])
+    model = SentenceTransformer(str(tiny_model), device="cpu")
+    # repeated sentences (as in SICK-R) are embedded once; the figure is the library's own
+    s1 = [r[0] for r in BIOSSES_ROWS] * 2
+    s2 = [r[1] for r in BIOSSES_ROWS] + [r[1] for r in reversed(BIOSSES_ROWS)]
+    gold = [r[2] for r in BIOSSES_ROWS] + [r[2] / 2 for r in BIOSSES_ROWS]
+    plain = EmbeddingSimilarityEvaluator(s1, s2, gold, main_similarity="cosine")(model)["spearman_cosine"]
+    encoded: list[int] = []
+    encode = model.encode
+    model.encode = lambda texts, **kw: encoded.append(len(texts)) or encode(texts, **kw)
+    ours = run_evaluator(similarity_evaluator("dup", (s1, s2, gold)), model)
+    assert encoded == [len(BIOSSES_ROWS) * 2] and ours["n"] == 12
+    assert ours["spearman"] == pytest.approx(100 * plain, abs=1e-9)
 
 
 def test_malformed_rows_name_file_and_line(tiny_model, tmp_path):
