@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kgbuild.console import make_app, run_app
-from trainer import __version__, push
-from trainer.commands import evalsets, evaluate, linking, phases, run_all
+from trainer import __version__
+from trainer.commands import evalsets, evaluate, linking, phases, push, run_all
 
 app = make_app(
     "trainer",

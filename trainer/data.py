@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import datasets
 import pyarrow.parquet as pq
 
 from kgbuild.errors import UserError
 from kgbuild.tables import table_files
+
+if TYPE_CHECKING:  # imported where used: `trainer --help` must not pay for loading datasets
+    import datasets
 
 PAIR_COLUMNS = ("anchor", "positive", "cui", "kind", "split")
 LOSS_COLUMNS = ["anchor", "positive"]   # MultipleNegativesRankingLoss: (anchor, positive), in-batch negatives
@@ -55,6 +58,8 @@ def pair_files(folder: Path) -> list[str]:
 def load_pairs(folder: Path, *, split: str = "train", kinds: list[str] | None = None) -> Pairs:
     """The `split` rows of pairs.parquet (optionally only some kinds) as a dataset (anchor, positive) + their cuis."""
     files = pair_files(folder)
+    import datasets
+
     ds = datasets.load_dataset("parquet", data_files=files, split="train")
     wanted = set(kinds or [])
     ds = ds.filter(lambda batch: [s == split and (not wanted or k in wanted)
@@ -86,6 +91,8 @@ def load_linking(folder: Path, *, split: str = "test") -> tuple[list[str], list[
     cands = _files(folder, "linking_candidates", "")
     _require_columns(links, ("query", "cui", "split"))
     _require_columns(cands, ("cui", "name"))
+    import datasets
+
     link_ds = datasets.load_dataset("parquet", data_files=links, split="train").filter(
         lambda batch: [s == split for s in batch["split"]], batched=True)
     cand_ds = datasets.load_dataset("parquet", data_files=cands, split="train")
@@ -126,6 +133,8 @@ def load_parallel(path: Path, *, split: str = "train") -> datasets.Dataset:
         raise UserError(f"parallel table breaks its contract: {'; '.join(failed[:6])}",
                         path=files[0], fix="see data_contracts/parallel.odcs.yaml (columns en, xx, lang, cui, kind, "
                                            "split as build-pairs writes them, or en, xx alone; non-empty text)")
+    import datasets
+
     ds = datasets.load_dataset("parquet", data_files=files, split="train")
     if not _own_table(files):
         ds = ds.filter(lambda batch: [s == split for s in batch["split"]], batched=True, desc=f"parallel ({split})")

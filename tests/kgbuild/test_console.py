@@ -32,3 +32,17 @@ def test_text_we_did_not_write_is_never_read_as_markup(capsys):
     assert "'.[local-llm]'" in printed and "[0.5, 0.5]" in printed and "/data/[v2]/kg" in printed
     help_text = CliRunner().invoke(app, ["contrastive", "--help"]).output
     assert "default [model] base" in " ".join(help_text.split())
+
+
+@pytest.mark.parametrize("cli", ["kgbuild", "trainer"])
+def test_help_and_version_load_no_heavy_library(cli):
+    """`--help` and `--version` answer at once, and library progress bars stay hidden: tqdm and huggingface_hub read
+    their settings when imported, so nothing may import them before `run_app` sets those settings."""
+    code = (f"import sys; from {cli}.cli import app; from kgbuild.console import run_app\n"
+            "for args in (['--help'], ['--version']):\n"
+            "    try:\n        run_app(app, args)\n    except SystemExit:\n        pass\n"
+            "heavy = ('torch', 'datasets', 'transformers', 'sentence_transformers', 'huggingface_hub', 'tqdm')\n"
+            "print('loaded:', [m for m in heavy if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "loaded: []" in result.stdout and f"{cli} 0." in result.stdout

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.publish import upload as upload_module
-from trainer.push import push_model, register
+from trainer.commands.push import register
+from trainer.push import push_model
 
 # The Hub test doubles live with the dataset publish tests; load that file directly so this module does not depend
 # on how the tests folder is packaged.
