@@ -38,7 +38,7 @@ def save_phase(model: Any, folder: Path, *, name: str, info: dict[str, Any], set
     The card replaces sentence-transformers' automatic one, which knows neither the base model nor the phase ("base
     model Unknown", the last loss only); `trainer run-all` gives the run's final model the full card after evaluation.
     """
-    from kgbuild.publish import model_card
+    from trainer import model_card
 
     model.save(str(folder), create_model_card=False)
     settings = dataclasses.asdict(settings) if dataclasses.is_dataclass(settings) else dict(settings)

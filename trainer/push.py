@@ -14,11 +14,11 @@ from huggingface_hub import HfApi, ModelCard
 
 from kgbuild.atomic import atomic_dir, temp_dir
 from kgbuild.errors import UserError
-from kgbuild.publish import model_card
 from kgbuild.publish.licence import Licence, guard
-from kgbuild.publish.model_card import ModelFacts, training_licence
 from kgbuild.publish.stage import redact_paths
 from kgbuild.publish.upload import Uploaded, check_repo_id, upload
+from trainer import model_card
+from trainer.model_card import ModelFacts, training_licence
 
 # Training state that belongs to resuming a run, not to the published model.
 _SKIP_DIRS = ("runs",)

@@ -142,7 +142,7 @@ def write_card(config: RunConfig, phase: str, out: Path, *, final: bool) -> None
     """The card of a phase folder, rewritten on every run so none is stale: the run's last phase gets the BioLORD
     card, built like `trainer push` builds it from the manifest just written (so it holds the scores); the others
     their phase card (again: a folder that was the last phase of an earlier run may hold a full card)."""
-    from kgbuild.publish import model_card
+    from trainer import model_card
 
     if not final:
         model_card.write(model_card.phase_card(out.name, phase, finished(out) or {}, config.section(phase)), out)

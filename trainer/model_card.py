@@ -403,7 +403,7 @@ def training_licence(facts: ModelFacts) -> Licence:
 
 
 def _template(name: str) -> str:
-    return (resources.files("kgbuild.publish") / name).read_text(encoding="utf-8")
+    return (resources.files("trainer") / name).read_text(encoding="utf-8")
 
 
 def write(card: ModelCard, folder: Path) -> Path:
