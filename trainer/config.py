@@ -109,7 +109,9 @@ class RunConfig:
         return self.model.output_dir
 
     def phase_dir(self, phase: str) -> Path:
-        return self.output_dir / {"weight_averaging": "final"}.get(phase, phase)
+        from trainer.phases import PHASES
+
+        return self.output_dir / PHASES[phase].folder
 
     def section(self, name: str) -> dict[str, Any]:
         return _jsonable(dataclasses.asdict(getattr(self, name)))

@@ -30,14 +30,13 @@ from kgbuild.languages import iso_code
 from kgbuild.publish.card import BIOLORD_BIBTEX, licence_metadata
 from kgbuild.publish.licence import Licence, assess, terms_text, unknown
 from kgbuild.publish.stage import redact_paths
+from trainer.phases import PHASES
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # The bases the trainer takes by bare name (trainer.models resolves them offline): their Hub ids.
 _KNOWN_BASES = {"all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
                 "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
-_PHASE_TITLES = {"contrastive": "1. Contrastive (LORD: names ↔ definitions/descriptions)",
-                 "self_distillation": "2. Self-distillation", "weight_averaging": "3. Weight averaging",
-                 "multilingual": "4. Multilingual distillation"}
+_PHASE_TITLES = {p.name: p.title for p in PHASES.values()}
 # What a phase's summary (its marker, the run manifest's phases) says about the model it made.
 _PHASE_INFO = ("steps", "rows", "epoch", "world_size", "weights", "models", "teacher", "student", "base",
                "fingerprint", "languages")

@@ -25,10 +25,10 @@ from trainer import __version__
 from trainer.config import RunConfig
 from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headline, reference_for
 from trainer.outputs import barrier, drop_checkpoints, finished, is_main_process, sha256_file
+from trainer.phases import PHASES
 
 logger = logging.getLogger(__name__)
 
-PHASES = ("contrastive", "self_distillation", "weight_averaging", "multilingual")
 
 
 def file_digest(path: Path) -> dict[str, Any]:
@@ -61,7 +61,8 @@ _NOT_IN_FINGERPRINT = ("keep_checkpoints", "dataloader_workers")
 
 def phase_fingerprint(config: RunConfig, phase: str, data_hash: str) -> str:
     """What a phase's output depends on: data, model settings and this and every earlier phase's section."""
-    upto = PHASES[: PHASES.index(phase) + 1]
+    order = list(PHASES)
+    upto = order[: order.index(phase) + 1]
 
     def section(name: str) -> dict[str, Any]:
         return {k: v for k, v in config.section(name).items() if k not in _NOT_IN_FINGERPRINT}
@@ -230,7 +231,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
                 raise UserError(f"{phase} output {why}", path=out, fix="pass --force to retrain it, or remove it")
             left = _seconds_left(config, enabled[i:], phases, timings)
             eta = f"; the run has about {_duration(left)} left" if left is not None else ""
-            err.print(f"{phase} (phase {i + 1} of {len(enabled)}): training into {out}{eta}")
+            err.print(f"{phase} (phase {i + 1} of {len(enabled)}): {PHASES[phase].verb} into {out}{eta}")
             t = time.perf_counter()
             summary = _run_phase(phase, config, out, {"fingerprint": fingerprint})
             timings[phase] = time.perf_counter() - t

@@ -9,6 +9,7 @@ import typer
 from kgbuild.console import err, user_errors
 from kgbuild.errors import UserError
 from trainer.commands.common import CONFIG_OPTION, FORCE_OPTION, SET_OPTION, report, resolve_config
+from trainer.phases import PHASES
 
 
 def _abs(path: Path | None) -> Path | None:
@@ -48,7 +49,7 @@ def contrastive(
     out = _abs(out) or cfg.phase_dir("contrastive")
     summary = train_contrastive(_model(base) or cfg.model.base, pairs, out, cfg.contrastive,
                                 max_seq_length=cfg.model.max_seq_length, seed=cfg.model.seed, force=force)
-    report("contrastive", summary, out)
+    report(PHASES["contrastive"].label, summary, out)
 
 
 @user_errors
@@ -72,7 +73,7 @@ def distill(
     student = _model(student) or sd.student or cfg.model.base
     summary = train_self_distillation(teacher, student, pairs, out, sd, max_seq_length=cfg.model.max_seq_length,
                                       seed=cfg.model.seed, cache_dir=out.parent / "cache", force=force)
-    report("self-distillation", summary, out)
+    report(PHASES["self_distillation"].label, summary, out)
 
 
 @user_errors
@@ -127,7 +128,7 @@ def multilingual(
     out = _abs(out) or cfg.phase_dir("multilingual")
     teacher = _model(teacher) or ml.teacher or str(cfg.phase_dir("weight_averaging"))
     summary = train_multilingual(teacher, student, parallel, out, ml, seed=cfg.model.seed, force=force)
-    report("multilingual", summary, out)
+    report(PHASES["multilingual"].label, summary, out)
 
 
 def register(app: typer.Typer) -> None:

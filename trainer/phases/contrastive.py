@@ -27,6 +27,7 @@ from trainer.outputs import (
     train_summary,
     training_arguments,
 )
+from trainer.phases import PHASES
 from trainer.sampler import cui_batch_sampler
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.dataset, loss=loss,
                                          callbacks=callbacks)
     key = fingerprint(config, base, pairs.files, max_seq_length, seed)
-    quiet(trainer, "contrastive").train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    label = PHASES["contrastive"].label
+    quiet(trainer, label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {"base": base, **train_summary(trainer, started, len(pairs.cuis))}
 
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)

@@ -29,6 +29,7 @@ from trainer.outputs import (
     train_summary,
     training_arguments,
 )
+from trainer.phases import PHASES
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
     # 6. Train
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
     key = fingerprint(config, teacher_ref, student_ref, str(parallel), seed)
-    quiet(trainer, "multilingual").train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    quiet(trainer, PHASES["multilingual"].label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {"teacher": teacher_ref, "student": student_ref, "languages": parallel_languages(parallel),
                **train_summary(trainer, started, len(parallel_ds))}
 

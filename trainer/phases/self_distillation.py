@@ -31,6 +31,7 @@ from trainer.outputs import (
     train_summary,
     training_arguments,
 )
+from trainer.phases import PHASES
 from trainer.sampler import length_grouped_batch_sampler
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Pa
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss,
                                          callbacks=callbacks)
     key = fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
-    quiet(trainer, "self-distillation").train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    label = PHASES["self_distillation"].label
+    quiet(trainer, label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {"teacher": teacher_ref, "student": student_ref, **train_summary(trainer, started, len(texts))}
 
     # 7. Save atomically (one process under DDP)
