@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from kgbuild.atomic import atomic_dir
 from kgbuild.contracts import check_tables_or_raise, columns, table_files, unreadable_file
-from kgbuild.engine import DEFAULT_MEMORY_LIMIT, check_memory_limit, runtime_error
+from kgbuild.engine import DEFAULT_MEMORY_LIMIT, check_memory_limit, connect, parquet_scan, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
 from kgbuild.pairs.phrases import phrase_table
@@ -107,13 +107,9 @@ class PairOptions:
         return pa.table({k: [v] for k, v in asdict(self).items() if k not in skip})
 
 
-def _sql_list(files: list[str]) -> str:
-    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-
-
 def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str], needed: list[str]) -> int:
     """A view named after the table over its Parquet files, after checking the columns build-pairs needs."""
-    src = f"read_parquet({_sql_list(files)})"
+    src = parquet_scan(files)  # a literal: the view below cannot hold a parameter
     try:
         found = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()]
     except duckdb.Error as exc:
@@ -185,8 +181,8 @@ def _parallel_summary(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str,
     for table in PARALLEL_OUTPUTS:
         kind = "'query'" if table == "crosslingual_linking" else "kind"
         rows = con.execute(
-            f"SELECT lang, {kind}, split, count(*) "
-            f"FROM read_parquet('{(folder / f'{table}.parquet').as_posix()}') GROUP BY ALL ORDER BY ALL"
+            f"SELECT lang, {kind}, split, count(*) FROM read_parquet(?) GROUP BY ALL ORDER BY ALL",
+            [str(folder / f"{table}.parquet")],
         ).fetchall()
         for lang, what, split, n in rows:
             block = summary.setdefault(lang, {"rows": 0, "concepts": 0, "kinds": {}, "splits": {}, "linking": {}})
@@ -196,9 +192,8 @@ def _parallel_summary(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str,
                 block["splits"][split] = block["splits"].get(split, 0) + n
             else:
                 block["linking"][split] = n
-    src = f"read_parquet('{(folder / 'parallel.parquet').as_posix()}')"
-    query = f"SELECT lang, count(DISTINCT cui) FROM {src} GROUP BY lang"
-    for lang, n in con.execute(query).fetchall():
+    query = "SELECT lang, count(DISTINCT cui) FROM read_parquet(?) GROUP BY lang"
+    for lang, n in con.execute(query, [str(folder / "parallel.parquet")]).fetchall():
         summary[lang]["concepts"] = n
     return summary
 
@@ -300,13 +295,14 @@ def build_pairs(
         # lives with the spill folder inside the temporary output, so a failed run leaves nothing behind.
         work = tmp / ".work"
         work.mkdir()
-        con = duckdb.connect(str(work / "pairs.duckdb"))
+        con = connect(
+            work / "pairs.duckdb",
+            memory_limit=options.memory_limit,
+            threads=options.threads,
+            temp_directory=work / "spill",
+            preserve_insertion_order=False,  # outputs are ordered explicitly
+        )
         try:
-            con.sql(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
-            con.sql(f"SET memory_limit = '{options.memory_limit}'")
-            con.sql("SET preserve_insertion_order = false")  # outputs are ordered explicitly
-            if options.threads:
-                con.sql(f"SET threads = {int(options.threads)}")
             started = time.perf_counter()
             inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
             _check_parallel_langs(_check_names(con, options.lang, kg), options, kg)

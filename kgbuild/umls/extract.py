@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.console import err
 from kgbuild.contracts import check_tables_or_raise
-from kgbuild.engine import check_memory_limit, runtime_error
+from kgbuild.engine import check_memory_limit, connect, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.resources import read_sql
@@ -192,20 +192,17 @@ def extract_umls(
     with atomic_dir(Path(out), force=force, inputs=inputs) as tmp:
         # In memory (DuckDB spills to temp_directory past memory_limit): a database file would write every staged
         # table to disk once more.
-        con = duckdb.connect()
-        con.execute("SET enable_progress_bar = false")
-        try:
-            if opts.memory_limit:
-                con.execute(f"SET memory_limit = '{opts.memory_limit}'")
-            if opts.threads:
-                con.execute(f"SET threads = {int(opts.threads)}")
-            con.execute(f"SET temp_directory = '{tmp / '.spill'}'")
+        con = connect(
+            memory_limit=opts.memory_limit,
+            threads=opts.threads,
+            temp_directory=tmp / ".spill",
             # DuckDB cannot estimate a CSV scan's size and would build hash tables on the 63M MRREL rows; the SQL
             # puts the large input on the left of every join, so keep the written order (4x faster here).
-            con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-            # Staged tables may be stored in any order (DuckDB spreads them over the threads); every mart says its
-            # order with ORDER BY, which DuckDB keeps whatever this setting.
-            con.execute("SET preserve_insertion_order = false")
+            disabled_optimizers="build_side_probe_side",
+            # Staged tables may be stored in any order (DuckDB spreads them over the threads).
+            preserve_insertion_order=False,
+        )
+        try:
             con.execute(read_sql("umls/_macros.sql"))
             for name in FILES:
                 register_raw(con, name, files.get(name))
