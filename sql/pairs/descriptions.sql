@@ -49,3 +49,4 @@ select
     template_version,
 from written
 where description is not null
+order by cui
