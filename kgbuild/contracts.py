@@ -73,6 +73,13 @@ def table_schema(table: str) -> dict[str, Any]:
     return load_contract(table)["schema"][0]
 
 
+def made_by(table: str) -> list[str]:
+    """The files that make `table` (the contract's lineage: ODCS authoritativeDefinitions of type
+    transformationImplementation), relative to the repository root: SQL under sql/, or a Python module."""
+    refs = table_schema(table).get("authoritativeDefinitions", [])
+    return [r["url"] for r in refs if r.get("type") == "transformationImplementation"]
+
+
 def columns(table: str) -> list[str]:
     """The contract's column names, in order."""
     return [p["name"] for p in table_schema(table)["properties"]]

@@ -96,3 +96,21 @@ def test_quoting_and_connection(tmp_path):
     assert settings == (1, False, False)
     with pytest.raises(duckdb.Error):
         con.execute(f"SELECT * FROM {parquet_scan([odd / 'missing.parquet'])}")
+
+
+def test_each_contract_names_the_code_that_makes_its_table():
+    from pathlib import Path
+
+    from kgbuild.contracts import contract_names, made_by
+
+    root = Path(__file__).resolve().parents[2]
+    for table in contract_names():
+        files = made_by(table)
+        assert files, f"{table}: no lineage in its contract"
+        for f in files:
+            assert (root / f).is_file(), f"{table}: {f} does not exist"
+    # every mart of a SQL folder is named by the contract of its table: table -> code in one hop
+    for folder in ("umls", "pairs"):
+        for name, model in sqlrun.load_models(folder).items():
+            if model.kind == "mart":
+                assert model.path in made_by(name), name
