@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import yaml
 
-from kgbuild.engine import runtime_error
+from kgbuild.engine import connect, parquet_scan, runtime_error, sql_literal
 from kgbuild.errors import UserError
 from kgbuild.resources import contracts_dir
 from kgbuild.tables import table_files
@@ -73,6 +73,13 @@ def table_schema(table: str) -> dict[str, Any]:
     return load_contract(table)["schema"][0]
 
 
+def made_by(table: str) -> list[str]:
+    """The files that make `table` (the contract's lineage: ODCS authoritativeDefinitions of type
+    transformationImplementation), relative to the repository root: SQL under sql/, or a Python module."""
+    refs = table_schema(table).get("authoritativeDefinitions", [])
+    return [r["url"] for r in refs if r.get("type") == "transformationImplementation"]
+
+
 def columns(table: str) -> list[str]:
     """The contract's column names, in order."""
     return [p["name"] for p in table_schema(table)["properties"]]
@@ -94,10 +101,6 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([(p["name"], types[p["physicalType"].upper()]) for p in table_schema(table)["properties"]])
 
 
-def _sql_str(value: Any) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _quality_ok(rule: dict[str, Any], value: float) -> tuple[bool, str]:
     for op, fn in _OPERATORS.items():
         if op in rule:
@@ -115,7 +118,8 @@ def check_table(
     seen: dict[tuple[str, ...], int] = {}
     if not files:
         return [Check(table, "exists", False, "no Parquet file found")]
-    src = f"read_parquet([{', '.join(_sql_str(f) for f in files)}])"
+    # a literal, not a parameter: the contract's own SQL rules take this source in place of ${table}
+    src = parquet_scan(files)
     described = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
     actual = [(row[0], row[1].upper()) for row in described]
     expected = [(p["name"], p.get("physicalType", "").upper()) for p in schema["properties"]]
@@ -213,19 +217,19 @@ def _column_rule(con, src: str, table: str, column: str, rule: dict[str, Any], s
         ok, detail = _quality_ok(rule, bad)
         return Check(table, f"{column}.{rule.get('name', 'sql')}", ok, detail)
     if metric == "invalidValues" and "validValues" in args:
-        values = ", ".join(_sql_str(v) for v in args["validValues"])
+        values = ", ".join(sql_literal(v) for v in args["validValues"])
         bad = con.execute(
             f"SELECT count(*) FROM {src} WHERE {col} IS NOT NULL AND {col}::VARCHAR NOT IN ({values})"
         ).fetchone()[0]
     elif metric == "invalidValues" and "pattern" in args:
         bad = con.execute(
             f"SELECT count(*) FROM {src} WHERE {col} IS NOT NULL AND NOT regexp_full_match({col}, "
-            f"{_sql_str(args['pattern'])})"
+            f"{sql_literal(args['pattern'])})"
         ).fetchone()[0]
     elif metric == "nullValues":
         bad = con.execute(f"SELECT count(*) FROM {src} WHERE {col} IS NULL").fetchone()[0]
     elif metric == "missingValues":
-        values = ", ".join(_sql_str(v) for v in args.get("missingValues", [""]))
+        values = ", ".join(sql_literal(v) for v in args.get("missingValues", [""]))
         bad = con.execute(
             f"SELECT count(*) FROM {src} WHERE {col} IS NULL OR {col}::VARCHAR IN ({values})"
         ).fetchone()[0]
@@ -245,7 +249,7 @@ def _relationship(con, src: str, table: str, column: str, rel: dict[str, Any], f
     other = table_files(folder, other_table) if folder is not None else []
     if not other:  # the referenced table lives elsewhere (e.g. definitions shards beside no KG): nothing to join
         return Check(table, f"{column}->{rel['to']}", True, "skipped: referenced table not in this folder")
-    osrc = f"read_parquet([{', '.join(_sql_str(f) for f in other)}])"
+    osrc = parquet_scan(other)
     # Written as an ANTI JOIN: DuckDB plans "x IS NOT NULL AND NOT EXISTS (...)" as a mark join, 2-4x slower.
     bad = con.execute(
         f'SELECT count(*) FROM (SELECT "{column}" AS v FROM {src} WHERE "{column}" IS NOT NULL) t '
@@ -260,22 +264,12 @@ def unreadable_file(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[s
     mid-way is found here."""
     for f in files:
         try:
-            con.execute(f"SELECT max(hash(COLUMNS(*))) FROM read_parquet({_sql_str(f)})").fetchall()
+            con.execute("SELECT max(hash(COLUMNS(*))) FROM read_parquet(?)", [f]).fetchall()
         except duckdb.Error as exc:
             if type(exc).__name__ == "InterruptException":
                 raise KeyboardInterrupt from exc
             return f, str(exc).splitlines()[0]
     return None
-
-
-def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection for checks. Share one across the tables of a run: a new in-memory database per table cost
-    extract 0.12 s over its 7 tables."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")  # checks run under the commands' own progress display
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-    return con
 
 
 def check_or_raise(table: str, folder: Path, *, con: duckdb.DuckDBPyConnection | None = None) -> list[Check]:
@@ -295,7 +289,8 @@ def check_tables_or_raise(
 
     `folder` is the run's temporary folder: the error names the file under `out`, the output the user asked for (a
     temporary path is gone by the time the message is read)."""
-    con = connect(memory_limit)
+    # one connection for all the tables of a run: a new database per table cost extract 0.12 s over its 7 tables
+    con = connect(memory_limit=memory_limit)
     try:
         for table in tables:
             try:

@@ -4,7 +4,9 @@ of memory, a full disk, an interrupted query or a corrupt Parquet input become o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -60,3 +62,46 @@ def parquet_error(exc: duckdb.Error, files: list[str] | None = None) -> UserErro
         path=path,
         fix="rerun the kgbuild command that wrote this folder (or restore the file from a backup)",
     )
+
+
+def connect(
+    database: Path | str | None = None,
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_directory: Path | str | None = None,
+    preserve_insertion_order: bool = True,
+    disabled_optimizers: str | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """The one way a command opens DuckDB: settings go in as a config dict (no SQL is built from them), and
+    DuckDB's own progress bar is off, as every command draws its own progress (or none)."""
+    config: dict[str, Any] = {}
+    if memory_limit:
+        config["memory_limit"] = str(memory_limit)
+    if threads:
+        config["threads"] = int(threads)
+    if temp_directory is not None:
+        config["temp_directory"] = Path(temp_directory).as_posix()
+    if not preserve_insertion_order:
+        # outputs say their order with ORDER BY, which DuckDB keeps whatever this setting
+        config["preserve_insertion_order"] = False
+    if disabled_optimizers:
+        config["disabled_optimizers"] = disabled_optimizers
+    con = duckdb.connect(":memory:" if database is None else Path(database).as_posix(), config=config)
+    con.execute("SET enable_progress_bar = false")  # a session setting: the config dict refuses it
+    return con
+
+
+def sql_literal(value: Any) -> str:
+    """A string literal for the SQL DuckDB cannot take as a parameter (CREATE VIEW, macros, contract rules)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_list(values: Iterable[Any]) -> str:
+    """A list literal, e.g. the files of `read_parquet([...])` inside a view."""
+    return "[" + ", ".join(sql_literal(v) for v in values) + "]"
+
+
+def parquet_scan(files: Iterable[Any]) -> str:
+    """`read_parquet([...])` over `files`, for SQL that cannot be prepared; prefer `read_parquet($files)`."""
+    return f"read_parquet({sql_list(str(f) for f in files)})"

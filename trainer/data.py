@@ -118,14 +118,16 @@ def _own_table(files: list[str]) -> bool:
 def load_parallel(path: Path, *, split: str = "train") -> datasets.Dataset:
     """The parallel texts (en, xx) for multilingual distillation: the `split` rows of a build-pairs parallel table
     (so no dev/test concept is distilled), or every row of a two-column table of the user's own."""
-    from kgbuild.contracts import check_table, connect  # DuckDB: only this check needs it, not the training data
+    # DuckDB: only this check needs it, not the training data
+    from kgbuild.contracts import check_table
+    from kgbuild.engine import connect
 
     files = parallel_files(path)
     if _own_table(files):
         # the contract's rules on en/xx, without the columns build-pairs adds
-        src = "read_parquet([" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "])"
         rows, empty = connect().execute(
-            f"SELECT count(*), count(*) FILTER (coalesce(en, '') = '' OR coalesce(xx, '') = '') FROM {src}").fetchone()
+            "SELECT count(*), count(*) FILTER (coalesce(en, '') = '' OR coalesce(xx, '') = '') FROM read_parquet(?)",
+            [files]).fetchone()
         failed = ([f"{empty} row(s) with an empty en or xx"] if empty else []) + ([] if rows else ["no rows"])
     else:
         failed = [f"{c.name}: {c.detail}" for c in check_table("parallel", files) if not c.passed]

@@ -17,7 +17,6 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kgbuild.contracts import arrow_schema
+from kgbuild.engine import connect
 from kgbuild.errors import UserError
 
 TABLE = "llm_definitions"
@@ -62,10 +62,6 @@ def is_ours(out: Path) -> bool:
     """True when `out` is a DEFS folder of generate-definitions (what it writes first is the lock file)."""
     out = Path(out)
     return any((out / name).exists() for name in (".lock", TABLE, "journal", "batches"))
-
-
-def _sql_list(files: Iterable[str]) -> str:
-    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
 
 
 class DefinitionStore:
@@ -218,8 +214,8 @@ class DefinitionStore:
             return set()
         keep = "best >= 1" if not retry_failed else "best = 2"
         con = _duckdb()
-        best = f"SELECT key, max({_RANK_SQL}) AS best FROM read_parquet({_sql_list(files)}) GROUP BY key"
-        reader = con.sql(f"SELECT key FROM ({best}) WHERE {keep}").to_arrow_reader(100_000)
+        best = f"SELECT key, max({_RANK_SQL}) AS best FROM read_parquet($files) GROUP BY key"
+        reader = con.sql(f"SELECT key FROM ({best}) WHERE {keep}", params={"files": files}).to_arrow_reader(100_000)
         skip: set[bytes] = set()
         for batch in reader:
             skip.update(short_key(k) for k in batch.column(0).to_pylist())
@@ -233,8 +229,9 @@ class DefinitionStore:
         con = _duckdb()
         # max_by in a hash aggregate, not a window: memory stays small however large the table is.
         best = (f"SELECT max_by(status, {_RANK_SQL} * 10000000000000000 + epoch_us(created_at)) AS status "
-                f"FROM read_parquet({_sql_list(files)}) GROUP BY key")
-        return dict(con.sql(f"SELECT status, count(*) FROM ({best}) GROUP BY status ORDER BY status").fetchall())
+                "FROM read_parquet($files) GROUP BY key")
+        query = f"SELECT status, count(*) FROM ({best}) GROUP BY status ORDER BY status"
+        return dict(con.execute(query, {"files": files}).fetchall())
 
     # -- compaction ------------------------------------------------------------------------------------------------
 
@@ -244,26 +241,26 @@ class DefinitionStore:
         if len(files) < 2:
             return
         con = _duckdb()
-        src = f"read_parquet({_sql_list(files)}, filename = true)"
-        dup_files = {r[0] for r in con.sql(
+        src = "read_parquet($files, filename = true)"
+        dup_files = {r[0] for r in con.execute(
             f"SELECT DISTINCT filename FROM {src} WHERE key IN "
-            f"(SELECT key FROM {src} GROUP BY key HAVING count(*) > 1)").fetchall()}
+            f"(SELECT key FROM {src} GROUP BY key HAVING count(*) > 1)", {"files": files}).fetchall()}
         small = {f for f in files if pq.ParquetFile(f).metadata.num_rows < self.compact_below_rows}
         targets = dup_files | (small if len(small) > 1 else set())
         if not targets or (len(targets) == 1 and not dup_files):
             return
         # DuckDB streams the merge straight into the new shard (no table in Python memory). Written first, the old
         # shards dropped after: a kill in between only leaves duplicates, which readers and the next run resolve.
-        sources = _sql_list(sorted(targets))
         if dup_files:
             order = f"{_RANK_SQL} DESC, created_at DESC, filename DESC"
-            query = (f"SELECT * EXCLUDE (filename) FROM read_parquet({sources}, filename = true) "
+            query = ("SELECT * EXCLUDE (filename) FROM read_parquet($files, filename = true) "
                      f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY {order}) = 1")
         else:
-            query = f"SELECT * FROM read_parquet({sources})"
+            query = "SELECT * FROM read_parquet($files)"
         name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.parquet"
         tmp = self.shards / f".{name}.tmp"
-        con.sql(f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({query}) TO $out (FORMAT parquet, COMPRESSION zstd)",
+                    {"files": sorted(targets), "out": str(tmp)})
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, self.shards / name)
@@ -271,10 +268,7 @@ class DefinitionStore:
             os.unlink(f)
 
 def _duckdb() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.sql("SET memory_limit = '512MB'")  # spill rather than grow with the table
-    con.sql("SET preserve_insertion_order = false")
-    return con
+    return connect(memory_limit="512MB", preserve_insertion_order=False)  # spill rather than grow with the table
 
 
 def _json_default(value: Any) -> Any:

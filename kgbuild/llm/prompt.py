@@ -1,6 +1,6 @@
 """The grounded prompt: which concepts to define, the KG facts about each, and the versioned template.
 
-DuckDB picks the targets (sql/targets.sql), then computes their facts a chunk at a time (sql/facts.sql).
+DuckDB picks the targets (sql/llm/targets.sql), then computes their facts a chunk at a time (sql/llm/facts.sql).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from pathlib import Path
 import duckdb
 
 from kgbuild.contracts import table_files
+from kgbuild.engine import connect, parquet_scan
 from kgbuild.errors import UserError
+from kgbuild.resources import read_sql
 
 # Bump when the wording below changes: it is part of every request key, so old answers are not reused for it.
 TEMPLATE_VERSION = "definition-v1"
@@ -31,7 +33,6 @@ INSTRUCTIONS = (
 TEMPLATE_TEXT = "\n".join([SYSTEM, INSTRUCTIONS, "Facts from the knowledge graph:", "Also called:", "Semantic type:",
                            "Is a kind of:", "(no further facts)"])
 
-_SQL_DIR = Path(__file__).with_name("sql")
 _REQUIRED = ("concepts", "names", "relations")
 
 
@@ -88,8 +89,7 @@ def _register(con: duckdb.DuckDBPyConnection, kg: Path) -> None:
             raise UserError(f"the KG has no {table} table", path=kg / f"{table}.parquet",
                             fix="pass the output folder of `kgbuild extract` as --kg")
         if files:
-            quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            con.sql(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{quoted}])")
+            con.sql(f"CREATE VIEW {table} AS SELECT * FROM {parquet_scan(files)}")
         else:  # labels are optional: relation names are humanised without them
             con.sql(f"CREATE VIEW {table} AS SELECT NULL::VARCHAR AS relation, NULL::VARCHAR AS label, "
                     "NULL::VARCHAR AS inverse, 0::BIGINT AS n_edges WHERE false")
@@ -118,13 +118,12 @@ class KGFacts:
         s = self.selection
         if s.order not in ("degree", "cui"):
             raise UserError(f"unknown order {s.order!r}", fix="use --order degree or --order cui")
-        self._con = con = duckdb.connect()
+        self._con = con = connect(memory_limit=self.memory_limit)
         try:
-            con.sql(f"SET memory_limit = '{self.memory_limit}'")
             _register(con, self.kg)
             params = {"only_missing": s.only_missing, "order": s.order,
                       "limit": s.limit if s.limit is not None else 2**62}
-            con.sql("CREATE TEMP TABLE all_targets AS " + _sql("targets.sql"), params=params)
+            con.sql("CREATE TEMP TABLE all_targets AS " + read_sql("llm/targets.sql"), params=params)
             self.count = con.sql("SELECT count(*) FROM all_targets").fetchall()[0][0]
         except duckdb.Error as exc:
             self.__exit__()
@@ -134,7 +133,7 @@ class KGFacts:
 
     def __iter__(self) -> Iterator[Facts]:
         s = self.selection
-        sql = _sql("facts.sql")
+        sql = read_sql("llm/facts.sql")
         for lo in range(0, self.count, self.chunk_rows):
             params = {"lo": lo, "hi": lo + self.chunk_rows, "n_synonyms": s.n_synonyms, "n_parents": s.n_parents,
                       "n_relations": s.n_relations}
@@ -146,7 +145,3 @@ class KGFacts:
         if self._con is not None:
             self._con.close()
             self._con = None
-
-
-def _sql(name: str) -> str:
-    return (_SQL_DIR / name).read_text(encoding="utf-8")

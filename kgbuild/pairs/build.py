@@ -11,13 +11,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from kgbuild import sqlrun
 from kgbuild.atomic import atomic_dir
 from kgbuild.contracts import check_tables_or_raise, columns, table_files, unreadable_file
-from kgbuild.engine import DEFAULT_MEMORY_LIMIT, check_memory_limit, runtime_error
+from kgbuild.engine import DEFAULT_MEMORY_LIMIT, check_memory_limit, connect, parquet_scan, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
 from kgbuild.pairs.phrases import phrase_table
-from kgbuild.resources import read_sql
 
 TEMPLATE_VERSION = "v1"
 
@@ -25,30 +25,12 @@ TEMPLATE_VERSION = "v1"
 KG_INPUTS = ("concepts", "names", "definitions", "relations", "relation_labels")
 LLM_COLUMNS = ("cui", "text", "status")
 
-# Run order: intermediate tables (kept in DuckDB), then the four output tables (also written as Parquet).
-STEPS = (
-    "int_concept_splits",
-    "int_parent_edges",
-    "int_concept_parents",
-    "int_relation_readings",
-    "int_concept_facts",
-    "descriptions",
-    "int_anchor_names",
-    "int_definition_langs",
-    "int_concept_texts",
-    "int_pair_candidates",
-    "pairs",
-    "linking",
-    "linking_candidates",
-)
+# What build-pairs makes, from sql/pairs/ (each file says how it is materialised and what it reads; kgbuild/sqlrun.py
+# orders and drops), in the order their contracts are checked.
 OUTPUTS = ("descriptions", "pairs", "linking", "linking_candidates")
 # With --parallel-lang: the parallel table and its cross-lingual linking set, after the four above (they reuse the
 # concept splits and names of this run, so no test concept of the pairs is ever distilled).
-PARALLEL_STEPS = ("int_parallel_names", "parallel", "crosslingual_linking")
 PARALLEL_OUTPUTS = ("parallel", "crosslingual_linking")
-# Steps read by a single later step stay views: DuckDB plans them into their reader, nothing is materialised.
-VIEWS = ("int_parent_edges", "int_pair_candidates")
-READ_LATER = ("descriptions",)  # an output that later steps also read: kept as a table too
 
 
 @dataclass(frozen=True)
@@ -107,13 +89,9 @@ class PairOptions:
         return pa.table({k: [v] for k, v in asdict(self).items() if k not in skip})
 
 
-def _sql_list(files: list[str]) -> str:
-    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-
-
 def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str], needed: list[str]) -> int:
     """A view named after the table over its Parquet files, after checking the columns build-pairs needs."""
-    src = f"read_parquet({_sql_list(files)})"
+    src = parquet_scan(files)  # a literal: the view below cannot hold a parameter
     try:
         found = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()]
     except duckdb.Error as exc:
@@ -185,8 +163,8 @@ def _parallel_summary(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str,
     for table in PARALLEL_OUTPUTS:
         kind = "'query'" if table == "crosslingual_linking" else "kind"
         rows = con.execute(
-            f"SELECT lang, {kind}, split, count(*) "
-            f"FROM read_parquet('{(folder / f'{table}.parquet').as_posix()}') GROUP BY ALL ORDER BY ALL"
+            f"SELECT lang, {kind}, split, count(*) FROM read_parquet(?) GROUP BY ALL ORDER BY ALL",
+            [str(folder / f"{table}.parquet")],
         ).fetchall()
         for lang, what, split, n in rows:
             block = summary.setdefault(lang, {"rows": 0, "concepts": 0, "kinds": {}, "splits": {}, "linking": {}})
@@ -196,9 +174,8 @@ def _parallel_summary(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str,
                 block["splits"][split] = block["splits"].get(split, 0) + n
             else:
                 block["linking"][split] = n
-    src = f"read_parquet('{(folder / 'parallel.parquet').as_posix()}')"
-    query = f"SELECT lang, count(DISTINCT cui) FROM {src} GROUP BY lang"
-    for lang, n in con.execute(query).fetchall():
+    query = "SELECT lang, count(DISTINCT cui) FROM read_parquet(?) GROUP BY lang"
+    for lang, n in con.execute(query, [str(folder / "parallel.parquet")]).fetchall():
         summary[lang]["concepts"] = n
     return summary
 
@@ -300,13 +277,14 @@ def build_pairs(
         # lives with the spill folder inside the temporary output, so a failed run leaves nothing behind.
         work = tmp / ".work"
         work.mkdir()
-        con = duckdb.connect(str(work / "pairs.duckdb"))
+        con = connect(
+            work / "pairs.duckdb",
+            memory_limit=options.memory_limit,
+            threads=options.threads,
+            temp_directory=work / "spill",
+            preserve_insertion_order=False,  # outputs are ordered explicitly
+        )
         try:
-            con.sql(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
-            con.sql(f"SET memory_limit = '{options.memory_limit}'")
-            con.sql("SET preserve_insertion_order = false")  # outputs are ordered explicitly
-            if options.threads:
-                con.sql(f"SET threads = {int(options.threads)}")
             started = time.perf_counter()
             inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
             _check_parallel_langs(_check_names(con, options.lang, kg), options, kg)
@@ -317,34 +295,17 @@ def build_pairs(
             con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
             con.register("relation_phrases_arrow", phrase_table())
             con.sql("CREATE TABLE relation_phrases AS SELECT * FROM relation_phrases_arrow")
-            con.execute(read_sql("pairs/_macros.sql"))
             timings["register"] = time.perf_counter() - started
-            steps = STEPS + (PARALLEL_STEPS if options.parallel_langs else ())
             outputs = OUTPUTS + (PARALLEL_OUTPUTS if options.parallel_langs else ())
-            for step in steps:
-                if progress:
-                    progress(step)
-                t0 = time.perf_counter()
-                sql = read_sql(f"pairs/{step}.sql")
-                target = (tmp / f"{step}.parquet").as_posix()
-                try:
-                    if step in outputs and step not in READ_LATER:
-                        # straight to Parquet, in the query's ORDER BY (a table would lose it: insertion order is off)
-                        con.sql(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-                    else:
-                        con.sql(f"CREATE {'VIEW' if step in VIEWS else 'TABLE'} {step} AS {sql}")
-                    if step in READ_LATER:
-                        ordered = f"SELECT * FROM {step} ORDER BY cui"
-                        con.sql(f"COPY ({ordered}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-                except duckdb.Error as exc:
-                    raise _failure(exc, con, kg, definitions, step, options, out) from None
-                timings[step] = time.perf_counter() - t0
-            tables = {
-                t: con.execute(f"SELECT count(*) FROM read_parquet('{(tmp / f'{t}.parquet').as_posix()}')").fetchall()[
-                    0
-                ][0]
-                for t in outputs
-            }
+            tables = sqlrun.run(
+                con,
+                "pairs",
+                outputs,
+                tmp,
+                before=progress,
+                failure=lambda exc, step: _failure(exc, con, kg, definitions, step, options, out),
+                timings=timings,
+            )
             parallel = _parallel_summary(con, tmp) if options.parallel_langs else None
         except duckdb.Error as exc:  # reading the inputs in, before the steps
             raise _failure(exc, con, kg, definitions, "register", options, out) from None

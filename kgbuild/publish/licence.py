@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from kgbuild.contracts import table_files
+from kgbuild.engine import connect
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest
 
@@ -75,7 +74,7 @@ def _read_sources(folder: Path) -> list[Source] | None:
     files = table_files(folder, "sources")
     if not files:
         return None
-    rel = duckdb.connect().execute(
+    rel = connect().execute(
         "SELECT sab, name, version, srl, n_atoms FROM read_parquet($files) ORDER BY sab", {"files": files}
     )
     return [Source(*row) for row in rel.fetchall()]

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from kgbuild.contracts import ContractError, check_table, columns
+from kgbuild.engine import connect
 from kgbuild.errors import UserError
 from kgbuild.publish import card as cards
 from kgbuild.publish.card import StagedTable
@@ -19,13 +20,13 @@ def verify_dataset_folder(folder: Path, tables: list[StagedTable]) -> None:
     folder = Path(folder)
     readme = folder / "README.md"
     cards.validate(readme.read_text(encoding="utf-8"), [t.name for t in tables])
-    con = duckdb.connect()
+    con = connect()
     for table in tables:
         shards = [str(folder / s) for s in table.shards]
         failed = [c for c in check_table(table.name, shards, folder=folder, con=con) if not c.passed]
         if failed:
             raise ContractError(Path(shards[0]), failed)
-        _check_splits(folder, table, readme)
+        _check_splits(con, folder, table, readme)
         # Streaming reads the schema and first rows through the README's configs without an Arrow cache copy of
         # the whole table; the contract check above has already read every row of every shard.
         for split in table.split_names():
@@ -42,15 +43,15 @@ def verify_dataset_folder(folder: Path, tables: list[StagedTable]) -> None:
                                 f"{columns(table.name)}", path=readme, fix="report this as a kgbuild bug")
 
 
-def _check_splits(folder: Path, table: StagedTable, readme: Path) -> None:
+def _check_splits(con: duckdb.DuckDBPyConnection, folder: Path, table: StagedTable, readme: Path) -> None:
     """Each Hub split's shards hold only that split's rows: a test concept never reaches `train`."""
     from kgbuild.publish.stage import HUB_SPLITS
 
     if not table.splits or "split" not in columns(table.name):
         return
     for hub, shards in table.splits.items():
-        values = {v for (v,) in duckdb.sql("SELECT DISTINCT split FROM read_parquet($f)",
-                                        params={"f": [str(folder / s) for s in shards]}).fetchall()}
+        values = {v for (v,) in con.execute("SELECT DISTINCT split FROM read_parquet($f)",
+                                           {"f": [str(folder / s) for s in shards]}).fetchall()}
         expected = {k for k, v in HUB_SPLITS.items() if v == hub}
         if values - expected:
             raise UserError(f"config {table.name!r}: the {hub!r} split holds rows of split(s) "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,46 +10,24 @@ from typing import Any
 import duckdb
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kgbuild import sqlrun
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.console import err
 from kgbuild.contracts import check_tables_or_raise
-from kgbuild.engine import check_memory_limit, runtime_error
+from kgbuild.engine import check_memory_limit, connect, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
-from kgbuild.resources import read_sql
 from kgbuild.umls.checks import check_filters, check_present
 from kgbuild.umls.discover import RrfFile, discover, is_empty, read_mrfiles, resolve_meta
 from kgbuild.umls.layout import FILES
 from kgbuild.umls.register import register_raw, translate_error
 
-# Run order: (SQL file stem, kind). Views are inlined by DuckDB; tables are materialised once and reused, and dropped
-# after the last step that reads them. The MRCONSO side runs first and its tables are gone before MRREL is read.
-STEPS: list[tuple[str, str]] = [
-    ("stg_umls__mrconso", "table"),
-    ("int_atom_counts", "table"),
-    ("stg_umls__mrrank", "view"),
-    ("stg_umls__mrsty", "view"),
-    ("stg_umls__mrsab", "view"),
-    ("stg_umls__mrdef", "view"),  # reads MRSAB: a definition's language is its source's
-    ("stg_umls__mrrel", "view"),
-    ("stg_umls__mrdoc", "table"),
-    ("int_atoms_kept", "view"),
-    ("names", "mart"),
-    ("codes", "mart"),  # the last reader of the staged MRCONSO atoms, which are dropped after it
-    ("int_concepts_kept", "table"),
-    ("definitions", "mart"),
-    ("semantic_types", "mart"),
-    ("concepts", "mart"),
-    ("sources", "mart"),
-    ("int_relation_inverses", "table"),
-    ("int_relation_orientation_rules", "table"),
-    ("int_relation_names", "table"),
-    ("int_relation_orientation", "table"),
-    ("int_relations_oriented", "view"),
-    ("int_relation_edges", "table"),
-    ("relations", "mart"),
-    ("relation_labels", "mart"),
-]
+# What extract makes, from sql/umls/ (each file says how it is materialised and what it reads; kgbuild/sqlrun.py
+# orders and drops): int_atom_counts first, so an option that keeps nothing is named before the long steps, then the
+# marts in the order their contracts are checked. The MRCONSO side runs first and its tables are gone before MRREL
+# is read.
+MARTS = ["names", "codes", "definitions", "semantic_types", "concepts", "sources", "relations", "relation_labels"]
+TARGETS = ["int_atom_counts", *MARTS]
 # Figures taken right after a step, before its table can be dropped: MRCONSO and MRREL are parsed once, so their
 # row counts (for MRFILES) come from the staged rows.
 PROBES: dict[str, dict[str, str]] = {
@@ -70,7 +47,6 @@ PROBES: dict[str, dict[str, str]] = {
         "FROM (SELECT lang, count(*) AS n, count(DISTINCT cui) AS c FROM names GROUP BY lang)"
     },
 }
-MARTS = [name for name, kind in STEPS if kind == "mart"]
 
 
 @dataclass
@@ -111,29 +87,6 @@ def _check_not_empty(files: dict[str, RrfFile], declared: dict[str, int]) -> Non
                 path=f.parts[0],
                 fix="re-extract it from the release (or remove it if the subset has no such file)",
             )
-
-
-def _last_reads(steps: list[tuple[str, str]]) -> dict[int, list[str]]:
-    """Step index → the staged tables no later step reads (views inline their SQL, so reads pass through them;
-    marts are read back from their Parquet file)."""
-    kinds = dict(steps)
-    sql = {name: read_sql(f"umls/{name}.sql") for name in kinds}
-    reads = {name: {o for o in kinds if o != name and re.search(rf"\b{o}\b", text)} for name, text in sql.items()}
-
-    def expand(name: str, seen: frozenset = frozenset()) -> set[str]:
-        out = set()
-        for o in reads[name] - seen:
-            out.add(o)
-            if kinds[o] == "view":
-                out |= expand(o, seen | {name})
-        return out
-
-    last = {o: i for i, (name, _) in enumerate(steps) for o in expand(name)}
-    drops: dict[int, list[str]] = {}
-    for name, i in last.items():
-        if kinds[name] == "table":
-            drops.setdefault(i, []).append(name)
-    return drops
 
 
 def _small_file_counts(con: duckdb.DuckDBPyConnection, files: dict[str, RrfFile]) -> dict[str, int]:
@@ -192,26 +145,38 @@ def extract_umls(
     with atomic_dir(Path(out), force=force, inputs=inputs) as tmp:
         # In memory (DuckDB spills to temp_directory past memory_limit): a database file would write every staged
         # table to disk once more.
-        con = duckdb.connect()
-        con.execute("SET enable_progress_bar = false")
-        try:
-            if opts.memory_limit:
-                con.execute(f"SET memory_limit = '{opts.memory_limit}'")
-            if opts.threads:
-                con.execute(f"SET threads = {int(opts.threads)}")
-            con.execute(f"SET temp_directory = '{tmp / '.spill'}'")
+        con = connect(
+            memory_limit=opts.memory_limit,
+            threads=opts.threads,
+            temp_directory=tmp / ".spill",
             # DuckDB cannot estimate a CSV scan's size and would build hash tables on the 63M MRREL rows; the SQL
             # puts the large input on the left of every join, so keep the written order (4x faster here).
-            con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-            # Staged tables may be stored in any order (DuckDB spreads them over the threads); every mart says its
-            # order with ORDER BY, which DuckDB keeps whatever this setting.
-            con.execute("SET preserve_insertion_order = false")
-            con.execute(read_sql("umls/_macros.sql"))
+            disabled_optimizers="build_side_probe_side",
+            # Staged tables may be stored in any order (DuckDB spreads them over the threads).
+            preserve_insertion_order=False,
+        )
+        try:
             for name in FILES:
                 register_raw(con, name, files.get(name))
             _register_params(con, opts)
-            rows: dict[str, int] = {}
             figures: dict[str, Any] = {}
+
+            def after(name: str) -> None:
+                # figures taken before the model's inputs can be dropped
+                bar.advance(task)
+                for key, probe in PROBES.get(name, {}).items():
+                    figures[key] = con.execute(probe).fetchone()[0]
+                if name == "int_atom_counts":
+                    check_filters(
+                        con.execute("SELECT * FROM int_atom_counts").fetchall(), opts, files["MRCONSO"].parts[0]
+                    )
+
+            def failure(exc: duckdb.Error, name: str) -> BaseException:
+                user = translate_error(exc, files)
+                if user is None and type(exc).__name__ == "InterruptException":
+                    return KeyboardInterrupt()
+                return user or runtime_error(exc, step=name, memory_limit=opts.memory_limit, out=out)
+
             with Progress(
                 TextColumn("[bold]extract[/bold] {task.description}"),
                 BarColumn(),
@@ -220,40 +185,20 @@ def extract_umls(
                 disable=not progress,
                 transient=True,
             ) as bar:
-                task = bar.add_task("", total=len(STEPS))
-                drops = _last_reads(STEPS)
-                for i, (name, kind) in enumerate(STEPS):
-                    bar.update(task, description=name)
-                    t = time.perf_counter()
-                    sql = read_sql(f"umls/{name}.sql")
-                    try:
-                        if kind == "view":
-                            con.execute(f"CREATE VIEW {name} AS {sql}")
-                        elif kind == "table":
-                            con.execute(f"CREATE TABLE {name} AS {sql}")
-                        else:
-                            # A mart goes straight to Parquet in its ORDER BY; later steps read it back from there.
-                            # zstd level 1 writes the 30M relations 10% faster than the default level, and smaller.
-                            target = tmp / f"{name}.parquet"
-                            rows[name] = con.execute(
-                                f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
-                            ).fetchone()[0]
-                            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{target}')")
-                        for key, probe in PROBES.get(name, {}).items():
-                            figures[key] = con.execute(probe).fetchone()[0]
-                    except duckdb.Error as exc:
-                        user = translate_error(exc, files)
-                        if user is None and type(exc).__name__ == "InterruptException":
-                            raise KeyboardInterrupt from exc
-                        raise (user or runtime_error(exc, step=name, memory_limit=opts.memory_limit, out=out)) from exc
-                    if name == "int_atom_counts":
-                        check_filters(
-                            con.execute("SELECT * FROM int_atom_counts").fetchall(), opts, files["MRCONSO"].parts[0]
-                        )
-                    for table in drops.get(i, []):
-                        con.execute(f"DROP TABLE {table}")
-                    timings[name] = time.perf_counter() - t
-                    bar.advance(task)
+                task = bar.add_task("", total=len(sqlrun.plan(sqlrun.load_models("umls"), TARGETS)))
+
+                # zstd level 1 writes the 30M relations 10% faster than the default level, and smaller
+                rows = sqlrun.run(
+                    con,
+                    "umls",
+                    TARGETS,
+                    tmp,
+                    parquet="COMPRESSION zstd, COMPRESSION_LEVEL 1",
+                    before=lambda name: bar.update(task, description=name),
+                    after=after,
+                    failure=failure,
+                    timings=timings,
+                )
             counts = {name: figures[f"rows:{name}"] for name in ("MRCONSO", "MRREL") if name in files}
             inputs = _check_counts(files, counts | _small_file_counts(con, files), declared)
             n_cuis_read, release = figures["concepts_read"], figures["release"]

@@ -6,13 +6,10 @@ import re
 
 import duckdb
 
+from kgbuild.engine import sql_list, sql_literal
 from kgbuild.errors import UserError
 from kgbuild.umls.discover import RrfFile
 from kgbuild.umls.layout import COLUMNS
-
-
-def _quote(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def register_raw(con: duckdb.DuckDBPyConnection, name: str, f: RrfFile | None) -> None:
@@ -25,11 +22,12 @@ def register_raw(con: duckdb.DuckDBPyConnection, name: str, f: RrfFile | None) -
         return
     # Every row ends with '|', so N columns read as N+1 fields; the last one must be empty.
     spec = ", ".join(f"'{c.lower()}': 'VARCHAR'" for c in cols) + ", '_trail': 'VARCHAR'"
-    paths = ", ".join(_quote(str(p)) for p in f.parts)
-    extra_field = _quote(f"EXTRA_FIELD {name}")
+    # literals: a view cannot hold parameters
+    paths = sql_list(str(p) for p in f.parts)
+    extra_field = sql_literal(f"EXTRA_FIELD {name}")
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS "
-        f"SELECT * EXCLUDE (_trail) FROM read_csv([{paths}], delim='|', quote='', escape='', header=false, "
+        f"SELECT * EXCLUDE (_trail) FROM read_csv({paths}, delim='|', quote='', escape='', header=false, "
         f"auto_detect=false, strict_mode=true, null_padding=false, columns={{{spec}}}) "
         f"WHERE _trail IS NULL OR error({extra_field})"
     )

@@ -1,3 +1,4 @@
+-- materialized: mart
 -- Cross-lingual linking evaluation: a name of a held-out (dev/test) concept in a target language as the query, to be
 -- linked to its concept among the English preferred names of linking_candidates. A query is never an English name
 -- of its own concept (up to case and punctuation: a shared spelling such as "Candidiasis" tests no translation) and

@@ -1,3 +1,4 @@
+-- materialized: mart
 -- One English description per concept in the BioLORD-2022 manner (template v1):
 -- "<name> is <a semantic type> which is a kind of <parent>, ... and <relation phrase> <object>."
 with params as (
@@ -48,3 +49,4 @@ select
     template_version,
 from written
 where description is not null
+order by cui

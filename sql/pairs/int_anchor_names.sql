@@ -1,3 +1,4 @@
+-- materialized: table
 -- The names of each concept usable as anchors and synonyms: the training language, not suppressed, not a broader
 -- or narrower "synonym" (OBO scope), one name per normalised form; rank 1 is the preferred name, then a seeded hash.
 with params as (

@@ -1,3 +1,4 @@
+-- materialized: table
 -- The most informative relation facts of each concept ("has finding site femur"), at most max_relations:
 -- curated phrases first, then the more specific reading, then facts more sources assert, then a seeded hash.
 with params as (

@@ -1,3 +1,4 @@
+-- materialized: table
 -- The parents a description names: those most sources agree on, then a seeded hash; at most max_parents.
 with params as (
     select * from pair_params

@@ -1,3 +1,4 @@
+-- materialized: table
 -- One split per concept (never per pair): md5 of (seed, cui) is stable across runs, machines and DuckDB versions.
 with params as (
     select * from pair_params

@@ -1,3 +1,4 @@
+-- materialized: table
 -- The texts a concept's names are paired with: UMLS/OBO definitions, LLM definitions (status ok only) and the
 -- KG description; distinct per concept and kind, at most max_definitions / max_llm_definitions of each; only
 -- definitions in the pairs language (or of unknown language).

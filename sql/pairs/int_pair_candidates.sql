@@ -1,3 +1,4 @@
+-- materialized: view
 -- Every (anchor, positive) a concept could give, before caps, as keys only (texts are joined back in pairs.sql,
 -- so the cap's sort moves no long strings): its top names with each of its texts, and its preferred name with
 -- each synonym. "round" orders a concept's pairs so a cap keeps every kind's best first. A pair is trivial when

@@ -1,3 +1,4 @@
+-- materialized: table
 -- The names of each concept in the target languages of the parallel table (--parallel-lang), filtered as the
 -- anchor names are (not suppressed, not obsolete, not a broader or narrower "synonym"), one per normal form per
 -- language; rank 1 is the language's preferred name, then a seeded hash.

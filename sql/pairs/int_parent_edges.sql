@@ -1,3 +1,4 @@
+-- materialized: view
 -- Hierarchical edges, child -> parent: rel CHD (UMLS) or relation isa / is_a (UMLS RELA, OBO), counted over sources.
 select
     head_cui as cui,

@@ -1,3 +1,4 @@
+-- materialized: table
 -- How each informative relation reads in English, in both directions, and how specific each reading is.
 -- A reading "subject <phrase> object" is kept when it maps several subjects to few objects (ratio >= the
 -- minimum): "fracture has finding site femur" is informative, "femur is finding site of <1000 findings>" is not.

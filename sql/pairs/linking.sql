@@ -1,3 +1,4 @@
+-- materialized: mart
 -- KG linking evaluation: synonyms of held-out (dev/test) concepts as queries, to be linked to their concept among
 -- all concepts. A query differs from its concept's preferred name (after normalisation) and names no other concept.
 with params as (

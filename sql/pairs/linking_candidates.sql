@@ -1,3 +1,4 @@
+-- materialized: mart
 -- The linking search space: one preferred name per concept of the knowledge graph (all splits).
 select
     cui,

@@ -1,3 +1,4 @@
+-- materialized: mart
 -- Training pairs in loss column order (anchor, positive), then metadata. Trivial pairs (same text up to case,
 -- spacing and punctuation) are dropped, each concept keeps at most max_pairs_per_concept, a pair text repeated
 -- across concepts is kept once, and every pair takes its concept's split. Rows are ordered by split and a seeded hash.

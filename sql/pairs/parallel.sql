@@ -1,3 +1,4 @@
+-- materialized: mart
 -- Parallel texts for multilingual distillation (BioLORD-2023-M), from the KG itself: each English name of a concept
 -- (the preferred name, then synonyms) against each of its names in a target language, and its English definitions
 -- against its definitions in that language where MRDEF gives both. A pair whose two sides are the same text up to

@@ -1,3 +1,4 @@
+-- materialized: mart
 -- The source codes of the kept atoms (the same filters as names), so that a MeSH, SNOMED CT, ICD or OMIM code maps
 -- to its concept. Several atoms share a code (a heading and its entry terms): one row per (cui, sab, code). NOCODE
 -- and empty codes are UMLS placeholders for atoms that have no code in their source.

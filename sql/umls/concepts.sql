@@ -1,3 +1,4 @@
+-- materialized: mart
 -- One row per concept that kept at least one name; its preferred name comes from the first requested language.
 with langs as (
     select * from param_langs

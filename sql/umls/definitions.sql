@@ -1,3 +1,4 @@
+-- materialized: mart
 -- One definition per (cui, source atom) for the concepts that kept a name.
 with defs as (
     select * from stg_umls__mrdef

@@ -1,3 +1,4 @@
+-- materialized: table
 -- What MRCONSO offers before any filter, per language, source, restriction level and suppressibility: extract names
 -- an option that keeps nothing, or a value that matches nothing, from these few rows (umls/checks.py).
 select

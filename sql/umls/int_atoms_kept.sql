@@ -1,3 +1,4 @@
+-- materialized: view
 -- Atoms that pass the run's filters: language, sources, suppressibility (default drops O/E/Y) and licence level.
 with atoms as (
     select * from stg_umls__mrconso

@@ -1,3 +1,4 @@
+-- materialized: table
 -- The concepts that kept at least one name: every other table is restricted to them. concept_id numbers them in
 -- cui order, so the 63M MRREL rows join, group and sort on integers instead of strings.
 with kept as (

@@ -1,3 +1,4 @@
+-- materialized: table
 -- One edge per (head, relation, tail, sab), both directions of MRREL collapsed. A RELA can come with several RELs
 -- (RO and CHD both carrying isa, say): the smallest REL code is kept so reruns agree. The dropped rows form one
 -- group with null keys; n_rows sums to the MRREL row count, checked against MRFILES.

@@ -1,3 +1,4 @@
+-- materialized: table
 -- The inverse of each REL and RELA: MRDOC rel_inverse / rela_inverse when present, else the standard REL pairs
 -- (builtin_rel_inverses in _macros.sql).
 with documented as (

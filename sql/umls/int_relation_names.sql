@@ -1,3 +1,4 @@
+-- materialized: table
 -- Every relation name an MRREL row can be oriented to, numbered in name order: int_relation_edges groups its 63M
 -- rows on this small integer rather than on the name.
 with names as (

@@ -1,3 +1,4 @@
+-- materialized: table
 -- The orientation rules with the relation names as relation_id (int_relation_names).
 select
     o.*,

@@ -1,3 +1,4 @@
+-- materialized: table
 -- How to orient each documented (REL, RELA) combination: MRREL holds every edge in both directions, so each row is
 -- put in one canonical direction and the pair collapses (the rule is the orientation macro in _macros.sql).
 with inverses as (

@@ -1,3 +1,4 @@
+-- materialized: view
 -- Every MRREL row in its canonical direction (int_relation_orientation), head and tail as concept_id, the relation
 -- as relation_id. A RELA that MRDOC does not document (or MRDOC is absent) is oriented by its REL's standard
 -- inverse and the RELA naming pattern (by_name); a REL no rule knows is kept as read. A name no rule knows stays a

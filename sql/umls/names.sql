@@ -1,3 +1,4 @@
+-- materialized: mart
 -- Every kept atom with the flags needed to pick synonyms. One preferred atom per (cui, lang): the TS=P / STT=PF /
 -- ISPREF=Y atom; when filtering removed it, the best MRRANK rank of (sab, tty, suppress); ties broken by aui so
 -- reruns agree. Later steps (int_concepts_kept, concepts, sources) read this mart back rather than a staged copy.

@@ -1,3 +1,4 @@
+-- materialized: mart
 -- A label that reads from head to tail, and the inverse, of each relation used in relations.
 -- A relation equal to its row's REL is a REL code; otherwise it is a RELA. MRDOC's expanded forms of RELA read from
 -- CUI2 to CUI1, as our head to tail ("isa": "Is a"); those of REL read from CUI1 to CUI2 ("CHD": "has child

@@ -1,3 +1,4 @@
+-- materialized: mart
 -- One edge per (head_cui, relation, tail_cui, sab); self-loops and dropped rows were set aside upstream.
 -- Sorted on integers, 12% faster than on the strings: concept_id follows cui order, relation_id numbers the relation
 -- names in name order (int_relation_names), and the sources are ranked here. A relation name no MRDOC rule knows

@@ -1,3 +1,4 @@
+-- materialized: mart
 -- Semantic types of the concepts that kept a name.
 with types as (
     select * from stg_umls__mrsty

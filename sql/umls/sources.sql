@@ -1,3 +1,4 @@
+-- materialized: mart
 -- The sources of the kept atoms, with MRSAB's name, version and licence restriction level when available.
 with atoms as (
     select

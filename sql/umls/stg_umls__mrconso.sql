@@ -1,3 +1,4 @@
+-- materialized: table
 -- MRCONSO atoms, renamed and typed (no filtering here: int_atoms_kept applies the run's filters).
 with source as (
     select * from raw_mrconso

@@ -1,3 +1,4 @@
+-- materialized: view
 -- MRDEF definitions, filtered by the run's source, language, suppressibility and emptiness rules. MRDEF has no
 -- language column: a definition is in its source's language (MRSAB LAT, e.g. MSHSPA is SPA), so a KG extracted
 -- without --lang SPA keeps no Spanish definition to be mistaken for an English one.

@@ -1,3 +1,4 @@
+-- materialized: table
 -- MRDOC key/value documentation: expanded forms and inverses of REL and RELA, release information.
 select
     dockey,

@@ -1,3 +1,4 @@
+-- materialized: view
 -- MRRANK precedence; RANK is a zero-padded string ("0912"), higher is more preferred.
 select
     case

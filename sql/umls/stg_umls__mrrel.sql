@@ -1,3 +1,4 @@
+-- materialized: view
 -- MRREL rows, all of them (int_relations_oriented filters, so the row count comes from this one parse).
 -- A row "CUI1 REL CUI2 RELA" reads "CUI2 is RELA of CUI1".
 select

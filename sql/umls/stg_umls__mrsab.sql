@@ -1,3 +1,4 @@
+-- materialized: view
 -- MRSAB, current versions only (older versions are listed too).
 select
     rsab as sab,

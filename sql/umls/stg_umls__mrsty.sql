@@ -1,3 +1,4 @@
+-- materialized: view
 -- MRSTY semantic types.
 select
     cui,
