@@ -132,7 +132,7 @@ def _show_definitions(kg: Path, defs_dir: Path, summary: Any) -> None:
     err.print(f"definitions written: {sum(counts.values())}; passed the checks (become training pairs): "
               f"{counts.get('ok', 0)} ({detail})")
     for name, text in rows:
-        err.print(f"  {name}: {' '.join(text.split())[:240]}", soft_wrap=True)
+        err.print(f"  {name}: {' '.join(text.split())[:240]}", soft_wrap=False)  # wrapped to the terminal
 
 
 def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
