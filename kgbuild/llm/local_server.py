@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from kgbuild.errors import UserError
-from kgbuild.resources import cache_dir
+from kgbuild.resources import cached_model
 
 BACKENDS = ("auto", "transformers", "llama.cpp")
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -68,32 +66,24 @@ def choose_backend(wanted: str = "auto") -> tuple[str | None, str]:
 
 def smollm2_folder(gguf: Path) -> Path:
     """The GGUF dequantized into a transformers folder in the cache (made once; renamed into place when whole)."""
-    target = cache_dir() / "models" / FOLDER_NAME
-    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
-        return target
+    return cached_model(FOLDER_NAME, lambda folder: (folder / "model.safetensors").is_file(),
+                        lambda scratch: _dequantize(gguf, scratch / FOLDER_NAME))
+
+
+def _dequantize(gguf: Path, folder: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{FOLDER_NAME}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        # The weights are already dequantized to float32; dropping the GGUF quantizer marks them as plain weights
-        # (save_pretrained refuses a model it believes still quantized).
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        model.config.architectures = [type(model).__name__]
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process made it first
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The weights are already dequantized to float32; dropping the GGUF quantizer marks them as plain weights
+    # (save_pretrained refuses a model it believes still quantized).
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.config.architectures = [type(model).__name__]
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
 
 
 def _free_port() -> int:

@@ -27,3 +27,9 @@ create or replace macro humanize_relation(x) as
             then 'is ' || lower(replace(trim(x), '_', ' '))
         else lower(replace(trim(x), '_', ' '))
     end;
+
+create or replace macro is_pair_name(suppress, tty, name) as
+    -- A name worth pairing: not suppressed, not a broader/narrower or obsolete term type, not empty.
+    coalesce(suppress, 'N') not in ('O', 'E', 'Y')
+    and tty not in ('BROAD', 'NARROW', 'OP', 'IS', 'OAP', 'OAS', 'OAF', 'OAM', 'OM', 'OPN', 'OSN', 'OF', 'OL', 'LO')
+    and trim(name) <> '';

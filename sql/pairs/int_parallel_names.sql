@@ -16,9 +16,7 @@ kept as (
     from names as n
     where
         n.lang in (select lang from param_parallel_langs)
-        and coalesce(n.suppress, 'N') not in ('O', 'E', 'Y')
-        and n.tty not in ('BROAD', 'NARROW', 'OP', 'IS', 'OAP', 'OAS', 'OAF', 'OAM', 'OM', 'OPN', 'OSN', 'OF', 'OL', 'LO')
-        and trim(n.name) <> ''
+        and is_pair_name(n.suppress, n.tty, n.name)
 ),
 
 one_per_form as (
