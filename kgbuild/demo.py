@@ -118,21 +118,23 @@ def _definitions(kg: Path, defs_dir: Path, work: Path, opts: DemoOptions) -> Pat
 
 
 def _show_definitions(kg: Path, defs_dir: Path, summary: Any) -> None:
-    """How many were written and kept, and two that passed the checks (a 135M model fails many: that is what the
-    checks are for; their statuses are counted here)."""
-    import duckdb
+    """How many were written and kept, and two of them: passing ones first, else failing ones with the check that
+    kept them out (a 135M model fails many: that is what the checks are for)."""
+    from kgbuild.engine import connect
 
-    shards = f"{(defs_dir / 'llm_definitions').as_posix()}/*.parquet"
-    concepts = (kg / "concepts.parquet").as_posix()
-    rows = duckdb.sql(
-        f"SELECT c.preferred_name, d.text FROM read_parquet('{shards}') d JOIN '{concepts}' c USING (cui)"
-        " WHERE d.status = 'ok' ORDER BY d.cui LIMIT 2").fetchall()
+    with connect() as con:
+        rows = con.execute(
+            "SELECT c.preferred_name, d.status, d.text FROM read_parquet($defs) d JOIN read_parquet($concepts) c "
+            "USING (cui) WHERE d.text IS NOT NULL ORDER BY d.status <> 'ok', d.cui LIMIT 2",
+            {"defs": f"{(defs_dir / 'llm_definitions').as_posix()}/*.parquet",
+             "concepts": (kg / "concepts.parquet").as_posix()}).fetchall()
     counts = summary.statuses
     detail = ", ".join(f"{s} {n}" for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     err.print(f"definitions written: {sum(counts.values())}; passed the checks (become training pairs): "
               f"{counts.get('ok', 0)} ({detail})")
-    for name, text in rows:
-        err.print(f"  {name}: {' '.join(text.split())[:240]}", soft_wrap=False)  # wrapped to the terminal
+    for name, status, text in rows:
+        label = "" if status == "ok" else f" [{status}: not used]"
+        err.print(f"  {name}{label}: {' '.join(text.split())[:240]}", soft_wrap=False)  # wrapped to the terminal
 
 
 def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
