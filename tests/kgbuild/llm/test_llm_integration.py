@@ -27,14 +27,16 @@ def llama_server(request, tmp_path_factory):
     if backend is None:
         pytest.skip(f"{request.param}: {why}")
     with local_server(backend, gguf, tmp_path_factory.mktemp("server") / "server.log") as (base_url, model):
-        yield base_url, model
+        yield base_url, model, backend
 
 
-def config(server: tuple[str, str], **overrides) -> GenerateConfig:
-    # temperature 0 + seed make the answers repeatable.
-    base_url, model = server
-    return GenerateConfig(**{"model": model, "base_url": base_url, "concurrency": 2, "seed": 1,
-                             "timeout_s": 120.0, **overrides})
+def config(server: tuple[str, str, str], **overrides) -> GenerateConfig:
+    # temperature 0 + seed make the answers repeatable. transformers serve answers one request at a time: a second
+    # one in flight would only queue, and on a loaded CI machine its wait could pass the timeout (as the demo does).
+    base_url, model, backend = server
+    concurrency = 1 if backend == "transformers" else 2
+    return GenerateConfig(**{"model": model, "base_url": base_url, "concurrency": concurrency, "seed": 1,
+                             "timeout_s": 300.0, **overrides})
 
 
 def test_real_model_answers_are_stored_checked_and_cached(llama_server, kg, tmp_path, monkeypatch):
