@@ -68,7 +68,7 @@ class Licence:
     ontology: dict[str, Any] | None = None  # OBO header: name, version, licence
     extract_parameters: dict[str, Any] = field(default_factory=dict)
     kg_languages: list[str] = field(default_factory=list)  # the KG manifest's `languages` (atoms kept per language)
-    chain: list[dict[str, Any]] = field(default_factory=list)  # the manifests from DATA_DIR back to the KG
+    chain: list[dict[str, Any]] = field(default_factory=list)  # the steps that made DATA_DIR, itself first
 
 
 def _source(item: Any) -> Source | None:
