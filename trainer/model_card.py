@@ -23,12 +23,12 @@ from typing import Any
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from kgbuild import __version__
+from kgbuild import __version__, lineage
 from kgbuild.atomic import atomic_write_bytes
 from kgbuild.errors import UserError
 from kgbuild.languages import iso_code
 from kgbuild.publish.card import BIOLORD_BIBTEX, licence_metadata
-from kgbuild.publish.licence import Licence, assess, terms_text, unknown
+from kgbuild.publish.licence import Licence, assess, from_lineage, predates_lineage, terms_text, unknown
 from kgbuild.publish.stage import redact_paths
 from trainer.phases import PHASES
 
@@ -391,10 +391,16 @@ def phase_card(name: str, phase: str, info: dict[str, Any], settings: dict[str, 
 
 
 def training_licence(facts: ModelFacts) -> Licence:
-    """The licence of the training data: the pairs folder the run manifest names, followed back to its KG."""
+    """The licence of the training data: the lineage block of the run manifest (carried from the pairs and parallel
+    folders it read); a run manifest written before lineage: the pairs folder it names, followed back to its KG."""
     if not facts.run:
         return unknown("the run manifest (manifest.json of trainer run-all) was not found beside the model, so its "
                        "training data cannot be established")
+    block = facts.run.get(lineage.KEY)
+    run_folder = facts.run_path.parent if facts.run_path else facts.folder
+    if isinstance(block, dict):
+        return from_lineage(block, folder=run_folder, manifest=facts.run)
+    predates_lineage(run_folder, "training data")
     pairs = facts.pairs_dir
     if pairs is None:
         return unknown("the training data folder named in the run manifest ([data] pairs) was not found")

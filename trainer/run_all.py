@@ -50,6 +50,18 @@ def data_inputs(config: RunConfig) -> dict[str, Any]:
     return inputs
 
 
+def data_lineage(config: RunConfig) -> dict[str, Any] | None:
+    """The lineage of the data a run reads (the folders data_inputs hashes), carried into the run manifest so that
+    `trainer push` reads the training data's licence there, not from folders that may have moved since."""
+    from kgbuild import lineage
+
+    folders = [Path(config.data.pairs)] if config.data.pairs and Path(config.data.pairs).is_dir() else []
+    parallel = parallel_path(config) if config.multilingual.enabled else None
+    if parallel is not None and Path(parallel).exists():
+        folders.append(Path(parallel))  # a bare parallel file has no manifest: an origin of unknown kind, restricted
+    return lineage.carry(*folders) if folders else None
+
+
 def parallel_path(config: RunConfig) -> Path | None:
     """[multilingual] parallel (a build-pairs --parallel-lang folder), else the older [data] parallel."""
     return config.multilingual.parallel or config.data.parallel
@@ -173,6 +185,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     inputs = data_inputs(config)
+    lineage_block = data_lineage(config)
     data_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     previous = read_manifest(output_dir)
     evalsets = evalsets_folder(config.data.evalsets) if config.evaluate.enabled else None
@@ -207,6 +220,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
         reference = reference_for(config.model.base)
         return write_manifest(output_dir, command="trainer run-all", inputs=inputs, parameters=config.to_dict(),
                               tables={}, timings=timings, extra={
+                                  "lineage": lineage_block,
                                   "trainer_version": __version__,
                                   "config_file": str(config.source) if config.source else None,
                                   "seeds": {"seed": config.model.seed, "data_seed": config.model.seed},

@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from kgbuild import lineage
 from kgbuild.atomic import check_overlap
 from kgbuild.contracts import check_or_raise, table_files
 from kgbuild.errors import UserError
@@ -145,7 +146,8 @@ class DefinitionGenerator:
         write_manifest(self.out, command="generate-definitions", inputs={"kg": str(self.kg), "tables": kg_tables},
                        parameters=params, tables={TABLE: sum(self.summary.statuses.values())},
                        timings={"total": self.summary.elapsed_s},
-                       extra={"summary": asdict(self.summary), "price_per_1m_tokens": price,
+                       extra={"lineage": lineage.carry(self.kg),  # publishing reads the licence here
+                              "summary": asdict(self.summary), "price_per_1m_tokens": price,
                               "statuses": {"ok": OK, "retried_every_run": ERROR,
                                            "retried_with_retry_failed": list(CHECK_FAILURES)}})
 

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from kgbuild import sqlrun
+from kgbuild import lineage, sqlrun
 from kgbuild.atomic import atomic_dir
 from kgbuild.contracts import check_tables_or_raise, columns, table_files, unreadable_file
 from kgbuild.engine import DEFAULT_MEMORY_LIMIT, check_memory_limit, connect, parquet_scan, runtime_error
@@ -338,6 +338,11 @@ def build_pairs(
             parameters=asdict(options),
             tables=tables,
             timings=timings,
-            extra={"parallel": parallel} if parallel is not None else None,
+            extra={
+                # the KG's lineage (and the definitions', whose facts came from a KG too), so publishing this folder
+                # reads its licence here even once the KG is moved or deleted
+                "lineage": lineage.carry(kg, Path(definitions) if definitions else None),
+                **({"parallel": parallel} if parallel is not None else {}),
+            },
         )
     return manifest

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kgbuild.contracts import table_files
-from kgbuild.engine import connect
+from kgbuild import lineage
+from kgbuild.console import warn
 from kgbuild.errors import UserError
+from kgbuild.lineage import origin_kind, read_sources
 from kgbuild.manifest import read_manifest
 
 UMLS_LICENCE_URL = "https://www.nlm.nih.gov/research/umls/knowledge_sources/metathesaurus/release/license_agreement.html"
@@ -67,17 +68,21 @@ class Licence:
     ontology: dict[str, Any] | None = None  # OBO header: name, version, licence
     extract_parameters: dict[str, Any] = field(default_factory=dict)
     kg_languages: list[str] = field(default_factory=list)  # the KG manifest's `languages` (atoms kept per language)
-    chain: list[dict[str, Any]] = field(default_factory=list)  # the manifests from DATA_DIR back to the KG
+    chain: list[dict[str, Any]] = field(default_factory=list)  # the steps that made DATA_DIR, itself first
+
+
+def _source(item: Any) -> Source | None:
+    """A source recorded as {sab, srl, ...} (a lineage block, a manifest, a sources table row)."""
+    if not isinstance(item, dict) or not item.get("sab"):
+        return None
+    srl = item.get("srl")
+    return Source(str(item["sab"]), item.get("name"), item.get("version"),
+                  int(srl) if isinstance(srl, int | float | str) and str(srl).isdigit() else None, item.get("n_atoms"))
 
 
 def _read_sources(folder: Path) -> list[Source] | None:
-    files = table_files(folder, "sources")
-    if not files:
-        return None
-    rel = connect().execute(
-        "SELECT sab, name, version, srl, n_atoms FROM read_parquet($files) ORDER BY sab", {"files": files}
-    )
-    return [Source(*row) for row in rel.fetchall()]
+    rows = read_sources(folder)
+    return None if rows is None else [s for row in rows if (s := _source(row))]
 
 
 def _manifest_sources(manifest: dict[str, Any]) -> list[Source] | None:
@@ -85,14 +90,7 @@ def _manifest_sources(manifest: dict[str, Any]) -> list[Source] | None:
     recorded = manifest.get("sources")
     if not isinstance(recorded, list) or not recorded:
         return None
-    out = []
-    for item in recorded:
-        if isinstance(item, dict) and item.get("sab"):
-            srl = item.get("srl")
-            out.append(Source(str(item["sab"]), item.get("name"), item.get("version"),
-                              int(srl) if isinstance(srl, int | float | str) and str(srl).isdigit() else None,
-                              item.get("n_atoms")))
-    return out or None
+    return [s for item in recorded if (s := _source(item))] or None
 
 
 def manifest_of(folder: Path) -> dict[str, Any]:
@@ -122,15 +120,6 @@ def _upstream(folder: Path, manifest: dict[str, Any]) -> Path | None:
     return None
 
 
-def _origin(manifest: dict[str, Any]) -> str:
-    command = str(manifest.get("command", ""))
-    if "ontology" in manifest or command.startswith("extract --obo"):
-        return "obo"
-    if "release" in manifest or command.startswith("extract --umls"):
-        return "umls"
-    return "unknown"
-
-
 def _hub_licence_for(text: str | None) -> str | None:
     if not text:
         return None
@@ -141,9 +130,14 @@ def _hub_licence_for(text: str | None) -> str | None:
     return None
 
 
-def assess(data_dir: Path) -> Licence:
-    """Walk from DATA_DIR to the KG it was made from and decide whether the content is freely redistributable."""
-    folder = Path(data_dir)
+def predates_lineage(folder: Path, what: str) -> None:
+    """The one warning for a folder written before manifests carried their lineage (its licence is then guessed)."""
+    warn(f"{folder} predates lineage: its manifest.json has no lineage block, so the licence of its {what} is read "
+         "by following earlier manifests' input paths back to the KG; rebuild it with this kgbuild to record it")
+
+
+def _walk_back(folder: Path) -> Licence:
+    """The licence of a folder with no lineage block: walk from it to the KG it was made from (at most five hops)."""
     chain: list[dict[str, Any]] = []
     sources: list[Source] | None = None
     sources_from = "not found"
@@ -153,9 +147,7 @@ def assess(data_dir: Path) -> Licence:
     while current is not None and current.resolve() not in seen and len(chain) < 5:
         seen.add(current.resolve())
         manifest = manifest_of(current)
-        chain.append({"folder": current.name, "command": manifest.get("command"),
-                      "created_at": manifest.get("created_at"), "parameters": manifest.get("parameters") or {},
-                      "kgbuild": (manifest.get("versions") or {}).get("kgbuild")})
+        chain.append(lineage.step(current, manifest))
         if sources is None:
             sources = _read_sources(current)
             if sources is not None:
@@ -164,19 +156,40 @@ def assess(data_dir: Path) -> Licence:
                 sources = _manifest_sources(manifest)
                 if sources is not None:
                     sources_from = f"manifest of {current}"
-        if _origin(manifest) != "unknown":  # reached the extract output: the KG itself
+        if origin_kind(manifest) != "unknown":  # reached the extract output: the KG itself
             kg_manifest = manifest
             break
         current = _upstream(current, manifest)
+    return _decide(lineage.origin_facts(kg_manifest), sources or [], sources_from, chain, [])
 
-    origin = _origin(kg_manifest)
-    ontology = kg_manifest.get("ontology") if isinstance(kg_manifest.get("ontology"), dict) else None
-    release = kg_manifest.get("release")
-    release_name = release.get("name") if isinstance(release, dict) else release if isinstance(release, str) else None
-    parameters = kg_manifest.get("parameters") if isinstance(kg_manifest.get("parameters"), dict) else {}
-    reasons: list[str] = []
-    sources = sources or []
 
+def from_lineage(block: dict[str, Any], *, folder: Path, manifest: dict[str, Any]) -> Licence:
+    """The licence of a folder from the lineage block of its own manifest: nothing outside the folder is read."""
+    origins = [o for o in block.get("origins") or [] if isinstance(o, dict)]
+    chain = [lineage.step(folder, manifest), *reversed([s for s in block.get("steps") or [] if isinstance(s, dict)])]
+    if not origins:
+        return _decide({"origin": "unknown"}, [], "not found", chain, [])
+    sources: dict[tuple[str, int | None], Source] = {}
+    for entry in origins:
+        for item in entry.get("sources") or []:
+            if (s := _source(item)) is not None:
+                sources.setdefault((s.sab, s.srl), s)
+    extra = []
+    if len(origins) > 1:  # the card can state one origin's terms; more than one needs the publisher's own check
+        named = ", ".join(f"{o.get('kg') or '?'} ({o.get('origin')})" for o in origins)
+        extra.append(f"the data comes from more than one knowledge graph: {named}")
+    first = origins[0]
+    sources_from = (f"{first['sources_from']} of {first.get('kg') or 'the KG'}, carried in the lineage of {folder}"
+                    if first.get("sources_from") else "not found")
+    return _decide(first, sorted(sources.values(), key=lambda s: s.sab), sources_from, chain, extra)
+
+
+def _decide(facts: dict[str, Any], sources: list[Source], sources_from: str, chain: list[dict[str, Any]],
+            reasons: list[str]) -> Licence:
+    """Whether content of one origin (a lineage origin entry) and these sources is freely redistributable."""
+    origin = facts.get("origin") or "unknown"
+    ontology = facts.get("ontology") if isinstance(facts.get("ontology"), dict) else None
+    reasons = list(reasons)
     if not sources:
         reasons.append("the source vocabularies could not be established (no sources table in DATA_DIR or the KG "
                        "its manifest names, and none recorded in a manifest)")
@@ -209,9 +222,28 @@ def assess(data_dir: Path) -> Licence:
     else:
         hub, name, link = "other", "nlm-umls-licence", UMLS_LICENCE_URL
     return Licence(origin=origin, sources=sources, sources_from=sources_from, restricted=bool(reasons),
-                   reasons=reasons, hub_licence=hub, licence_name=name, licence_link=link, release=release_name,
-                   ontology=ontology, extract_parameters=parameters, chain=chain,
-                   kg_languages=list(kg_manifest.get("languages") or {}))
+                   reasons=reasons, hub_licence=hub, licence_name=name, licence_link=link,
+                   release=facts.get("release"), ontology=ontology,
+                   extract_parameters=dict(facts.get("filters") or {}), chain=chain,
+                   kg_languages=list(facts.get("languages") or {}))
+
+
+def assess(data_dir: Path) -> Licence:
+    """Decide whether DATA_DIR's content is freely redistributable, from its own manifest: the lineage block that
+    build-pairs and generate-definitions carry forward, or for a KG its release/ontology and sources table. A folder
+    written before lineage was recorded is followed back to its KG instead, with a warning."""
+    folder = Path(data_dir)
+    manifest = manifest_of(folder)
+    block = manifest.get(lineage.KEY)
+    if isinstance(block, dict):
+        return from_lineage(block, folder=folder, manifest=manifest)
+    if not manifest or origin_kind(manifest) != "unknown":  # the KG itself (or a folder with no manifest at all)
+        facts = lineage.origin(folder, manifest)["origins"][0]
+        sources = [s for item in facts["sources"] if (s := _source(item))]
+        found = f"{facts['sources_from']} of {folder}" if facts["sources_from"] else "not found"
+        return _decide(facts, sources, found, [lineage.step(folder, manifest)], [])
+    predates_lineage(folder, "content")
+    return _walk_back(folder)
 
 
 def unknown(reason: str) -> Licence:

@@ -15,6 +15,7 @@ import typer
 from huggingface_hub import ModelCard
 from typer.testing import CliRunner
 
+from kgbuild import lineage
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.publish import upload as upload_module
@@ -77,13 +78,14 @@ def scores(biosses: float, acc1: float) -> dict:
     return {"results": results, "headline": {"BIOSSES": biosses, "KG linking acc@1": acc1}}
 
 
-def write_run(root: Path, model: Path, *, sources: list[tuple]) -> Path:
-    """A run folder as `trainer run-all` leaves it: phase outputs beside manifest.json."""
+def write_run(root: Path, model: Path, *, sources: list[tuple], carried: bool = False) -> Path:
+    """A run folder as `trainer run-all` leaves it: phase outputs beside manifest.json; `carried`: with the lineage
+    block build-pairs and run-all now write, else as they did before."""
     kg = write_kg(root / "kg", sources)
     pairs = root / "pairs"
     pairs.mkdir()
     write_manifest(pairs, command="build-pairs", inputs={"kg": {"path": str(kg), "rows": {}}}, parameters={},
-                   tables={}, timings={})
+                   tables={}, timings={}, extra={"lineage": lineage.carry(kg)} if carried else None)
     run = root / "run"
     run.mkdir()
     final = run / "final"
@@ -105,7 +107,8 @@ def write_run(root: Path, model: Path, *, sources: list[tuple]) -> Path:
                                                           "weights": [0.5, 0.5]}},
                           "scores": {"base": scores(80.43, 41.2), "contrastive": scores(84.1, 60.5),
                                      "weight_averaging": scores(85.02, 61.0)},
-                          "reference": {"name": "all-mpnet-base-v2", "source": "MTEB", "scores": {"BIOSSES": 80.43}}})
+                          "reference": {"name": "all-mpnet-base-v2", "source": "MTEB", "scores": {"BIOSSES": 80.43}},
+                          **({"lineage": lineage.carry(pairs)} if carried else {})})
     return final
 
 
@@ -225,3 +228,45 @@ def test_bad_model_dir_is_refused_before_staging(tiny, tmp_path, hub):
     result = cli([str(broken), "--repo-id", "my-lab/x", "--dry-run"])
     assert result.exit_code == 1 and "MODEL_DIR does not load with SentenceTransformer" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "empty"] and hub.calls == []
+
+
+def test_the_run_manifest_lineage_decides_after_the_pairs_and_kg_are_gone(tiny, tmp_path, hub):
+    final = write_run(tmp_path, tiny, sources=SNOMED, carried=True)
+    shutil.rmtree(tmp_path / "kg")
+    shutil.rmtree(tmp_path / "pairs")
+    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--public"])
+    assert result.exit_code == 1 and "SNOMED CT content (affiliate licence): SNOMEDCT_US" in result.output
+    assert "predates lineage" not in result.output and hub.calls == []
+    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "run" / "final.hub" / "README.md").read_text()
+    assert "UMLS Metathesaurus release 2025AA" in text and "SNOMEDCT_US (SRL 9)" in text
+
+
+def test_a_run_manifest_without_lineage_is_walked_back_with_a_warning(tiny, tmp_path, hub):
+    final = write_run(tmp_path, tiny, sources=SNOMED)
+    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--public"])
+    assert result.exit_code == 1 and "SNOMED CT content" in result.output  # found through the pairs and the KG
+    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--dry-run"])  # warnings print when a command ends
+    assert result.exit_code == 0, result.output
+    assert "predates lineage" in result.output and "the licence of its training data" in result.output
+
+
+def test_run_all_carries_the_lineage_of_its_pairs_and_parallel_folders(tmp_path):
+    from trainer.config import load_config
+    from trainer.run_all import data_lineage
+
+    open_kg = write_kg(tmp_path / "kg-open", OPEN)
+    snomed_kg = write_kg(tmp_path / "kg-snomed", SNOMED)
+    for name, kg in (("pairs", open_kg), ("parallel", snomed_kg)):
+        (tmp_path / name).mkdir()
+        write_manifest(tmp_path / name, command="build-pairs", inputs={"kg": {"path": str(kg)}}, parameters={},
+                       tables={}, timings={}, extra={"lineage": lineage.carry(kg)})
+    toml = tmp_path / "run.toml"
+    toml.write_text('[data]\npairs = "pairs"\n[model]\nbase = "m"\noutput_dir = "run"\n'
+                    '[multilingual]\nenabled = true\nparallel = "parallel"\nstudent = "s"\n', encoding="utf-8")
+    block = data_lineage(load_config(toml))
+    assert [o["kg"] for o in block["origins"]] == ["kg-open", "kg-snomed"]  # the parallel pairs' KG counts too
+    assert [s["folder"] for s in block["steps"]] == ["kg-open", "pairs", "kg-snomed", "parallel"]
+    toml.write_text(toml.read_text().replace("enabled = true", "enabled = false"), encoding="utf-8")
+    assert [o["kg"] for o in data_lineage(load_config(toml))["origins"]] == ["kg-open"]

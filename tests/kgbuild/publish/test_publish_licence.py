@@ -21,7 +21,8 @@ SNOMED = [("MSH", "MeSH", "2025", "ENG", 0, 3), ("SNOMEDCT_US", "SNOMED CT, US E
 
 
 def derived(folder, kg_path, *, command="generate-definitions"):
-    """A derived output (one contracted table) whose manifest names the KG it came from."""
+    """A derived output (one contracted table) whose manifest names the KG it came from, as written before lineage
+    was recorded: the guard walks back to the KG (test_publish_lineage.py has the folders written now)."""
     folder.mkdir(parents=True)
     write_table(folder, "definitions", [("C0015967", "L1", "LLM", "A rise in body temperature.", "llm")])
     write_manifest(folder, command=command, inputs={"kg": str(kg_path)}, parameters={"model": "gpt-x"},
