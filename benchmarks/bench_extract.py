@@ -100,7 +100,9 @@ def main() -> None:
         env,
         args.repeat,
     )
-    results["Polars scan count (line-count fast path, no field parse)"] = timed([PY, "-c", FLOOR_POLARS, str(meta)], env)
+    results["Polars scan count (line-count fast path, no field parse)"] = timed(
+        [PY, "-c", FLOOR_POLARS, str(meta)], env
+    )
     if not args.skip_peer:
         peer_out = work / "peer"
         shutil.rmtree(peer_out, ignore_errors=True)
@@ -114,7 +116,10 @@ def main() -> None:
     )
     print("| contender | wall (s) | peak RSS (GB) |\n|---|---:|---:|")
     for name, r in results.items():
-        print(f"| {name} | {r['wall_s']} | {r['peak_rss_gb']} |" + (f" runs: {r['runs_wall_s']}" if args.repeat > 1 else ""))
+        print(
+            f"| {name} | {r['wall_s']} | {r['peak_rss_gb']} |"
+            + (f" runs: {r['runs_wall_s']}" if args.repeat > 1 else "")
+        )
     ours = results["kgbuild extract"]["wall_s"]
     floor = results["raw parse floor (DuckDB count)"]["wall_s"]  # Polars' count skips the field parse
     line = f"\nkgbuild / floor = {ours / floor:.2f}x"

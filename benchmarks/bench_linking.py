@@ -34,7 +34,7 @@ def vectors(n: int, d: int, queries: int, seed: int = 0) -> tuple[np.ndarray, np
     x = np.empty((n, d), np.float32)
     for start in range(0, n, 100_000):  # in blocks: the temporaries stay small
         m = min(n, start + 100_000) - start
-        x[start:start + m] = centres[rng.integers(0, len(centres), m)] + 0.6 * rng.standard_normal((m, d))
+        x[start : start + m] = centres[rng.integers(0, len(centres), m)] + 0.6 * rng.standard_normal((m, d))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     q = x[rng.integers(0, n, queries)] + 0.04 * rng.standard_normal((queries, d)).astype(np.float32)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
@@ -61,8 +61,14 @@ def main() -> None:
 
     from trainer import linking
 
-    report: dict = {"n": args.n, "dim": args.dim, "queries": args.queries, "cpus": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads(), "faiss_threads": faiss.omp_get_max_threads()}
+    report: dict = {
+        "n": args.n,
+        "dim": args.dim,
+        "queries": args.queries,
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "faiss_threads": faiss.omp_get_max_threads(),
+    }
     t0 = time.perf_counter()
     x, q = vectors(args.n, args.dim, args.queries)
     report["make_vectors_s"] = round(time.perf_counter() - t0, 1)
@@ -77,8 +83,11 @@ def main() -> None:
     t0 = time.perf_counter()
     _, flat_ids = flat.search(q, 5)
     flat_s = time.perf_counter() - t0
-    report["exact"] = {"semantic_search_qps": round(args.queries / st_s), "faiss_flat_qps": round(args.queries / flat_s),
-                       "faiss_flat_recall": recall(flat_ids, exact)}
+    report["exact"] = {
+        "semantic_search_qps": round(args.queries / st_s),
+        "faiss_flat_qps": round(args.queries / flat_s),
+        "faiss_flat_recall": recall(flat_ids, exact),
+    }
     del flat
     print(json.dumps(report["exact"]), flush=True)
 
@@ -99,8 +108,13 @@ def main() -> None:
             _, ids = index.search(q, 5)
             s = time.perf_counter() - t0
             rows.append({"nprobe": nprobe, "qps": round(args.queries / s), "recall@5": round(recall(ids, exact), 4)})
-        entry = {**chosen, "build_s": round(build_s, 1), "size_mb": round(size / 1e6, 1),
-                 "mb_per_million": round(size / 1e6 / (args.n / 1e6), 1), "search": rows}
+        entry = {
+            **chosen,
+            "build_s": round(build_s, 1),
+            "size_mb": round(size / 1e6, 1),
+            "mb_per_million": round(size / 1e6 / (args.n / 1e6), 1),
+            "search": rows,
+        }
         report["index"].append(entry)
         print(json.dumps(entry), flush=True)
         del index

@@ -73,10 +73,12 @@ def make_kg(folder: Path, n: int) -> Path:
 
 # -- the child: one job, reporting its own RSS while it runs ----------------------------------------------------
 
+
 def _rss_kb() -> tuple[int, int]:
     status = Path("/proc/self/status").read_text()
-    values = {line.split(":")[0]: int(line.split()[1]) for line in status.splitlines()
-              if line.startswith(("VmRSS", "VmHWM"))}
+    values = {
+        line.split(":")[0]: int(line.split()[1]) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))
+    }
     return values["VmRSS"], values["VmHWM"]
 
 
@@ -108,8 +110,9 @@ def child(args: argparse.Namespace) -> None:
 
         t0 = time.monotonic()
         threading.Thread(target=sample, daemon=True).start()
-        config = GenerateConfig(model="gpt-4o-mini", base_url=args.base_url, concurrency=args.concurrency,
-                                limit=args.limit)
+        config = GenerateConfig(
+            model="gpt-4o-mini", base_url=args.base_url, concurrency=args.concurrency, limit=args.limit
+        )
         cpu0 = os.times()
         summary = DefinitionGenerator(args.kg, args.out, config, on_row=on_row).run()
         cpu1 = os.times()
@@ -117,11 +120,18 @@ def child(args: argparse.Namespace) -> None:
         wall = time.monotonic() - t0
         rss, hwm = _rss_kb()
         span = done["last"] - done["first"] if done["n"] > 1 else None
-        report = {"mode": "kgbuild", "concurrency": args.concurrency, "done": summary.done, "cached": summary.cached,
-                  "http_attempts": summary.http_attempts, "wall_s": round(wall, 2),
-                  "completions_per_s": round((done["n"] - 1) / span, 1) if span else None,
-                  "client_cpu_s": round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 1),
-                  "peak_rss_mb": hwm // 1024, "rss_samples": samples}
+        report = {
+            "mode": "kgbuild",
+            "concurrency": args.concurrency,
+            "done": summary.done,
+            "cached": summary.cached,
+            "http_attempts": summary.http_attempts,
+            "wall_s": round(wall, 2),
+            "completions_per_s": round((done["n"] - 1) / span, 1) if span else None,
+            "client_cpu_s": round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 1),
+            "peak_rss_mb": hwm // 1024,
+            "rss_samples": samples,
+        }
     print("REPORT " + json.dumps(report), flush=True)
 
 
@@ -136,13 +146,17 @@ def safety(args: argparse.Namespace) -> dict:
 
     work = args.out
     before = billed()
-    DefinitionGenerator(args.kg, work / "unbudgeted", GenerateConfig(base_url=args.base_url, concurrency=64,
-                                                                     limit=args.limit)).run()
+    DefinitionGenerator(
+        args.kg, work / "unbudgeted", GenerateConfig(base_url=args.base_url, concurrency=64, limit=args.limit)
+    ).run()
     full_cost = billed() - before
     cap = 0.9 * full_cost
     before = billed()
-    summary = DefinitionGenerator(args.kg, work / "budgeted", GenerateConfig(
-        base_url=args.base_url, concurrency=64, limit=args.limit, budget_usd=cap)).run()
+    summary = DefinitionGenerator(
+        args.kg,
+        work / "budgeted",
+        GenerateConfig(base_url=args.base_url, concurrency=64, limit=args.limit, budget_usd=cap),
+    ).run()
     used = billed() - before
     import socket
 
@@ -151,16 +165,25 @@ def safety(args: argparse.Namespace) -> dict:
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
     t0 = time.monotonic()
     try:
-        DefinitionGenerator(args.kg, work / "dead", GenerateConfig(base_url=dead, concurrency=64,
-                                                                   limit=args.limit)).run()
+        DefinitionGenerator(
+            args.kg, work / "dead", GenerateConfig(base_url=dead, concurrency=64, limit=args.limit)
+        ).run()
         stopped = None
     except RunStopped as exc:
         stopped = exc.summary
-    return {"mode": "safety", "requests": args.limit, "job_cost_usd": round(full_cost, 6), "budget_usd": round(cap, 6),
-            "billed_usd": round(used, 6), "budget_used": round(used / cap, 4), "spent_counted_usd":
-            round(summary.spent_usd, 6), "not_sent": summary.not_sent,
-            "dead_server_attempts": stopped.http_attempts if stopped else None,
-            "dead_server_s": round(time.monotonic() - t0, 2), "dead_server_stopped": stopped is not None}
+    return {
+        "mode": "safety",
+        "requests": args.limit,
+        "job_cost_usd": round(full_cost, 6),
+        "budget_usd": round(cap, 6),
+        "billed_usd": round(used, 6),
+        "budget_used": round(used / cap, 4),
+        "spent_counted_usd": round(summary.spent_usd, 6),
+        "not_sent": summary.not_sent,
+        "dead_server_attempts": stopped.http_attempts if stopped else None,
+        "dead_server_s": round(time.monotonic() - t0, 2),
+        "dead_server_stopped": stopped is not None,
+    }
 
 
 def asyncio_sdk_peer(args: argparse.Namespace) -> dict:
@@ -171,16 +194,21 @@ def asyncio_sdk_peer(args: argparse.Namespace) -> dict:
     import openai
 
     async def main() -> dict:
-        http = httpx2.AsyncClient(limits=httpx2.Limits(max_connections=args.concurrency,
-                                                       max_keepalive_connections=args.concurrency))
+        http = httpx2.AsyncClient(
+            limits=httpx2.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+        )
         client = openai.AsyncOpenAI(api_key="x", base_url=args.base_url, max_retries=0, http_client=http)
         sem = asyncio.Semaphore(args.concurrency)
         content = 'Concept: "Disorder number 12345 of organ 7"\n' + "x " * 300
 
         async def one(i: int) -> None:
             async with sem:
-                await client.chat.completions.create(model="gpt-4o-mini", max_tokens=160, temperature=0,
-                                                     messages=[{"role": "user", "content": f"{i} {content}"}])
+                await client.chat.completions.create(
+                    model="gpt-4o-mini",
+                    max_tokens=160,
+                    temperature=0,
+                    messages=[{"role": "user", "content": f"{i} {content}"}],
+                )
 
         t0 = time.monotonic()
         cpu0 = os.times()
@@ -189,19 +217,40 @@ def asyncio_sdk_peer(args: argparse.Namespace) -> dict:
         wall = time.monotonic() - t0
         cpu1 = os.times()
         await client.close()
-        return {"mode": "sdk-peer", "concurrency": args.concurrency, "done": args.limit, "wall_s": round(wall, 2),
-                "completions_per_s": round(args.limit / wall, 1),
-                "client_cpu_s": round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 1),
-                "peak_rss_mb": _rss_kb()[1] // 1024}
+        return {
+            "mode": "sdk-peer",
+            "concurrency": args.concurrency,
+            "done": args.limit,
+            "wall_s": round(wall, 2),
+            "completions_per_s": round(args.limit / wall, 1),
+            "client_cpu_s": round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 1),
+            "peak_rss_mb": _rss_kb()[1] // 1024,
+        }
 
     return asyncio.run(main())
 
 
 # -- the parent -------------------------------------------------------------------------------------------------
 
+
 def run_child(base_url: str, kg: Path, out: Path, *, limit: int, concurrency: int, mode: str = "kgbuild") -> dict:
-    cmd = [sys.executable, __file__, "--child", "--mode", mode, "--base-url", base_url, "--kg", str(kg), "--out",
-           str(out), "--limit", str(limit), "--concurrency", str(concurrency)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--mode",
+        mode,
+        "--base-url",
+        base_url,
+        "--kg",
+        str(kg),
+        "--out",
+        str(out),
+        "--limit",
+        str(limit),
+        "--concurrency",
+        str(concurrency),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OPENAI_API_KEY": "x"})
     for line in proc.stdout.splitlines():
         if line.startswith("REPORT "):
@@ -241,8 +290,9 @@ def main() -> None:
     t0 = time.monotonic()
     kg = make_kg(work / f"kg-{args.concepts}", args.concepts)
     report: dict = {"concepts": args.concepts, "kg_build_s": round(time.monotonic() - t0, 1), "cpus": os.cpu_count()}
-    server = subprocess.Popen([sys.executable, str(SERVER), "--port", "0", "--lifetime", "7200"],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(SERVER), "--port", "0", "--lifetime", "7200"], stdout=subprocess.PIPE, text=True
+    )
     try:
         base_url = f"http://127.0.0.1:{server.stdout.readline().strip()}/v1"
         report["throughput"] = []
@@ -291,26 +341,38 @@ def markdown(r: dict) -> str:
     lines = ["| measure | kgbuild | peer |", "|---|---|---|"]
     for t in r.get("throughput", []):
         k, p = t["kgbuild"], t["sdk_peer"]
-        lines.append(f"| completions/s at {k['concurrency']} in flight ({k['done']} requests) | "
-                     f"{k['completions_per_s']} (client CPU {k['client_cpu_s']} s / wall {k['wall_s']} s) | "
-                     f"bare SDK: {p['completions_per_s']} (CPU {p['client_cpu_s']} s / wall {p['wall_s']} s) |")
+        lines.append(
+            f"| completions/s at {k['concurrency']} in flight ({k['done']} requests) | "
+            f"{k['completions_per_s']} (client CPU {k['client_cpu_s']} s / wall {k['wall_s']} s) | "
+            f"bare SDK: {p['completions_per_s']} (CPU {p['client_cpu_s']} s / wall {p['wall_s']} s) |"
+        )
     if "safety" in r:
         m = r["safety"]
-        lines.append(f"| --budget-usd {m['budget_usd']} (90% of the {m['requests']}-request job's ${m['job_cost_usd']}) "
-                     f"| billed ${m['billed_usd']} = {m['budget_used']:.1%} of the budget; counted "
-                     f"${m['spent_counted_usd']} | – |")
-        lines.append(f"| dead server (connection refused), 64 in flight | stopped: {m['dead_server_stopped']} after "
-                     f"{m['dead_server_attempts']} attempts, {m['dead_server_s']} s | – |")
+        lines.append(
+            f"| --budget-usd {m['budget_usd']} (90% of the {m['requests']}-request job's ${m['job_cost_usd']}) "
+            f"| billed ${m['billed_usd']} = {m['budget_used']:.1%} of the budget; counted "
+            f"${m['spent_counted_usd']} | – |"
+        )
+        lines.append(
+            f"| dead server (connection refused), 64 in flight | stopped: {m['dead_server_stopped']} after "
+            f"{m['dead_server_attempts']} attempts, {m['dead_server_s']} s | – |"
+        )
     if "full_job" in r:
         f, p = r["full_job"], r["rss_peer_1k"]
-        lines.append(f"| peak RSS, {r['concepts']}-concept job | {f['peak_rss_mb']} MB (wall {f['wall_s']} s, "
-                     f"{f['completions_per_s']}/s) | 1k-concept job: {p['peak_rss_mb']} MB |")
+        lines.append(
+            f"| peak RSS, {r['concepts']}-concept job | {f['peak_rss_mb']} MB (wall {f['wall_s']} s, "
+            f"{f['completions_per_s']}/s) | 1k-concept job: {p['peak_rss_mb']} MB |"
+        )
         c = r["cached_rerun"]
-        lines.append(f"| fully cached rerun, {r['concepts']} concepts | {c['wall_s']} s, {c['server_requests']} "
-                     f"requests, {c['cached']} cached | – |")
+        lines.append(
+            f"| fully cached rerun, {r['concepts']} concepts | {c['wall_s']} s, {c['server_requests']} "
+            f"requests, {c['cached']} cached | – |"
+        )
         lines.append("")
-        lines.append("RSS while the full job ran (s, rows done, MB): " + ", ".join(
-            f"{s['t']}/{s['rows']}/{s['rss_mb']}" for s in f["rss_over_time"]))
+        lines.append(
+            "RSS while the full job ran (s, rows done, MB): "
+            + ", ".join(f"{s['t']}/{s['rows']}/{s['rss_mb']}" for s in f["rss_over_time"])
+        )
     return "\n".join(lines)
 
 

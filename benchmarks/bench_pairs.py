@@ -27,27 +27,54 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
-SEMANTIC_TYPES = ["Disease or Syndrome", "Pharmacologic Substance", "Organic Chemical", "Finding",
-                  "Body Part, Organ, or Organ Component", "Therapeutic or Preventive Procedure", "Injury or Poisoning",
-                  "Neoplastic Process", "Amino Acid, Peptide, or Protein", "Clinical Drug", "Eukaryote",
-                  "Laboratory Procedure", "Sign or Symptom", "Gene or Genome", "Bacterium", "Congenital Abnormality",
-                  "Mental or Behavioral Dysfunction", "Diagnostic Procedure", "Medical Device", "Cell"]
+SEMANTIC_TYPES = [
+    "Disease or Syndrome",
+    "Pharmacologic Substance",
+    "Organic Chemical",
+    "Finding",
+    "Body Part, Organ, or Organ Component",
+    "Therapeutic or Preventive Procedure",
+    "Injury or Poisoning",
+    "Neoplastic Process",
+    "Amino Acid, Peptide, or Protein",
+    "Clinical Drug",
+    "Eukaryote",
+    "Laboratory Procedure",
+    "Sign or Symptom",
+    "Gene or Genome",
+    "Bacterium",
+    "Congenital Abnormality",
+    "Mental or Behavioral Dysfunction",
+    "Diagnostic Procedure",
+    "Medical Device",
+    "Cell",
+]
 # (relation, rel, inverse, share of edges, which end is drawn from a small pool: many-to-one attributes, stored
 # the way extract stores them, e.g. "femur finding_site_of femur fracture" has the site (few) as head)
-RELATIONS = [("isa", "CHD", "inverse_isa", 0.16, None), ("CHD", "CHD", "PAR", 0.08, None),
-             ("RN", "RN", "RB", 0.12, None), ("RO", "RO", "RO", 0.08, None),
-             ("finding_site_of", "RO", "has_finding_site", 0.06, "head"),
-             ("associated_morphology_of", "RO", "has_associated_morphology", 0.04, "head"),
-             ("ingredient_of", "RO", "has_ingredient", 0.05, "head"),
-             ("tradename_of", "RO", "has_tradename", 0.03, None),
-             ("part_of", "RO", "has_part", 0.04, "tail"), ("may_treat", "RO", "may_be_treated_by", 0.03, None),
-             ("method_of", "RO", "has_method", 0.03, "head"), ("mapped_to", "RO", "mapped_from", 0.04, None),
-             ("translation_of", "SY", "has_translation", 0.06, None), ("RQ", "RQ", "RQ", 0.06, None),
-             ("SY", "SY", "SY", 0.05, None), ("classified_as", "RN", "classifies", 0.07, "tail")]
-WORDS = ("acute chronic left right upper lower fracture femur tibia lesion syndrome disease carcinoma benign "
-         "malignant infection bacterial viral tablet oral injection mg dose procedure biopsy repair excision "
-         "artery vein nerve muscle bone skin liver renal cardiac pulmonary congenital deficiency protein receptor "
-         "kinase inhibitor antibody gene mutation type structure disorder pain swelling").split()
+RELATIONS = [
+    ("isa", "CHD", "inverse_isa", 0.16, None),
+    ("CHD", "CHD", "PAR", 0.08, None),
+    ("RN", "RN", "RB", 0.12, None),
+    ("RO", "RO", "RO", 0.08, None),
+    ("finding_site_of", "RO", "has_finding_site", 0.06, "head"),
+    ("associated_morphology_of", "RO", "has_associated_morphology", 0.04, "head"),
+    ("ingredient_of", "RO", "has_ingredient", 0.05, "head"),
+    ("tradename_of", "RO", "has_tradename", 0.03, None),
+    ("part_of", "RO", "has_part", 0.04, "tail"),
+    ("may_treat", "RO", "may_be_treated_by", 0.03, None),
+    ("method_of", "RO", "has_method", 0.03, "head"),
+    ("mapped_to", "RO", "mapped_from", 0.04, None),
+    ("translation_of", "SY", "has_translation", 0.06, None),
+    ("RQ", "RQ", "RQ", 0.06, None),
+    ("SY", "SY", "SY", 0.05, None),
+    ("classified_as", "RN", "classifies", 0.07, "tail"),
+]
+WORDS = (
+    "acute chronic left right upper lower fracture femur tibia lesion syndrome disease carcinoma benign "
+    "malignant infection bacterial viral tablet oral injection mg dose procedure biopsy repair excision "
+    "artery vein nerve muscle bone skin liver renal cardiac pulmonary congenital deficiency protein receptor "
+    "kinase inhibitor antibody gene mutation type structure disorder pain swelling"
+).split()
 
 
 def generate(kg: Path, scale: float) -> dict[str, int]:
@@ -60,9 +87,11 @@ def generate(kg: Path, scale: float) -> dict[str, int]:
     con.execute("CREATE TABLE words AS SELECT unnest(?::VARCHAR[]) AS w", [list(WORDS)])
     con.execute("CREATE TABLE stys AS SELECT unnest(?::VARCHAR[]) AS sty", [SEMANTIC_TYPES])
     con.sql(f"CREATE MACRO pick(i, salt) AS (SELECT list(w)[1 + (hash(i, salt) % {len(WORDS)})::INT] FROM words)")
-    con.sql("CREATE MACRO phrase(i, salt) AS (WITH w AS (SELECT list(w) AS l FROM words) SELECT "
-            f"l[1 + (hash(i, salt, 1) % {len(WORDS)})::INT] || ' ' || l[1 + (hash(i, salt, 2) % {len(WORDS)})::INT]"
-            f" || ' ' || l[1 + (hash(i, salt, 3) % {len(WORDS)})::INT] || ' ' || (i % 100003)::VARCHAR FROM w)")
+    con.sql(
+        "CREATE MACRO phrase(i, salt) AS (WITH w AS (SELECT list(w) AS l FROM words) SELECT "
+        f"l[1 + (hash(i, salt, 1) % {len(WORDS)})::INT] || ' ' || l[1 + (hash(i, salt, 2) % {len(WORDS)})::INT]"
+        f" || ' ' || l[1 + (hash(i, salt, 3) % {len(WORDS)})::INT] || ' ' || (i % 100003)::VARCHAR FROM w)"
+    )
     con.sql(f"""CREATE TABLE concepts AS SELECT printf('C%07d', i) AS cui, phrase(i, 'p') AS preferred_name,
         list_distinct([(SELECT list(sty) FROM stys)[1 + (hash(i, 's1') % {len(SEMANTIC_TYPES)})::INT],
                        (SELECT list(sty) FROM stys)[1 + (hash(i, 's2') % {len(SEMANTIC_TYPES) * 3})::INT]])
@@ -98,15 +127,18 @@ def generate(kg: Path, scale: float) -> dict[str, int]:
             || phrase(k, 'd4') || ', characterised by ' || phrase(k, 'd5') || ' of ' || phrase(k, 'd6') || '.'
             AS definition, 'umls' AS origin
         FROM range({n_defs}) t(k)""")
-    con.sql("CREATE TABLE defs AS SELECT * FROM definitions "
-            "QUALIFY row_number() OVER (PARTITION BY cui, source_id) = 1")
+    con.sql(
+        "CREATE TABLE defs AS SELECT * FROM definitions QUALIFY row_number() OVER (PARTITION BY cui, source_id) = 1"
+    )
     rel_rows, cum = [], 0.0
     for relation, rel, inverse, share, pooled in RELATIONS:
         rel_rows.append((relation, rel, inverse, cum, cum + share, pooled or ""))
         cum += share
-    con.execute("CREATE TABLE rel_mix AS SELECT * FROM (SELECT unnest(?::VARCHAR[]) r, unnest(?::VARCHAR[]) rl, "
-                "unnest(?::VARCHAR[]) inv, unnest(?::DOUBLE[]) lo, unnest(?::DOUBLE[]) hi, unnest(?::VARCHAR[]) m)",
-                [list(x) for x in zip(*rel_rows, strict=True)])
+    con.execute(
+        "CREATE TABLE rel_mix AS SELECT * FROM (SELECT unnest(?::VARCHAR[]) r, unnest(?::VARCHAR[]) rl, "
+        "unnest(?::VARCHAR[]) inv, unnest(?::DOUBLE[]) lo, unnest(?::DOUBLE[]) hi, unnest(?::VARCHAR[]) m)",
+        [list(x) for x in zip(*rel_rows, strict=True)],
+    )
     pool = max(n_concepts // 20, 10)
     con.sql(f"""CREATE TABLE relations AS
         WITH draws AS (SELECT e, (hash(e, 'mix') % 1000000) / 1000000.0 AS u, hash(e, 'h') % {n_concepts} AS h,
@@ -125,8 +157,13 @@ def generate(kg: Path, scale: float) -> dict[str, int]:
         LEFT JOIN (SELECT cui, count(*) k FROM names2 GROUP BY cui) n ON n.cui = c.cui
         LEFT JOIN (SELECT DISTINCT cui FROM defs) d ON d.cui = c.cui""")
     counts = {}
-    for table, source in (("concepts", "concepts2"), ("names", "names2"), ("definitions", "defs"),
-                          ("relations", "relations"), ("relation_labels", "relation_labels")):
+    for table, source in (
+        ("concepts", "concepts2"),
+        ("names", "names2"),
+        ("definitions", "defs"),
+        ("relations", "relations"),
+        ("relation_labels", "relation_labels"),
+    ):
         con.sql(f"COPY {source} TO '{(kg / f'{table}.parquet').as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
         counts[table] = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
     return counts
@@ -140,8 +177,7 @@ def measure(args: list[str]) -> tuple[float, float, float]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
-    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(args)}\n{proc.stderr[-3000:]}")
@@ -176,17 +212,33 @@ def main() -> None:
     size = sum(p.stat().st_size for p in kg.glob("*.parquet")) / 1024**3
     shutil.rmtree(out, ignore_errors=True)
     peer_wall, peer_rss, peer_cpu = measure([sys.executable, "-c", PEER, str(kg), args.memory_limit])
-    wall, rss, cpu = measure([sys.executable, "-m", "kgbuild", "build-pairs", "--kg", str(kg), "--out", str(out),
-                            "--memory-limit", args.memory_limit])
+    wall, rss, cpu = measure(
+        [
+            sys.executable,
+            "-m",
+            "kgbuild",
+            "build-pairs",
+            "--kg",
+            str(kg),
+            "--out",
+            str(out),
+            "--memory-limit",
+            args.memory_limit,
+        ]
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     rows = manifest["inputs"]["kg"]["rows"]
-    print("| scale | concepts | names | relations | definitions | input Parquet | build-pairs wall | CPU | peak RSS | "
-          "peer scan wall | CPU | peak RSS | pairs | descriptions | linking |")
+    print(
+        "| scale | concepts | names | relations | definitions | input Parquet | build-pairs wall | CPU | peak RSS | "
+        "peer scan wall | CPU | peak RSS | pairs | descriptions | linking |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| {args.scale:g} | {rows['concepts']:,} | {rows['names']:,} | {rows['relations']:,} | "
-          f"{rows['definitions']:,} | {size:.2f} GiB | {wall:.0f} s | {cpu:.0f} s | {rss:.2f} GiB | "
-          f"{peer_wall:.0f} s | {peer_cpu:.0f} s | {peer_rss:.2f} GiB | {manifest['tables']['pairs']:,} | "
-          f"{manifest['tables']['descriptions']:,} | {manifest['tables']['linking']:,} |")
+    print(
+        f"| {args.scale:g} | {rows['concepts']:,} | {rows['names']:,} | {rows['relations']:,} | "
+        f"{rows['definitions']:,} | {size:.2f} GiB | {wall:.0f} s | {cpu:.0f} s | {rss:.2f} GiB | "
+        f"{peer_wall:.0f} s | {peer_cpu:.0f} s | {peer_rss:.2f} GiB | {manifest['tables']['pairs']:,} | "
+        f"{manifest['tables']['descriptions']:,} | {manifest['tables']['linking']:,} |"
+    )
     print("step timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in manifest["timings_s"].items()))
     print(f"cpu cores: {os.cpu_count()}, load average after the run: {os.getloadavg()[0]:.1f}")
     if not args.keep:

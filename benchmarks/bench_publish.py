@@ -97,18 +97,35 @@ def main() -> None:
     size = sum(p.stat().st_size for p in (work / "kg").glob("*.parquet"))
     rows = {}
     import pyarrow.parquet as pq
+
     for p in sorted((work / "kg").glob("*.parquet")):
         rows[p.stem] = pq.ParquetFile(p).metadata.num_rows
-    print(f"KG: {args.concepts:,} concepts, {sum(rows.values()):,} rows, {size / 1e6:.0f} MB Parquet; "
-          f"shards of {args.shard_mb} MB", file=sys.stderr)
+    print(
+        f"KG: {args.concepts:,} concepts, {sum(rows.values()):,} rows, {size / 1e6:.0f} MB Parquet; "
+        f"shards of {args.shard_mb} MB",
+        file=sys.stderr,
+    )
     results = {
         "kgbuild publish --dry-run (check + shard + card + verify)": timed(
-            [PY, "-m", "kgbuild", "publish", str(work / "kg"), "--repo-id", "bench/kg", "--dry-run", "--stage-dir",
-             str(work / "stage")]),
-        "write_shards only (kgbuild)": timed([PY, "-c", OURS_SHARDS, str(work / "kg"), str(work / "ours"),
-                                              str(shard)]),
+            [
+                PY,
+                "-m",
+                "kgbuild",
+                "publish",
+                str(work / "kg"),
+                "--repo-id",
+                "bench/kg",
+                "--dry-run",
+                "--stage-dir",
+                str(work / "stage"),
+            ]
+        ),
+        "write_shards only (kgbuild)": timed(
+            [PY, "-c", OURS_SHARDS, str(work / "kg"), str(work / "ours"), str(shard)]
+        ),
         "peer: datasets from_parquet + shard().to_parquet": timed(
-            [PY, "-c", PEER_DATASETS, str(work / "kg"), str(work / "peer"), str(shard), str(work / "cache")]),
+            [PY, "-c", PEER_DATASETS, str(work / "kg"), str(work / "peer"), str(shard), str(work / "cache")]
+        ),
     }
     print(f"| contender ({args.concepts:,} concepts, {sum(rows.values()):,} rows) | wall s | peak RSS GB |")
     print("|---|---|---|")

@@ -34,8 +34,20 @@ from trainer.config import ContrastiveConfig  # noqa: E402
 from trainer.phases.contrastive import train_contrastive  # noqa: E402
 
 ORGANS = ["heart", "lung", "liver", "kidney", "brain", "skin", "bone", "colon", "stomach", "breast", "thyroid", "eye"]
-PROCESSES = ["inflammation", "infarction", "carcinoma", "infection", "fibrosis", "failure", "ulcer", "cyst",
-             "hemorrhage", "necrosis", "abscess", "atrophy"]
+PROCESSES = [
+    "inflammation",
+    "infarction",
+    "carcinoma",
+    "infection",
+    "fibrosis",
+    "failure",
+    "ulcer",
+    "cyst",
+    "hemorrhage",
+    "necrosis",
+    "abscess",
+    "atrophy",
+]
 QUALIFIERS = ["acute", "chronic", "primary", "secondary", "recurrent", "congenital", "benign", "malignant"]
 
 
@@ -50,14 +62,23 @@ def synthetic_pairs(folder: Path, n_pairs: int, seed: int = 0) -> Path:
         c += 1
         for k in range(rng.randint(1, 6)):
             if k % 2:
-                positive = (f"A {qualifier} disorder of the {organ} characterized by {process}, "
-                            f"often presenting with pain and abnormal laboratory findings (variant {k}).")
+                positive = (
+                    f"A {qualifier} disorder of the {organ} characterized by {process}, "
+                    f"often presenting with pain and abnormal laboratory findings (variant {k})."
+                )
                 kind = "definition"
             else:
                 positive = f"{organ} {process}, {qualifier} (finding) {k}"
                 kind = "synonym"
-            rows.append({"anchor": name if k < 2 else f"{name} [{k}]", "positive": positive, "cui": cui,
-                         "kind": kind, "split": "train"})
+            rows.append(
+                {
+                    "anchor": name if k < 2 else f"{name} [{k}]",
+                    "positive": positive,
+                    "cui": cui,
+                    "kind": kind,
+                    "split": "train",
+                }
+            )
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows[:n_pairs]), folder / "pairs.parquet")
     return folder
@@ -80,11 +101,24 @@ def bare_script(base: str, pairs: Path, out: Path, steps: int, batch_size: int) 
     ds = ds.filter(lambda b: [s == "train" for s in b["split"]], batched=True).select_columns(["anchor", "positive"])
     loss = MultipleNegativesRankingLoss(model)
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(out), max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=2e-5,
-        warmup_steps=0.1, batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="steps", save_steps=500,
-        save_total_limit=2, logging_steps=10, seed=42, data_seed=42, report_to="none", disable_tqdm=True,
-        use_cpu=not torch.cuda.is_available(), dataloader_pin_memory=torch.cuda.is_available(),
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+        output_dir=str(out),
+        max_steps=steps,
+        per_device_train_batch_size=batch_size,
+        learning_rate=2e-5,
+        warmup_steps=0.1,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        save_strategy="steps",
+        save_steps=500,
+        save_total_limit=2,
+        logging_steps=10,
+        seed=42,
+        data_seed=42,
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_pin_memory=torch.cuda.is_available(),
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+    )
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=ds, loss=loss)
     metrics = trainer.train().metrics
     model.save(str(out / "final"))
@@ -92,8 +126,15 @@ def bare_script(base: str, pairs: Path, out: Path, steps: int, batch_size: int) 
 
 
 def ours(base: str, pairs: Path, out: Path, steps: int, batch_size: int) -> dict:
-    config = ContrastiveConfig(max_steps=steps, batch_size=batch_size, learning_rate=2e-5, warmup_ratio=0.1,
-                               save_steps=500, save_total_limit=2, logging_steps=10)
+    config = ContrastiveConfig(
+        max_steps=steps,
+        batch_size=batch_size,
+        learning_rate=2e-5,
+        warmup_ratio=0.1,
+        save_steps=500,
+        save_total_limit=2,
+        logging_steps=10,
+    )
     summary = train_contrastive(base, pairs, out / "contrastive", config, max_seq_length=128, seed=42)
     return {"samples_per_second": summary["train_samples_per_second"], "train_runtime_s": summary["train_runtime_s"]}
 
@@ -121,11 +162,18 @@ def dataloader_pass(base: str, pairs: Path, out: Path, batch_size: int, sampler:
     else:
         ds = load_dataset("parquet", data_files=str(pairs / "pairs.parquet"), split="train")
         ds, batch_sampler = ds.select_columns(["anchor", "positive"]), BatchSamplers.NO_DUPLICATES
-    args = SentenceTransformerTrainingArguments(output_dir=str(out), per_device_train_batch_size=batch_size,
-                                               batch_sampler=batch_sampler, report_to="none", use_cpu=True,
-                                               dataloader_pin_memory=False, seed=42)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=ds,
-                                         loss=MultipleNegativesRankingLoss(model))
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=batch_size,
+        batch_sampler=batch_sampler,
+        report_to="none",
+        use_cpu=True,
+        dataloader_pin_memory=False,
+        seed=42,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=ds, loss=MultipleNegativesRankingLoss(model)
+    )
     started = time.perf_counter()
     rows = sum(batch["anchor_input_ids"].shape[0] for batch in trainer.get_train_dataloader())
     elapsed = time.perf_counter() - started
@@ -140,8 +188,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="Write the raw figures here.")
-    parser.add_argument("--dataloader-only", action="store_true",
-                        help="Time one epoch of the train dataloader (stock NO_DUPLICATES vs cui-aware) instead.")
+    parser.add_argument(
+        "--dataloader-only",
+        action="store_true",
+        help="Time one epoch of the train dataloader (stock NO_DUPLICATES vs cui-aware) instead.",
+    )
     opts = parser.parse_args()
     base = opts.base
     if base is None:
@@ -149,6 +200,7 @@ def main() -> None:
         base = str(Path(next(iter(spec.submodule_search_locations))) / "model")
 
     import os
+
     os.environ.setdefault("TRAINER_PROGRESS", "0")
     runs: dict[str, list[dict]] = {"bare sentence-transformers": [], "trainer contrastive": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,8 +220,10 @@ def main() -> None:
     ratio = median["trainer contrastive"] / median["bare sentence-transformers"]
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
     what = "one dataloader epoch" if opts.dataloader_only else f"{opts.steps} training steps"
-    print(f"\nbase {base}; {opts.pairs} pairs, {what} × batch {opts.batch_size}, max_seq_length 128; "
-          f"{device}; torch {torch.__version__}; {platform.python_version()}\n")
+    print(
+        f"\nbase {base}; {opts.pairs} pairs, {what} × batch {opts.batch_size}, max_seq_length 128; "
+        f"{device}; torch {torch.__version__}; {platform.python_version()}\n"
+    )
     print("| run | samples/s (median) | runs |\n|---|---|---|")
     for name, values in runs.items():
         each = ", ".join(f"{v['samples_per_second']:.1f}" for v in values)

@@ -597,8 +597,12 @@ def main(argv: list[str] | None = None) -> int:
         "--budget-s", type=float, default=420.0, help="Whole-script budget: runs that would start past it are skipped."
     )
     parser.add_argument("--max-seq-length", type=int, default=128)
-    parser.add_argument("--workers", type=int, default=0,
-                        help="DataLoader worker processes for every run (tokenising ahead of the GPU).")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="DataLoader worker processes for every run (tokenising ahead of the GPU).",
+    )
     parser.add_argument(
         "--peak-tflops",
         type=float,

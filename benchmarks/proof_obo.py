@@ -83,21 +83,31 @@ def main() -> None:
         run([py, "-m", "kgbuild", "extract", "--obo", str(args.obo), "--out", str(work / "kg"), "--force"])
     if not (work / "pairs" / "manifest.json").exists():
         run([py, "-m", "kgbuild", "build-pairs", "--kg", str(work / "kg"), "--out", str(work / "pairs"), "--force"])
-    (work / "run.toml").write_text(CONFIG.format(evalsets=args.evalsets.resolve().as_posix(), base=minilm().as_posix(),
-                                                 steps=args.steps, batch=args.batch))
+    (work / "run.toml").write_text(
+        CONFIG.format(
+            evalsets=args.evalsets.resolve().as_posix(), base=minilm().as_posix(), steps=args.steps, batch=args.batch
+        )
+    )
     run([py, "-m", "trainer", "run-all", "--config", str(work / "run.toml")])
     manifest = json.loads((work / "run" / "manifest.json").read_text())
     scores = {name: entry.get("headline", {}) for name, entry in manifest["scores"].items()}
-    labels = {"base": "base (all-MiniLM-L6-v2)", "contrastive": "after phase 1 (contrastive)",
-              "self_distillation": "after phase 2 (self-distillation)", "weight_averaging": "after phase 3 (averaged)"}
+    labels = {
+        "base": "base (all-MiniLM-L6-v2)",
+        "contrastive": "after phase 1 (contrastive)",
+        "self_distillation": "after phase 2 (self-distillation)",
+        "weight_averaging": "after phase 3 (averaged)",
+    }
     metrics = list(dict.fromkeys(m for h in scores.values() for m in h))
     print(f"\n{args.obo.name}: {json.loads((work / 'kg' / 'manifest.json').read_text())['tables']}")
     print(f"steps per phase {args.steps}, batch {args.batch}, total {time.perf_counter() - t0:.0f} s\n")
     print("| model | " + " | ".join(metrics) + " |")
     print("|---|" + "---:|" * len(metrics))
     for name, headline in scores.items():
-        print(f"| {labels.get(name, name)} | " + " | ".join(f"{headline[m]:.2f}" if m in headline else "" for m in metrics)
-              + " |")
+        print(
+            f"| {labels.get(name, name)} | "
+            + " | ".join(f"{headline[m]:.2f}" if m in headline else "" for m in metrics)
+            + " |"
+        )
 
 
 if __name__ == "__main__":

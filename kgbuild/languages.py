@@ -3,10 +3,39 @@
 from __future__ import annotations
 
 # UMLS LAT -> ISO 639-1 (the Hub's `language:` metadata). SCR (Serbo-Croatian) is written as Croatian.
-LAT_TO_ISO = {"ENG": "en", "SPA": "es", "FRE": "fr", "GER": "de", "DUT": "nl", "ITA": "it", "POR": "pt", "JPN": "ja",
-              "CHI": "zh", "SWE": "sv", "DAN": "da", "CZE": "cs", "HUN": "hu", "KOR": "ko", "NOR": "no", "POL": "pl",
-              "RUS": "ru", "FIN": "fi", "TUR": "tr", "GRE": "el", "HEB": "he", "LAV": "lv", "EST": "et", "HRV": "hr",
-              "SCR": "hr", "BAQ": "eu", "ARA": "ar", "UKR": "uk", "LIT": "lt", "PER": "fa", "SLO": "sk"}
+LAT_TO_ISO = {
+    "ENG": "en",
+    "SPA": "es",
+    "FRE": "fr",
+    "GER": "de",
+    "DUT": "nl",
+    "ITA": "it",
+    "POR": "pt",
+    "JPN": "ja",
+    "CHI": "zh",
+    "SWE": "sv",
+    "DAN": "da",
+    "CZE": "cs",
+    "HUN": "hu",
+    "KOR": "ko",
+    "NOR": "no",
+    "POL": "pl",
+    "RUS": "ru",
+    "FIN": "fi",
+    "TUR": "tr",
+    "GRE": "el",
+    "HEB": "he",
+    "LAV": "lv",
+    "EST": "et",
+    "HRV": "hr",
+    "SCR": "hr",
+    "BAQ": "eu",
+    "ARA": "ar",
+    "UKR": "uk",
+    "LIT": "lt",
+    "PER": "fa",
+    "SLO": "sk",
+}
 ISO_TO_LAT = {iso: lat for lat, iso in LAT_TO_ISO.items() if lat != "SCR"} | {"nb": "NOR", "nn": "NOR"}
 
 

@@ -51,8 +51,13 @@ def read_sources(folder: Path) -> list[dict[str, Any]] | None:
 
 def step(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """One command that made a folder, as the cards list it."""
-    return {"folder": Path(folder).name, "command": manifest.get("command"), "created_at": manifest.get("created_at"),
-            "kgbuild": (manifest.get("versions") or {}).get("kgbuild"), "parameters": manifest.get("parameters") or {}}
+    return {
+        "folder": Path(folder).name,
+        "command": manifest.get("command"),
+        "created_at": manifest.get("created_at"),
+        "kgbuild": (manifest.get("versions") or {}).get("kgbuild"),
+        "parameters": manifest.get("parameters") or {},
+    }
 
 
 def origin_facts(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -79,8 +84,12 @@ def origin(kg: Path, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
     sources, sources_from = (read_sources(kg) if kg.is_dir() else None), "sources table"
     if sources is None and isinstance(manifest.get("sources"), list):  # a producer that recorded them in its manifest
         sources, sources_from = [s for s in manifest["sources"] if isinstance(s, dict)], "manifest"
-    entry = {**origin_facts(manifest), "sources": sources or [],
-             "sources_from": sources_from if sources else None, "kg": kg.name}
+    entry = {
+        **origin_facts(manifest),
+        "sources": sources or [],
+        "sources_from": sources_from if sources else None,
+        "kg": kg.name,
+    }
     return {"origins": [entry], "steps": [step(kg, manifest)] if manifest else []}
 
 

@@ -17,9 +17,9 @@ from kgbuild.errors import UserError
 
 @dataclass
 class DataConfig:
-    pairs: Path | None = None          # a build-pairs output folder
-    evalsets: Path | None = None       # folder of evaluation sets (else KGBUILD_EVALSETS)
-    parallel: Path | None = None       # older place of [multilingual] parallel, still read
+    pairs: Path | None = None  # a build-pairs output folder
+    evalsets: Path | None = None  # folder of evaluation sets (else KGBUILD_EVALSETS)
+    parallel: Path | None = None  # older place of [multilingual] parallel, still read
 
 
 @dataclass
@@ -38,49 +38,49 @@ class TrainingConfig:
 
     enabled: bool = True
     batch_size: int = 32
-    max_steps: int = -1                # -1 = run `epochs` epochs
+    max_steps: int = -1  # -1 = run `epochs` epochs
     epochs: float = 1.0
     learning_rate: float = 2e-5
     warmup_ratio: float = 0.1
-    bf16: str = "auto"                 # "auto" (when the GPU supports it), "true", "false"
+    bf16: str = "auto"  # "auto" (when the GPU supports it), "true", "false"
     save_steps: int = 500
     save_total_limit: int = 2
     logging_steps: int = 10
-    dataloader_workers: int = 0        # processes that fetch, tokenise and collate batches ahead of the GPU
+    dataloader_workers: int = 0  # processes that fetch, tokenise and collate batches ahead of the GPU
 
 
 @dataclass
 class ContrastiveConfig(TrainingConfig):
-    loss: str = "mnrl"                 # "mnrl" or "cached_mnrl" (GradCache: big batches on small memory)
-    mini_batch_size: int = 32          # cached_mnrl only
+    loss: str = "mnrl"  # "mnrl" or "cached_mnrl" (GradCache: big batches on small memory)
+    mini_batch_size: int = 32  # cached_mnrl only
     scale: float = 20.0
-    kinds: list[str] = field(default_factory=list)   # pair kinds to train on; empty = all
-    sort_by_length: bool = False       # cached_mnrl: each batch longest first, so mini-batches pad less (same loss)
+    kinds: list[str] = field(default_factory=list)  # pair kinds to train on; empty = all
+    sort_by_length: bool = False  # cached_mnrl: each batch longest first, so mini-batches pad less (same loss)
 
 
 @dataclass
 class SelfDistillationConfig(TrainingConfig):
-    teacher: str = ""                  # default: the contrastive output
-    student: str = ""                  # default: model.base
-    texts: list[str] = field(default_factory=lambda: ["anchor", "positive"])   # pair columns whose texts are learnt
+    teacher: str = ""  # default: the contrastive output
+    student: str = ""  # default: model.base
+    texts: list[str] = field(default_factory=lambda: ["anchor", "positive"])  # pair columns whose texts are learnt
     kinds: list[str] = field(default_factory=list)
     encode_batch_size: int = 128
-    group_by_length: bool = False      # batches of texts of similar length: far less padding, other batch mixes
+    group_by_length: bool = False  # batches of texts of similar length: far less padding, other batch mixes
 
 
 @dataclass
 class WeightAveragingConfig:
     enabled: bool = True
-    models: list[str] = field(default_factory=list)   # default: the self_distillation and contrastive outputs
+    models: list[str] = field(default_factory=list)  # default: the self_distillation and contrastive outputs
     weights: list[float] = field(default_factory=lambda: [0.5, 0.5])
 
 
 @dataclass
 class MultilingualConfig(TrainingConfig):
     enabled: bool = False
-    parallel: Path | None = None       # a build-pairs --parallel-lang folder (its train split), or an (en, xx) table
-    student: str = ""                  # a multilingual sentence-transformers model (e.g. an XLM-R one)
-    teacher: str = ""                  # default: the final (averaged) model
+    parallel: Path | None = None  # a build-pairs --parallel-lang folder (its train split), or an (en, xx) table
+    student: str = ""  # a multilingual sentence-transformers model (e.g. an XLM-R one)
+    teacher: str = ""  # default: the final (averaged) model
     max_seq_length: int = 64
     encode_batch_size: int = 128
 
@@ -88,7 +88,7 @@ class MultilingualConfig(TrainingConfig):
 @dataclass
 class EvaluateConfig:
     enabled: bool = True
-    sets: list[str] = field(default_factory=list)     # empty = every set found
+    sets: list[str] = field(default_factory=list)  # empty = every set found
     linking: bool = True
     batch_size: int = 64
 
@@ -102,7 +102,7 @@ class RunConfig:
     weight_averaging: WeightAveragingConfig = field(default_factory=WeightAveragingConfig)
     multilingual: MultilingualConfig = field(default_factory=MultilingualConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
-    source: Path | None = None         # the TOML file this came from
+    source: Path | None = None  # the TOML file this came from
 
     @property
     def output_dir(self) -> Path:
@@ -121,11 +121,21 @@ class RunConfig:
 
 
 SECTIONS = ("data", "model", "contrastive", "self_distillation", "weight_averaging", "multilingual", "evaluate")
-_PATH_FIELDS = {("data", "pairs"), ("data", "evalsets"), ("data", "parallel"), ("multilingual", "parallel"),
-                ("model", "output_dir")}
+_PATH_FIELDS = {
+    ("data", "pairs"),
+    ("data", "evalsets"),
+    ("data", "parallel"),
+    ("multilingual", "parallel"),
+    ("model", "output_dir"),
+}
 # Model references: a folder (relative to the config file) when one exists there, else a hub id.
-_MODEL_FIELDS = {("model", "base"), ("self_distillation", "teacher"), ("self_distillation", "student"),
-                 ("multilingual", "student"), ("multilingual", "teacher")}
+_MODEL_FIELDS = {
+    ("model", "base"),
+    ("self_distillation", "teacher"),
+    ("self_distillation", "student"),
+    ("multilingual", "student"),
+    ("multilingual", "teacher"),
+}
 
 
 def _jsonable(value: Any) -> Any:
@@ -163,7 +173,7 @@ def _coerce(value: Any, example: Any, where: str) -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(example, list):
         ok = isinstance(value, list)
-    else:   # str, Path, None
+    else:  # str, Path, None
         ok = isinstance(value, str)
     if not ok:
         raise ValueError(f"{where} = {value!r} has the wrong type (expected {type(example).__name__})")
@@ -175,15 +185,23 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, source: Path | None = N
     config = RunConfig(source=source)
     for section, values in raw.items():
         if section not in SECTIONS or not isinstance(values, dict):
-            raise UserError(f"unknown section [{section}]", path=source, line=_line_of(text, section, None),
-                            fix=f"use one of {', '.join(f'[{s}]' for s in SECTIONS)}")
+            raise UserError(
+                f"unknown section [{section}]",
+                path=source,
+                line=_line_of(text, section, None),
+                fix=f"use one of {', '.join(f'[{s}]' for s in SECTIONS)}",
+            )
         target = getattr(config, section)
         known = {f.name: f for f in dataclasses.fields(target)}
         for key, value in values.items():
             line = _line_of(text, section, key)
             if key not in known:
-                raise UserError(f"unknown key {key!r} in [{section}]", path=source, line=line,
-                                fix=f"valid keys: {', '.join(known)}")
+                raise UserError(
+                    f"unknown key {key!r} in [{section}]",
+                    path=source,
+                    line=line,
+                    fix=f"valid keys: {', '.join(known)}",
+                )
             example = getattr(target, key)
             if example is None:
                 example = ""
@@ -222,8 +240,12 @@ def _validate(config: RunConfig, source: Path | None, text: str) -> None:
             raise bad("self_distillation", "texts", f"unknown text column {key!r}", 'use "anchor" and/or "positive"')
     weights = config.weight_averaging.weights
     if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise bad("weight_averaging", "weights", f"weights {weights} are not usable",
-                  "give non-negative weights with a positive sum, one per model")
+        raise bad(
+            "weight_averaging",
+            "weights",
+            f"weights {weights} are not usable",
+            "give non-negative weights with a positive sum, one per model",
+        )
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: Path | None) -> dict[str, Any]:
@@ -232,8 +254,11 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: Path | No
         name, sep, value_text = item.partition("=")
         section, dot, key = name.strip().partition(".")
         if not sep or not dot:
-            raise UserError(f"override {item!r} is not of the form section.key=value", path=source,
-                            fix="e.g. --set contrastive.max_steps=100")
+            raise UserError(
+                f"override {item!r} is not of the form section.key=value",
+                path=source,
+                fix="e.g. --set contrastive.max_steps=100",
+            )
         try:
             value = tomllib.loads(f"v = {value_text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -252,7 +277,8 @@ def load_config(path: Path, overrides: list[str] | None = None) -> RunConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        raise UserError(f"not valid TOML: {exc}", path=path, line=int(match.group(1)) if match else None,
-                        fix="fix the TOML syntax") from None
+        raise UserError(
+            f"not valid TOML: {exc}", path=path, line=int(match.group(1)) if match else None, fix="fix the TOML syntax"
+        ) from None
     raw = apply_overrides(raw, overrides or [], path)
     return build_config(raw, base_dir=path.resolve().parent, source=path, text=text)

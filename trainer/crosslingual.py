@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from kgbuild.errors import UserError
 from kgbuild.tables import table_files
 
-PREFIX = "XL linking"   # result names: "XL linking SPA", one per language
+PREFIX = "XL linking"  # result names: "XL linking SPA", one per language
 
 
 def load_crosslingual(folder: Path, *, split: str = "test") -> dict[str, tuple[list[str], list[str]]]:
@@ -27,8 +27,11 @@ def load_crosslingual(folder: Path, *, split: str = "test") -> dict[str, tuple[l
         have = pq.read_schema(file).names
         missing = [c for c in ("query", "cui", "lang", "split") if c not in have]
         if missing:
-            raise UserError(f"missing column(s) {missing} (found {have})", path=file,
-                            fix="rebuild it with kgbuild build-pairs --parallel-lang")
+            raise UserError(
+                f"missing column(s) {missing} (found {have})",
+                path=file,
+                fix="rebuild it with kgbuild build-pairs --parallel-lang",
+            )
         table = pq.read_table(file, columns=["query", "cui", "lang", "split"]).to_pylist()
         for row in table:
             if row["split"] == split:
@@ -38,8 +41,9 @@ def load_crosslingual(folder: Path, *, split: str = "test") -> dict[str, tuple[l
     return dict(sorted(sets.items()))
 
 
-def crosslingual_scores(model: Any, folder: Path, candidates: tuple[list[str], list[str]] | None, *,
-                        batch_size: int = 64) -> dict[str, dict[str, Any]]:
+def crosslingual_scores(
+    model: Any, folder: Path, candidates: tuple[list[str], list[str]] | None, *, batch_size: int = 64
+) -> dict[str, dict[str, Any]]:
     """{"XL linking SPA": {"acc@1", "acc@5", "n"}, …} for each language of the test split; {} without the set."""
     from trainer.evaluate import linking_accuracy
 
@@ -49,6 +53,10 @@ def crosslingual_scores(model: Any, folder: Path, candidates: tuple[list[str], l
     if candidates is None:
         return {f"{PREFIX} {lang}": {"skipped": f"no linking_candidates in {folder}"} for lang in sets}
     cand_cuis, cand_names = candidates
-    return {f"{PREFIX} {lang}": {**linking_accuracy(model, queries, gold, cand_cuis, cand_names,
-                                                    batch_size=batch_size), "n": len(queries)}
-            for lang, (queries, gold) in sets.items()}
+    return {
+        f"{PREFIX} {lang}": {
+            **linking_accuracy(model, queries, gold, cand_cuis, cand_names, batch_size=batch_size),
+            "n": len(queries),
+        }
+        for lang, (queries, gold) in sets.items()
+    }

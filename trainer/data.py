@@ -19,13 +19,13 @@ if TYPE_CHECKING:  # imported where used: `trainer --help` must not pay for load
     import datasets
 
 PAIR_COLUMNS = ("anchor", "positive", "cui", "kind", "split")
-LOSS_COLUMNS = ["anchor", "positive"]   # MultipleNegativesRankingLoss: (anchor, positive), in-batch negatives
+LOSS_COLUMNS = ["anchor", "positive"]  # MultipleNegativesRankingLoss: (anchor, positive), in-batch negatives
 
 
 @dataclass
 class Pairs:
-    dataset: datasets.Dataset   # columns anchor, positive (loss order)
-    cuis: list[str]             # cui of each row, for the cui-aware batch sampler
+    dataset: datasets.Dataset  # columns anchor, positive (loss order)
+    cuis: list[str]  # cui of each row, for the cui-aware batch sampler
     files: list[str]
 
 
@@ -44,9 +44,11 @@ def _require_columns(files: list[str], wanted: tuple[str, ...] | list[str]) -> N
         have = pq.read_schema(file).names
         missing = [c for c in wanted if c not in have]
         if missing:
-            raise UserError(f"missing column(s) {missing} (found {have})", path=file,
-                            fix="give the output folder of `kgbuild build-pairs` "
-                                "(pairs: anchor, positive, cui, kind, split)")
+            raise UserError(
+                f"missing column(s) {missing} (found {have})",
+                path=file,
+                fix="give the output folder of `kgbuild build-pairs` (pairs: anchor, positive, cui, kind, split)",
+            )
 
 
 def pair_files(folder: Path) -> list[str]:
@@ -62,14 +64,19 @@ def load_pairs(folder: Path, *, split: str = "train", kinds: list[str] | None = 
 
     ds = datasets.load_dataset("parquet", data_files=files, split="train")
     wanted = set(kinds or [])
-    ds = ds.filter(lambda batch: [s == split and (not wanted or k in wanted)
-                                  for s, k in zip(batch["split"], batch["kind"], strict=True)],
-                   batched=True, desc=f"pairs ({split})")
+    ds = ds.filter(
+        lambda batch: [
+            s == split and (not wanted or k in wanted) for s, k in zip(batch["split"], batch["kind"], strict=True)
+        ],
+        batched=True,
+        desc=f"pairs ({split})",
+    )
     if len(ds) == 0:
         what = f"split {split!r}" + (f" with kind in {sorted(wanted)}" if wanted else "")
-        raise UserError(f"no pairs of {what}", path=files[0],
-                        fix="check the build-pairs output and the config's kinds")
-    cuis = ds["cui"][:]   # a slice reads the column at once; element-wise access to a Column is slow
+        raise UserError(
+            f"no pairs of {what}", path=files[0], fix="check the build-pairs output and the config's kinds"
+        )
+    cuis = ds["cui"][:]  # a slice reads the column at once; element-wise access to a Column is slow
     return Pairs(dataset=ds.select_columns(LOSS_COLUMNS), cuis=cuis, files=files)
 
 
@@ -94,7 +101,8 @@ def load_linking(folder: Path, *, split: str = "test") -> tuple[list[str], list[
     import datasets
 
     link_ds = datasets.load_dataset("parquet", data_files=links, split="train").filter(
-        lambda batch: [s == split for s in batch["split"]], batched=True)
+        lambda batch: [s == split for s in batch["split"]], batched=True
+    )
     cand_ds = datasets.load_dataset("parquet", data_files=cands, split="train")
     return link_ds["query"][:], link_ds["cui"][:], cand_ds["cui"][:], cand_ds["name"][:]
 
@@ -104,9 +112,11 @@ def parallel_files(path: Path) -> list[str]:
     path = Path(path)
     files = [str(path)] if path.is_file() else table_files(path, "parallel") if path.is_dir() else []
     if not files:
-        raise UserError("no parallel table here", path=path,
-                        fix="give a folder written by kgbuild build-pairs --parallel-lang (or a Parquet file with "
-                            "columns en, xx)")
+        raise UserError(
+            "no parallel table here",
+            path=path,
+            fix="give a folder written by kgbuild build-pairs --parallel-lang (or a Parquet file with columns en, xx)",
+        )
     return files
 
 
@@ -125,24 +135,36 @@ def load_parallel(path: Path, *, split: str = "train") -> datasets.Dataset:
     files = parallel_files(path)
     if _own_table(files):
         # the contract's rules on en/xx, without the columns build-pairs adds
-        rows, empty = connect().execute(
-            "SELECT count(*), count(*) FILTER (coalesce(en, '') = '' OR coalesce(xx, '') = '') FROM read_parquet(?)",
-            [files]).fetchone()
+        rows, empty = (
+            connect()
+            .execute(
+                "SELECT count(*), count(*) FILTER (coalesce(en, '') = '' OR coalesce(xx, '') = '') "
+                "FROM read_parquet(?)",
+                [files],
+            )
+            .fetchone()
+        )
         failed = ([f"{empty} row(s) with an empty en or xx"] if empty else []) + ([] if rows else ["no rows"])
     else:
         failed = [f"{c.name}: {c.detail}" for c in check_table("parallel", files) if not c.passed]
     if failed:
-        raise UserError(f"parallel table breaks its contract: {'; '.join(failed[:6])}",
-                        path=files[0], fix="see data_contracts/parallel.odcs.yaml (columns en, xx, lang, cui, kind, "
-                                           "split as build-pairs writes them, or en, xx alone; non-empty text)")
+        raise UserError(
+            f"parallel table breaks its contract: {'; '.join(failed[:6])}",
+            path=files[0],
+            fix="see data_contracts/parallel.odcs.yaml (columns en, xx, lang, cui, kind, "
+            "split as build-pairs writes them, or en, xx alone; non-empty text)",
+        )
     import datasets
 
     ds = datasets.load_dataset("parquet", data_files=files, split="train")
     if not _own_table(files):
         ds = ds.filter(lambda batch: [s == split for s in batch["split"]], batched=True, desc=f"parallel ({split})")
         if len(ds) == 0:
-            raise UserError(f"the parallel table has no {split} rows", path=files[0],
-                            fix="build it again with more concepts (or other --train-pct)")
+            raise UserError(
+                f"the parallel table has no {split} rows",
+                path=files[0],
+                fix="build it again with more concepts (or other --train-pct)",
+            )
     return ds.select_columns(["en", "xx"])
 
 

@@ -30,25 +30,29 @@ from trainer.crosslingual import crosslingual_scores
 from trainer.data import load_linking
 
 Pairs = tuple[list[str], list[str], list[float]]
-LINKING = "KG linking"   # the row of KG linking acc@k
+LINKING = "KG linking"  # the row of KG linking acc@k
 
 
 @dataclass(frozen=True)
 class EvalSet:
     name: str
-    paths: tuple[str, ...]   # relative to the evalsets folder; a set with several files scores their pairs together
+    paths: tuple[str, ...]  # relative to the evalsets folder; a set with several files scores their pairs together
     read: Callable[[Path], Pairs]
     about: str
-    default: bool = True     # False: scored only when named (--only, [evaluate] sets)
-    restricted: str = ""     # how to obtain an access-controlled set; absent, it is left out of the table
+    default: bool = True  # False: scored only when named (--only, [evaluate] sets)
+    restricted: str = ""  # how to obtain an access-controlled set; absent, it is left out of the table
 
 
 def _number(text: str, path: Path, line: int, column: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise UserError(f"{column} {text!r} is not a number", path=path, line=line,
-                        fix="restore the file from its source (see SOURCES.md)") from None
+        raise UserError(
+            f"{column} {text!r} is not a number",
+            path=path,
+            line=line,
+            fix="restore the file from its source (see SOURCES.md)",
+        ) from None
     if math.isnan(value):
         raise UserError(f"{column} is NaN", path=path, line=line, fix="restore the file from its source")
     return value
@@ -59,8 +63,11 @@ def _text(path: Path, newline: str | None = None) -> io.StringIO:
     try:
         return io.StringIO(path.read_bytes().decode("utf-8"), newline=newline)
     except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text (byte {exc.start})", path=path,
-                        fix="restore the file from its source (trainer evalsets fetch, or see SOURCES.md)") from None
+        raise UserError(
+            f"not UTF-8 text (byte {exc.start})",
+            path=path,
+            fix="restore the file from its source (trainer evalsets fetch, or see SOURCES.md)",
+        ) from None
 
 
 def _read_header_table(path: Path, a: str, b: str, score: str, *, delimiter: str, quoting: int) -> Pairs:
@@ -70,8 +77,12 @@ def _read_header_table(path: Path, a: str, b: str, score: str, *, delimiter: str
         reader = csv.DictReader(fh, delimiter=delimiter, quoting=quoting)
         missing = [c for c in (a, b, score) if c not in (reader.fieldnames or [])]
         if missing:
-            raise UserError(f"missing column(s) {missing} (header: {reader.fieldnames})", path=path, line=1,
-                            fix="use the file as described in its SOURCES.md")
+            raise UserError(
+                f"missing column(s) {missing} (header: {reader.fieldnames})",
+                path=path,
+                line=1,
+                fix="use the file as described in its SOURCES.md",
+            )
         for row in reader:
             line = reader.line_num
             if row[a] is None or row[b] is None or row[score] is None:
@@ -97,8 +108,12 @@ def _read_stsb(path: Path) -> Pairs:
         for number, line in enumerate(fh, start=1):
             fields = line.rstrip("\r\n").split("\t")
             if len(fields) < 7:
-                raise UserError(f"{len(fields)} tab-separated fields, expected at least 7", path=path, line=number,
-                                fix="restore the file from its source (see SOURCES.md)")
+                raise UserError(
+                    f"{len(fields)} tab-separated fields, expected at least 7",
+                    path=path,
+                    line=number,
+                    fix="restore the file from its source (see SOURCES.md)",
+                )
             gold.append(_number(fields[4], path, number, "score"))
             s1.append(fields[5])
             s2.append(fields[6])
@@ -114,8 +129,12 @@ def _read_medsts(path: Path) -> Pairs:
                 continue
             fields = line.rstrip("\r\n").split("\t")
             if len(fields) != 3:
-                raise UserError(f"{len(fields)} tab-separated fields, expected 3 (sentence1, sentence2, score)",
-                                path=path, line=number, fix="use the n2c2 2019 ClinicalSTS file as distributed")
+                raise UserError(
+                    f"{len(fields)} tab-separated fields, expected 3 (sentence1, sentence2, score)",
+                    path=path,
+                    line=number,
+                    fix="use the n2c2 2019 ClinicalSTS file as distributed",
+                )
             s1.append(fields[0])
             s2.append(fields[1])
             gold.append(_number(fields[2], path, number, "score"))
@@ -139,11 +158,19 @@ def _read_mednli_s(path: Path) -> Pairs:
                 a, b, label = row["sentence1"], row["sentence2"], row["gold_label"]
             except (ValueError, KeyError, TypeError) as exc:
                 what = f"missing field {exc}" if isinstance(exc, KeyError) else "not a JSON object"
-                raise UserError(f"{what} (each line needs sentence1, sentence2, gold_label)", path=path,
-                                line=number, fix="use the MedNLI file as distributed by PhysioNet") from None
+                raise UserError(
+                    f"{what} (each line needs sentence1, sentence2, gold_label)",
+                    path=path,
+                    line=number,
+                    fix="use the MedNLI file as distributed by PhysioNet",
+                ) from None
             if label not in MEDNLI_S_GOLD:
-                raise UserError(f"gold_label {label!r} is not one of {', '.join(MEDNLI_S_GOLD)}", path=path,
-                                line=number, fix="use the MedNLI file as distributed by PhysioNet")
+                raise UserError(
+                    f"gold_label {label!r} is not one of {', '.join(MEDNLI_S_GOLD)}",
+                    path=path,
+                    line=number,
+                    fix="use the MedNLI file as distributed by PhysioNet",
+                )
             s1.append(a)
             s2.append(b)
             gold.append(MEDNLI_S_GOLD[label])
@@ -154,38 +181,67 @@ _SICK = _tsv("sentence_A", "sentence_B", "relatedness_score")
 _FETCH = "run `trainer evalsets fetch DIR` and point --evalsets at DIR"
 
 EVALSETS: tuple[EvalSet, ...] = (
-    EvalSet("BIOSSES", ("biosses/biosses.tsv",), _tsv("sentence1", "sentence2", "score"),
-            "biomedical sentences, 100 pairs"),
-    EvalSet("UMNSRS-sim", ("umnsrs/UMNSRS_similarity.csv",), _csv("Term1", "Term2", "Mean"),
-            "clinical terms, 566 pairs"),
-    EvalSet("UMNSRS-rel", ("umnsrs/UMNSRS_relatedness.csv",), _csv("Term1", "Term2", "Mean"),
-            "clinical terms, 587 pairs"),
+    EvalSet(
+        "BIOSSES", ("biosses/biosses.tsv",), _tsv("sentence1", "sentence2", "score"), "biomedical sentences, 100 pairs"
+    ),
+    EvalSet(
+        "UMNSRS-sim", ("umnsrs/UMNSRS_similarity.csv",), _csv("Term1", "Term2", "Mean"), "clinical terms, 566 pairs"
+    ),
+    EvalSet(
+        "UMNSRS-rel", ("umnsrs/UMNSRS_relatedness.csv",), _csv("Term1", "Term2", "Mean"), "clinical terms, 587 pairs"
+    ),
     EvalSet("MayoSRS", ("mayosrs/mayosrs.tsv",), _tsv("term1", "term2", "score"), "clinical terms, 101 pairs"),
-    EvalSet("EHR-Rel-B", ("ehr-rel/EHR-RelB.tsv",), _tsv("snomed_label_1", "snomed_label_2", "mean_rating"),
-            "SNOMED CT concepts, 3,630 pairs"),
+    EvalSet(
+        "EHR-Rel-B",
+        ("ehr-rel/EHR-RelB.tsv",),
+        _tsv("snomed_label_1", "snomed_label_2", "mean_rating"),
+        "SNOMED CT concepts, 3,630 pairs",
+    ),
     # MTEB's SICK-R is all 9,927 pairs as one test set; named so, our figure compares with MTEB's.
-    EvalSet("SICK-R", ("sick/SICK_train.txt", "sick/SICK_trial.txt", "sick/SICK_test_annotated.txt"), _SICK,
-            "general sentences, all 9,927 pairs (train + trial + test), as MTEB's SICK-R"),
-    EvalSet("SICK-R-test", ("sick/SICK_test_annotated.txt",), _SICK,
-            "general sentences, SemEval-2014 test split only, 4,927 pairs (SentEval's protocol)", default=False),
+    EvalSet(
+        "SICK-R",
+        ("sick/SICK_train.txt", "sick/SICK_trial.txt", "sick/SICK_test_annotated.txt"),
+        _SICK,
+        "general sentences, all 9,927 pairs (train + trial + test), as MTEB's SICK-R",
+    ),
+    EvalSet(
+        "SICK-R-test",
+        ("sick/SICK_test_annotated.txt",),
+        _SICK,
+        "general sentences, SemEval-2014 test split only, 4,927 pairs (SentEval's protocol)",
+        default=False,
+    ),
     EvalSet("STS-B", ("stsb/sts-test.csv",), _read_stsb, "general sentences, test split, 1,379 pairs"),
-    EvalSet("MedSTS", ("medsts/medsts.tsv",), _read_medsts, "clinical sentences, 0–5 (n2c2 2019 ClinicalSTS form)",
-            restricted="MedSTS is shared by n2c2 (DBMI Data Portal) under a data use agreement; put the "
-                       "clinicalSTS2019.train.txt you received there (layout in the README)"),
-    EvalSet("MedNLI-S", ("mednli/mli_test_v1.jsonl",), _read_mednli_s,
-            "clinical sentence pairs of the MedNLI test split, entailment > neutral > contradiction",
-            restricted="MedNLI is on PhysioNet (credentialed access); put its mli_test_v1.jsonl there "
-                       "(layout in the README)"),
+    EvalSet(
+        "MedSTS",
+        ("medsts/medsts.tsv",),
+        _read_medsts,
+        "clinical sentences, 0–5 (n2c2 2019 ClinicalSTS form)",
+        restricted="MedSTS is shared by n2c2 (DBMI Data Portal) under a data use agreement; put the "
+        "clinicalSTS2019.train.txt you received there (layout in the README)",
+    ),
+    EvalSet(
+        "MedNLI-S",
+        ("mednli/mli_test_v1.jsonl",),
+        _read_mednli_s,
+        "clinical sentence pairs of the MedNLI test split, entailment > neutral > contradiction",
+        restricted="MedNLI is on PhysioNet (credentialed access); put its mli_test_v1.jsonl there "
+        "(layout in the README)",
+    ),
 )
 SET_NAMES = tuple(s.name for s in EVALSETS)
 
 # Published numbers (cosine Spearman ×100), from notes/evalsets.md: MTEB result files. Our SICK-R, like MTEB's, scores
 # all 9,927 pairs (train+trial+test), so the three rows compare directly.
 REFERENCES: dict[str, dict[str, Any]] = {
-    "all-MiniLM-L6-v2": {"source": "MTEB (embeddings-benchmark/mtebpaper results, mteb 0.0.2)",
-                         "scores": {"BIOSSES": 81.64, "SICK-R": 77.58, "STS-B": 82.03}},
-    "all-mpnet-base-v2": {"source": "MTEB (embeddings-benchmark/results, mteb 1.12.75)",
-                          "scores": {"BIOSSES": 80.43, "SICK-R": 80.59, "STS-B": 83.42}},
+    "all-MiniLM-L6-v2": {
+        "source": "MTEB (embeddings-benchmark/mtebpaper results, mteb 0.0.2)",
+        "scores": {"BIOSSES": 81.64, "SICK-R": 77.58, "STS-B": 82.03},
+    },
+    "all-mpnet-base-v2": {
+        "source": "MTEB (embeddings-benchmark/results, mteb 1.12.75)",
+        "scores": {"BIOSSES": 80.43, "SICK-R": 80.59, "STS-B": 83.42},
+    },
 }
 
 
@@ -206,16 +262,20 @@ def evalsets_folder(given: Path | str | None) -> Path | None:
         return None
     folder = Path(value)
     if not folder.is_dir():
-        raise UserError("evaluation sets folder not found", path=folder,
-                        fix="point --evalsets (or KGBUILD_EVALSETS) at the evalsets folder, e.g. ../shared/evalsets")
+        raise UserError(
+            "evaluation sets folder not found",
+            path=folder,
+            fix="point --evalsets (or KGBUILD_EVALSETS) at the evalsets folder, e.g. ../shared/evalsets",
+        )
     return folder
 
 
 def similarity_evaluator(name: str, pairs: Pairs, *, batch_size: int = 64):
     """sentence-transformers' EmbeddingSimilarityEvaluator on a set's pairs: cosine Spearman (spearman_cosine)."""
     s1, s2, gold = pairs
-    return _deduplicating_similarity_evaluator()(s1, s2, gold, batch_size=batch_size, main_similarity="cosine",
-                                                 name=name, show_progress_bar=verbose())
+    return _deduplicating_similarity_evaluator()(
+        s1, s2, gold, batch_size=batch_size, main_similarity="cosine", name=name, show_progress_bar=verbose()
+    )
 
 
 @functools.cache
@@ -245,8 +305,16 @@ def _deduplicating_similarity_evaluator() -> type:
     return DeduplicatingSimilarityEvaluator
 
 
-def linking_evaluator(name: str, queries: list[str], gold: list[str], cand_cuis: list[str], cand_names: list[str],
-                      *, ks: tuple[int, ...] = (1, 5), batch_size: int = 64):
+def linking_evaluator(
+    name: str,
+    queries: list[str],
+    gold: list[str],
+    cand_cuis: list[str],
+    cand_names: list[str],
+    *,
+    ks: tuple[int, ...] = (1, 5),
+    batch_size: int = 64,
+):
     """sentence-transformers' InformationRetrievalEvaluator for KG linking: each query (a held-out name) against every
     candidate name (cosine); relevant are the candidates of its gold cui, so acc@k is the share of queries whose gold
     cui is among the k nearest candidate names.
@@ -269,9 +337,21 @@ def linking_evaluator(name: str, queries: list[str], gold: list[str], cand_cuis:
     # The library scores all queries against one corpus chunk at a time: a chunk keeps that matrix near 64M floats.
     chunk = max(1024, min(50_000, 2**26 // max(1, len(queries))))
     return InformationRetrievalEvaluator(
-        dict(zip(ids, queries, strict=True)), corpus, relevant, corpus_chunk_size=chunk, accuracy_at_k=list(ks),
-        mrr_at_k=[k], ndcg_at_k=[k], precision_recall_at_k=[k], map_at_k=[k], score_functions={"cosine": cos_sim},
-        main_score_function="cosine", batch_size=batch_size, show_progress_bar=verbose(), name=name)
+        dict(zip(ids, queries, strict=True)),
+        corpus,
+        relevant,
+        corpus_chunk_size=chunk,
+        accuracy_at_k=list(ks),
+        mrr_at_k=[k],
+        ndcg_at_k=[k],
+        precision_recall_at_k=[k],
+        map_at_k=[k],
+        score_functions={"cosine": cos_sim},
+        main_score_function="cosine",
+        batch_size=batch_size,
+        show_progress_bar=verbose(),
+        name=name,
+    )
 
 
 def _n(evaluator) -> int:
@@ -285,16 +365,30 @@ def run_evaluator(evaluator, model) -> dict[str, float]:
     n = _n(evaluator)
     if hasattr(evaluator, "accuracy_at_k"):
         # from the hit count, so a figure is exactly 100 * hits / n (as counted by hand)
-        return {**{f"acc@{k}": 100.0 * round(metrics[f"{prefix}cosine_accuracy@{k}"] * n) / n
-                   for k in evaluator.accuracy_at_k}, "n": n}
+        return {
+            **{
+                f"acc@{k}": 100.0 * round(metrics[f"{prefix}cosine_accuracy@{k}"] * n) / n
+                for k in evaluator.accuracy_at_k
+            },
+            "n": n,
+        }
     return {"spearman": float(metrics[f"{prefix}spearman_cosine"]) * 100, "n": n}
 
 
-def linking_accuracy(model, queries: list[str], gold: list[str], cand_cuis: list[str], cand_names: list[str], *,
-                     ks: tuple[int, ...] = (1, 5), batch_size: int = 64) -> dict[str, float]:
+def linking_accuracy(
+    model,
+    queries: list[str],
+    gold: list[str],
+    cand_cuis: list[str],
+    cand_names: list[str],
+    *,
+    ks: tuple[int, ...] = (1, 5),
+    batch_size: int = 64,
+) -> dict[str, float]:
     """acc@k ×100: the share of queries whose gold cui is among the k nearest candidate names (cosine)."""
-    scores = run_evaluator(linking_evaluator("", queries, gold, cand_cuis, cand_names, ks=ks, batch_size=batch_size),
-                           model)
+    scores = run_evaluator(
+        linking_evaluator("", queries, gold, cand_cuis, cand_names, ks=ks, batch_size=batch_size), model
+    )
     scores.pop("n")
     return scores
 
@@ -325,14 +419,20 @@ def sets_to_score(evalsets: Path, sets: list[str] | None = None) -> list[tuple[E
             continue
         how = spec.restricted or _FETCH
         if named or len(missing) < len(paths):
-            what = (f"{spec.name} needs {', '.join(spec.paths)}; this file is missing" if len(paths) > 1
-                    else f"evaluation set {spec.name} not found")
+            what = (
+                f"{spec.name} needs {', '.join(spec.paths)}; this file is missing"
+                if len(paths) > 1
+                else f"evaluation set {spec.name} not found"
+            )
             raise UserError(what, path=missing[0], fix=how)
         if not spec.restricted:
             chosen.append((spec, None))
     if not found:
-        raise UserError("no evaluation set found in this folder (e.g. biosses/biosses.tsv)", path=evalsets,
-                        fix=f"give the folder that holds the set folders; to get them, {_FETCH}")
+        raise UserError(
+            "no evaluation set found in this folder (e.g. biosses/biosses.tsv)",
+            path=evalsets,
+            fix=f"give the folder that holds the set folders; to get them, {_FETCH}",
+        )
     return chosen
 
 
@@ -345,8 +445,11 @@ def read_set(spec: EvalSet, paths: list[Path]) -> Pairs:
         s2 += b
         gold += g
     if len(gold) < 2:
-        raise UserError(f"{spec.name}: {len(gold)} pair(s), too few to rank", path=paths[-1],
-                        fix="restore the file from its source (trainer evalsets fetch, or see SOURCES.md)")
+        raise UserError(
+            f"{spec.name}: {len(gold)} pair(s), too few to rank",
+            path=paths[-1],
+            fix="restore the file from its source (trainer evalsets fetch, or see SOURCES.md)",
+        )
     return s1, s2, gold
 
 
@@ -361,20 +464,32 @@ def load_model(name: str | Path):
         return SentenceTransformer(reference)
     except OSError as exc:  # not on the Hub, or the Hub unreachable and not cached
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"model not found: not a folder here, and not loadable from the Hugging Face Hub ({first})",
-                        path=str(name), fix="check the folder path or hub id (a hub model needs the network once, "
-                        "or HF_HOME pointing at a cache that holds it)") from None
+        raise UserError(
+            f"model not found: not a folder here, and not loadable from the Hugging Face Hub ({first})",
+            path=str(name),
+            fix="check the folder path or hub id (a hub model needs the network once, "
+            "or HF_HOME pointing at a cache that holds it)",
+        ) from None
 
 
-def evaluation_plan(evalsets: Path | None = None, pairs_dir: Path | None = None, *, sets: list[str] | None = None,
-                    linking: bool = True, batch_size: int = 64) -> dict[str, Any]:
+def evaluation_plan(
+    evalsets: Path | None = None,
+    pairs_dir: Path | None = None,
+    *,
+    sets: list[str] | None = None,
+    linking: bool = True,
+    batch_size: int = 64,
+) -> dict[str, Any]:
     """{row name: its sentence-transformers evaluator, or why the row is skipped}, in the order of the table."""
     _check_names(sets)
     chosen = sets_to_score(evalsets, sets) if evalsets is not None else []
     plan: dict[str, Any] = {}
     for spec, paths in chosen:
-        plan[spec.name] = (f"{spec.paths[0]} not in {evalsets}" if paths is None
-                           else similarity_evaluator(spec.name, read_set(spec, paths), batch_size=batch_size))
+        plan[spec.name] = (
+            f"{spec.paths[0]} not in {evalsets}"
+            if paths is None
+            else similarity_evaluator(spec.name, read_set(spec, paths), batch_size=batch_size)
+        )
     if linking and pairs_dir is not None:
         loaded = load_linking(pairs_dir, split="test")
         if loaded is None or not loaded[0]:
@@ -384,16 +499,29 @@ def evaluation_plan(evalsets: Path | None = None, pairs_dir: Path | None = None,
     return plan
 
 
-def build_evaluators(evalsets: Path | None = None, pairs_dir: Path | None = None, *, sets: list[str] | None = None,
-                     linking: bool = True, batch_size: int = 64) -> list[Any]:
+def build_evaluators(
+    evalsets: Path | None = None,
+    pairs_dir: Path | None = None,
+    *,
+    sets: list[str] | None = None,
+    linking: bool = True,
+    batch_size: int = 64,
+) -> list[Any]:
     """The evaluators of a run (the sets present, and KG linking), the ones `evaluate_model` scores with; a
     SentenceTransformerTrainer can take them (evaluator=SequentialEvaluator(...)) and its model card reports them."""
     plan = evaluation_plan(evalsets, pairs_dir, sets=sets, linking=linking, batch_size=batch_size)
     return [e for e in plan.values() if not isinstance(e, str)]
 
 
-def evaluate_model(model: Any, *, evalsets: Path | None = None, pairs_dir: Path | None = None,
-                   sets: list[str] | None = None, linking: bool = True, batch_size: int = 64) -> dict[str, Any]:
+def evaluate_model(
+    model: Any,
+    *,
+    evalsets: Path | None = None,
+    pairs_dir: Path | None = None,
+    sets: list[str] | None = None,
+    linking: bool = True,
+    batch_size: int = 64,
+) -> dict[str, Any]:
     """Scores of one model (a path, hub id or a loaded SentenceTransformer): {set: {"spearman"|acc@k, "n"}}."""
     plan = evaluation_plan(evalsets, pairs_dir, sets=sets, linking=linking, batch_size=batch_size)
     if isinstance(model, str | Path):

@@ -74,14 +74,21 @@ def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
         files, query = table_files(kg, "names"), "SELECT DISTINCT cui, name FROM read_parquet($f)"
     if not files:
         table = "concepts" if which == "preferred" else "names"
-        raise UserError(f"the KG has no {table} table", path=kg / f"{table}.parquet",
-                        fix="give the output folder of `kgbuild extract`")
+        raise UserError(
+            f"the KG has no {table} table",
+            path=kg / f"{table}.parquet",
+            fix="give the output folder of `kgbuild extract`",
+        )
     try:
-        rows = duckdb.sql(f"{query} WHERE name IS NOT NULL AND trim(name) <> '' ORDER BY cui, name",
-                          params={"f": files}).fetchall()
+        rows = duckdb.sql(
+            f"{query} WHERE name IS NOT NULL AND trim(name) <> '' ORDER BY cui, name", params={"f": files}
+        ).fetchall()
     except duckdb.Error as exc:
-        raise UserError(f"cannot read the KG ({str(exc).splitlines()[0]})", path=kg,
-                        fix="run `kgbuild validate` on it, or extract it again") from None
+        raise UserError(
+            f"cannot read the KG ({str(exc).splitlines()[0]})",
+            path=kg,
+            fix="run `kgbuild validate` on it, or extract it again",
+        ) from None
     if not rows:
         raise UserError("the KG has no names to index", path=kg, fix="check the extract filters (--lang, --sab)")
     return [r[0] for r in rows], [r[1] for r in rows]
@@ -96,15 +103,17 @@ def _kg_codes(kg: Path) -> Any | None:
     files = table_files(kg, "codes")
     if not files:
         return None
-    return duckdb.sql("SELECT DISTINCT cui, sab, code FROM read_parquet($f) ORDER BY sab, code, cui",
-                      params={"f": files}).to_arrow_table()
+    return duckdb.sql(
+        "SELECT DISTINCT cui, sab, code FROM read_parquet($f) ORDER BY sab, code, cui", params={"f": files}
+    ).to_arrow_table()
 
 
 # -- building ---------------------------------------------------------------------------------------------------------
 
 
-def _embed_resumable(model: Any, names: list[str], work: Path, key: str, *, batch_size: int,
-                     progress: bool) -> np.ndarray:
+def _embed_resumable(
+    model: Any, names: list[str], work: Path, key: str, *, batch_size: int, progress: bool
+) -> np.ndarray:
     """Normalised float32 embeddings of `names`, a chunk at a time; chunks already in `work` (same key) are reused,
     so an interrupted run on a large KG picks up where it stopped."""
     work.mkdir(parents=True, exist_ok=True)
@@ -119,12 +128,17 @@ def _embed_resumable(model: Any, names: list[str], work: Path, key: str, *, batc
     with bar:
         for i in range(n_chunks):
             path = work / f"chunk-{i:06d}.npy"
-            part_names = names[i * CHUNK:(i + 1) * CHUNK]
+            part_names = names[i * CHUNK : (i + 1) * CHUNK]
             if path.is_file():
                 part = np.load(path)
             else:
-                part = model.encode(part_names, batch_size=batch_size, convert_to_numpy=True,
-                                    normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
+                part = model.encode(
+                    part_names,
+                    batch_size=batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                ).astype(np.float32)
                 tmp = path.with_suffix(".tmp.npy")
                 np.save(tmp, part)
                 tmp.replace(path)
@@ -141,14 +155,20 @@ def make_faiss_index(vectors: np.ndarray, dtype: str, *, seed: int = 0) -> tuple
     n, d = vectors.shape
     quantizer_type = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}.get(dtype)
     if n < EXACT_BELOW:
-        index = faiss.IndexFlatIP(d) if quantizer_type is None else \
-            faiss.IndexScalarQuantizer(d, quantizer_type, faiss.METRIC_INNER_PRODUCT)
+        index = (
+            faiss.IndexFlatIP(d)
+            if quantizer_type is None
+            else faiss.IndexScalarQuantizer(d, quantizer_type, faiss.METRIC_INNER_PRODUCT)
+        )
         kind, params = "exact", {}
     else:
         nlist = int(4 * math.sqrt(n))
         coarse = faiss.IndexFlatIP(d)
-        index = faiss.IndexIVFFlat(coarse, d, nlist, faiss.METRIC_INNER_PRODUCT) if quantizer_type is None else \
-            faiss.IndexIVFScalarQuantizer(coarse, d, nlist, quantizer_type, faiss.METRIC_INNER_PRODUCT)
+        index = (
+            faiss.IndexIVFFlat(coarse, d, nlist, faiss.METRIC_INNER_PRODUCT)
+            if quantizer_type is None
+            else faiss.IndexIVFScalarQuantizer(coarse, d, nlist, quantizer_type, faiss.METRIC_INNER_PRODUCT)
+        )
         index.nprobe = NPROBE
         kind, params = "ivf", {"nlist": nlist, "nprobe": NPROBE}
     if not index.is_trained:
@@ -161,8 +181,17 @@ def make_faiss_index(vectors: np.ndarray, dtype: str, *, seed: int = 0) -> tuple
     return index, {"kind": kind, "dtype": dtype, **params}
 
 
-def build_index(model: str | Path, kg: Path, out: Path, *, names: str = "all", dtype: str = "float32",
-                force: bool = False, batch_size: int = 128, progress: bool = True) -> dict[str, Any]:
+def build_index(
+    model: str | Path,
+    kg: Path,
+    out: Path,
+    *,
+    names: str = "all",
+    dtype: str = "float32",
+    force: bool = False,
+    batch_size: int = 128,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Embed the KG's names with `model` and write the index folder `out`; returns its manifest."""
     from sentence_transformers import SentenceTransformer
 
@@ -171,8 +200,9 @@ def build_index(model: str | Path, kg: Path, out: Path, *, names: str = "all", d
     if dtype not in DTYPES:
         raise UserError(f"unknown --dtype {dtype!r}", fix=f"use one of {', '.join(DTYPES)}")
     reference = model_reference(model)
-    check_output(out, force=force, inputs={"--kg": kg, **({"--model": Path(reference)}
-                                                             if Path(reference).exists() else {})})
+    check_output(
+        out, force=force, inputs={"--kg": kg, **({"--model": Path(reference)} if Path(reference).exists() else {})}
+    )
     cuis, texts = kg_names(kg, names)
     fingerprint = model_fingerprint(reference)
     kg_manifest = _read_json(kg / MANIFEST)
@@ -186,11 +216,21 @@ def build_index(model: str | Path, kg: Path, out: Path, *, names: str = "all", d
     manifest = {
         "kind": "kgbuild-linking-index",
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": {"reference": str(reference), "fingerprint": fingerprint,
-                  "dimension": int(vectors.shape[1]), "max_seq_length": encoder.max_seq_length},
-        "kg": {"folder": str(kg), "release": (kg_manifest.get("release") or kg_manifest.get("extra", {})
-                                              .get("release")), "manifest": kg_manifest.get("parameters")},
-        "names": names, "rows": len(texts), "concepts": len(set(cuis)), "index": chosen,
+        "model": {
+            "reference": str(reference),
+            "fingerprint": fingerprint,
+            "dimension": int(vectors.shape[1]),
+            "max_seq_length": encoder.max_seq_length,
+        },
+        "kg": {
+            "folder": str(kg),
+            "release": (kg_manifest.get("release") or kg_manifest.get("extra", {}).get("release")),
+            "manifest": kg_manifest.get("parameters"),
+        },
+        "names": names,
+        "rows": len(texts),
+        "concepts": len(set(cuis)),
+        "index": chosen,
     }
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -213,8 +253,15 @@ def build_index(model: str | Path, kg: Path, out: Path, *, names: str = "all", d
 class Linker:
     """Mentions → top-k concepts. Candidates of one concept are merged: its score is that of its best name."""
 
-    def __init__(self, index: Any, cuis: np.ndarray, names: np.ndarray, encoder: Any, manifest: dict[str, Any],
-                 codes: dict[tuple[str, str], set[str]] | None = None):
+    def __init__(
+        self,
+        index: Any,
+        cuis: np.ndarray,
+        names: np.ndarray,
+        encoder: Any,
+        manifest: dict[str, Any],
+        codes: dict[tuple[str, str], set[str]] | None = None,
+    ):
         self.index = index
         self.cuis = cuis
         self.names = names
@@ -232,14 +279,19 @@ class Linker:
         folder = Path(folder)
         manifest = _read_json(folder / MANIFEST)
         if manifest.get("kind") != "kgbuild-linking-index" or not (folder / "index.faiss").is_file():
-            raise UserError("not a linking index (no manifest.json or index.faiss from `trainer index`)", path=folder,
-                            fix="build one with `trainer index --model M --kg KG --out INDEX`")
+            raise UserError(
+                "not a linking index (no manifest.json or index.faiss from `trainer index`)",
+                path=folder,
+                fix="build one with `trainer index --model M --kg KG --out INDEX`",
+            )
         reference = str(model) if model is not None else manifest["model"]["reference"]
         reference = model_reference(reference)
         if model_fingerprint(reference) != manifest["model"]["fingerprint"]:
-            raise UserError(f"the index was built with another model ({manifest['model']['reference']}) than "
-                            f"{reference}", path=folder / MANIFEST,
-                            fix="link with the model the index was built with, or rebuild the index with this one")
+            raise UserError(
+                f"the index was built with another model ({manifest['model']['reference']}) than {reference}",
+                path=folder / MANIFEST,
+                fix="link with the model the index was built with, or rebuild the index with this one",
+            )
         index = faiss.read_index(str(folder / "index.faiss"))
         if "nprobe" in manifest["index"]:
             index.nprobe = manifest["index"]["nprobe"]
@@ -250,12 +302,19 @@ class Linker:
             for row in pq.read_table(folder / "codes.parquet").to_pylist():
                 codes.setdefault((row["sab"].upper(), row["code"]), set()).add(row["cui"])
         encoder = SentenceTransformer(reference)
-        return cls(index, np.array(table.column("cui").to_pylist(), dtype=object),
-                   np.array(table.column("name").to_pylist(), dtype=object), encoder, manifest, codes)
+        return cls(
+            index,
+            np.array(table.column("cui").to_pylist(), dtype=object),
+            np.array(table.column("name").to_pylist(), dtype=object),
+            encoder,
+            manifest,
+            codes,
+        )
 
     def encode(self, mentions: list[str], *, batch_size: int = 128) -> np.ndarray:
-        return self.encoder.encode(mentions, batch_size=batch_size, convert_to_numpy=True,
-                                   normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
+        return self.encoder.encode(
+            mentions, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        ).astype(np.float32)
 
     def search(self, vectors: np.ndarray, top_k: int = 5) -> list[list[Candidate]]:
         """Top-k concepts of each query vector. Names are searched 4·k deep so that k distinct concepts remain
@@ -281,7 +340,7 @@ class Linker:
             raise UserError("--top-k must be at least 1", fix="e.g. --top-k 5")
         out: list[list[Candidate]] = []
         for start in range(0, len(mentions), 4096):  # bounded memory on long mention files
-            out += self.search(self.encode(mentions[start:start + 4096], batch_size=batch_size), top_k)
+            out += self.search(self.encode(mentions[start : start + 4096], batch_size=batch_size), top_k)
         return out
 
 
@@ -289,9 +348,22 @@ class Linker:
 
 # Prefixes of gold ids in mention corpora -> the KG's sab. NCBI-disease and BC5CDR write MeSH ids bare (D012345,
 # C012345) and OMIM ids as OMIM:123456.
-GOLD_PREFIXES = {"MESH": "MSH", "MSH": "MSH", "OMIM": "OMIM", "MIM": "OMIM", "UMLS": "UMLS", "HP": "HPO",
-                 "SNOMEDCT": "SNOMEDCT_US", "SNOMEDCT_US": "SNOMEDCT_US", "DOID": "DOID", "MONDO": "MONDO",
-                 "ORPHA": "ORPHANET", "ORPHANET": "ORPHANET", "NCIT": "NCI", "CHEBI": "CHEBI"}
+GOLD_PREFIXES = {
+    "MESH": "MSH",
+    "MSH": "MSH",
+    "OMIM": "OMIM",
+    "MIM": "OMIM",
+    "UMLS": "UMLS",
+    "HP": "HPO",
+    "SNOMEDCT": "SNOMEDCT_US",
+    "SNOMEDCT_US": "SNOMEDCT_US",
+    "DOID": "DOID",
+    "MONDO": "MONDO",
+    "ORPHA": "ORPHANET",
+    "ORPHANET": "ORPHANET",
+    "NCIT": "NCI",
+    "CHEBI": "CHEBI",
+}
 _MESH_ID = re.compile(r"^[CDM]\d{6,9}$")
 _CUI = re.compile(r"^C\d{7}$")
 
@@ -328,8 +400,12 @@ def read_gold_mentions(path: Path) -> MentionFile:
     lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t") if lines else []
     if "mention" not in header or "gold_ids" not in header:
-        raise UserError(f"the header has no mention and gold_ids columns (header: {header})", path=path, line=1,
-                        fix="use the layout of ../shared/evalsets/ncbi-disease/*_mentions.tsv")
+        raise UserError(
+            f"the header has no mention and gold_ids columns (header: {header})",
+            path=path,
+            line=1,
+            fix="use the layout of ../shared/evalsets/ncbi-disease/*_mentions.tsv",
+        )
     m, g = header.index("mention"), header.index("gold_ids")
     mentions, gold = [], []
     for number, line in enumerate(lines[1:], start=2):
@@ -348,8 +424,11 @@ def read_gold_mentions(path: Path) -> MentionFile:
 def evaluate_mentions(linker: Linker, path: Path, *, ks: tuple[int, ...] = (1, 5)) -> dict[str, Any]:
     """Coverage (mentions whose gold concept is in the KG) and acc@k on the covered mentions."""
     if linker.codes is None:
-        raise UserError("the index has no codes, so gold ids cannot be mapped to concepts", path=None,
-                        fix="extract the KG again with this version (it writes a codes table), then rebuild the index")
+        raise UserError(
+            "the index has no codes, so gold ids cannot be mapped to concepts",
+            path=None,
+            fix="extract the KG again with this version (it writes a codes table), then rebuild the index",
+        )
     data = read_gold_mentions(path)
     known = set(linker.cuis.tolist())
     golds = [gold_cuis(g, linker.codes, known) & known for g in data.gold]
@@ -362,8 +441,12 @@ def evaluate_mentions(linker: Linker, path: Path, *, ks: tuple[int, ...] = (1, 5
             for k in ks:
                 hits[k] += bool(set(cuis[:k]) & golds[i])
     n_cov = len(covered)
-    return {"n": len(golds), "covered": n_cov, "coverage": 100.0 * n_cov / len(golds),
-            **{f"acc@{k}": (100.0 * hits[k] / n_cov if n_cov else None) for k in ks}}
+    return {
+        "n": len(golds),
+        "covered": n_cov,
+        "coverage": 100.0 * n_cov / len(golds),
+        **{f"acc@{k}": (100.0 * hits[k] / n_cov if n_cov else None) for k in ks},
+    }
 
 
 # -- mention files ----------------------------------------------------------------------------------------------------
@@ -390,8 +473,11 @@ def read_mentions(path: str | Path) -> list[str]:
             except Exception as exc:  # pyarrow raises several types for a damaged file
                 raise UserError(f"not a readable Parquet file ({exc})", path=path, fix="check the file") from None
             if "mention" not in table.column_names:
-                raise UserError(f"no `mention` column (columns: {table.column_names})", path=path,
-                                fix="name the mention column `mention`")
+                raise UserError(
+                    f"no `mention` column (columns: {table.column_names})",
+                    path=path,
+                    fix="name the mention column `mention`",
+                )
             mentions = [m for m in table.column("mention").to_pylist() if m and m.strip()]
         else:
             try:
@@ -412,8 +498,9 @@ def read_mentions(path: str | Path) -> list[str]:
                 mentions = [line for line in lines if line.strip()]
         source = str(path)
     if not mentions:
-        raise UserError(f"no mentions in {source}", path=None if str(path) == "-" else path,
-                        fix="give one mention per line")
+        raise UserError(
+            f"no mentions in {source}", path=None if str(path) == "-" else path, fix="give one mention per line"
+        )
     return mentions
 
 
@@ -451,8 +538,9 @@ class _Bar:
 
             from kgbuild.console import err
 
-            self._progress = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                      console=err)
+            self._progress = Progress(
+                TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+            )
             self._progress.__enter__()
             self._task = self._progress.add_task(self.label, total=self.total)
         return self

@@ -34,14 +34,39 @@ from trainer.phases import PHASES
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # The bases the trainer takes by bare name (trainer.models resolves them offline): their Hub ids.
-_KNOWN_BASES = {"all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
-                "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
+_KNOWN_BASES = {
+    "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
+    "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+}
 _PHASE_TITLES = {p.name: p.title for p in PHASES.values()}
 # What a phase's summary (its marker, the run manifest's phases) says about the model it made.
-_PHASE_INFO = ("steps", "rows", "epoch", "world_size", "weights", "models", "teacher", "student", "base",
-               "fingerprint", "languages")
-_PHASE_KEYS = ("loss", "batch_size", "epochs", "max_steps", "learning_rate", "warmup_ratio", "kinds", "texts",
-               "weights", "models", "student", "teacher")
+_PHASE_INFO = (
+    "steps",
+    "rows",
+    "epoch",
+    "world_size",
+    "weights",
+    "models",
+    "teacher",
+    "student",
+    "base",
+    "fingerprint",
+    "languages",
+)
+_PHASE_KEYS = (
+    "loss",
+    "batch_size",
+    "epochs",
+    "max_steps",
+    "learning_rate",
+    "warmup_ratio",
+    "kinds",
+    "texts",
+    "weights",
+    "models",
+    "student",
+    "teacher",
+)
 
 
 @dataclass
@@ -97,8 +122,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except json.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno,
-                        fix="restore the file from the run that wrote it") from None
+        raise UserError(
+            f"not valid JSON: {exc.msg}", path=path, line=exc.lineno, fix="restore the file from the run that wrote it"
+        ) from None
 
 
 def find_run_manifest(model_dir: Path, explicit: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
@@ -117,16 +143,24 @@ def find_run_manifest(model_dir: Path, explicit: Path | None = None) -> tuple[Pa
 def read_model(model_dir: Path, run_manifest: Path | None = None) -> ModelFacts:
     model_dir = Path(model_dir)
     if not (model_dir / "modules.json").is_file():
-        raise UserError("not a sentence-transformers model folder (no modules.json)", path=model_dir,
-                        fix="give a folder saved with SentenceTransformer.save(), e.g. a trainer phase output")
+        raise UserError(
+            "not a sentence-transformers model folder (no modules.json)",
+            path=model_dir,
+            fix="give a folder saved with SentenceTransformer.save(), e.g. a trainer phase output",
+        )
     try:
         modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON: {exc.msg}", path=model_dir / "modules.json", line=exc.lineno,
-                        fix="re-save the model with SentenceTransformer.save()") from None
+        raise UserError(
+            f"not valid JSON: {exc.msg}",
+            path=model_dir / "modules.json",
+            line=exc.lineno,
+            fix="re-save the model with SentenceTransformer.save()",
+        ) from None
     run_path, run = find_run_manifest(model_dir, run_manifest)
-    return ModelFacts(folder=model_dir, run=run, run_path=run_path,
-                      modules=[m.get("type", "?").rsplit(".", 1)[-1] for m in modules])
+    return ModelFacts(
+        folder=model_dir, run=run, run_path=run_path, modules=[m.get("type", "?").rsplit(".", 1)[-1] for m in modules]
+    )
 
 
 def describe_loaded(facts: ModelFacts, model: Any) -> None:
@@ -161,24 +195,31 @@ def _model_name(reference: Any) -> str:
 
 def _settings(section: dict[str, Any]) -> str:
     section = redact_paths(section)  # model paths in settings: names only
-    return ", ".join(f"{k}={json.dumps(section[k], default=str)}" for k in _PHASE_KEYS
-                     if section.get(k) not in (None, "", []))
+    return ", ".join(
+        f"{k}={json.dumps(section[k], default=str)}" for k in _PHASE_KEYS if section.get(k) not in (None, "", [])
+    )
 
 
 def _parents(phase: str, info: dict[str, Any]) -> str:
     """The models a phase started from, as its summary records them."""
     if phase == "weight_averaging" and info.get("models"):
         weights = info.get("weights") or []
-        return " + ".join(_model_name(m) + (f" × {weights[i]:g}" if i < len(weights) else "")
-                          for i, m in enumerate(info["models"]))
+        return " + ".join(
+            _model_name(m) + (f" × {weights[i]:g}" if i < len(weights) else "") for i, m in enumerate(info["models"])
+        )
     if info.get("teacher") or info.get("student"):
         return f"teacher {_model_name(info.get('teacher'))}, student {_model_name(info.get('student'))}"
     return _model_name(info["base"]) if info.get("base") else ""
 
 
 def _phase_row(name: str, info: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
-    return {"title": _PHASE_TITLES.get(name, name), "parents": _cell(_parents(name, info)),
-            "steps": _cell(info.get("steps")), "rows": _cell(info.get("rows")), "settings": _cell(_settings(section))}
+    return {
+        "title": _PHASE_TITLES.get(name, name),
+        "parents": _cell(_parents(name, info)),
+        "steps": _cell(info.get("steps")),
+        "rows": _cell(info.get("rows")),
+        "settings": _cell(_settings(section)),
+    }
 
 
 def _phases_of(facts: ModelFacts) -> dict[str, dict[str, Any]]:
@@ -198,9 +239,15 @@ def _scores_of(entry: Any) -> dict[str, dict[str, Any]]:
         return {}
     results = entry.get("results")
     if isinstance(results, dict) and results:
-        return {name: {k: (round(v, 2) if k != "n" else v) for k, v in value.items()
-                       if k == "n" or k == "spearman" or k.startswith("acc@")}
-                for name, value in results.items() if isinstance(value, dict) and "skipped" not in value}
+        return {
+            name: {
+                k: (round(v, 2) if k != "n" else v)
+                for k, v in value.items()
+                if k == "n" or k == "spearman" or k.startswith("acc@")
+            }
+            for name, value in results.items()
+            if isinstance(value, dict) and "skipped" not in value
+        }
     scores: dict[str, dict[str, Any]] = {}
     for key, value in (entry.get("headline") or {}).items():
         name, _, metric = key.rpartition(" ")
@@ -233,16 +280,34 @@ def _evaluation(facts: ModelFacts) -> dict[str, Any] | None:
     rows = []
     for name in sets:
         metrics = list(dict.fromkeys(m for scores in models.values() for m in scores.get(name, {}) if m != "n"))
-        n = next((scores[name]["n"] for scores in [models.get(this or "", {}), *models.values()]
-                  if scores.get(name, {}).get("n") is not None), None)  # this model's n first
+        n = next(
+            (
+                scores[name]["n"]
+                for scores in [models.get(this or "", {}), *models.values()]
+                if scores.get(name, {}).get("n") is not None
+            ),
+            None,
+        )  # this model's n first
         for metric in metrics:
             values = [scores.get(name, {}).get(metric) for scores in models.values()]
             if published:
                 values.append(published.get(name) if metric == "spearman" else None)
-            rows.append({"set": _cell(name), "metric": _metric_label(metric), "n": _cell(n),
-                         "cells": [_cell(v) for v in values]})
-    ref = (f"{reference.get('name')} ({reference.get('source', '')}): "
-           + ", ".join(f"{k} {v}" for k, v in published.items())) if published else None
+            rows.append(
+                {
+                    "set": _cell(name),
+                    "metric": _metric_label(metric),
+                    "n": _cell(n),
+                    "cells": [_cell(v) for v in values],
+                }
+            )
+    ref = (
+        (
+            f"{reference.get('name')} ({reference.get('source', '')}): "
+            + ", ".join(f"{k} {v}" for k, v in published.items())
+        )
+        if published
+        else None
+    )
     return {"columns": columns, "rows": rows, "reference": ref}
 
 
@@ -257,34 +322,49 @@ def eval_results(facts: ModelFacts) -> list[EvalResult]:
         for metric, value in values.items():
             if metric == "n":
                 continue
-            results.append(EvalResult(
-                task_type="sentence-similarity", task_name="Entity linking" if linking else "Semantic similarity",
-                dataset_type=slug, dataset_name=name, dataset_split="test" if linking else None, dataset_args=args,
-                metric_type="spearman_cosine" if metric == "spearman" else metric,
-                metric_name="Spearman (cosine) ×100" if metric == "spearman" else f"{metric} (%)",
-                metric_value=value))
+            results.append(
+                EvalResult(
+                    task_type="sentence-similarity",
+                    task_name="Entity linking" if linking else "Semantic similarity",
+                    dataset_type=slug,
+                    dataset_name=name,
+                    dataset_split="test" if linking else None,
+                    dataset_args=args,
+                    metric_type="spearman_cosine" if metric == "spearman" else metric,
+                    metric_name="Spearman (cosine) ×100" if metric == "spearman" else f"{metric} (%)",
+                    metric_value=value,
+                )
+            )
     return results
 
 
 def _data_lines(facts: ModelFacts, lic: Licence) -> list[str]:
     lines = []
     if facts.pairs_dir is not None:
-        lines.append(f"Training pairs: a kgbuild build-pairs folder ({facts.pairs_dir.name}): concept names paired "
-                     "with synonyms, definitions and knowledge-graph descriptions, split by concept into "
-                     "train/validation/test.")
+        lines.append(
+            f"Training pairs: a kgbuild build-pairs folder ({facts.pairs_dir.name}): concept names paired "
+            "with synonyms, definitions and knowledge-graph descriptions, split by concept into "
+            "train/validation/test."
+        )
     if lic.origin == "umls":
         lines.append(f"Built with kgbuild from the UMLS Metathesaurus release {lic.release or 'unknown'}.")
     elif lic.origin == "obo":
         onto = lic.ontology or {}
         lines.append(f"Built with kgbuild from the ontology {onto.get('name')} ({onto.get('version')}).")
     if lic.sources:
-        lines.append("Source vocabularies: " + ", ".join(
-            f"{s.sab} (SRL {'?' if s.srl is None else s.srl})" for s in lic.sources) + ".")
+        lines.append(
+            "Source vocabularies: "
+            + ", ".join(f"{s.sab} (SRL {'?' if s.srl is None else s.srl})" for s in lic.sources)
+            + "."
+        )
     if lic.origin == "unknown":
         lines.append("Licence of the data: could not be established; see Licence below.")
     else:
-        lines.append(f"Licence of the data: {lic.licence_name or lic.hub_licence}"
-                     + (f" ({lic.licence_link})" if lic.licence_link else "") + "; see Licence below.")
+        lines.append(
+            f"Licence of the data: {lic.licence_name or lic.hub_licence}"
+            + (f" ({lic.licence_link})" if lic.licence_link else "")
+            + "; see Licence below."
+        )
     return lines
 
 
@@ -292,11 +372,16 @@ def _scale(facts: ModelFacts) -> str:
     phases = _phases_of(facts)
     steps = sum(int(info.get("steps") or 0) for info in phases.values())
     rows = max((int(info.get("rows") or 0) for info in phases.values()), default=0)
-    run = (f"This run took {steps} optimiser steps in all, on at most {rows} training rows per phase. "
-           if steps else "The scale of this run is not recorded. ")
-    return (run + "The published BioLORD-2023 models used the whole UMLS plus about 400,000 LLM-generated "
-            "definitions; a small run (such as the bundled demo) shows the pipeline works, it does not reproduce "
-            "the paper's scores — compare the evaluation above before relying on it.")
+    run = (
+        f"This run took {steps} optimiser steps in all, on at most {rows} training rows per phase. "
+        if steps
+        else "The scale of this run is not recorded. "
+    )
+    return (
+        run + "The published BioLORD-2023 models used the whole UMLS plus about 400,000 LLM-generated "
+        "definitions; a small run (such as the bundled demo) shows the pipeline works, it does not reproduce "
+        "the paper's scores — compare the evaluation above before relying on it."
+    )
 
 
 def card_key(facts: ModelFacts, lic: Licence) -> str:
@@ -308,10 +393,17 @@ def card_key(facts: ModelFacts, lic: Licence) -> str:
     phases = _phases_of(facts)
     shown = {"base", *phases}
     scores = {k: v for k, v in (facts.run.get("scores") or {}).items() if k in shown}
-    blob = {"kgbuild": __version__, "phase": facts.phase, "marker": _read_json(facts.folder / "trainer_phase.json"),
-            "parameters": facts.config, "phases": phases, "scores": scores, "reference": facts.run.get("reference"),
-            "model": [facts.dimension, facts.max_seq_length, facts.similarity, facts.modules, facts.architecture],
-            "licence": {k: v for k, v in dataclasses.asdict(lic).items() if k != "chain"}}
+    blob = {
+        "kgbuild": __version__,
+        "phase": facts.phase,
+        "marker": _read_json(facts.folder / "trainer_phase.json"),
+        "parameters": facts.config,
+        "phases": phases,
+        "scores": scores,
+        "reference": facts.run.get("reference"),
+        "model": [facts.dimension, facts.max_seq_length, facts.similarity, facts.modules, facts.architecture],
+        "licence": {k: v for k, v in dataclasses.asdict(lic).items() if k != "chain"},
+    }
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -325,18 +417,35 @@ def model_languages(facts: ModelFacts) -> list[str] | None:
     return list(dict.fromkeys(["en", *(iso for code in parallel if (iso := iso_code(code)))]))
 
 
-def _card_data(lic: Licence | None, *, base: str | list[str] | None, model_name: str, results: list[EvalResult],
-               marker: dict[str, Any], languages: list[str] | None = None) -> ModelCardData:
+def _card_data(
+    lic: Licence | None,
+    *,
+    base: str | list[str] | None,
+    model_name: str,
+    results: list[EvalResult],
+    marker: dict[str, Any],
+    languages: list[str] | None = None,
+) -> ModelCardData:
     meta = licence_metadata(lic) if lic is not None else {}
     if languages:
         meta["language"] = languages
     return ModelCardData(
-        library_name="sentence-transformers", pipeline_tag="sentence-similarity",
-        tags=["sentence-transformers", "sentence-similarity", "feature-extraction", "biomedical", "BioLORD",
-              "kgbuild"],
-        base_model=base or None, model_name=model_name if results else None,
-        eval_results=results or None, **meta,
-        kgbuild=marker)  # ours, and what it was built from: see current()
+        library_name="sentence-transformers",
+        pipeline_tag="sentence-similarity",
+        tags=[
+            "sentence-transformers",
+            "sentence-similarity",
+            "feature-extraction",
+            "biomedical",
+            "BioLORD",
+            "kgbuild",
+        ],
+        base_model=base or None,
+        model_name=model_name if results else None,
+        eval_results=results or None,
+        **meta,
+        kgbuild=marker,
+    )  # ours, and what it was built from: see current()
 
 
 def local_id(folder: Path) -> str:
@@ -354,22 +463,41 @@ def build(facts: ModelFacts, lic: Licence) -> ModelCard:
     marker = {"card": "model", "phase": phase, "key": card_key(facts, lic), "model_id": model_id}
     if phase == "multilingual":  # the student's weights, not the English base's, are what this model starts from
         base = (_phases_of(facts).get("multilingual") or {}).get("student") or base
-    data = _card_data(lic, base=hub_model_id(base), model_name=name, results=eval_results(facts),
-                      marker=marker, languages=model_languages(facts))
+    data = _card_data(
+        lic,
+        base=hub_model_id(base),
+        model_name=name,
+        results=eval_results(facts),
+        marker=marker,
+        languages=model_languages(facts),
+    )
     config = facts.config
     phases = [_phase_row(n, info, config.get(n) or {}) for n, info in _phases_of(facts).items()]
-    details = [("Base model", _model_name(base) if base else "not recorded"),
-               ("This model", f"output of the {phase} phase" if phase else "-"),
-               ("Maximum sequence length", facts.max_seq_length), ("Output dimension", facts.dimension),
-               ("Similarity function", facts.similarity or "cosine"), ("Architecture", facts.architecture),
-               ("Modules", " → ".join(facts.modules))]
+    details = [
+        ("Base model", _model_name(base) if base else "not recorded"),
+        ("This model", f"output of the {phase} phase" if phase else "-"),
+        ("Maximum sequence length", facts.max_seq_length),
+        ("Output dimension", facts.dimension),
+        ("Similarity function", facts.similarity or "cosine"),
+        ("Architecture", facts.architecture),
+        ("Modules", " → ".join(facts.modules)),
+    ]
     return ModelCard.from_template(
-        data, template_str=_template("model_card_template.md"), name=name, model_id=model_id, version=__version__,
-        dimension=facts.dimension, details=[(k, _cell(v)) for k, v in details], phases=phases,
-        data_lines=_data_lines(facts, lic), evaluation=_evaluation(facts), scale=_scale(facts),
+        data,
+        template_str=_template("model_card_template.md"),
+        name=name,
+        model_id=model_id,
+        version=__version__,
+        dimension=facts.dimension,
+        details=[(k, _cell(v)) for k, v in details],
+        phases=phases,
+        data_lines=_data_lines(facts, lic),
+        evaluation=_evaluation(facts),
+        scale=_scale(facts),
         multilingual="multilingual" in _phases_of(facts),
         terms=terms_text(lic, subject="The training data of this model"),
-        bibtex=BIOLORD_BIBTEX)
+        bibtex=BIOLORD_BIBTEX,
+    )
 
 
 def phase_card(name: str, phase: str, info: dict[str, Any], settings: dict[str, Any]) -> ModelCard:
@@ -380,22 +508,34 @@ def phase_card(name: str, phase: str, info: dict[str, Any], settings: dict[str, 
     marker = {"card": "phase", "phase": phase}
     if info.get("fingerprint"):  # of the run-all configuration; a phase run alone has none
         marker["fingerprint"] = info["fingerprint"]
-    data = _card_data(None, base=base[0] if len(base) == 1 else base, model_name=name, results=[],
-                      marker=marker)
-    details = [("Phase", _PHASE_TITLES.get(phase, phase)), ("Made from", _parents(phase, info)),
-               ("Settings", _settings(settings)), ("Steps", info.get("steps")), ("Training rows", info.get("rows"))]
+    data = _card_data(None, base=base[0] if len(base) == 1 else base, model_name=name, results=[], marker=marker)
+    details = [
+        ("Phase", _PHASE_TITLES.get(phase, phase)),
+        ("Made from", _parents(phase, info)),
+        ("Settings", _settings(settings)),
+        ("Steps", info.get("steps")),
+        ("Training rows", info.get("rows")),
+    ]
     return ModelCard.from_template(
-        data, template_str=_template("phase_card_template.md"), name=name, title=_PHASE_TITLES.get(phase, phase),
-        phase=phase, parents=_parents(phase, info), version=__version__,
-        details=[(k, _cell(v)) for k, v in details if v not in (None, "")])
+        data,
+        template_str=_template("phase_card_template.md"),
+        name=name,
+        title=_PHASE_TITLES.get(phase, phase),
+        phase=phase,
+        parents=_parents(phase, info),
+        version=__version__,
+        details=[(k, _cell(v)) for k, v in details if v not in (None, "")],
+    )
 
 
 def training_licence(facts: ModelFacts) -> Licence:
     """The licence of the training data: the lineage block of the run manifest (carried from the pairs and parallel
     folders it read); a run manifest written before lineage: the pairs folder it names, followed back to its KG."""
     if not facts.run:
-        return unknown("the run manifest (manifest.json of trainer run-all) was not found beside the model, so its "
-                       "training data cannot be established")
+        return unknown(
+            "the run manifest (manifest.json of trainer run-all) was not found beside the model, so its "
+            "training data cannot be established"
+        )
     block = facts.run.get(lineage.KEY)
     run_folder = facts.run_path.parent if facts.run_path else facts.folder
     if isinstance(block, dict):
@@ -461,11 +601,13 @@ def validate(text: str) -> ModelCard:
     try:
         card = ModelCard(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise UserError(f"the generated model card does not parse: {exc}", path="README.md",
-                        fix="report this as a kgbuild bug") from exc
+        raise UserError(
+            f"the generated model card does not parse: {exc}", path="README.md", fix="report this as a kgbuild bug"
+        ) from exc
     data = card.data.to_dict()
     missing = [k for k in ("library_name", "pipeline_tag", "license") if not data.get(k)]
     if missing:
-        raise UserError(f"the generated model card misses {missing}", path="README.md",
-                        fix="report this as a kgbuild bug")
+        raise UserError(
+            f"the generated model card misses {missing}", path="README.md", fix="report this as a kgbuild bug"
+        )
     return card

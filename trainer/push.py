@@ -22,8 +22,15 @@ from trainer.model_card import ModelFacts, training_licence
 
 # Training state that belongs to resuming a run, not to the published model.
 _SKIP_DIRS = ("runs",)
-_SKIP_FILES = ("README.md", "optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_state.json", "training_args.bin",
-               "trainer_phase.json")
+_SKIP_FILES = (
+    "README.md",
+    "optimizer.pt",
+    "scheduler.pt",
+    "scaler.pt",
+    "trainer_state.json",
+    "training_args.bin",
+    "trainer_phase.json",
+)
 _PROBE = ["myocardial infarction", "heart attack"]
 
 
@@ -39,8 +46,14 @@ class Pushed:
 def _copy_model(src: Path, dest: Path) -> None:
     def ignore(folder: str, names: list[str]) -> list[str]:
         top = Path(folder) == src
-        return [n for n in names if n.startswith("checkpoint-") or n.startswith("rng_state")
-                or top and (n in _SKIP_FILES or n in _SKIP_DIRS or n == "manifest.json")]
+        return [
+            n
+            for n in names
+            if n.startswith("checkpoint-")
+            or n.startswith("rng_state")
+            or top
+            and (n in _SKIP_FILES or n in _SKIP_DIRS or n == "manifest.json")
+        ]
 
     shutil.copytree(src, dest, ignore=ignore, dirs_exist_ok=True)
 
@@ -53,9 +66,11 @@ def load_model(folder: Path, *, what: str):
         model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         return model, model.encode(_PROBE, convert_to_numpy=True)
     except Exception as exc:  # anything that stops loading here would stop users too
-        raise UserError(f"{what} does not load with SentenceTransformer: {type(exc).__name__}: {exc}", path=folder,
-                        fix="give a complete model folder (weights, tokenizer, modules.json) saved by the trainer") \
-            from None
+        raise UserError(
+            f"{what} does not load with SentenceTransformer: {type(exc).__name__}: {exc}",
+            path=folder,
+            fix="give a complete model folder (weights, tokenizer, modules.json) saved by the trainer",
+        ) from None
 
 
 def _verify_model(folder: Path, reference) -> None:
@@ -64,8 +79,11 @@ def _verify_model(folder: Path, reference) -> None:
 
     _, got = load_model(folder, what="the staged model")
     if got.shape != reference.shape or not np.allclose(got, reference, atol=1e-5):
-        raise UserError("the staged model embeds differently from MODEL_DIR", path=folder,
-                        fix="a file is missing from the model folder; re-save the model")
+        raise UserError(
+            "the staged model embeds differently from MODEL_DIR",
+            path=folder,
+            fix="a file is missing from the model folder; re-save the model",
+        )
     model_card.validate((folder / "README.md").read_text(encoding="utf-8"))
 
 
@@ -77,23 +95,36 @@ def hub_card(facts: ModelFacts, lic: Licence, *, repo_id: str, datasets: list[st
     return model_card.for_hub(card if reused else model_card.build(facts, lic), repo_id, datasets), reused
 
 
-def stage_model(facts: ModelFacts, lic: Licence, stage_dir: Path, *, repo_id: str, datasets: list[str],
-                force: bool, reference) -> tuple[Path, bool]:
+def stage_model(
+    facts: ModelFacts, lic: Licence, stage_dir: Path, *, repo_id: str, datasets: list[str], force: bool, reference
+) -> tuple[Path, bool]:
     with atomic_dir(stage_dir, force=force, inputs={"MODEL_DIR": facts.folder}, option="--stage-dir") as tmp:
         _copy_model(facts.folder, tmp)
         card, reused = hub_card(facts, lic, repo_id=repo_id, datasets=datasets)
         (tmp / "README.md").write_text(str(card), encoding="utf-8")
         if facts.run:
-            (tmp / "kgbuild_run.json").write_text(json.dumps(redact_paths(facts.run), indent=2, ensure_ascii=False),
-                                                  encoding="utf-8")
+            (tmp / "kgbuild_run.json").write_text(
+                json.dumps(redact_paths(facts.run), indent=2, ensure_ascii=False), encoding="utf-8"
+            )
         _verify_model(tmp, reference)
     return Path(stage_dir), reused
 
 
-def push_model(model_dir: Path, *, repo_id: str, public: bool = False, dry_run: bool = False,
-               stage_dir: Path | None = None, revision: str | None = None, acknowledge_rights: bool = False,
-               force: bool = False, run_manifest: Path | None = None, datasets: list[str] | None = None,
-               api: HfApi | None = None, validate_online: bool = True) -> Pushed:
+def push_model(
+    model_dir: Path,
+    *,
+    repo_id: str,
+    public: bool = False,
+    dry_run: bool = False,
+    stage_dir: Path | None = None,
+    revision: str | None = None,
+    acknowledge_rights: bool = False,
+    force: bool = False,
+    run_manifest: Path | None = None,
+    datasets: list[str] | None = None,
+    api: HfApi | None = None,
+    validate_online: bool = True,
+) -> Pushed:
     model_dir = Path(model_dir)
     check_repo_id(repo_id)
     for ds in datasets or []:
@@ -107,16 +138,42 @@ def push_model(model_dir: Path, *, repo_id: str, public: bool = False, dry_run: 
     model_card.describe_loaded(facts, model)
     del model
     if dry_run or stage_dir is not None:
-        folder, reused = stage_model(facts, lic, Path(stage_dir) if stage_dir else model_dir.parent /
-                                     f"{model_dir.name}.hub", repo_id=repo_id, datasets=datasets or [], force=force,
-                                     reference=reference)
-        sent = None if dry_run else upload(folder, repo_id=repo_id, repo_type="model", public=public,
-                                           revision=revision, api=api, validate_online=validate_online,
-                                           commit_message="trainer push")
+        folder, reused = stage_model(
+            facts,
+            lic,
+            Path(stage_dir) if stage_dir else model_dir.parent / f"{model_dir.name}.hub",
+            repo_id=repo_id,
+            datasets=datasets or [],
+            force=force,
+            reference=reference,
+        )
+        sent = (
+            None
+            if dry_run
+            else upload(
+                folder,
+                repo_id=repo_id,
+                repo_type="model",
+                public=public,
+                revision=revision,
+                api=api,
+                validate_online=validate_online,
+                commit_message="trainer push",
+            )
+        )
         return Pushed(folder, facts, lic, sent, reused)
     with temp_dir(model_dir.parent / f"{model_dir.name}.hub") as scratch:
-        folder, reused = stage_model(facts, lic, scratch / "repo", repo_id=repo_id, datasets=datasets or [],
-                                     force=False, reference=reference)
-        sent = upload(folder, repo_id=repo_id, repo_type="model", public=public, revision=revision, api=api,
-                      validate_online=validate_online, commit_message="trainer push")
+        folder, reused = stage_model(
+            facts, lic, scratch / "repo", repo_id=repo_id, datasets=datasets or [], force=False, reference=reference
+        )
+        sent = upload(
+            folder,
+            repo_id=repo_id,
+            repo_type="model",
+            public=public,
+            revision=revision,
+            api=api,
+            validate_online=validate_online,
+            commit_message="trainer push",
+        )
     return Pushed(folder, facts, lic, sent, reused)

@@ -30,7 +30,6 @@ from trainer.phases import PHASES
 logger = logging.getLogger(__name__)
 
 
-
 def file_digest(path: Path) -> dict[str, Any]:
     return {"path": str(path), "bytes": Path(path).stat().st_size, "sha256": sha256_file(path)}
 
@@ -41,8 +40,11 @@ def data_inputs(config: RunConfig) -> dict[str, Any]:
 
     inputs: dict[str, Any] = {}
     if config.data.pairs and Path(config.data.pairs).is_dir():
-        inputs["pairs"] = [file_digest(Path(f)) for t in ("pairs", "linking", "linking_candidates")
-                           for f in table_files(config.data.pairs, t)]
+        inputs["pairs"] = [
+            file_digest(Path(f))
+            for t in ("pairs", "linking", "linking_candidates")
+            for f in table_files(config.data.pairs, t)
+        ]
     if config.multilingual.enabled and parallel_path(config) and parallel_path(config).exists():
         parallel = parallel_path(config)
         files = [parallel] if parallel.is_file() else [Path(f) for f in table_files(parallel, "parallel")]
@@ -79,8 +81,7 @@ def phase_fingerprint(config: RunConfig, phase: str, data_hash: str) -> str:
     def section(name: str) -> dict[str, Any]:
         return {k: v for k, v in config.section(name).items() if k not in _NOT_IN_FINGERPRINT}
 
-    blob = json.dumps({"data": data_hash, "model": section("model"), **{p: section(p) for p in upto}},
-                      sort_keys=True)
+    blob = json.dumps({"data": data_hash, "model": section("model"), **{p: section(p) for p in upto}}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -100,34 +101,70 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
     checkpoints = config.output_dir / "checkpoints" / out.name
     if phase == "contrastive":
         pairs = _require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder")
-        return train_contrastive(config.model.base, pairs, out, config.contrastive, max_seq_length=max_len, seed=seed,
-                                 checkpoints=checkpoints, force=True, marker=marker)
+        return train_contrastive(
+            config.model.base,
+            pairs,
+            out,
+            config.contrastive,
+            max_seq_length=max_len,
+            seed=seed,
+            checkpoints=checkpoints,
+            force=True,
+            marker=marker,
+        )
     if phase == "self_distillation":
         pairs = _require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder")
         sd = config.self_distillation
         teacher = sd.teacher or str(config.phase_dir("contrastive"))
-        return train_self_distillation(teacher, sd.student or config.model.base, pairs, out, sd,
-                                       max_seq_length=max_len, seed=seed, checkpoints=checkpoints,
-                                       cache_dir=config.output_dir / "cache", force=True, marker=marker)
+        return train_self_distillation(
+            teacher,
+            sd.student or config.model.base,
+            pairs,
+            out,
+            sd,
+            max_seq_length=max_len,
+            seed=seed,
+            checkpoints=checkpoints,
+            cache_dir=config.output_dir / "cache",
+            force=True,
+            marker=marker,
+        )
     if phase == "weight_averaging":
         wa = config.weight_averaging
         models = wa.models or [str(config.phase_dir("self_distillation")), str(config.phase_dir("contrastive"))]
         if len(models) != len(wa.weights):
-            raise UserError(f"{len(wa.weights)} weights for {len(models)} models ({', '.join(models)})",
-                            path=config.source, fix="give [weight_averaging] one weight per model")
+            raise UserError(
+                f"{len(wa.weights)} weights for {len(models)} models ({', '.join(models)})",
+                path=config.source,
+                fix="give [weight_averaging] one weight per model",
+            )
         if not is_main_process():
             return {}
         return average_models(models, wa.weights, out, force=True, marker=marker)
     ml = config.multilingual
-    parallel = _require(parallel_path(config), "[multilingual] parallel", config,
-                        "set it to a kgbuild build-pairs --parallel-lang output folder")
+    parallel = _require(
+        parallel_path(config),
+        "[multilingual] parallel",
+        config,
+        "set it to a kgbuild build-pairs --parallel-lang output folder",
+    )
     student = _require(ml.student, "[multilingual] student", config, "set it to a multilingual model")
-    return train_multilingual(ml.teacher or str(config.phase_dir("weight_averaging")), student, parallel, out, ml,
-                              seed=seed, checkpoints=checkpoints, force=True, marker=marker)
+    return train_multilingual(
+        ml.teacher or str(config.phase_dir("weight_averaging")),
+        student,
+        parallel,
+        out,
+        ml,
+        seed=seed,
+        checkpoints=checkpoints,
+        force=True,
+        marker=marker,
+    )
 
 
-def _seconds_left(config: RunConfig, remaining: list[str], phases: dict[str, Any],
-                  timings: dict[str, float]) -> float | None:
+def _seconds_left(
+    config: RunConfig, remaining: list[str], phases: dict[str, Any], timings: dict[str, float]
+) -> float | None:
     """The whole run's time left, from the seconds per step and per evaluation measured so far; None when a remaining
     phase runs by epochs (its steps are not known before it starts) or nothing was measured yet."""
     done = [(timings[p], phases[p]["steps"]) for p in phases if p in timings and phases[p].get("steps")]
@@ -174,13 +211,23 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     enabled = [p for p in PHASES if getattr(config, p).enabled]
     if not enabled:
         raise UserError("every phase is disabled", path=config.source, fix="enable at least one phase")
-    if {"contrastive", "self_distillation"} & set(enabled):   # fail before anything is written or trained
+    if {"contrastive", "self_distillation"} & set(enabled):  # fail before anything is written or trained
         pair_files(_require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder"))
     if "multilingual" in enabled:
-        _require(config.multilingual.student, "[multilingual] student", config, "set it to a multilingual model, e.g. "
-                 "sentence-transformers/paraphrase-multilingual-mpnet-base-v2")
-        parallel_files(_require(parallel_path(config), "[multilingual] parallel", config,
-                                "set it to a kgbuild build-pairs --parallel-lang output folder"))
+        _require(
+            config.multilingual.student,
+            "[multilingual] student",
+            config,
+            "set it to a multilingual model, e.g. sentence-transformers/paraphrase-multilingual-mpnet-base-v2",
+        )
+        parallel_files(
+            _require(
+                parallel_path(config),
+                "[multilingual] parallel",
+                config,
+                "set it to a kgbuild build-pairs --parallel-lang output folder",
+            )
+        )
     output_dir = config.output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -200,15 +247,22 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
         if not config.evaluate.enabled or not is_main_process():
             return
         # scores are reused only for the same model scored the same way
-        fingerprint = hashlib.sha256(json.dumps([model_key, config.section("evaluate"), str(evalsets)],
-                                                sort_keys=True).encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha256(
+            json.dumps([model_key, config.section("evaluate"), str(evalsets)], sort_keys=True).encode()
+        ).hexdigest()[:16]
         old = previous.get("scores", {}).get(name)
         if old and old.get("fingerprint") == fingerprint:
-            scores[name] = old   # resumed: this exact model was scored before
+            scores[name] = old  # resumed: this exact model was scored before
             return
         t = time.perf_counter()
-        result = evaluate_model(model, evalsets=evalsets, pairs_dir=eval_pairs, sets=config.evaluate.sets,
-                                linking=config.evaluate.linking, batch_size=config.evaluate.batch_size)
+        result = evaluate_model(
+            model,
+            evalsets=evalsets,
+            pairs_dir=eval_pairs,
+            sets=config.evaluate.sets,
+            linking=config.evaluate.linking,
+            batch_size=config.evaluate.batch_size,
+        )
         timings[f"evaluate_{name}"] = time.perf_counter() - t
         scores[name] = {"model": model, "fingerprint": fingerprint, "results": result, "headline": headline(result)}
         err.print(Text.assemble((name, "bold"), f": {_fmt_scores(headline(result))}"))
@@ -218,19 +272,27 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             return {}
         timings["total"] = time.perf_counter() - started
         reference = reference_for(config.model.base)
-        return write_manifest(output_dir, command="trainer run-all", inputs=inputs, parameters=config.to_dict(),
-                              tables={}, timings=timings, extra={
-                                  "lineage": lineage_block,
-                                  "trainer_version": __version__,
-                                  "config_file": str(config.source) if config.source else None,
-                                  "seeds": {"seed": config.model.seed, "data_seed": config.model.seed},
-                                  "world_size": int(os.environ.get("WORLD_SIZE", "1")),
-                                  "phases": phases, "scores": scores,
-                                  "reference": {"name": reference, **REFERENCES.get(reference or "", {})},
-                              })
+        return write_manifest(
+            output_dir,
+            command="trainer run-all",
+            inputs=inputs,
+            parameters=config.to_dict(),
+            tables={},
+            timings=timings,
+            extra={
+                "lineage": lineage_block,
+                "trainer_version": __version__,
+                "config_file": str(config.source) if config.source else None,
+                "seeds": {"seed": config.model.seed, "data_seed": config.model.seed},
+                "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+                "phases": phases,
+                "scores": scores,
+                "reference": {"name": reference, **REFERENCES.get(reference or "", {})},
+            },
+        )
 
     evaluate("base", config.model.base, config.model.base)
-    upstream_trained = False   # a retrained phase makes the finished outputs after it stale
+    upstream_trained = False  # a retrained phase makes the finished outputs after it stale
     for i, phase in enumerate(enabled):
         out = config.phase_dir(phase)
         fingerprint = phase_fingerprint(config, phase, data_hash)
@@ -259,4 +321,3 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
         if is_main_process():
             write_card(config, phase, out, final=phase == enabled[-1])
     return save_manifest()
-

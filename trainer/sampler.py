@@ -33,20 +33,39 @@ class CuiBatchSampler(DefaultBatchSampler):
     process (same seed) sees the same plan.
     """
 
-    def __init__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None,
-                 generator: torch.Generator | None = None, seed: int = 0, *, cuis: Sequence[str],
-                 text_columns: Sequence[str] | None = None, lengths: Sequence[int] | None = None) -> None:
-        super().__init__(dataset, batch_size=batch_size, drop_last=drop_last, valid_label_columns=valid_label_columns,
-                         generator=generator, seed=seed)
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        drop_last: bool,
+        valid_label_columns=None,
+        generator: torch.Generator | None = None,
+        seed: int = 0,
+        *,
+        cuis: Sequence[str],
+        text_columns: Sequence[str] | None = None,
+        lengths: Sequence[int] | None = None,
+    ) -> None:
+        super().__init__(
+            dataset,
+            batch_size=batch_size,
+            drop_last=drop_last,
+            valid_label_columns=valid_label_columns,
+            generator=generator,
+            seed=seed,
+        )
         if len(cuis) != len(dataset):
             raise ValueError(f"{len(cuis)} cuis for a dataset of {len(dataset)} rows")
         if lengths is not None and len(lengths) != len(dataset):
             raise ValueError(f"{len(lengths)} lengths for a dataset of {len(dataset)} rows")
         self.cuis = list(cuis)
         self.lengths = list(lengths) if lengths is not None else None
-        columns = [c for c in (text_columns if text_columns is not None else dataset.column_names)
-                   if c not in (valid_label_columns or [])]
-        self.texts = [dataset[c][:] for c in columns]   # whole columns as lists: per-row Column access is slow
+        columns = [
+            c
+            for c in (text_columns if text_columns is not None else dataset.column_names)
+            if c not in (valid_label_columns or [])
+        ]
+        self.texts = [dataset[c][:] for c in columns]  # whole columns as lists: per-row Column access is slow
         self._plans: dict[int, list[list[int]]] = {}
 
     def _keys(self, index: int) -> list[object]:
@@ -76,9 +95,9 @@ class CuiBatchSampler(DefaultBatchSampler):
         # negative (its loss is 0), so it is dropped even without drop_last.
         if not self.drop_last:
             batches.extend(members for _, members in open_batches if len(members) > 1)
-        if self.lengths is not None:   # longest first: the mini-batches of a cached loss are cut from similar lengths
+        if self.lengths is not None:  # longest first: the mini-batches of a cached loss are cut from similar lengths
             batches = [sorted(batch, key=lambda i: -self.lengths[i]) for batch in batches]
-        self._plans = {epoch: batches}   # keep one epoch: memory stays O(rows)
+        self._plans = {epoch: batches}  # keep one epoch: memory stays O(rows)
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -88,12 +107,17 @@ class CuiBatchSampler(DefaultBatchSampler):
         return len(self.plan(self.epoch))
 
 
-def cui_batch_sampler(cuis: Sequence[str], text_columns: Sequence[str] | None = None,
-                      lengths: Sequence[int] | None = None) -> Callable[..., CuiBatchSampler]:
+def cui_batch_sampler(
+    cuis: Sequence[str], text_columns: Sequence[str] | None = None, lengths: Sequence[int] | None = None
+) -> Callable[..., CuiBatchSampler]:
     """The `batch_sampler` argument for SentenceTransformerTrainingArguments, bound to the rows' cuis (and, to order
     each batch longest first, their lengths)."""
-    return functools.partial(CuiBatchSampler, cuis=list(cuis), text_columns=text_columns,
-                             lengths=list(lengths) if lengths is not None else None)
+    return functools.partial(
+        CuiBatchSampler,
+        cuis=list(cuis),
+        text_columns=text_columns,
+        lengths=list(lengths) if lengths is not None else None,
+    )
 
 
 class LengthGroupedBatchSampler(DefaultBatchSampler):
@@ -104,11 +128,26 @@ class LengthGroupedBatchSampler(DefaultBatchSampler):
     used once per epoch (the last, short batch is kept unless drop_last).
     """
 
-    def __init__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None,
-                 generator: torch.Generator | None = None, seed: int = 0, *, lengths: Sequence[int],
-                 group: int = 50) -> None:
-        super().__init__(dataset, batch_size=batch_size, drop_last=drop_last, valid_label_columns=valid_label_columns,
-                         generator=generator, seed=seed)
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        drop_last: bool,
+        valid_label_columns=None,
+        generator: torch.Generator | None = None,
+        seed: int = 0,
+        *,
+        lengths: Sequence[int],
+        group: int = 50,
+    ) -> None:
+        super().__init__(
+            dataset,
+            batch_size=batch_size,
+            drop_last=drop_last,
+            valid_label_columns=valid_label_columns,
+            generator=generator,
+            seed=seed,
+        )
         if len(lengths) != len(dataset):
             raise ValueError(f"{len(lengths)} lengths for a dataset of {len(dataset)} rows")
         self.lengths = list(lengths)
@@ -120,8 +159,8 @@ class LengthGroupedBatchSampler(DefaultBatchSampler):
         window = self.batch_size * self.group
         batches: list[list[int]] = []
         for start in range(0, len(order), window):
-            rows = sorted(order[start:start + window], key=lambda i: -self.lengths[i])
-            batches.extend(rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size))
+            rows = sorted(order[start : start + window], key=lambda i: -self.lengths[i])
+            batches.extend(rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size))
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]
         shuffled = torch.randperm(len(batches), generator=generator).tolist()

@@ -14,35 +14,54 @@ from kgbuild.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
 def build_pairs_command(
     kg: Path = typer.Option(..., "--kg", help="KG folder written by kgbuild extract."),
     out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
-    definitions: Path | None = typer.Option(None, "--definitions",
-                                            help="Folder of kgbuild generate-definitions (rows with status ok)."),
+    definitions: Path | None = typer.Option(
+        None, "--definitions", help="Folder of kgbuild generate-definitions (rows with status ok)."
+    ),
     seed: int = typer.Option(42, "--seed", help="Seed of the concept splits and of every tie-break."),
     train_pct: int = typer.Option(80, "--train-pct", help="Percent of concepts in train."),
     dev_pct: int = typer.Option(10, "--dev-pct", help="Percent of concepts in dev (test gets the rest)."),
     max_pairs_per_concept: int = typer.Option(24, "--max-pairs-per-concept", help="Cap of pairs per concept."),
     max_synonyms: int = typer.Option(8, "--max-synonyms", help="Cap of name-synonym pairs per concept."),
-    max_anchor_names: int = typer.Option(4, "--max-anchor-names",
-                                         help="Names of a concept paired with each of its definitions/description."),
+    max_anchor_names: int = typer.Option(
+        4, "--max-anchor-names", help="Names of a concept paired with each of its definitions/description."
+    ),
     lang: str = typer.Option("ENG", "--lang", help="Language of the names (names.lang)."),
-    parallel_langs: list[str] = typer.Option([], "--parallel-lang",
-                                             help="Also write parallel.parquet (--lang names and definitions against "
-                                                  "this language's) and a cross-lingual linking set; repeatable."),
-    max_parallel_per_concept: int = typer.Option(16, "--max-parallel-per-concept",
-                                                 help="Cap of parallel pairs per concept and language."),
+    parallel_langs: list[str] = typer.Option(
+        [],
+        "--parallel-lang",
+        help="Also write parallel.parquet (--lang names and definitions against "
+        "this language's) and a cross-lingual linking set; repeatable.",
+    ),
+    max_parallel_per_concept: int = typer.Option(
+        16, "--max-parallel-per-concept", help="Cap of parallel pairs per concept and language."
+    ),
     memory_limit: str = typer.Option(DEFAULT_MEMORY_LIMIT, "--memory-limit", help=MEMORY_LIMIT_HELP),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
 ) -> None:
     """Build descriptions, training pairs (split by concept) and a KG linking set from KG tables."""
     from kgbuild.pairs import PairOptions, build_pairs  # polars and pyarrow load only for this command
 
-    options = PairOptions(seed=seed, train_pct=train_pct, dev_pct=dev_pct, lang=lang,
-                          max_pairs_per_concept=max_pairs_per_concept, max_synonyms=max_synonyms,
-                          max_anchor_names=max_anchor_names, memory_limit=memory_limit,
-                          parallel_langs=tuple(dict.fromkeys(parallel_langs)),
-                          max_parallel_per_concept=max_parallel_per_concept)
+    options = PairOptions(
+        seed=seed,
+        train_pct=train_pct,
+        dev_pct=dev_pct,
+        lang=lang,
+        max_pairs_per_concept=max_pairs_per_concept,
+        max_synonyms=max_synonyms,
+        max_anchor_names=max_anchor_names,
+        memory_limit=memory_limit,
+        parallel_langs=tuple(dict.fromkeys(parallel_langs)),
+        max_parallel_per_concept=max_parallel_per_concept,
+    )
     with err.status("build-pairs") as status:
-        manifest = build_pairs(kg, out, definitions=definitions, options=options, force=force,
-                               progress=lambda step: status.update(f"build-pairs: {step}"))
+        manifest = build_pairs(
+            kg,
+            out,
+            definitions=definitions,
+            options=options,
+            force=force,
+            progress=lambda step: status.update(f"build-pairs: {step}"),
+        )
     table = Table("table", "rows", title=str(out))
     for name, rows in manifest["tables"].items():
         table.add_row(name, f"{rows:,}")
@@ -50,12 +69,15 @@ def build_pairs_command(
     for code, block in (manifest.get("parallel") or {}).items():
         kinds = ", ".join(f"{k} {n:,}" for k, n in block["kinds"].items())
         linking = ", ".join(f"{k} {n:,}" for k, n in block["linking"].items()) or "none"
-        out_console.print(f"parallel {code}: {block['rows']:,} rows ({kinds}) over {block['concepts']:,} concepts; "
-                  f"cross-lingual linking queries: {linking}")
+        out_console.print(
+            f"parallel {code}: {block['rows']:,} rows ({kinds}) over {block['concepts']:,} concepts; "
+            f"cross-lingual linking queries: {linking}"
+        )
     err.print(f"done in {manifest['timings_s']['total']:.1f} s", style="green")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("build-pairs", epilog="Example: kgbuild build-pairs --kg kg/ --out pairs/ --definitions defs/ "
-                                      "--parallel-lang SPA")(
-        build_pairs_command)
+    app.command(
+        "build-pairs",
+        epilog="Example: kgbuild build-pairs --kg kg/ --out pairs/ --definitions defs/ --parallel-lang SPA",
+    )(build_pairs_command)

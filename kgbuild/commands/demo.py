@@ -14,8 +14,10 @@ def demo(
     llm_concepts: int = typer.Option(12, "--llm-concepts", help="Concepts the local LLM writes definitions for."),
     no_llm: bool = typer.Option(False, "--no-llm", help="Skip LLM definitions even if the local model is installed."),
     llm_server: str = typer.Option(
-        "auto", "--llm-server", help="Local server for the LLM step: transformers (no compile), llama.cpp (the "
-        "local-llm extra), or auto (llama.cpp when installed, else transformers)."
+        "auto",
+        "--llm-server",
+        help="Local server for the LLM step: transformers (no compile), llama.cpp (the "
+        "local-llm extra), or auto (llama.cpp when installed, else transformers).",
     ),
     evalsets: Path | None = typer.Option(
         None, "--evalsets", envvar="KGBUILD_EVALSETS", help="Folder of the evaluation sets (optional)."
@@ -25,8 +27,10 @@ def demo(
     publish --dry-run → trainer run-all → evaluation, base vs trained."""
     from kgbuild.demo import DemoOptions, run_demo
 
-    run_demo(workdir, DemoOptions(steps=steps, llm_concepts=llm_concepts, evalsets=evalsets, llm=not no_llm,
-                                    llm_server=llm_server))
+    run_demo(
+        workdir,
+        DemoOptions(steps=steps, llm_concepts=llm_concepts, evalsets=evalsets, llm=not no_llm, llm_server=llm_server),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -16,8 +16,11 @@ def _most_common_error(out: Path) -> str:
     files = table_files(out, "llm_definitions")
     if not files:
         return "no rows"
-    rows = duckdb.sql("SELECT error, count(*) AS n FROM read_parquet($files) WHERE status = 'error' "
-                      "GROUP BY error ORDER BY n DESC LIMIT 1", params={"files": files}).fetchall()
+    rows = duckdb.sql(
+        "SELECT error, count(*) AS n FROM read_parquet($files) WHERE status = 'error' "
+        "GROUP BY error ORDER BY n DESC LIMIT 1",
+        params={"files": files},
+    ).fetchall()
     return rows[0][0] if rows else "no error recorded"
 
 
@@ -26,31 +29,44 @@ def generate_definitions(
     kg: Path = typer.Option(..., "--kg", help="KG folder written by `kgbuild extract`."),
     out: Path = typer.Option(..., "--out", help="DEFS folder: the cache of answers; a rerun resumes it."),
     model: str = typer.Option("gpt-4o-mini", "--model", help="Model name sent to the server."),
-    base_url: str = typer.Option(None, "--base-url", help="An OpenAI-compatible server (vLLM, llama.cpp, Ollama), "
-                                 "e.g. http://127.0.0.1:8000/v1. Default: OpenAI (or $OPENAI_BASE_URL)."),
+    base_url: str = typer.Option(
+        None,
+        "--base-url",
+        help="An OpenAI-compatible server (vLLM, llama.cpp, Ollama), "
+        "e.g. http://127.0.0.1:8000/v1. Default: OpenAI (or $OPENAI_BASE_URL).",
+    ),
     limit: int = typer.Option(None, "--limit", help="Only the first N target concepts (in send order)."),
     concurrency: int = typer.Option(64, "--concurrency", help="Requests in flight."),
     rpm: float = typer.Option(None, "--rpm", help="Requests per minute at most."),
     tpm: float = typer.Option(None, "--tpm", help="Tokens per minute at most (prompt estimate + max tokens)."),
     budget_usd: float = typer.Option(None, "--budget-usd", help="Stop before this run's spend would cross X dollars."),
     batch: bool = typer.Option(False, "--batch", help="Use the OpenAI Batch API (half price, up to 24 h)."),
-    only_missing: bool = typer.Option(True, "--only-missing/--all", help="Concepts without a definition (default), "
-                                      "or all concepts."),
+    only_missing: bool = typer.Option(
+        True, "--only-missing/--all", help="Concepts without a definition (default), or all concepts."
+    ),
     order: str = typer.Option("degree", "--order", help="degree: most-connected first; cui: by identifier."),
-    retry_failed: bool = typer.Option(False, "--retry-failed", help="Also re-send answers that failed an output "
-                                      "check (empty, refusal, truncated, too short/long, not naming the concept)."),
+    retry_failed: bool = typer.Option(
+        False,
+        "--retry-failed",
+        help="Also re-send answers that failed an output "
+        "check (empty, refusal, truncated, too short/long, not naming the concept).",
+    ),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature (0: the most likely answer)."),
     max_tokens: int = typer.Option(160, "--max-tokens", help="Tokens per answer; longer is kept, marked truncated."),
     seed: int = typer.Option(None, "--seed", help="Sent to servers that support it."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Seconds per attempt (a deadline for the whole answer) "
-                                  "before it is retried."),
+    timeout: float = typer.Option(
+        60.0, "--timeout", help="Seconds per attempt (a deadline for the whole answer) before it is retried."
+    ),
     max_attempts: int = typer.Option(6, "--max-attempts", help="Attempts per request (retries + 1)."),
     prices: Path = typer.Option(None, "--prices", help="A price table like kgbuild/llm/prices.toml."),
     min_words: int = typer.Option(20, "--min-words", help="Output check: fewer words is too_short."),
     max_words: int = typer.Option(110, "--max-words", help="Output check: more words is too_long."),
     poll: float = typer.Option(60.0, "--poll", help="Seconds between Batch status polls."),
-    max_enqueued_tokens: int = typer.Option(None, "--max-enqueued-tokens", help="Your Batch queue limit (input "
-                                            "tokens); batches are submitted while the queue stays under it."),
+    max_enqueued_tokens: int = typer.Option(
+        None,
+        "--max-enqueued-tokens",
+        help="Your Batch queue limit (input tokens); batches are submitted while the queue stays under it.",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
 ) -> None:
     """Write 40-60 word definitions grounded in the KG for the concepts that lack one, cached and resumable.
@@ -72,11 +88,26 @@ def generate_definitions(
     from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
 
     config = GenerateConfig(
-        model=model, base_url=base_url, limit=limit, concurrency=concurrency, rpm=rpm, tpm=tpm,
-        budget_usd=budget_usd, batch=batch, only_missing=only_missing, order=order, retry_failed=retry_failed,
-        temperature=temperature, max_tokens=max_tokens, seed=seed, timeout_s=timeout, prices=prices,
-        retry=RetryPolicy(max_attempts=max_attempts), checks=CheckConfig(min_words=min_words, max_words=max_words),
-        batch_poll_s=poll, batch_max_enqueued_tokens=max_enqueued_tokens,
+        model=model,
+        base_url=base_url,
+        limit=limit,
+        concurrency=concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        budget_usd=budget_usd,
+        batch=batch,
+        only_missing=only_missing,
+        order=order,
+        retry_failed=retry_failed,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        seed=seed,
+        timeout_s=timeout,
+        prices=prices,
+        retry=RetryPolicy(max_attempts=max_attempts),
+        checks=CheckConfig(min_words=min_words, max_words=max_words),
+        batch_poll_s=poll,
+        batch_max_enqueued_tokens=max_enqueued_tokens,
     )
     try:
         summary = DefinitionGenerator(kg, out, config, progress=progress).run()
@@ -86,8 +117,11 @@ def generate_definitions(
         raise
     typer.echo(summary.line())  # the one summary line, on stdout for scripts
     if summary.sent and not summary.done and not summary.failed_checks:
-        raise UserError(f"none of the {summary.sent} requests got an answer ({_most_common_error(out)})",
-                        path=out, fix="check the server and --model, then rerun the same command")
+        raise UserError(
+            f"none of the {summary.sent} requests got an answer ({_most_common_error(out)})",
+            path=out,
+            fix="check the server and --model, then rerun the same command",
+        )
     if summary.errors:
         err.print("rerun the same command to re-send the requests that got no answer", soft_wrap=True)
 

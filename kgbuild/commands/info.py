@@ -33,8 +33,14 @@ def describe(folder: Path) -> list[tuple[str, str]]:
             raise UserError(f"unreadable manifest ({exc})", path=manifest_path, fix="restore the file") from None
     lines: list[tuple[str, str]] = []
     command = manifest.get("command") or manifest.get("kind")
-    lines.append(("made by", f"{command} ({manifest.get('created_at', 'date unknown')})" if command else "unknown "
-                  "(no manifest.json: not a kgbuild or trainer output, or one from before manifests)"))
+    lines.append(
+        (
+            "made by",
+            f"{command} ({manifest.get('created_at', 'date unknown')})"
+            if command
+            else "unknown (no manifest.json: not a kgbuild or trainer output, or one from before manifests)",
+        )
+    )
     params = manifest.get("parameters") or {}
     release = manifest.get("release")
     if release:
@@ -50,29 +56,46 @@ def describe(folder: Path) -> list[tuple[str, str]]:
             rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
             lines.append((f"table {name}", f"{rows:,} rows in {len(files)} file(s)"))
             if name == "sources":
-                sabs = [r[0] for r in duckdb.sql("SELECT sab FROM read_parquet($f) ORDER BY sab",
-                                                 params={"f": files}).fetchall()]
+                sabs = [
+                    r[0]
+                    for r in duckdb.sql(
+                        "SELECT sab FROM read_parquet($f) ORDER BY sab", params={"f": files}
+                    ).fetchall()
+                ]
                 lines.append(("sources", ", ".join(sabs[:20]) + (f", … ({len(sabs)})" if len(sabs) > 20 else "")))
             if "split" in pq.read_schema(files[0]).names:
-                counts = duckdb.sql("SELECT split, count(*), count(DISTINCT cui) FROM read_parquet($f) GROUP BY split "
-                                    "ORDER BY split", params={"f": files}).fetchall()
+                counts = duckdb.sql(
+                    "SELECT split, count(*), count(DISTINCT cui) FROM read_parquet($f) GROUP BY split ORDER BY split",
+                    params={"f": files},
+                ).fetchall()
                 lines.append((f"{name} splits", "; ".join(f"{s} {n:,} rows / {c:,} concepts" for s, n, c in counts)))
     summary = manifest.get("summary") or {}
     if summary:  # generate-definitions
         statuses = ", ".join(f"{k} {v:,}" for k, v in (summary.get("statuses") or {}).items())
         lines.append(("definitions", statuses or "none"))
-        lines.append(("spent", f"${summary.get('spent_usd', summary.get('cost_usd', 0)):.4f}"
-                      + (f" (stopped: {summary['stopped']})" if summary.get("stopped") else "")))
+        lines.append(
+            (
+                "spent",
+                f"${summary.get('spent_usd', summary.get('cost_usd', 0)):.4f}"
+                + (f" (stopped: {summary['stopped']})" if summary.get("stopped") else ""),
+            )
+        )
     for phase, entry in (manifest.get("phases") or {}).items():  # trainer run-all
-        lines.append((f"phase {phase}", f"{entry.get('status')}, {entry.get('steps', '–')} steps → "
-                      f"{entry.get('output')}"))
+        lines.append(
+            (f"phase {phase}", f"{entry.get('status')}, {entry.get('steps', '–')} steps → {entry.get('output')}")
+        )
     for name, entry in (manifest.get("scores") or {}).items():
         headline = entry.get("headline") or {}
         lines.append((f"scores {name}", ", ".join(f"{k} {v}" for k, v in headline.items()) or "none"))
     if index:
         chosen = manifest["index"]
-        lines.append(("index", f"{manifest['rows']:,} names of {manifest['concepts']:,} concepts, {chosen['kind']} "
-                      f"{chosen['dtype']}; model {manifest['model']['reference']}"))
+        lines.append(
+            (
+                "index",
+                f"{manifest['rows']:,} names of {manifest['concepts']:,} concepts, {chosen['kind']} "
+                f"{chosen['dtype']}; model {manifest['model']['reference']}",
+            )
+        )
     return lines
 
 

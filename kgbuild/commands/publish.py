@@ -16,11 +16,18 @@ def publish(
     public: bool = typer.Option(False, "--public", help="Make a new repository public (default: private)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Stage and verify the repository folder; upload nothing."),
     stage_dir: Path | None = typer.Option(
-        None, "--stage-dir", help="Where to build the repository folder (kept). Default: DATA_DIR.hub for --dry-run, "
-        "else a temporary folder removed after the upload."),
+        None,
+        "--stage-dir",
+        help="Where to build the repository folder (kept). Default: DATA_DIR.hub for --dry-run, "
+        "else a temporary folder removed after the upload.",
+    ),
     revision: str | None = typer.Option(None, "--revision", help="Upload to this branch (created when missing)."),
-    rights: bool = typer.Option(False, ACK_FLAG, help="Acknowledge that your licences allow public redistribution of "
-                                "restricted content (UMLS SRL > 0, SNOMED CT, unknown sources)."),
+    rights: bool = typer.Option(
+        False,
+        ACK_FLAG,
+        help="Acknowledge that your licences allow public redistribution of "
+        "restricted content (UMLS SRL > 0, SNOMED CT, unknown sources).",
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing stage folder."),
 ) -> None:
     """Publish the tables of DATA_DIR as a Hugging Face dataset: one config per table, a generated card, contracts.
@@ -30,8 +37,16 @@ def publish(
     """
     from kgbuild.publish.dataset import publish_dataset
 
-    result = publish_dataset(data_dir, repo_id=repo_id, public=public, dry_run=dry_run, stage_dir=stage_dir,
-                             revision=revision, acknowledge_rights=rights, force=force)
+    result = publish_dataset(
+        data_dir,
+        repo_id=repo_id,
+        public=public,
+        dry_run=dry_run,
+        stage_dir=stage_dir,
+        revision=revision,
+        acknowledge_rights=rights,
+        force=force,
+    )
     lic = result.staged.licence
     table = Table("config", "rows", "shards", "MB", title=f"{repo_id} (dataset)")
     for t in result.staged.tables:

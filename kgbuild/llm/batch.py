@@ -73,9 +73,12 @@ class Ledger:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 self.jobs = [Job(**j) for j in data["jobs"]]
             except (ValueError, KeyError, TypeError) as exc:
-                raise UserError(f"the batch ledger is unreadable ({exc})", path=self.path,
-                                fix="restore it from a backup; deleting it forgets batches that may still be running "
-                                    "(and paid for)") from None
+                raise UserError(
+                    f"the batch ledger is unreadable ({exc})",
+                    path=self.path,
+                    fix="restore it from a backup; deleting it forgets batches that may still be running "
+                    "(and paid for)",
+                ) from None
 
     def save(self) -> None:
         data = {"jobs": [asdict(j) for j in self.jobs]}
@@ -101,8 +104,12 @@ class BatchRunner:
 
     def _paths(self, job: Job) -> dict[str, Path]:
         base = self.ledger.folder / job.shard
-        return {"input": base.with_suffix(".jsonl"), "meta": base.with_suffix(".meta.jsonl"),
-                "output": base.with_suffix(".output.jsonl"), "errors": base.with_suffix(".errors.jsonl")}
+        return {
+            "input": base.with_suffix(".jsonl"),
+            "meta": base.with_suffix(".meta.jsonl"),
+            "output": base.with_suffix(".output.jsonl"),
+            "errors": base.with_suffix(".errors.jsonl"),
+        }
 
     def _active_ids(self) -> set[str]:
         ids: set[str] = set()
@@ -151,8 +158,9 @@ class BatchRunner:
         def retry(exc: BaseException) -> bool:
             return is_retryable(exc) and not is_quota_error(exc)
 
-        return AsyncRetrying(stop=stop_after_attempt(policy.max_attempts), wait=wait,
-                             retry=retry_if_exception(retry), reraise=True)
+        return AsyncRetrying(
+            stop=stop_after_attempt(policy.max_attempts), wait=wait, retry=retry_if_exception(retry), reraise=True
+        )
 
     async def _call(self, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         """One Batch/Files API call with the run's retry policy; a refused key or quota ends the run in one line."""
@@ -161,14 +169,18 @@ class BatchRunner:
                 with attempt:
                     return await fn(*args, **kwargs)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise UserError(f"the server refused the request ({error_text(exc)})",
-                            fix="check OPENAI_API_KEY and --base-url; batches already submitted are in the ledger "
-                                "and are resumed by the rerun") from None
+            raise UserError(
+                f"the server refused the request ({error_text(exc)})",
+                fix="check OPENAI_API_KEY and --base-url; batches already submitted are in the ledger "
+                "and are resumed by the rerun",
+            ) from None
         except openai.RateLimitError as exc:
             if is_quota_error(exc):
-                raise UserError(f"the account's quota is exhausted ({error_text(exc)})",
-                                fix="rerun the same command once the quota is raised: submitted batches are "
-                                    "resumed, answers so far are kept") from None
+                raise UserError(
+                    f"the account's quota is exhausted ({error_text(exc)})",
+                    fix="rerun the same command once the quota is raised: submitted batches are "
+                    "resumed, answers so far are kept",
+                ) from None
             raise
 
     async def _check_support(self) -> None:
@@ -176,11 +188,14 @@ class BatchRunner:
             page = await self._call(self.client.batches.list, limit=1)
             _ = page.data
         except (openai.NotFoundError, openai.UnprocessableEntityError) as exc:
-            raise UserError(f"this server has no Batch API ({error_text(exc)})",
-                            fix="run without --batch (vLLM, Ollama and llama.cpp serve only the online API)") from None
+            raise UserError(
+                f"this server has no Batch API ({error_text(exc)})",
+                fix="run without --batch (vLLM, Ollama and llama.cpp serve only the online API)",
+            ) from None
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise UserError(f"the server refused the request ({error_text(exc)})",
-                            fix="check OPENAI_API_KEY and --base-url") from None
+            raise UserError(
+                f"the server refused the request ({error_text(exc)})", fix="check OPENAI_API_KEY and --base-url"
+            ) from None
 
     async def _submit_stream(self, requests: Iterator[Request], *, round_: int) -> None:
         """Cut the requests into shards within the line/byte limits and submit each one."""
@@ -199,16 +214,34 @@ class BatchRunner:
         size = 0
         with open(tmp_in, "wb") as fin, open(tmp_meta, "wb") as fmeta:
             for req in requests:
-                line = (json.dumps({"custom_id": req.custom_id, "method": "POST", "url": ENDPOINT, "body": req.body},
-                                   ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+                line = (
+                    json.dumps(
+                        {"custom_id": req.custom_id, "method": "POST", "url": ENDPOINT, "body": req.body},
+                        ensure_ascii=False,
+                        separators=(",", ":"),
+                    )
+                    + "\n"
+                ).encode("utf-8")
                 reservation = self.budget.try_reserve(req.body)
                 if reservation is None:
                     self.summary.stopped_by_budget = True
                     self.summary.not_sent += 1 + sum(1 for r in requests if r is not None)
                     break
                 fin.write(line)
-                fmeta.write((json.dumps({"custom_id": req.custom_id, "key": req.key, "cui": req.cui,
-                                         "names": req.names, "est": req.est_prompt_tokens}) + "\n").encode("utf-8"))
+                fmeta.write(
+                    (
+                        json.dumps(
+                            {
+                                "custom_id": req.custom_id,
+                                "key": req.key,
+                                "cui": req.cui,
+                                "names": req.names,
+                                "est": req.est_prompt_tokens,
+                            }
+                        )
+                        + "\n"
+                    ).encode("utf-8")
+                )
                 size += len(line)
                 job.n += 1
                 job.est_tokens += req.est_prompt_tokens
@@ -245,8 +278,9 @@ class BatchRunner:
         paths = self._paths(job)
         if job.state == WRITTEN:
             data = paths["input"].read_bytes()  # bytes, not a file object: a retry sends the whole file again
-            uploaded = await self._call(self.client.files.create, purpose="batch",
-                                        file=(paths["input"].name, data, "application/jsonl"))
+            uploaded = await self._call(
+                self.client.files.create, purpose="batch", file=(paths["input"].name, data, "application/jsonl")
+            )
             job.input_file_id = uploaded.id
             job.state = UPLOADED
             self.ledger.save()
@@ -263,8 +297,11 @@ class BatchRunner:
                 batch = await self._find_submitted(job)
                 if batch is None:
                     batch = await self.client.batches.create(
-                        input_file_id=job.input_file_id, endpoint=ENDPOINT, completion_window="24h",
-                        metadata={"kgbuild_run": self.run_tag, "kgbuild_shard": job.shard})
+                        input_file_id=job.input_file_id,
+                        endpoint=ENDPOINT,
+                        completion_window="24h",
+                        metadata={"kgbuild_run": self.run_tag, "kgbuild_shard": job.shard},
+                    )
                     self.summary.batches_submitted += 1
                 return batch
 
@@ -319,16 +356,20 @@ class BatchRunner:
         try:
             await self._call(download)
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
-            raise UserError(f"the results of a finished batch could not be downloaded ({error_text(exc)})",
-                            path=self.ledger.path, fix="rerun the same command: the ledger resumes the batch, "
-                            "nothing is submitted again") from None
+            raise UserError(
+                f"the results of a finished batch could not be downloaded ({error_text(exc)})",
+                path=self.ledger.path,
+                fix="rerun the same command: the ledger resumes the batch, nothing is submitted again",
+            ) from None
         os.replace(tmp, path)
         return path
 
     async def _collect(self, job: Job, batch: Any) -> None:
         paths = self._paths(job)
-        outputs = [await self._download(batch.output_file_id, paths["output"]),
-                   await self._download(batch.error_file_id, paths["errors"])]
+        outputs = [
+            await self._download(batch.output_file_id, paths["output"]),
+            await self._download(batch.error_file_id, paths["errors"]),
+        ]
         meta: dict[str, dict[str, Any]] = {}
         with open(paths["meta"], encoding="utf-8") as fh:
             for line in fh:
@@ -367,22 +408,34 @@ class BatchRunner:
                     row = self._row_from_line(req, item, batch.id)
                     s.http_attempts += 1
                     if row["status"] != "error":  # an answer: billed
-                        self.budget.charge(row["prompt_tokens"], row["completion_tokens"], row["usage_estimated"],
-                                           req.body)
+                        self.budget.charge(
+                            row["prompt_tokens"], row["completion_tokens"], row["usage_estimated"], req.body
+                        )
                     if row["status"] == "error" and will_retry:
                         retry.append(req)  # re-queued: a row only if the last round fails too
                     else:
                         rec.record(row)
-        why = {"expired": "expired before it was processed", "failed": _batch_errors(batch),
-               "cancelled": "the batch was cancelled"}.get(batch.status, "no result line for this request")
+        why = {
+            "expired": "expired before it was processed",
+            "failed": _batch_errors(batch),
+            "cancelled": "the batch was cancelled",
+        }.get(batch.status, "no result line for this request")
         for cid in meta.keys() - seen:
             req = request(cid)
             # A failed batch (validation, queue limit) would fail the same way now: recorded, re-sent by a rerun.
             if batch.status != "failed" and will_retry:
                 retry.append(req)
             else:
-                rec.record(rec.row(req, answer=None, attempts=1, backend="batch", batch_id=batch.id,
-                                   error=f"batch {batch.status}: {why}"[:500]))
+                rec.record(
+                    rec.row(
+                        req,
+                        answer=None,
+                        attempts=1,
+                        backend="batch",
+                        batch_id=batch.id,
+                        error=f"batch {batch.status}: {why}"[:500],
+                    )
+                )
         self.budget.release(job.reserved_usd, n=job.n)
         self.store.flush()  # the rows are in a shard before the ledger says so
         job.state = COLLECTED
@@ -401,13 +454,16 @@ class BatchRunner:
             try:
                 answer = answer_from_body(response.get("body") or {}, prompt_chars=prompt_chars)
             except MalformedResponse as exc:
-                return self.recorder.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id,
-                                         error=str(exc))
+                return self.recorder.row(
+                    req, answer=None, attempts=1, backend="batch", batch_id=batch_id, error=str(exc)
+                )
             return self.recorder.row(req, answer=answer, attempts=1, backend="batch", batch_id=batch_id)
         if error is None:
             body_error = (response.get("body") or {}).get("error") or {}
-            error = {"code": body_error.get("code") or response.get("status_code"),
-                     "message": body_error.get("message")}
+            error = {
+                "code": body_error.get("code") or response.get("status_code"),
+                "message": body_error.get("message"),
+            }
         text = f"batch line: {error.get('code')}: {error.get('message')}" if isinstance(error, dict) else str(error)
         return self.recorder.row(req, answer=None, attempts=1, backend="batch", batch_id=batch_id, error=text[:500])
 
@@ -433,4 +489,3 @@ def _batch_errors(batch: Any) -> str:
     if not data:
         return "the batch failed"
     return "; ".join(f"{e.code}: {e.message}" for e in data[:3])
-

@@ -67,8 +67,9 @@ def is_ours(out: Path) -> bool:
 class DefinitionStore:
     """The shards of one DEFS_DIR. Use as a context manager: it holds an exclusive lock on the folder."""
 
-    def __init__(self, out: Path, *, flush_rows: int = 5000, flush_seconds: float = 20.0,
-                 compact_below_rows: int = 50_000):
+    def __init__(
+        self, out: Path, *, flush_rows: int = 5000, flush_seconds: float = 20.0, compact_below_rows: int = 50_000
+    ):
         self.out = Path(out)
         self.shards = self.out / TABLE
         self.journals = self.out / "journal"
@@ -99,8 +100,11 @@ class DefinitionStore:
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UserError(f"cannot create the output folder ({exc.strerror})", path=self.out,
-                            fix="choose an --out in a folder you can write to") from None
+            raise UserError(
+                f"cannot create the output folder ({exc.strerror})",
+                path=self.out,
+                fix="choose an --out in a folder you can write to",
+            ) from None
         self._lock_fh = open(self.out / ".lock", "a+")  # noqa: SIM115 — held for the whole run
         try:
             # flock is released by the kernel when the holder dies, so a kill -9 never leaves a stale lock.
@@ -108,8 +112,11 @@ class DefinitionStore:
         except BlockingIOError:
             self._lock_fh.close()
             self._lock_fh = None
-            raise UserError("another generate-definitions run is writing to this folder", path=self.out,
-                            fix="wait for it to finish, or choose another --out") from None
+            raise UserError(
+                "another generate-definitions run is writing to this folder",
+                path=self.out,
+                fix="wait for it to finish, or choose another --out",
+            ) from None
         self.shards.mkdir(exist_ok=True)
         self.journals.mkdir(exist_ok=True)
         for stale in self.shards.glob(".*.tmp"):  # a shard half-written by a killed run: never renamed, never read
@@ -228,8 +235,10 @@ class DefinitionStore:
             return {}
         con = _duckdb()
         # max_by in a hash aggregate, not a window: memory stays small however large the table is.
-        best = (f"SELECT max_by(status, {_RANK_SQL} * 10000000000000000 + epoch_us(created_at)) AS status "
-                "FROM read_parquet($files) GROUP BY key")
+        best = (
+            f"SELECT max_by(status, {_RANK_SQL} * 10000000000000000 + epoch_us(created_at)) AS status "
+            "FROM read_parquet($files) GROUP BY key"
+        )
         query = f"SELECT status, count(*) FROM ({best}) GROUP BY status ORDER BY status"
         return dict(con.execute(query, {"files": files}).fetchall())
 
@@ -242,9 +251,14 @@ class DefinitionStore:
             return
         con = _duckdb()
         src = "read_parquet($files, filename = true)"
-        dup_files = {r[0] for r in con.execute(
-            f"SELECT DISTINCT filename FROM {src} WHERE key IN "
-            f"(SELECT key FROM {src} GROUP BY key HAVING count(*) > 1)", {"files": files}).fetchall()}
+        dup_files = {
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT filename FROM {src} WHERE key IN "
+                f"(SELECT key FROM {src} GROUP BY key HAVING count(*) > 1)",
+                {"files": files},
+            ).fetchall()
+        }
         small = {f for f in files if pq.ParquetFile(f).metadata.num_rows < self.compact_below_rows}
         targets = dup_files | (small if len(small) > 1 else set())
         if not targets or (len(targets) == 1 and not dup_files):
@@ -253,19 +267,23 @@ class DefinitionStore:
         # shards dropped after: a kill in between only leaves duplicates, which readers and the next run resolve.
         if dup_files:
             order = f"{_RANK_SQL} DESC, created_at DESC, filename DESC"
-            query = ("SELECT * EXCLUDE (filename) FROM read_parquet($files, filename = true) "
-                     f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY {order}) = 1")
+            query = (
+                "SELECT * EXCLUDE (filename) FROM read_parquet($files, filename = true) "
+                f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY {order}) = 1"
+            )
         else:
             query = "SELECT * FROM read_parquet($files)"
         name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.parquet"
         tmp = self.shards / f".{name}.tmp"
-        con.execute(f"COPY ({query}) TO $out (FORMAT parquet, COMPRESSION zstd)",
-                    {"files": sorted(targets), "out": str(tmp)})
+        con.execute(
+            f"COPY ({query}) TO $out (FORMAT parquet, COMPRESSION zstd)", {"files": sorted(targets), "out": str(tmp)}
+        )
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, self.shards / name)
         for f in targets:
             os.unlink(f)
+
 
 def _duckdb() -> duckdb.DuckDBPyConnection:
     return connect(memory_limit="512MB", preserve_insertion_order=False)  # spill rather than grow with the table

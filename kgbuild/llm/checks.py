@@ -24,8 +24,11 @@ _META = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 # The prompt's own labels at the start of a line: the answer copies the prompt's layout.
-_PROMPT_LABEL = re.compile(r"^\s*[-*]?\s*(?:concept|facts from the knowledge graph|also called|semantic type|"
-                           r"is a kind of)\s*:", re.IGNORECASE | re.MULTILINE)
+_PROMPT_LABEL = re.compile(
+    r"^\s*[-*]?\s*(?:concept|facts from the knowledge graph|also called|semantic type|"
+    r"is a kind of)\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
 _STOP = frozenset("a an and or of the in on to for with by at from as is nos unspecified other".split())
 
 
@@ -45,7 +48,7 @@ def clean_text(text: str | None) -> str:
 
 
 def _shingles(words: list[str], n: int) -> set[tuple[str, ...]]:
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def echoes(text: str, prompt: str, template: str) -> bool:
@@ -82,8 +85,16 @@ def names_concept(text: str, names: list[str]) -> bool:
     return False
 
 
-def check_answer(text: str, finish_reason: str | None, refusal: str | None, names: list[str],
-                 config: CheckConfig, *, prompt: str = "", template: str = "") -> tuple[str, str | None]:
+def check_answer(
+    text: str,
+    finish_reason: str | None,
+    refusal: str | None,
+    names: list[str],
+    config: CheckConfig,
+    *,
+    prompt: str = "",
+    template: str = "",
+) -> tuple[str, str | None]:
     """(status, reason) of one answer; status is 'ok' or one of cache.CHECK_FAILURES. `prompt` is the text sent (the
     messages joined), `template` its fixed part: both for the echo check."""
     if finish_reason == "length":

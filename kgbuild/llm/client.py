@@ -108,15 +108,18 @@ def api_key_from_env(base_url: str | None) -> str:
         return key
     if base_url or os.environ.get("OPENAI_BASE_URL"):
         return "no-key"
-    raise UserError("OPENAI_API_KEY is not set", fix="export OPENAI_API_KEY=… (or pass --base-url for a local "
-                    "OpenAI-compatible server)")
+    raise UserError(
+        "OPENAI_API_KEY is not set",
+        fix="export OPENAI_API_KEY=… (or pass --base-url for a local OpenAI-compatible server)",
+    )
 
 
 def make_client(*, base_url: str | None, timeout_s: float, max_connections: int) -> openai.AsyncOpenAI:
     limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     http = httpx2.AsyncClient(limits=limits, timeout=httpx2.Timeout(timeout_s, connect=min(10.0, timeout_s)))
-    return openai.AsyncOpenAI(api_key=api_key_from_env(base_url), base_url=base_url, max_retries=0,
-                              timeout=timeout_s, http_client=http)
+    return openai.AsyncOpenAI(
+        api_key=api_key_from_env(base_url), base_url=base_url, max_retries=0, timeout=timeout_s, http_client=http
+    )
 
 
 # -- classifying failures --------------------------------------------------------------------------------------------
@@ -142,8 +145,11 @@ def is_quota_error(exc: BaseException) -> bool:
         return False
     body = exc.body if isinstance(exc.body, dict) else {}
     error = body.get("error", body) if isinstance(body, dict) else {}
-    codes = {getattr(exc, "code", None), error.get("code") if isinstance(error, dict) else None,
-             error.get("type") if isinstance(error, dict) else None}
+    codes = {
+        getattr(exc, "code", None),
+        error.get("code") if isinstance(error, dict) else None,
+        error.get("type") if isinstance(error, dict) else None,
+    }
     return "insufficient_quota" in codes
 
 
@@ -212,8 +218,9 @@ def answer_from_body(body: Any, *, prompt_chars: int = 0) -> Answer:
         refusal = message.get("refusal")
         finish_reason = choice.get("finish_reason")
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise MalformedResponse(redact(f"not a chat completion ({type(exc).__name__}: {exc}): {str(body)[:200]}")) \
-            from None
+        raise MalformedResponse(
+            redact(f"not a chat completion ({type(exc).__name__}: {exc}): {str(body)[:200]}")
+        ) from None
     usage = body.get("usage") if isinstance(body, dict) else None
     usage = usage if isinstance(usage, dict) else {}
     prompt_tokens, completion_tokens = _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
@@ -222,8 +229,14 @@ def answer_from_body(body: Any, *, prompt_chars: int = 0) -> Answer:
         prompt_tokens = max(1, prompt_chars // 4)
     if completion_tokens is None:
         completion_tokens = estimate_tokens(text or refusal or "")
-    return Answer(text=text, finish_reason=finish_reason, refusal=refusal, prompt_tokens=prompt_tokens,
-                  completion_tokens=completion_tokens, usage_estimated=estimated)
+    return Answer(
+        text=text,
+        finish_reason=finish_reason,
+        refusal=refusal,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        usage_estimated=estimated,
+    )
 
 
 def _count(value: Any) -> int | None:
@@ -272,8 +285,10 @@ class CircuitBreaker:
         self._count += 1
         immediate = kind == "connection refused" or not is_retryable(exc)
         if self._count >= self.attempts and (immediate or time.monotonic() - self._since >= self.seconds):
-            return (f"the server failed {self._count} attempts in a row ({kind}; last: {error_text(exc)}), "
-                    "so the run stopped")
+            return (
+                f"the server failed {self._count} attempts in a row ({kind}; last: {error_text(exc)}), "
+                "so the run stopped"
+            )
         return None
 
 
@@ -283,8 +298,16 @@ class CircuitBreaker:
 class Completer:
     """Sends one request with retries, rate limits, the shared cool-down, the budget and the circuit breaker."""
 
-    def __init__(self, client: openai.AsyncOpenAI, limiter: RateLimiter, policy: RetryPolicy, *, timeout_s: float,
-                 budget: Budget | None = None, breaker: CircuitBreaker | None = None):
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        limiter: RateLimiter,
+        policy: RetryPolicy,
+        *,
+        timeout_s: float,
+        budget: Budget | None = None,
+        breaker: CircuitBreaker | None = None,
+    ):
         self.client = client
         self.limiter = limiter
         self.policy = policy
@@ -309,15 +332,20 @@ class Completer:
     def _retry(self, exc: BaseException) -> bool:
         return self.stop_reason is None and is_retryable(exc)
 
-    async def complete(self, body: dict[str, Any], est_tokens: int,
-                       on_attempt: Callable[[], None] | None = None) -> tuple[Answer, int]:
+    async def complete(
+        self, body: dict[str, Any], est_tokens: int, on_attempt: Callable[[], None] | None = None
+    ) -> tuple[Answer, int]:
         """(answer, attempts). Raises the last exception when attempts run out or the error is not retryable, and
         `BudgetExhausted` when no attempt fits in the budget; the exception carries `.attempts`. Raises `RunStopped`
         (after recording the reason with `stop`) when the run must stop."""
         attempts = 0
         chars = sum(len(m["content"]) for m in body["messages"])
-        retrying = AsyncRetrying(stop=stop_after_attempt(self.policy.max_attempts), wait=self._wait,
-                                 retry=retry_if_exception(self._retry), reraise=True)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.policy.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(self._retry),
+            reraise=True,
+        )
         try:
             async for attempt in retrying:
                 with attempt:
@@ -355,8 +383,9 @@ class Completer:
     async def _attempt(self, body: dict[str, Any], chars: int) -> Answer:
         try:
             async with asyncio.timeout(self.timeout_s):
-                resp = await self.client.post("/chat/completions", body=body, cast_to=httpx2.Response,
-                                              options=_POST_OPTIONS)
+                resp = await self.client.post(
+                    "/chat/completions", body=body, cast_to=httpx2.Response, options=_POST_OPTIONS
+                )
                 content = resp.content
         except TimeoutError:
             raise AttemptTimeout(f"no complete answer within {self.timeout_s:g} s") from None
@@ -366,23 +395,31 @@ class Completer:
         if isinstance(exc, openai.RateLimitError):
             asked = retry_after_s(exc)
             if is_quota_error(exc):
-                self._stop_now(f"the account's quota is exhausted ({error_text(exc)}); answers so far are kept; "
-                               "rerun the same command once the quota is raised")
+                self._stop_now(
+                    f"the account's quota is exhausted ({error_text(exc)}); answers so far are kept; "
+                    "rerun the same command once the quota is raised"
+                )
             if asked is not None and asked > self.policy.max_retry_after_s:
                 until = datetime.now(UTC).timestamp() + asked
                 when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
-                self._stop_now(f"quota exhausted until {when} (the server asks to wait {asked:,.0f} s); answers so "
-                               "far are kept; rerun the same command later")
+                self._stop_now(
+                    f"quota exhausted until {when} (the server asks to wait {asked:,.0f} s); answers so "
+                    "far are kept; rerun the same command later"
+                )
             # Pause everyone: the server's wait if it gave one, else this attempt's backoff.
             self.limiter.cool_down(asked if asked is not None else self.policy.backoff_base_s)
             return
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError | openai.NotFoundError):
             # A wrong key, a missing model or a wrong --base-url fail every request the same way.
-            self._stop_now(f"the server refused the request ({error_text(exc)})",
-                           fix="check OPENAI_API_KEY, --model and --base-url")
+            self._stop_now(
+                f"the server refused the request ({error_text(exc)})",
+                fix="check OPENAI_API_KEY, --model and --base-url",
+            )
         if (reason := self.breaker.failure(exc, sent_at)) is not None:
-            self._stop_now(reason, fix="check that the server at --base-url is up and answering, then rerun: answers "
-                           "so far are kept")
+            self._stop_now(
+                reason,
+                fix="check that the server at --base-url is up and answering, then rerun: answers so far are kept",
+            )
 
     def _stop_now(self, reason: str, *, fix: str | None = None) -> None:
         self.stop(reason if fix is None else f"{reason} — {fix}")

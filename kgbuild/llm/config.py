@@ -51,8 +51,11 @@ class GenerateConfig:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = asdict(value) if hasattr(value, "__dataclass_fields__") else (
-                str(value) if isinstance(value, Path) else value)
+            out[f.name] = (
+                asdict(value)
+                if hasattr(value, "__dataclass_fields__")
+                else (str(value) if isinstance(value, Path) else value)
+            )
         out["base_url"] = redact(self.base_url)  # a URL may carry credentials (https://user:key@host)
         return out
 
@@ -92,9 +95,11 @@ class Summary:
             cost += f" at most ({self.unknown_cost_attempts} attempts at their worst case)"
         if self.budget_usd is not None:
             cost += f" of ${self.budget_usd:.2f} budget"
-        text = (f"done {self.done}, cached {self.cached}, failed {self.failed_checks + self.errors} "
-                f"({self.failed_checks} checks, {self.errors} errors), requests {self.http_attempts}, "
-                f"tokens {self.prompt_tokens} in / {self.completion_tokens} out, {cost}, {self.elapsed_s:.1f} s")
+        text = (
+            f"done {self.done}, cached {self.cached}, failed {self.failed_checks + self.errors} "
+            f"({self.failed_checks} checks, {self.errors} errors), requests {self.http_attempts}, "
+            f"tokens {self.prompt_tokens} in / {self.completion_tokens} out, {cost}, {self.elapsed_s:.1f} s"
+        )
         if self.stopped_by_budget:
             text += f"; stopped before the budget: {self.not_sent} not sent"
         elif self.stopped:

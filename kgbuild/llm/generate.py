@@ -37,8 +37,15 @@ __all__ = ["DefinitionGenerator", "GenerateConfig", "Summary"]
 
 
 class DefinitionGenerator:
-    def __init__(self, kg: Path | str, out: Path | str, config: GenerateConfig | None = None, *,
-                 progress: bool = False, on_row: Callable[[dict[str, Any]], None] | None = None):
+    def __init__(
+        self,
+        kg: Path | str,
+        out: Path | str,
+        config: GenerateConfig | None = None,
+        *,
+        progress: bool = False,
+        on_row: Callable[[dict[str, Any]], None] | None = None,
+    ):
         self.kg = Path(kg)
         self.out = Path(out)
         self.config = config or GenerateConfig()
@@ -52,14 +59,20 @@ class DefinitionGenerator:
         """Every check that needs no server, before anything is written."""
         c = self.config
         if not self.kg.is_dir() or not table_files(self.kg, "concepts"):
-            raise UserError("no KG here (concepts table missing)", path=self.kg,
-                            fix="pass the output folder of `kgbuild extract` as --kg")
+            raise UserError(
+                "no KG here (concepts table missing)",
+                path=self.kg,
+                fix="pass the output folder of `kgbuild extract` as --kg",
+            )
         if self.out.exists() and not self.out.is_dir():
             raise UserError("--out is a file", path=self.out, fix="give a folder (new, or one from an earlier run)")
         check_overlap(self.out, {"--kg": self.kg})
         if self.out.is_dir() and any(self.out.iterdir()) and not is_ours(self.out):
-            raise UserError("--out holds files that generate-definitions did not write", path=self.out,
-                            fix="give a new folder, or the DEFS folder of an earlier run to resume it")
+            raise UserError(
+                "--out holds files that generate-definitions did not write",
+                path=self.out,
+                fix="give a new folder, or the DEFS folder of an earlier run to resume it",
+            )
         if c.timeout_s <= 0:
             raise UserError("--timeout must be positive", fix="e.g. --timeout 60")
         if c.retry.max_attempts < 1:
@@ -74,9 +87,11 @@ class DefinitionGenerator:
             if value is not None and value <= 0:
                 raise UserError(f"--{name.replace('_', '-')} must be positive", fix="leave it out for no limit")
         if c.budget_usd is not None and self.price is None:
-            raise UserError(f"no price for model {c.model!r}, so --budget-usd cannot be enforced",
-                            path=c.prices or "kgbuild/llm/prices.toml",
-                            fix=f'add [models."{c.model}"] with input/output prices, or pass --prices FILE')
+            raise UserError(
+                f"no price for model {c.model!r}, so --budget-usd cannot be enforced",
+                path=c.prices or "kgbuild/llm/prices.toml",
+                fix=f'add [models."{c.model}"] with input/output prices, or pass --prices FILE',
+            )
         self.summary.unpriced = self.price is None
 
     # -- requests --------------------------------------------------------------------------------------------------
@@ -97,8 +112,13 @@ class DefinitionGenerator:
                 # Two concepts with the same name and facts make the same request: send it once. Only concepts
                 # whose name another target shares are remembered, so this set stays small.
                 skip.add(short_key(key))
-            yield Request(key=key, cui=f.cui, names=f.names, body={"model": model, "messages": messages, **params},
-                          est_prompt_tokens=estimate_prompt_tokens(messages))
+            yield Request(
+                key=key,
+                cui=f.cui,
+                names=f.names,
+                body={"model": model, "messages": messages, **params},
+                est_prompt_tokens=estimate_prompt_tokens(messages),
+            )
 
     # -- running ---------------------------------------------------------------------------------------------------
 
@@ -138,17 +158,24 @@ class DefinitionGenerator:
         kg_tables = {}
         for table in ("concepts", "names", "relations"):
             files = table_files(self.kg, table)
-            kg_tables[table] = {"files": [str(Path(f).relative_to(self.kg)) for f in files],
-                                "bytes": sum(Path(f).stat().st_size for f in files)}
+            kg_tables[table] = {
+                "files": [str(Path(f).relative_to(self.kg)) for f in files],
+                "bytes": sum(Path(f).stat().st_size for f in files),
+            }
         params = self.config.to_json()
         params["template_version"] = TEMPLATE_VERSION
         price = asdict(self.price) if self.price else None
-        write_manifest(self.out, command="generate-definitions", inputs={"kg": str(self.kg), "tables": kg_tables},
-                       parameters=params, tables={TABLE: sum(self.summary.statuses.values())},
-                       timings={"total": self.summary.elapsed_s},
-                       extra={"lineage": lineage.carry(self.kg),  # publishing reads the licence here
-                              "summary": asdict(self.summary), "price_per_1m_tokens": price,
-                              "statuses": {"ok": OK, "retried_every_run": ERROR,
-                                           "retried_with_retry_failed": list(CHECK_FAILURES)}})
-
-
+        write_manifest(
+            self.out,
+            command="generate-definitions",
+            inputs={"kg": str(self.kg), "tables": kg_tables},
+            parameters=params,
+            tables={TABLE: sum(self.summary.statuses.values())},
+            timings={"total": self.summary.elapsed_s},
+            extra={
+                "lineage": lineage.carry(self.kg),  # publishing reads the licence here
+                "summary": asdict(self.summary),
+                "price_per_1m_tokens": price,
+                "statuses": {"ok": OK, "retried_every_run": ERROR, "retried_with_retry_failed": list(CHECK_FAILURES)},
+            },
+        )

@@ -66,8 +66,11 @@ def choose_backend(wanted: str = "auto") -> tuple[str | None, str]:
 
 def smollm2_folder(gguf: Path) -> Path:
     """The GGUF dequantized into a transformers folder in the cache (made once; renamed into place when whole)."""
-    return cached_model(FOLDER_NAME, lambda folder: (folder / "model.safetensors").is_file(),
-                        lambda scratch: _dequantize(gguf, scratch / FOLDER_NAME))
+    return cached_model(
+        FOLDER_NAME,
+        lambda folder: (folder / "model.safetensors").is_file(),
+        lambda scratch: _dequantize(gguf, scratch / FOLDER_NAME),
+    )
 
 
 def _dequantize(gguf: Path, folder: Path) -> Path:
@@ -93,23 +96,52 @@ def _free_port() -> int:
 
 
 @contextmanager
-def local_server(backend: str, gguf: Path, log_path: Path, *, threads: int = 2,
-                 ready_timeout: float = 180) -> Iterator[tuple[str, str]]:
+def local_server(
+    backend: str, gguf: Path, log_path: Path, *, threads: int = 2, ready_timeout: float = 180
+) -> Iterator[tuple[str, str]]:
     """Start the server on a free loopback port; yield (base URL, model name to request); stop it on exit."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
     env = {**os.environ, "OPENAI_API_KEY": "", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": str(threads)}
     if backend == "llama.cpp":
         model, cwd = "smollm2", None
-        argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port",
-                str(port), "--n_ctx", "2048", "--model_alias", model, "--n_threads", str(threads)]
+        argv = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            model,
+            "--n_threads",
+            str(threads),
+        ]
     elif backend == "transformers":
         folder = smollm2_folder(gguf)
         # Served by its relative name from the cache folder: requests (and the rows that record the model) carry
         # "SmolLM2-135M-Instruct", not a path of this machine.
         model, cwd = folder.name, folder.parent
-        argv = [sys.executable, "-m", "transformers.cli.transformers", "serve", model, "--host", "127.0.0.1",
-                "--port", str(port), "--device", "cpu", "--dtype", "float32"]
+        argv = [
+            sys.executable,
+            "-m",
+            "transformers.cli.transformers",
+            "serve",
+            model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--device",
+            "cpu",
+            "--dtype",
+            "float32",
+        ]
     else:
         raise UserError(f"unknown LLM server {backend!r}", fix="use transformers or llama.cpp")
     with open(log_path, "wb") as log:  # a file, not a pipe: the server logs a lot and would block on a full pipe
@@ -125,8 +157,11 @@ def local_server(backend: str, gguf: Path, log_path: Path, *, threads: int = 2,
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    raise UserError(f"the local {backend} model server did not answer in {ready_timeout:.0f} s",
-                                    path=log_path, fix="read its log")
+                    raise UserError(
+                        f"the local {backend} model server did not answer in {ready_timeout:.0f} s",
+                        path=log_path,
+                        fix="read its log",
+                    )
                 time.sleep(0.5)
             yield base_url, model
         finally:

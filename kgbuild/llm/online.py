@@ -100,7 +100,8 @@ class OnlineRunner:
             return self.recorder.row(req, answer=None, attempts=attempts, backend="online", error=why[:500])
         except (openai.OpenAIError, MalformedResponse, AttemptTimeout, json.JSONDecodeError, OSError) as exc:
             self.summary.sent += 1
-            return self.recorder.row(req, answer=None, attempts=getattr(exc, "attempts", 1), backend="online",
-                                     error=error_text(exc))
+            return self.recorder.row(
+                req, answer=None, attempts=getattr(exc, "attempts", 1), backend="online", error=error_text(exc)
+            )
         self.summary.sent += 1
         return self.recorder.row(req, answer=answer, attempts=attempts, backend="online")

@@ -33,16 +33,24 @@ def load_price(model: str, path: Path | None = None) -> Price | None:
     except FileNotFoundError:
         raise UserError("price table not found", path=path, fix="pass --prices with an existing TOML file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"not valid TOML: {exc}", path=path,
-                        fix="fix the syntax (see kgbuild/llm/prices.toml)") from None
+        raise UserError(
+            f"not valid TOML: {exc}", path=path, fix="fix the syntax (see kgbuild/llm/prices.toml)"
+        ) from None
     models = table.get("models", {})
     name = model if model in models else max((m for m in models if model.startswith(m)), key=len, default=None)
     if name is None:
         return None
     entry = models[name]
     try:
-        return Price(model=name, input=float(entry["input"]), output=float(entry["output"]),
-                     batch=float(entry.get("batch", table.get("batch", 0.5))))
+        return Price(
+            model=name,
+            input=float(entry["input"]),
+            output=float(entry["output"]),
+            batch=float(entry.get("batch", table.get("batch", 0.5))),
+        )
     except (KeyError, TypeError, ValueError):
-        raise UserError(f"models.{name!r} needs numeric input and output prices (USD per 1M tokens)", path=path,
-                        fix='write e.g. input = 0.15 and output = 0.60') from None
+        raise UserError(
+            f"models.{name!r} needs numeric input and output prices (USD per 1M tokens)",
+            path=path,
+            fix="write e.g. input = 0.15 and output = 0.60",
+        ) from None

@@ -19,8 +19,10 @@ from kgbuild.resources import read_sql
 # Bump when the wording below changes: it is part of every request key, so old answers are not reused for it.
 TEMPLATE_VERSION = "definition-v1"
 
-SYSTEM = ("You are a biomedical terminologist. You write short, factual, encyclopedic definitions of medical "
-          "concepts for a terminology resource.")
+SYSTEM = (
+    "You are a biomedical terminologist. You write short, factual, encyclopedic definitions of medical "
+    "concepts for a terminology resource."
+)
 
 INSTRUCTIONS = (
     "Write a definition of this concept in one paragraph of 40 to 60 words, in plain encyclopedic style. "
@@ -30,8 +32,17 @@ INSTRUCTIONS = (
 )
 
 # The fixed words of every prompt (system prompt, instructions, fact labels): an answer repeating them is an echo.
-TEMPLATE_TEXT = "\n".join([SYSTEM, INSTRUCTIONS, "Facts from the knowledge graph:", "Also called:", "Semantic type:",
-                           "Is a kind of:", "(no further facts)"])
+TEMPLATE_TEXT = "\n".join(
+    [
+        SYSTEM,
+        INSTRUCTIONS,
+        "Facts from the knowledge graph:",
+        "Also called:",
+        "Semantic type:",
+        "Is a kind of:",
+        "(no further facts)",
+    ]
+)
 
 _REQUIRED = ("concepts", "names", "relations")
 
@@ -86,13 +97,18 @@ def _register(con: duckdb.DuckDBPyConnection, kg: Path) -> None:
     for table in (*_REQUIRED, "relation_labels"):
         files = table_files(kg, table)
         if not files and table in _REQUIRED:
-            raise UserError(f"the KG has no {table} table", path=kg / f"{table}.parquet",
-                            fix="pass the output folder of `kgbuild extract` as --kg")
+            raise UserError(
+                f"the KG has no {table} table",
+                path=kg / f"{table}.parquet",
+                fix="pass the output folder of `kgbuild extract` as --kg",
+            )
         if files:
             con.sql(f"CREATE VIEW {table} AS SELECT * FROM {parquet_scan(files)}")
         else:  # labels are optional: relation names are humanised without them
-            con.sql(f"CREATE VIEW {table} AS SELECT NULL::VARCHAR AS relation, NULL::VARCHAR AS label, "
-                    "NULL::VARCHAR AS inverse, 0::BIGINT AS n_edges WHERE false")
+            con.sql(
+                f"CREATE VIEW {table} AS SELECT NULL::VARCHAR AS relation, NULL::VARCHAR AS label, "
+                "NULL::VARCHAR AS inverse, 0::BIGINT AS n_edges WHERE false"
+            )
 
 
 class KGFacts:
@@ -121,22 +137,33 @@ class KGFacts:
         self._con = con = connect(memory_limit=self.memory_limit)
         try:
             _register(con, self.kg)
-            params = {"only_missing": s.only_missing, "order": s.order,
-                      "limit": s.limit if s.limit is not None else 2**62}
+            params = {
+                "only_missing": s.only_missing,
+                "order": s.order,
+                "limit": s.limit if s.limit is not None else 2**62,
+            }
             con.sql("CREATE TEMP TABLE all_targets AS " + read_sql("llm/targets.sql"), params=params)
             self.count = con.sql("SELECT count(*) FROM all_targets").fetchall()[0][0]
         except duckdb.Error as exc:
             self.__exit__()
-            raise UserError(f"could not read the KG tables: {str(exc).splitlines()[0]}", path=self.kg,
-                            fix="run `kgbuild validate` on the KG folder, or re-run `kgbuild extract`") from None
+            raise UserError(
+                f"could not read the KG tables: {str(exc).splitlines()[0]}",
+                path=self.kg,
+                fix="run `kgbuild validate` on the KG folder, or re-run `kgbuild extract`",
+            ) from None
         return self
 
     def __iter__(self) -> Iterator[Facts]:
         s = self.selection
         sql = read_sql("llm/facts.sql")
         for lo in range(0, self.count, self.chunk_rows):
-            params = {"lo": lo, "hi": lo + self.chunk_rows, "n_synonyms": s.n_synonyms, "n_parents": s.n_parents,
-                      "n_relations": s.n_relations}
+            params = {
+                "lo": lo,
+                "hi": lo + self.chunk_rows,
+                "n_synonyms": s.n_synonyms,
+                "n_parents": s.n_parents,
+                "n_relations": s.n_relations,
+            }
             chunk = self._con.sql(sql, params=params).to_arrow_table()
             for row in chunk.to_pylist():
                 yield Facts(**row)

@@ -17,8 +17,16 @@ from kgbuild.llm.prompt import TEMPLATE_TEXT, TEMPLATE_VERSION
 
 
 class Recorder:
-    def __init__(self, config: GenerateConfig, price: Price | None, summary: Summary, store: DefinitionStore, *,
-                 bar: ProgressBar | None = None, on_row: Callable[[dict[str, Any]], None] | None = None):
+    def __init__(
+        self,
+        config: GenerateConfig,
+        price: Price | None,
+        summary: Summary,
+        store: DefinitionStore,
+        *,
+        bar: ProgressBar | None = None,
+        on_row: Callable[[dict[str, Any]], None] | None = None,
+    ):
         self.config = config
         self.price = price
         self.summary = summary
@@ -26,24 +34,66 @@ class Recorder:
         self.bar = bar
         self.on_row = on_row
 
-    def row(self, req: Request, *, answer: Answer | None, attempts: int, backend: str, batch_id: str | None = None,
-            error: str | None = None) -> dict[str, Any]:
+    def row(
+        self,
+        req: Request,
+        *,
+        answer: Answer | None,
+        attempts: int,
+        backend: str,
+        batch_id: str | None = None,
+        error: str | None = None,
+    ) -> dict[str, Any]:
         """The table row of one finished request (answered, or failed with `error`)."""
-        base = {"key": req.key, "cui": req.cui, "model": self.config.model, "prompt_version": TEMPLATE_VERSION,
-                "attempts": max(1, attempts), "backend": backend, "batch_id": batch_id,
-                "created_at": datetime.now(UTC)}
+        base = {
+            "key": req.key,
+            "cui": req.cui,
+            "model": self.config.model,
+            "prompt_version": TEMPLATE_VERSION,
+            "attempts": max(1, attempts),
+            "backend": backend,
+            "batch_id": batch_id,
+            "created_at": datetime.now(UTC),
+        }
         if answer is None:
-            return {**base, "text": None, "finish_reason": None, "prompt_tokens": 0, "completion_tokens": 0,
-                    "usage_estimated": False, "cost_usd": 0.0, "status": ERROR, "error": redact(error)}
+            return {
+                **base,
+                "text": None,
+                "finish_reason": None,
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+                "usage_estimated": False,
+                "cost_usd": 0.0,
+                "status": ERROR,
+                "error": redact(error),
+            }
         text = redact(clean_text(answer.text))
         prompt = "\n".join(m["content"] for m in req.body["messages"])
-        status, reason = check_answer(text, answer.finish_reason, answer.refusal, req.names, self.config.checks,
-                                      prompt=prompt, template=TEMPLATE_TEXT)
-        cost = self.price.cost(answer.prompt_tokens, answer.completion_tokens, batch=backend == "batch") \
-            if self.price else 0.0
-        return {**base, "text": text or None, "finish_reason": answer.finish_reason,
-                "prompt_tokens": max(1, answer.prompt_tokens), "completion_tokens": answer.completion_tokens,
-                "usage_estimated": answer.usage_estimated, "cost_usd": cost, "status": status, "error": reason}
+        status, reason = check_answer(
+            text,
+            answer.finish_reason,
+            answer.refusal,
+            req.names,
+            self.config.checks,
+            prompt=prompt,
+            template=TEMPLATE_TEXT,
+        )
+        cost = (
+            self.price.cost(answer.prompt_tokens, answer.completion_tokens, batch=backend == "batch")
+            if self.price
+            else 0.0
+        )
+        return {
+            **base,
+            "text": text or None,
+            "finish_reason": answer.finish_reason,
+            "prompt_tokens": max(1, answer.prompt_tokens),
+            "completion_tokens": answer.completion_tokens,
+            "usage_estimated": answer.usage_estimated,
+            "cost_usd": cost,
+            "status": status,
+            "error": reason,
+        }
 
     def record(self, row: dict[str, Any]) -> None:
         self.store.add(row)
@@ -81,8 +131,14 @@ class ProgressBar:
 
             from kgbuild.console import err
 
-            self._progress = Progress(TextColumn("definitions"), BarColumn(), MofNCompleteColumn(),
-                                      TimeRemainingColumn(), TextColumn("{task.fields[stats]}"), console=err)
+            self._progress = Progress(
+                TextColumn("definitions"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[stats]}"),
+                console=err,
+            )
             self._progress.__enter__()
             self._task = self._progress.add_task("definitions", total=self.total, stats="")
         return self

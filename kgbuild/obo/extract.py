@@ -206,8 +206,12 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
             extra={
                 "ontology": ontology,
                 "languages": {
-                    lang: {"atoms": n, "concepts": len({c for c, la in zip(name_rows["cui"], name_rows["lang"],
-                                                                             strict=True) if la == lang})}
+                    lang: {
+                        "atoms": n,
+                        "concepts": len(
+                            {c for c, la in zip(name_rows["cui"], name_rows["lang"], strict=True) if la == lang}
+                        ),
+                    }
                     for lang, n in Counter(name_rows["lang"]).most_common()
                 },
                 "dropped": {

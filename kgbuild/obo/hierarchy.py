@@ -24,8 +24,12 @@ def is_a_graph(terms: list[Term], path: Path) -> nx.DiGraph:
     except nx.NetworkXNoCycle:
         return graph
     ids = " → ".join([a for a, _ in cycle] + [cycle[0][0]])
-    raise UserError(f"is_a cycle: {ids}", path=path, line=graph.edges[cycle[-1][0], cycle[-1][1]]["line"],
-                    fix="an is_a hierarchy must be acyclic; remove one of these is_a lines")
+    raise UserError(
+        f"is_a cycle: {ids}",
+        path=path,
+        line=graph.edges[cycle[-1][0], cycle[-1][1]]["line"],
+        fix="an is_a hierarchy must be acyclic; remove one of these is_a lines",
+    )
 
 
 GENERIC_ROOT_NAMES = {"all", "thing", "entity", "root"}

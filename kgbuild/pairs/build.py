@@ -81,8 +81,10 @@ class PairOptions:
             if getattr(self, name) < 0:
                 raise UserError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.lang in self.parallel_langs:
-            raise UserError(f"--parallel-lang {self.lang} is the language of the pairs (--lang {self.lang})",
-                            fix="give --parallel-lang the other languages, e.g. --parallel-lang SPA")
+            raise UserError(
+                f"--parallel-lang {self.lang} is the language of the pairs (--lang {self.lang})",
+                fix="give --parallel-lang the other languages, e.g. --parallel-lang SPA",
+            )
 
     def sql_params(self) -> pa.Table:
         skip = {"memory_limit", "threads", "parallel_langs"}  # the languages are a table of their own

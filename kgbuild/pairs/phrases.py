@@ -82,12 +82,20 @@ PHRASES: tuple[tuple[str, str | None, str | None, bool], ...] = (
     ("has_abbreviation", None, None, False),
     ("classified_as", None, None, False),
     ("classifies", None, None, False),
-    *((rel, None, None, False) for rel in ("CHD", "PAR", "RB", "RN", "RO", "RQ", "RL", "RU", "SY", "SIB", "XR", "AQ",
-                                           "QB", "DEL")),
+    *(
+        (rel, None, None, False)
+        for rel in ("CHD", "PAR", "RB", "RN", "RO", "RQ", "RL", "RU", "SY", "SIB", "XR", "AQ", "QB", "DEL")
+    ),
 )
 
 
 def phrase_table() -> pa.Table:
     relation, phrase, inverse, informative = zip(*PHRASES, strict=True)
-    return pa.table({"relation": list(relation), "phrase": list(phrase), "inverse": list(inverse),
-                     "informative": list(informative)})
+    return pa.table(
+        {
+            "relation": list(relation),
+            "phrase": list(phrase),
+            "inverse": list(inverse),
+            "informative": list(informative),
+        }
+    )

@@ -48,8 +48,15 @@ class StagedTable:
 
 
 def size_category(n: int) -> str:
-    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-                         (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")):
+    for limit, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+        (1_000_000_000, "100M<n<1B"),
+    ):
         if n < limit:
             return label
     return "1B<n<10B"
@@ -86,9 +93,11 @@ def metadata(repo_id: str, tables: list[StagedTable], lic: Licence) -> dict[str,
     meta["size_categories"] = [size_category(max(t.rows for t in tables))]
     meta["tags"] = ["biomedical", "knowledge-graph", "umls" if lic.origin == "umls" else "obo", "kgbuild", "biolord"]
     meta["configs"] = [
-        {"config_name": t.name,
-         "data_files": [{"split": split, "path": f"{t.name}/{split}-*.parquet"} for split in t.split_names()],
-         **({"default": True} if t.name == default else {})}
+        {
+            "config_name": t.name,
+            "data_files": [{"split": split, "path": f"{t.name}/{split}-*.parquet"} for split in t.split_names()],
+            **({"default": True} if t.name == default else {}),
+        }
         for t in tables
     ]
     return meta
@@ -108,31 +117,50 @@ def _table_section(repo_id: str, t: StagedTable) -> str:
     if schema.get("description"):
         lines += [schema["description"], ""]
     grain = schema.get("dataGranularityDescription")
-    lines += [f"{t.rows:,} rows{f' ({grain})' if grain else ''} in {len(t.shards)} Parquet shard(s). "
-              f"Contract: `contracts/{t.name}.odcs.yaml`.", ""]
+    lines += [
+        f"{t.rows:,} rows{f' ({grain})' if grain else ''} in {len(t.shards)} Parquet shard(s). "
+        f"Contract: `contracts/{t.name}.odcs.yaml`.",
+        "",
+    ]
     if t.splits and len(t.splits) > 1:
-        lines += [f"Splits by concept ({', '.join(f'`{s}`' for s in t.splits)}): a concept's rows are all in one "
-                  "split, so no test concept is seen in training. Train on `train`, choose on `validation`, report "
-                  "on `test`.", ""]
-    lines += ["```python", "from datasets import load_dataset", "",
-              f'ds = load_dataset("{repo_id}", "{t.name}", split="train")', "```", "",
-              "| column | type | required | description |", "|---|---|---|---|"]
+        lines += [
+            f"Splits by concept ({', '.join(f'`{s}`' for s in t.splits)}): a concept's rows are all in one "
+            "split, so no test concept is seen in training. Train on `train`, choose on `validation`, report "
+            "on `test`.",
+            "",
+        ]
+    lines += [
+        "```python",
+        "from datasets import load_dataset",
+        "",
+        f'ds = load_dataset("{repo_id}", "{t.name}", split="train")',
+        "```",
+        "",
+        "| column | type | required | description |",
+        "|---|---|---|---|",
+    ]
     for prop in schema["properties"]:
         required = "yes" if prop.get("required") else ""
-        lines.append(f"| `{prop['name']}` | {_cell(prop.get('physicalType'))} | {required} | "
-                     f"{_cell(prop.get('description', ''))} |")
+        lines.append(
+            f"| `{prop['name']}` | {_cell(prop.get('physicalType'))} | {required} | "
+            f"{_cell(prop.get('description', ''))} |"
+        )
     return "\n".join(lines)
 
 
 def _provenance(lic: Licence, data_manifest: dict[str, Any]) -> str:
     lines = ["## How the data was made", ""]
     if lic.origin == "umls":
-        lines.append(f"Extracted from the UMLS Metathesaurus release **{lic.release or 'unknown'}** with "
-                     "`kgbuild extract --umls`.")
+        lines.append(
+            f"Extracted from the UMLS Metathesaurus release **{lic.release or 'unknown'}** with "
+            "`kgbuild extract --umls`."
+        )
     elif lic.origin == "obo":
         onto = lic.ontology or {}
-        lines.append(f"Extracted from the ontology **{onto.get('name') or 'unknown'}** version "
-                     f"**{onto.get('version') or 'unknown'}** with `kgbuild extract --obo`.")
+        lines.append(
+            f"Extracted from the ontology **{onto.get('name') or 'unknown'}** version "
+            f"**{onto.get('version') or 'unknown'}** with `kgbuild extract --obo`."
+        )
     else:
         lines.append("The extract step that made the knowledge graph could not be found (no manifest).")
     params = lic.extract_parameters
@@ -145,33 +173,50 @@ def _provenance(lic: Licence, data_manifest: dict[str, Any]) -> str:
             if key not in ("langs", "sabs", "exclude_sabs", "keep_suppressed", "max_srl"):
                 lines.append(f"- `{key}`: {json.dumps(value, default=str)}")
     if lic.chain:
-        lines += ["", "Steps, newest first (from each folder's `manifest.json`):", "",
-                  "| step | created | kgbuild | parameters |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "Steps, newest first (from each folder's `manifest.json`):",
+            "",
+            "| step | created | kgbuild | parameters |",
+            "|---|---|---|---|",
+        ]
         for step in lic.chain:
             params_text = json.dumps(step.get("parameters") or {}, default=str, sort_keys=True)
-            lines.append(f"| `kgbuild {_cell(step.get('command') or '?')}` | {_cell(step.get('created_at'))} | "
-                         f"{_cell(step.get('kgbuild'))} | `{_cell(params_text)}` |")
+            lines.append(
+                f"| `kgbuild {_cell(step.get('command') or '?')}` | {_cell(step.get('created_at'))} | "
+                f"{_cell(step.get('kgbuild'))} | `{_cell(params_text)}` |"
+            )
     versions = data_manifest.get("versions") or {}
     shown = ", ".join(f"{k} {v}" for k, v in versions.items() if k not in ("platform",))
-    lines += ["", f"Published with kgbuild {__version__}."
-              + (f" The data was made with {shown}." if shown else "")]
+    lines += ["", f"Published with kgbuild {__version__}." + (f" The data was made with {shown}." if shown else "")]
     llm = None
     if data_manifest.get("command") == "generate-definitions":
         llm = (data_manifest.get("parameters") or {}).get("model")
     if llm:
-        lines += ["", f"The `llm_definitions` texts were generated by the model `{llm}`; its provider's terms apply "
-                  "to generated text as well."]
+        lines += [
+            "",
+            f"The `llm_definitions` texts were generated by the model `{llm}`; its provider's terms apply "
+            "to generated text as well.",
+        ]
     return "\n".join(lines)
 
 
 def _sources_section(lic: Licence) -> str:
     if not lic.sources:
         return "## Source vocabularies\n\nNot recorded (see the licence section)."
-    lines = ["## Source vocabularies", "", f"Read from the {lic.sources_from.split(' of ')[0]}.", "",
-             "| sab | name | version | SRL | atoms |", "|---|---|---|---|---|"]
+    lines = [
+        "## Source vocabularies",
+        "",
+        f"Read from the {lic.sources_from.split(' of ')[0]}.",
+        "",
+        "| sab | name | version | SRL | atoms |",
+        "|---|---|---|---|---|",
+    ]
     for s in lic.sources:
-        lines.append(f"| {_cell(s.sab)} | {_cell(s.name)} | {_cell(s.version)} | "
-                     f"{_cell('' if s.srl is None else s.srl)} | {_cell(s.n_atoms)} |")
+        lines.append(
+            f"| {_cell(s.sab)} | {_cell(s.name)} | {_cell(s.version)} | "
+            f"{_cell('' if s.srl is None else s.srl)} | {_cell(s.n_atoms)} |"
+        )
     return "\n".join(lines)
 
 
@@ -179,20 +224,38 @@ def render(repo_id: str, tables: list[StagedTable], lic: Licence, data_manifest:
     meta = yaml.safe_dump(metadata(repo_id, tables, lic), sort_keys=False, allow_unicode=True, width=1000)
     total = sum(t.rows for t in tables)
     body = [
-        f"# {repo_id.split('/')[-1]}", "",
+        f"# {repo_id.split('/')[-1]}",
+        "",
         f"Biomedical knowledge-graph tables ({', '.join(f'`{t.name}`' for t in tables)}; {total:,} rows) made with "
         f"kgbuild {__version__}, a toolkit that reproduces the data of "
         "BioLORD-2023-style biomedical embedding models. Each table is one config, checked against its data contract "
-        "before upload.", "",
-        "## Licence", "", terms_text(lic), "",
-        "## Tables", "", "\n\n".join(_table_section(repo_id, t) for t in tables), "",
-        _sources_section(lic), "",
-        _provenance(lic, data_manifest), "",
-        "## Limitations", "",
+        "before upload.",
+        "",
+        "## Licence",
+        "",
+        terms_text(lic),
+        "",
+        "## Tables",
+        "",
+        "\n\n".join(_table_section(repo_id, t) for t in tables),
+        "",
+        _sources_section(lic),
+        "",
+        _provenance(lic, data_manifest),
+        "",
+        "## Limitations",
+        "",
         "Names, definitions and relations are reproduced as released by their sources; generated descriptions and "
-        "LLM definitions can be wrong. This is not clinical advice. Check the licence section before any reuse.", "",
-        "## Citation", "", "If you use this data to train embedding models, please cite BioLORD-2023:", "",
-        "```bibtex", BIOLORD_BIBTEX, "```", "",
+        "LLM definitions can be wrong. This is not clinical advice. Check the licence section before any reuse.",
+        "",
+        "## Citation",
+        "",
+        "If you use this data to train embedding models, please cite BioLORD-2023:",
+        "",
+        "```bibtex",
+        BIOLORD_BIBTEX,
+        "```",
+        "",
     ]
     return f"---\n{meta}---\n\n" + "\n".join(body)
 
@@ -205,14 +268,18 @@ def validate(text: str, table_names: list[str]) -> DatasetCard:
         card = DatasetCard(text)
         configs = MetadataConfigs.from_dataset_card_data(card.data)
     except (ValueError, yaml.YAMLError) as exc:
-        raise UserError(f"the generated dataset card does not parse: {exc}", path="README.md",
-                        fix="report this as a kgbuild bug") from exc
+        raise UserError(
+            f"the generated dataset card does not parse: {exc}", path="README.md", fix="report this as a kgbuild bug"
+        ) from exc
     data = card.data.to_dict()
     missing = [key for key in ("license", "configs", "pretty_name") if not data.get(key)]
     if data.get("license") == "other" and not data.get("license_name"):
         missing.append("license_name")
     if sorted(configs) != sorted(table_names) or missing:
-        raise UserError(f"the generated dataset card is incomplete: configs {sorted(configs)} for tables "
-                        f"{sorted(table_names)}, missing {missing}", path="README.md",
-                        fix="report this as a kgbuild bug")
+        raise UserError(
+            f"the generated dataset card is incomplete: configs {sorted(configs)} for tables "
+            f"{sorted(table_names)}, missing {missing}",
+            path="README.md",
+            fix="report this as a kgbuild bug",
+        )
     return card

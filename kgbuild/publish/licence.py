@@ -19,7 +19,9 @@ from kgbuild.errors import UserError
 from kgbuild.lineage import origin_kind, read_sources
 from kgbuild.manifest import read_manifest
 
-UMLS_LICENCE_URL = "https://www.nlm.nih.gov/research/umls/knowledge_sources/metathesaurus/release/license_agreement.html"
+UMLS_LICENCE_URL = (
+    "https://www.nlm.nih.gov/research/umls/knowledge_sources/metathesaurus/release/license_agreement.html"
+)
 SNOMED_LICENCE_URL = "https://www.nlm.nih.gov/healthit/snomedct/snomed_licensing.html"
 ACK_FLAG = "--i-have-redistribution-rights"
 
@@ -76,8 +78,13 @@ def _source(item: Any) -> Source | None:
     if not isinstance(item, dict) or not item.get("sab"):
         return None
     srl = item.get("srl")
-    return Source(str(item["sab"]), item.get("name"), item.get("version"),
-                  int(srl) if isinstance(srl, int | float | str) and str(srl).isdigit() else None, item.get("n_atoms"))
+    return Source(
+        str(item["sab"]),
+        item.get("name"),
+        item.get("version"),
+        int(srl) if isinstance(srl, int | float | str) and str(srl).isdigit() else None,
+        item.get("n_atoms"),
+    )
 
 
 def _read_sources(folder: Path) -> list[Source] | None:
@@ -98,8 +105,12 @@ def manifest_of(folder: Path) -> dict[str, Any]:
     try:
         manifest = read_manifest(folder)
     except json.JSONDecodeError as exc:
-        raise UserError(f"manifest.json is not valid JSON ({exc.msg})", path=Path(folder) / "manifest.json",
-                        line=exc.lineno, fix="restore it from the command that made the folder, or rerun it") from None
+        raise UserError(
+            f"manifest.json is not valid JSON ({exc.msg})",
+            path=Path(folder) / "manifest.json",
+            line=exc.lineno,
+            fix="restore it from the command that made the folder, or rerun it",
+        ) from None
     return manifest if isinstance(manifest, dict) else {}
 
 
@@ -132,8 +143,10 @@ def _hub_licence_for(text: str | None) -> str | None:
 
 def predates_lineage(folder: Path, what: str) -> None:
     """The one warning for a folder written before manifests carried their lineage (its licence is then guessed)."""
-    warn(f"{folder} predates lineage: its manifest.json has no lineage block, so the licence of its {what} is read "
-         "by following earlier manifests' input paths back to the KG; rebuild it with this kgbuild to record it")
+    warn(
+        f"{folder} predates lineage: its manifest.json has no lineage block, so the licence of its {what} is read "
+        "by following earlier manifests' input paths back to the KG; rebuild it with this kgbuild to record it"
+    )
 
 
 def _walk_back(folder: Path) -> Licence:
@@ -179,23 +192,30 @@ def from_lineage(block: dict[str, Any], *, folder: Path, manifest: dict[str, Any
         named = ", ".join(f"{o.get('kg') or '?'} ({o.get('origin')})" for o in origins)
         extra.append(f"the data comes from more than one knowledge graph: {named}")
     first = origins[0]
-    sources_from = (f"{first['sources_from']} of {first.get('kg') or 'the KG'}, carried in the lineage of {folder}"
-                    if first.get("sources_from") else "not found")
+    sources_from = (
+        f"{first['sources_from']} of {first.get('kg') or 'the KG'}, carried in the lineage of {folder}"
+        if first.get("sources_from")
+        else "not found"
+    )
     return _decide(first, sorted(sources.values(), key=lambda s: s.sab), sources_from, chain, extra)
 
 
-def _decide(facts: dict[str, Any], sources: list[Source], sources_from: str, chain: list[dict[str, Any]],
-            reasons: list[str]) -> Licence:
+def _decide(
+    facts: dict[str, Any], sources: list[Source], sources_from: str, chain: list[dict[str, Any]], reasons: list[str]
+) -> Licence:
     """Whether content of one origin (a lineage origin entry) and these sources is freely redistributable."""
     origin = facts.get("origin") or "unknown"
     ontology = facts.get("ontology") if isinstance(facts.get("ontology"), dict) else None
     reasons = list(reasons)
     if not sources:
-        reasons.append("the source vocabularies could not be established (no sources table in DATA_DIR or the KG "
-                       "its manifest names, and none recorded in a manifest)")
+        reasons.append(
+            "the source vocabularies could not be established (no sources table in DATA_DIR or the KG "
+            "its manifest names, and none recorded in a manifest)"
+        )
     if origin == "unknown":
-        reasons.append("the data's origin (UMLS release or OBO ontology) could not be established: no extract "
-                       "manifest found")
+        reasons.append(
+            "the data's origin (UMLS release or OBO ontology) could not be established: no extract manifest found"
+        )
     snomed = [s.sab for s in sources if s.is_snomed]
     if snomed:
         reasons.append(f"SNOMED CT content (affiliate licence): {', '.join(snomed)}")
@@ -221,11 +241,21 @@ def _decide(facts: dict[str, Any], sources: list[Source], sources_from: str, cha
         hub, name, link = "other", "ihtsdo-and-nlm-licences", UMLS_LICENCE_URL
     else:
         hub, name, link = "other", "nlm-umls-licence", UMLS_LICENCE_URL
-    return Licence(origin=origin, sources=sources, sources_from=sources_from, restricted=bool(reasons),
-                   reasons=reasons, hub_licence=hub, licence_name=name, licence_link=link,
-                   release=facts.get("release"), ontology=ontology,
-                   extract_parameters=dict(facts.get("filters") or {}), chain=chain,
-                   kg_languages=list(facts.get("languages") or {}))
+    return Licence(
+        origin=origin,
+        sources=sources,
+        sources_from=sources_from,
+        restricted=bool(reasons),
+        reasons=reasons,
+        hub_licence=hub,
+        licence_name=name,
+        licence_link=link,
+        release=facts.get("release"),
+        ontology=ontology,
+        extract_parameters=dict(facts.get("filters") or {}),
+        chain=chain,
+        kg_languages=list(facts.get("languages") or {}),
+    )
 
 
 def assess(data_dir: Path) -> Licence:
@@ -248,32 +278,47 @@ def assess(data_dir: Path) -> Licence:
 
 def unknown(reason: str) -> Licence:
     """When not even a data folder can be found (e.g. a model without its run manifest): restricted."""
-    return Licence(origin="unknown", sources=[], sources_from="not found", restricted=True, reasons=[reason],
-                   hub_licence="other", licence_name="training-data-licence-unknown")
+    return Licence(
+        origin="unknown",
+        sources=[],
+        sources_from="not found",
+        restricted=True,
+        reasons=[reason],
+        hub_licence="other",
+        licence_name="training-data-licence-unknown",
+    )
 
 
 def terms_text(lic: Licence, subject: str = "This data") -> str:
     """The licence paragraph of a card; stated whether or not the data is restricted."""
     if lic.origin == "unknown":
-        text = (f"{subject} comes from sources that could not be established. If it includes UMLS content, the UMLS "
-                f"Metathesaurus License Agreement applies ({UMLS_LICENCE_URL}); SNOMED CT content requires a SNOMED "
-                f"CT Affiliate Licence ({SNOMED_LICENCE_URL}).")
+        text = (
+            f"{subject} comes from sources that could not be established. If it includes UMLS content, the UMLS "
+            f"Metathesaurus License Agreement applies ({UMLS_LICENCE_URL}); SNOMED CT content requires a SNOMED "
+            f"CT Affiliate Licence ({SNOMED_LICENCE_URL})."
+        )
     elif lic.origin == "obo":
         onto = lic.ontology or {}
         declared = onto.get("licence") or "no licence declared in the ontology file"
-        text = (f"{subject} is derived from the {onto.get('name') or 'OBO'} ontology "
-                f"(version {onto.get('version') or 'unknown'}), distributed under: {declared}. "
-                "Reuse must follow that licence, including its attribution terms.")
+        text = (
+            f"{subject} is derived from the {onto.get('name') or 'OBO'} ontology "
+            f"(version {onto.get('version') or 'unknown'}), distributed under: {declared}. "
+            "Reuse must follow that licence, including its attribution terms."
+        )
     else:
-        text = (f"{subject} is derived from the UMLS Metathesaurus"
-                f"{' release ' + lic.release if lic.release else ''} and is subject to the UMLS Metathesaurus "
-                f"License Agreement ({UMLS_LICENCE_URL}). Users need their own UMLS licence. Sources with a "
-                "restriction level (SRL) above 0 carry additional terms (sections 12.1-12.4 of the agreement); "
-                "SNOMED CT (SRL 9) requires a SNOMED CT Affiliate Licence or use in a member country "
-                f"({SNOMED_LICENCE_URL}).")
+        text = (
+            f"{subject} is derived from the UMLS Metathesaurus"
+            f"{' release ' + lic.release if lic.release else ''} and is subject to the UMLS Metathesaurus "
+            f"License Agreement ({UMLS_LICENCE_URL}). Users need their own UMLS licence. Sources with a "
+            "restriction level (SRL) above 0 carry additional terms (sections 12.1-12.4 of the agreement); "
+            "SNOMED CT (SRL 9) requires a SNOMED CT Affiliate Licence or use in a member country "
+            f"({SNOMED_LICENCE_URL})."
+        )
     if lic.restricted:
-        text += (" **Redistribution is restricted:** " + "; ".join(lic.reasons) + ". Keep this repository private "
-                 "or gated unless you hold the rights to redistribute this content.")
+        text += (
+            " **Redistribution is restricted:** " + "; ".join(lic.reasons) + ". Keep this repository private "
+            "or gated unless you hold the rights to redistribute this content."
+        )
     return text
 
 

@@ -107,8 +107,10 @@ def upload(
     from huggingface_hub import constants
 
     if constants.is_offline_mode():  # many users export it for training; an upload can only fail under it
-        raise UserError("HF_HUB_OFFLINE is set: nothing can be sent to the Hub",
-                        fix="unset HF_HUB_OFFLINE (and TRANSFORMERS_OFFLINE) for this command, or use --dry-run")
+        raise UserError(
+            "HF_HUB_OFFLINE is set: nothing can be sent to the Hub",
+            fix="unset HF_HUB_OFFLINE (and TRANSFORMERS_OFFLINE) for this command, or use --dry-run",
+        )
     api = api or HfApi()
     token = resolve_token()
     refuse_leaked_token(folder, token)

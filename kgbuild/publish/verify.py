@@ -34,13 +34,20 @@ def verify_dataset_folder(folder: Path, tables: list[StagedTable]) -> None:
                 ds = datasets.load_dataset(str(folder), table.name, split=split, streaming=True)
                 first = next(iter(ds), None)
             except Exception as exc:  # any loader failure means users could not load it either
-                raise UserError(f"datasets.load_dataset cannot load config {table.name!r} split {split!r}: {exc}",
-                                path=readme, fix="report this as a kgbuild bug") from exc
+                raise UserError(
+                    f"datasets.load_dataset cannot load config {table.name!r} split {split!r}: {exc}",
+                    path=readme,
+                    fix="report this as a kgbuild bug",
+                ) from exc
             names = list(ds.features) if ds.features is not None else list(first or {})
             if names != columns(table.name) or (table.rows > 0 and first is None):
-                raise UserError(f"config {table.name!r} split {split!r} loads with columns {names} and "
-                                f"{'no' if first is None else 'some'} rows; the contract expects "
-                                f"{columns(table.name)}", path=readme, fix="report this as a kgbuild bug")
+                raise UserError(
+                    f"config {table.name!r} split {split!r} loads with columns {names} and "
+                    f"{'no' if first is None else 'some'} rows; the contract expects "
+                    f"{columns(table.name)}",
+                    path=readme,
+                    fix="report this as a kgbuild bug",
+                )
 
 
 def _check_splits(con: duckdb.DuckDBPyConnection, folder: Path, table: StagedTable, readme: Path) -> None:
@@ -50,9 +57,16 @@ def _check_splits(con: duckdb.DuckDBPyConnection, folder: Path, table: StagedTab
     if not table.splits or "split" not in columns(table.name):
         return
     for hub, shards in table.splits.items():
-        values = {v for (v,) in con.execute("SELECT DISTINCT split FROM read_parquet($f)",
-                                           {"f": [str(folder / s) for s in shards]}).fetchall()}
+        values = {
+            v
+            for (v,) in con.execute(
+                "SELECT DISTINCT split FROM read_parquet($f)", {"f": [str(folder / s) for s in shards]}
+            ).fetchall()
+        }
         expected = {k for k, v in HUB_SPLITS.items() if v == hub}
         if values - expected:
-            raise UserError(f"config {table.name!r}: the {hub!r} split holds rows of split(s) "
-                            f"{sorted(values - expected)}", path=readme, fix="report this as a kgbuild bug")
+            raise UserError(
+                f"config {table.name!r}: the {hub!r} split holds rows of split(s) {sorted(values - expected)}",
+                path=readme,
+                fix="report this as a kgbuild bug",
+            )

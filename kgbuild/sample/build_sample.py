@@ -266,8 +266,22 @@ TRANSLATIONS = [
 _SABS = {"SPA": "MSHSPA", "FRE": "MSHFRE"}
 for _cui, _lat, *_names in TRANSLATIONS:
     for _i, _name in enumerate(_names):
-        ATOMS.append((_cui, _lat, "P" if _i == 0 else "S", "PF", "Y", f"A91{len(ATOMS):05d}", _SABS[_lat],
-                      "MH" if _i == 0 else "ET", "NOCODE", _name, 3, "N"))
+        ATOMS.append(
+            (
+                _cui,
+                _lat,
+                "P" if _i == 0 else "S",
+                "PF",
+                "Y",
+                f"A91{len(ATOMS):05d}",
+                _SABS[_lat],
+                "MH" if _i == 0 else "ET",
+                "NOCODE",
+                _name,
+                3,
+                "N",
+            )
+        )
 
 # Written definitions (own wording): (cui, aui, atui, sab, def, suppress)
 DEFS = [
@@ -358,15 +372,33 @@ DEFS = [
         "N",
     ),
     # Spanish definitions (our wording) on the Spanish atoms: the parallel table pairs them with the English ones
-    ("C0025007", "A9000043", "AT9000014", "MSHSPA",
-     "Infección viral muy contagiosa de la infancia causada por el virus del sarampión, con fiebre, tos, "
-     "conjuntivitis y un exantema que se extiende.", "N"),
-    ("C0035920", "A9000044", "AT9000015", "MSHSPA",
-     "Infección viral leve causada por el virus de la rubéola, con exantema e inflamación de los ganglios; en el "
-     "embarazo temprano puede dañar al feto.", "N"),
-    ("C0008049", "A9000045", "AT9000016", "MSHSPA",
-     "Infección contagiosa, sobre todo de niños, causada por el virus varicela-zóster y marcada por un exantema "
-     "de ampollas que pica.", "N"),
+    (
+        "C0025007",
+        "A9000043",
+        "AT9000014",
+        "MSHSPA",
+        "Infección viral muy contagiosa de la infancia causada por el virus del sarampión, con fiebre, tos, "
+        "conjuntivitis y un exantema que se extiende.",
+        "N",
+    ),
+    (
+        "C0035920",
+        "A9000044",
+        "AT9000015",
+        "MSHSPA",
+        "Infección viral leve causada por el virus de la rubéola, con exantema e inflamación de los ganglios; en el "
+        "embarazo temprano puede dañar al feto.",
+        "N",
+    ),
+    (
+        "C0008049",
+        "A9000045",
+        "AT9000016",
+        "MSHSPA",
+        "Infección contagiosa, sobre todo de niños, causada por el virus varicela-zóster y marcada por un exantema "
+        "de ampollas que pica.",
+        "N",
+    ),
     ("C0040592", "A9000022", "AT9000012", "MSH", "", "N"),  # an empty definition: dropped
     ("C0025012", "A9000024", "AT9000013", "MSH", "An outdated definition kept only as obsolete.", "O"),
 ]

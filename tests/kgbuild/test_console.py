@@ -13,8 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize("cli", ["kgbuild", "trainer"])
 def test_debug_after_the_subcommand_shows_the_traceback(cli, tmp_path):
-    args = (["extract", "--umls", str(tmp_path / "missing"), "--out", str(tmp_path / "kg")] if cli == "kgbuild"
-            else ["evaluate", "--model", str(tmp_path / "missing"), "--pairs", str(tmp_path)])
+    args = (
+        ["extract", "--umls", str(tmp_path / "missing"), "--out", str(tmp_path / "kg")]
+        if cli == "kgbuild"
+        else ["evaluate", "--model", str(tmp_path / "missing"), "--pairs", str(tmp_path)]
+    )
     plain = subprocess.run([sys.executable, "-m", cli, *args], capture_output=True, text=True, cwd=ROOT)
     debug = subprocess.run([sys.executable, "-m", cli, *args, "--debug"], capture_output=True, text=True, cwd=ROOT)
     assert plain.returncode == 1 and "Traceback" not in plain.stderr and "error:" in plain.stderr
@@ -38,11 +41,13 @@ def test_text_we_did_not_write_is_never_read_as_markup(capsys):
 def test_help_and_version_load_no_heavy_library(cli):
     """`--help` and `--version` answer at once, and library progress bars stay hidden: tqdm and huggingface_hub read
     their settings when imported, so nothing may import them before `run_app` sets those settings."""
-    code = (f"import sys; from {cli}.cli import app; from kgbuild.console import run_app\n"
-            "for args in (['--help'], ['--version']):\n"
-            "    try:\n        run_app(app, args)\n    except SystemExit:\n        pass\n"
-            "heavy = ('torch', 'datasets', 'transformers', 'sentence_transformers', 'huggingface_hub', 'tqdm')\n"
-            "print('loaded:', [m for m in heavy if m in sys.modules])")
+    code = (
+        f"import sys; from {cli}.cli import app; from kgbuild.console import run_app\n"
+        "for args in (['--help'], ['--version']):\n"
+        "    try:\n        run_app(app, args)\n    except SystemExit:\n        pass\n"
+        "heavy = ('torch', 'datasets', 'transformers', 'sentence_transformers', 'huggingface_hub', 'tqdm')\n"
+        "print('loaded:', [m for m in heavy if m in sys.modules])"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "loaded: []" in result.stdout and f"{cli} 0." in result.stdout

@@ -35,7 +35,11 @@ def models(tmp_path, monkeypatch):
 
 def test_reads_kinds_order_and_drops(models):
     assert {n: m.kind for n, m in models.items()} == {
-        "base": "table", "evens": "view", "lonely": "table", "report": "mart"}
+        "base": "table",
+        "evens": "view",
+        "lonely": "table",
+        "report": "mart",
+    }
     # comments, string literals and the file's own CTE names are not reads; the CTE's body is
     assert models["report"].reads == {"evens"}
     assert models["evens"].reads == {"base"}

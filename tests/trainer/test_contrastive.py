@@ -31,8 +31,16 @@ def full_set_mnrl_loss(model: SentenceTransformer) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("loss", ["mnrl", "cached_mnrl"])
 def test_contrastive_loss_falls_and_the_output_loads(tiny_model, pairs_dir, tmp_path, loss):
-    config = ContrastiveConfig(loss=loss, mini_batch_size=4, max_steps=40, batch_size=8, learning_rate=1e-3,
-                               warmup_ratio=0.0, logging_steps=1, save_steps=1000)
+    config = ContrastiveConfig(
+        loss=loss,
+        mini_batch_size=4,
+        max_steps=40,
+        batch_size=8,
+        learning_rate=1e-3,
+        warmup_ratio=0.0,
+        logging_steps=1,
+        save_steps=1000,
+    )
     before = full_set_mnrl_loss(SentenceTransformer(str(tiny_model), device="cpu"))
     summary = train_contrastive(str(tiny_model), pairs_dir, tmp_path / "contrastive", config, max_seq_length=32)
     model = SentenceTransformer(str(tmp_path / "contrastive"), device="cpu")
@@ -72,7 +80,13 @@ def test_checkpoints_of_another_configuration_are_not_resumed(tiny_model, pairs_
     checkpoints = tmp_path / "checkpoints" / "c"
     assert (checkpoints / "checkpoint-3").is_dir()
     # a finished checkpoint at step 3 would make a resumed 5-step run train only 2 steps on the old state
-    summary = train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", ContrastiveConfig(
-        max_steps=5, batch_size=8, save_steps=1000, logging_steps=1), max_seq_length=32, force=True)
+    summary = train_contrastive(
+        str(tiny_model),
+        pairs_dir,
+        tmp_path / "c",
+        ContrastiveConfig(max_steps=5, batch_size=8, save_steps=1000, logging_steps=1),
+        max_seq_length=32,
+        force=True,
+    )
     assert not (checkpoints / "checkpoint-3").exists() and (checkpoints / "checkpoint-5").is_dir()
     assert [step for step, _ in summary["losses"]] == [1, 2, 3, 4, 5]

@@ -78,8 +78,7 @@ batch_size = 8
 
 
 @pytest.mark.slow
-def test_run_all_distils_onto_the_parallel_table_and_cards_its_languages(ml_pairs, tiny_model, tmp_path,
-                                                                       monkeypatch):
+def test_run_all_distils_onto_the_parallel_table_and_cards_its_languages(ml_pairs, tiny_model, tmp_path, monkeypatch):
     monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)
     shutil.copytree(tiny_model, tmp_path / "base")
     shutil.copytree(tiny_model, tmp_path / "student")
@@ -93,7 +92,7 @@ def test_run_all_distils_onto_the_parallel_table_and_cards_its_languages(ml_pair
     assert phase["rows"] == len(load_parallel(tmp_path / "pairs"))
     assert manifest["inputs"]["parallel"][0]["path"].endswith("parallel.parquet")
     assert "XL linking SPA" in manifest["scores"]["multilingual"]["results"]
-    assert "XL linking SPA" in manifest["scores"]["base"]["results"]   # the figure before the phase
+    assert "XL linking SPA" in manifest["scores"]["base"]["results"]  # the figure before the phase
     card = ModelCard.load(tmp_path / "run" / "multilingual" / "README.md")
     assert card.data.to_dict()["language"] == ["en", "fr", "es"]
     assert "XL linking SPA" in card.text

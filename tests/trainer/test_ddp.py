@@ -27,12 +27,38 @@ def free_port() -> int:
 @pytest.mark.slow
 def test_contrastive_phase_under_torchrun_with_two_cpu_processes(tiny_model, pairs_dir, tmp_path):
     out = tmp_path / "contrastive"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1", "TRAINER_PROGRESS": "0"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(free_port()), "-m", "trainer", "contrastive", "--base", str(tiny_model),
-           "--pairs", str(pairs_dir), "--out", str(out), "--set", "contrastive.max_steps=4",
-           "--set", "contrastive.batch_size=4", "--set", "model.max_seq_length=32"]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+        "TRAINER_PROGRESS": "0",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(free_port()),
+        "-m",
+        "trainer",
+        "contrastive",
+        "--base",
+        str(tiny_model),
+        "--pairs",
+        str(pairs_dir),
+        "--out",
+        str(out),
+        "--set",
+        "contrastive.max_steps=4",
+        "--set",
+        "contrastive.batch_size=4",
+        "--set",
+        "model.max_seq_length=32",
+    ]
     done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -48,4 +74,4 @@ def test_contrastive_phase_under_torchrun_with_two_cpu_processes(tiny_model, pai
     assert trained.encode(["heart attack"]).shape == (1, 32)
     key = next(k for k in trained.state_dict() if k.endswith("word_embeddings.weight"))
     assert not torch.equal(trained.state_dict()[key], base.state_dict()[key])
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []   # no temp folder left
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp folder left

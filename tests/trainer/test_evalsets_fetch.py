@@ -22,16 +22,22 @@ from trainer.evaluate import evaluate_model
 SICK_HEADER = "pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment_judgment"
 # Invented rows in the SICK format (not SICK data): three files, as the source has.
 SICK = {
-    "SICK_train.txt": [("A man is playing a guitar", "A person plays a guitar", 4.6),
-                       ("A dog runs in the park", "A cat sleeps on the sofa", 1.4)],
+    "SICK_train.txt": [
+        ("A man is playing a guitar", "A person plays a guitar", 4.6),
+        ("A dog runs in the park", "A cat sleeps on the sofa", 1.4),
+    ],
     "SICK_trial.txt": [("Two children are swimming", "Kids are in the water", 4.1)],
-    "SICK_test_annotated.txt": [("A woman is cutting an onion", "Someone slices a vegetable", 3.9),
-                                ("The sky is blue", "A truck is parked outside", 1.1)],
+    "SICK_test_annotated.txt": [
+        ("A woman is cutting an onion", "Someone slices a vegetable", 3.9),
+        ("The sky is blue", "A truck is parked outside", 1.1),
+    ],
 }
-MAYO_TERMS = "heart attack<>myocardial infarction\nfever<>headache\ncough<>broken leg"   # no final newline, as Mayo's
+MAYO_TERMS = "heart attack<>myocardial infarction\nfever<>headache\ncough<>broken leg"  # no final newline, as Mayo's
 MAYO_JUDGEMENTS = "8.1<>C0027051<>C0027051\n3.2<>C0015967<>C0018681\n1<>C0010200<>C0272667\n"
-MAYO_TSV = ("id\tterm1\tterm2\tcui1\tcui2\tscore\n1\theart attack\tmyocardial infarction\tC0027051\tC0027051\t8.1\n"
-            "2\tfever\theadache\tC0015967\tC0018681\t3.2\n3\tcough\tbroken leg\tC0010200\tC0272667\t1\n")
+MAYO_TSV = (
+    "id\tterm1\tterm2\tcui1\tcui2\tscore\n1\theart attack\tmyocardial infarction\tC0027051\tC0027051\t8.1\n"
+    "2\tfever\theadache\tC0015967\tC0018681\t3.2\n3\tcough\tbroken leg\tC0010200\tC0272667\t1\n"
+)
 
 
 def sha(data: bytes) -> str:
@@ -40,9 +46,11 @@ def sha(data: bytes) -> str:
 
 def literal_files() -> dict[tuple[str, str], bytes]:
     """(set folder, file name) → bytes served for it."""
-    files = {("mayosrs", "raw/mayoSRS.txt"): MAYO_TERMS.encode(),
-             ("mayosrs", "raw/mayoSRS_human_judgement.txt"): MAYO_JUDGEMENTS.encode(),
-             ("sick", "readme.txt"): b"invented rows for a test; the real SICK is CC BY-NC-SA 3.0\n"}
+    files = {
+        ("mayosrs", "raw/mayoSRS.txt"): MAYO_TERMS.encode(),
+        ("mayosrs", "raw/mayoSRS_human_judgement.txt"): MAYO_JUDGEMENTS.encode(),
+        ("sick", "readme.txt"): b"invented rows for a test; the real SICK is CC BY-NC-SA 3.0\n",
+    }
     for name, rows in SICK.items():
         lines = [SICK_HEADER] + [f"{i}\t{a}\t{b}\t{s}\tNEUTRAL" for i, (a, b, s) in enumerate(rows, 1)]
         files[("sick", name)] = ("\n".join(lines) + "\n").encode()
@@ -55,8 +63,10 @@ def literal_sets(files: dict[tuple[str, str], bytes]) -> tuple[PublicSet, ...]:
     for spec in PUBLIC_SETS:
         if spec.folder not in ("biosses", "mayosrs", "sick"):
             continue
-        remotes = tuple(dataclasses.replace(r, sha256=sha(files[spec.folder, r.name])) if not spec.skipped else r
-                        for r in spec.files)
+        remotes = tuple(
+            dataclasses.replace(r, sha256=sha(files[spec.folder, r.name])) if not spec.skipped else r
+            for r in spec.files
+        )
         built = tuple(dataclasses.replace(b, sha256=sha(MAYO_TSV.encode())) for b in spec.built)
         chosen.append(dataclasses.replace(spec, files=remotes, built=built))
     return tuple(chosen)
@@ -97,7 +107,7 @@ def literal(server, monkeypatch):
     root, base = server
     files = literal_files()
     sets = literal_sets(files)
-    monkeypatch.setattr(evalsets_module, "PUBLIC_SETS", sets)   # the test hook: our hashes for our literal files
+    monkeypatch.setattr(evalsets_module, "PUBLIC_SETS", sets)  # the test hook: our hashes for our literal files
     serve_layout(root, sets, files)
     return root, base, sets
 
@@ -111,7 +121,7 @@ def test_fetch_writes_the_layout_evaluate_reads_and_prints_each_licence(literal,
     out = tmp_path / "sets"
     result = fetch(str(out), "--mirror", base)
     assert result.exit_code == 0, result.output
-    assert (out / "mayosrs" / "mayosrs.tsv").read_text() == MAYO_TSV   # built from the two raw files
+    assert (out / "mayosrs" / "mayosrs.tsv").read_text() == MAYO_TSV  # built from the two raw files
     for name in SICK:
         assert (out / "sick" / name).read_bytes() == literal_files()["sick", name]
     assert not (out / "biosses").exists() and (out / "manifest.json").is_file()
@@ -124,7 +134,7 @@ def test_fetch_writes_the_layout_evaluate_reads_and_prints_each_licence(literal,
     scores = evaluate_model(str(tiny_model), evalsets=out, sets=["MayoSRS", "SICK-R", "SICK-R-test"])
     assert scores["MayoSRS"]["n"] == 3 and scores["SICK-R"]["n"] == 5 and scores["SICK-R-test"]["n"] == 2
 
-    again = fetch(str(out), "--mirror", base)   # an earlier fetch is ours, but replaced only when asked
+    again = fetch(str(out), "--mirror", base)  # an earlier fetch is ours, but replaced only when asked
     assert again.exit_code == 1 and "already exists" in again.stderr and "--force" in again.stderr
     (out / "sick" / "SICK_train.txt").write_text("damaged")
     forced = CliRunner(env={"KGBUILD_EVALSETS_MIRROR": base}).invoke(app, ["evalsets", "fetch", str(out), "--force"])
@@ -146,14 +156,16 @@ def test_a_corrupt_download_is_one_line_and_writes_nothing(literal, tmp_path):
     root, base, sets = literal
     sick = next(s for s in sets if s.folder == "sick")
     served = root / sick.repo / sick.commit / "data/sts/sick2014/SICK_trial.txt"
-    served.write_bytes(served.read_bytes().replace(b"4.1", b"4.2"))   # one changed score
+    served.write_bytes(served.read_bytes().replace(b"4.1", b"4.2"))  # one changed score
     out = tmp_path / "sets"
     result = fetch(str(out), "--mirror", base)
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
-    assert "sha256 mismatch" in line and f"{base}/brmson/dataset-sts/{sick.commit}/data/sts/sick2014/SICK_trial.txt" \
-        in line
-    assert not out.exists() and list(tmp_path.iterdir()) == [root]   # no folder, no temporary folder left
+    assert (
+        "sha256 mismatch" in line
+        and f"{base}/brmson/dataset-sts/{sick.commit}/data/sts/sick2014/SICK_trial.txt" in line
+    )
+    assert not out.exists() and list(tmp_path.iterdir()) == [root]  # no folder, no temporary folder left
 
 
 def test_a_missing_file_or_unreachable_server_is_one_line_naming_the_url(literal, tmp_path):
@@ -164,7 +176,7 @@ def test_a_missing_file_or_unreachable_server_is_one_line_naming_the_url(literal
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
     assert "HTTP 404" in line and "mayoSRS%20human%20judgement.txt" in line and "KGBUILD_EVALSETS_MIRROR" in line
-    refused = fetch(str(tmp_path / "sets"), "--mirror", "http://127.0.0.1:9", "--only", "sick")   # nothing listens
+    refused = fetch(str(tmp_path / "sets"), "--mirror", "http://127.0.0.1:9", "--only", "sick")  # nothing listens
     assert refused.exit_code == 1 and "download failed" in refused.stderr and "127.0.0.1:9/brmson" in refused.stderr
     assert not (tmp_path / "sets").exists()
     unknown = fetch(str(tmp_path / "sets"), "--only", "medsts")
@@ -178,8 +190,12 @@ def test_the_real_sources_reproduce_every_file_of_the_shared_sets(evalsets, serv
     """Every real sha256 (the snapshot commits' files) and every built file (mayosrs.tsv, the mention tables) against
     the copies in KGBUILD_EVALSETS, served in the raw.githubusercontent.com layout."""
     root, base = server
-    content = {(s.folder, r.name): (evalsets / s.folder / r.name).read_bytes()
-               for s in PUBLIC_SETS for r in s.files if (evalsets / s.folder / r.name).is_file()}
+    content = {
+        (s.folder, r.name): (evalsets / s.folder / r.name).read_bytes()
+        for s in PUBLIC_SETS
+        for r in s.files
+        if (evalsets / s.folder / r.name).is_file()
+    }
     serve_layout(root, PUBLIC_SETS, content)
     out = tmp_path / "sets"
     result = fetch(str(out), "--mirror", base)

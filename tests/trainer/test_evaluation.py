@@ -75,10 +75,11 @@ def test_evaluator_reproduces_a_hand_computed_spearman(tiny_model, tmp_path):
     assert "skipped" in results["SICK-R"]
 
 
-def test_scores_come_from_sentence_transformers_evaluators_each_distinct_text_embedded_once(tiny_model, pairs_dir,
-                                                                                              tmp_path):
+def test_scores_come_from_sentence_transformers_evaluators_each_distinct_text_embedded_once(
+    tiny_model, pairs_dir, tmp_path
+):
     folder = write_evalsets(tmp_path / "evalsets")
-    evaluators = build_evaluators(folder, pairs_dir)   # what a trainer could be given; absent sets are left out
+    evaluators = build_evaluators(folder, pairs_dir)  # what a trainer could be given; absent sets are left out
     assert [e.name for e in evaluators] == ["BIOSSES", "STS-B", "KG-linking"]
     assert [type(e) for e in evaluators[2:]] == [InformationRetrievalEvaluator]
     assert all(isinstance(e, EmbeddingSimilarityEvaluator) for e in evaluators[:2])
@@ -119,14 +120,28 @@ def test_linking_accuracy_counts_gold_cuis_among_the_nearest_names(tiny_model):
 def test_cli_evaluate_writes_a_table_and_json_with_kg_linking(tiny_model, pairs_dir, tmp_path):
     folder = write_evalsets(tmp_path / "evalsets")
     out = tmp_path / "scores.json"
-    result = CliRunner().invoke(app, ["evaluate", "--model", str(tiny_model), "--base", str(tiny_model),
-                                      "--evalsets", str(folder), "--pairs", str(pairs_dir), "--json", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(tiny_model),
+            "--base",
+            str(tiny_model),
+            "--evalsets",
+            str(folder),
+            "--pairs",
+            str(pairs_dir),
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
     scores = doc["scores"][str(tiny_model)]  # --base naming the same model is scored once
     assert list(doc["scores"]) == [str(tiny_model)]
     assert set(scores) >= {"BIOSSES", "STS-B", "KG linking"}
-    assert scores["KG linking"]["n"] == 4   # the synonyms of the two test concepts (2 + 2)
+    assert scores["KG linking"]["n"] == 4  # the synonyms of the two test concepts (2 + 2)
     assert "BIOSSES" in result.stdout and "acc@1" in result.stdout
 
 
@@ -136,8 +151,9 @@ def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_
     other = build_tiny_model(tmp_path / "other", seed=1)
     folder = write_evalsets(tmp_path / "evalsets")
     args = ["evaluate", str(tiny_model), str(other), "--evalsets", str(folder)]
-    markdown = CliRunner().invoke(app, [*args, "--format", "markdown", "--json", str(tmp_path / "s.json"),
-                                        "--plot", str(tmp_path / "s.png")])
+    markdown = CliRunner().invoke(
+        app, [*args, "--format", "markdown", "--json", str(tmp_path / "s.json"), "--plot", str(tmp_path / "s.png")]
+    )
     assert markdown.exit_code == 0, markdown.output
     lines = markdown.stdout.strip().splitlines()
     assert lines[0] == f"| set | metric | n | {tiny_model} | {other} |"
@@ -148,8 +164,9 @@ def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_
     prov = doc["provenance"]
     assert prov["toolkit"].startswith("kgbuild ") and len(prov["models"]) == 2
     assert prov["models"][0]["fingerprint"] != prov["models"][1]["fingerprint"]
-    assert {s["name"] for s in prov["evalsets"]} == {"BIOSSES", "STS-B"} and all(len(s["sha256"]) == 64
-                                                                                  for s in prov["evalsets"])
+    assert {s["name"] for s in prov["evalsets"]} == {"BIOSSES", "STS-B"} and all(
+        len(s["sha256"]) == 64 for s in prov["evalsets"]
+    )
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     as_csv = CliRunner().invoke(app, [*args, "--format", "csv"]).stdout.splitlines()
     assert as_csv[0] == f"set,metric,n,{tiny_model},{other}" and as_csv[1].startswith("BIOSSES,spearman,6,")
@@ -189,11 +206,14 @@ def test_a_missing_set_is_one_line_naming_its_file(tiny_model, tmp_path):
     assert restricted.exit_code == 1 and "medsts/medsts.tsv" in restricted.stderr and "n2c2" in restricted.stderr
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (lambda t: t.replace("\t3.6\n", "\tthree\n"), "score 'three' is not a number"),
-    (lambda t: t.replace("\tscore\n", "\tgold\n", 1), "missing column(s) ['score']"),
-    (lambda t: t.replace("Acute", "Ac\udcffute"), "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda t: t.replace("\t3.6\n", "\tthree\n"), "score 'three' is not a number"),
+        (lambda t: t.replace("\tscore\n", "\tgold\n", 1), "missing column(s) ['score']"),
+        (lambda t: t.replace("Acute", "Ac\udcffute"), "not UTF-8 text"),
+    ],
+)
 def test_a_corrupt_set_file_is_one_line_naming_it(tiny_model, tmp_path, damage, message):
     folder = write_evalsets(tmp_path / "evalsets")
     path = folder / "biosses" / "biosses.tsv"
@@ -208,19 +228,27 @@ def test_medsts_and_mednli_s_are_scored_when_the_user_puts_them_in_the_folder(ti
     """Invented rows in the distributed forms: n2c2-2019 ClinicalSTS (s1, s2, score; no header), MedNLI JSON lines."""
     folder = write_evalsets(tmp_path / "evalsets")
     absent = evaluate_model(str(tiny_model), evalsets=folder)
-    assert "MedSTS" not in absent and "MedNLI-S" not in absent   # access-controlled sets: no row when absent
+    assert "MedSTS" not in absent and "MedNLI-S" not in absent  # access-controlled sets: no row when absent
     (folder / "medsts").mkdir()
     rows = [(a, b, s) for a, b, s in BIOSSES_ROWS]
     (folder / "medsts" / "medsts.tsv").write_text("".join(f"{a}\t{b}\t{s + 1:.1f}\n" for a, b, s in rows))
     labels = ["entailment", "neutral", "contradiction", "entailment", "neutral", "contradiction"]
     (folder / "mednli").mkdir()
-    (folder / "mednli" / "mli_test_v1.jsonl").write_text("".join(
-        json.dumps({"sentence1": a, "sentence2": b, "gold_label": label, "pairID": str(i)}) + "\n"
-        for i, ((a, b, _), label) in enumerate(zip(rows, labels, strict=True))))
+    (folder / "mednli" / "mli_test_v1.jsonl").write_text(
+        "".join(
+            json.dumps({"sentence1": a, "sentence2": b, "gold_label": label, "pairID": str(i)}) + "\n"
+            for i, ((a, b, _), label) in enumerate(zip(rows, labels, strict=True))
+        )
+    )
     model = SentenceTransformer(str(tiny_model), device="cpu")
-    cosines = [float(np.dot(x, y)) for x, y in zip(model.encode([r[0] for r in rows], normalize_embeddings=True),
-                                                     model.encode([r[1] for r in rows], normalize_embeddings=True),
-                                                     strict=True)]
+    cosines = [
+        float(np.dot(x, y))
+        for x, y in zip(
+            model.encode([r[0] for r in rows], normalize_embeddings=True),
+            model.encode([r[1] for r in rows], normalize_embeddings=True),
+            strict=True,
+        )
+    ]
     results = evaluate_model(model, evalsets=folder)
     assert results["MedSTS"]["n"] == 6 and results["MedNLI-S"]["n"] == 6
     assert results["MedSTS"]["spearman"] == pytest.approx(spearman(cosines, [s for _, _, s in rows]))

@@ -26,8 +26,14 @@ CONCEPTS = [  # cui, preferred name, other names
     ("C0036572", "Seizures", ["Epileptic fit", "Convulsions"]),
     ("C0002871", "Anemia", ["Anaemia", "Low haemoglobin"]),
 ]
-CODES = [("C0027051", "MSH", "D009203"), ("C0020538", "MSH", "D006973"), ("C0011849", "MSH", "D003920"),
-         ("C0004096", "MSH", "D001249"), ("C0036572", "MSH", "D012640"), ("C0002871", "OMIM", "612345")]
+CODES = [
+    ("C0027051", "MSH", "D009203"),
+    ("C0020538", "MSH", "D006973"),
+    ("C0011849", "MSH", "D003920"),
+    ("C0004096", "MSH", "D001249"),
+    ("C0036572", "MSH", "D012640"),
+    ("C0002871", "OMIM", "612345"),
+]
 
 
 def write_kg(folder: Path, *, codes: bool = True) -> Path:
@@ -76,8 +82,9 @@ def test_the_cli_reads_mentions_and_writes_jsonl_and_parquet(index, tmp_path):
     mentions = tmp_path / "m.tsv"
     mentions.write_text("id\tmention\n1\tsugar diabetes\n2\twheezing asthma attack\n")
     out = tmp_path / "links.jsonl"
-    result = runner.invoke(app, ["link", "--index", str(index), "--mentions", str(mentions), "--top-k", "2",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app, ["link", "--index", str(index), "--mentions", str(mentions), "--top-k", "2", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["mention"] for line in lines] == ["sugar diabetes", "wheezing asthma attack"]
@@ -85,19 +92,23 @@ def test_the_cli_reads_mentions_and_writes_jsonl_and_parquet(index, tmp_path):
     result = runner.invoke(app, ["link", "--index", str(index), "--top-k", "1"], input="convulsions\n")
     assert result.exit_code == 0 and json.loads(result.stdout)["candidates"][0]["cui"] == "C0036572"
     table = tmp_path / "links.parquet"
-    assert runner.invoke(app, ["link", "--index", str(index), "--mentions", str(mentions), "--out",
-                               str(table)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["link", "--index", str(index), "--mentions", str(mentions), "--out", str(table)]).exit_code
+        == 0
+    )
     assert duckdb.sql(f"select count(*) from '{table}'").fetchall()[0][0] == 2 * 5  # 6 concepts, top 5
 
 
 def test_mention_evaluation_maps_gold_codes_and_reports_coverage(index, tmp_path):
     gold = tmp_path / "gold.tsv"
-    gold.write_text("pmid\tstart\tend\tmention\tsemantic_type\tgold_ids\n"
-                    "1\t0\t5\theart attack\tSpecificDisease\tD009203\n"
-                    "1\t6\t9\thypertension\tSpecificDisease\tMESH:D006973\n"
-                    "2\t0\t4\tanaemia\tSpecificDisease\tOMIM:612345\n"
-                    "2\t5\t9\tasthma or fits\tCompositeMention\tD001249|D012640\n"
-                    "3\t0\t4\tgout\tSpecificDisease\tD006073\n")  # gout is not in this KG: not covered
+    gold.write_text(
+        "pmid\tstart\tend\tmention\tsemantic_type\tgold_ids\n"
+        "1\t0\t5\theart attack\tSpecificDisease\tD009203\n"
+        "1\t6\t9\thypertension\tSpecificDisease\tMESH:D006973\n"
+        "2\t0\t4\tanaemia\tSpecificDisease\tOMIM:612345\n"
+        "2\t5\t9\tasthma or fits\tCompositeMention\tD001249|D012640\n"
+        "3\t0\t4\tgout\tSpecificDisease\tD006073\n"
+    )  # gout is not in this KG: not covered
     scores = evaluate_mentions(Linker.load(index), gold)
     assert scores["n"] == 5 and scores["covered"] == 4 and scores["coverage"] == 80.0
     assert scores["acc@1"] == 100.0 and scores["acc@5"] == 100.0
@@ -153,7 +164,8 @@ def test_bad_input_is_one_line(index, kg, tiny_model, tmp_path):
     gold.write_text("mention\tgold_ids\nheart attack\tD009203\n")
     with pytest.raises(UserError, match="no codes"):
         evaluate_mentions(Linker.load(bare_index), gold)
-    assert "no codes" in run("evaluate", "--model", str(tiny_model), "--mentions", str(gold), "--index",
-                             str(bare_index))
+    assert "no codes" in run(
+        "evaluate", "--model", str(tiny_model), "--mentions", str(gold), "--index", str(bare_index)
+    )
     # The output folder of index overlapping the KG.
     assert "input --kg" in run("index", "--model", str(tiny_model), "--kg", str(kg), "--out", str(kg / "idx"))

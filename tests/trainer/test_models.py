@@ -26,7 +26,7 @@ def split_zip(tmp_path: Path, weights: bytes) -> list[Path]:
     parts = []
     for i in range(5):
         part = tmp_path / f"all-mpnet-base-v2.zip.{i + 1:03d}"
-        part.write_bytes(data[i * size:(i + 1) * size])
+        part.write_bytes(data[i * size : (i + 1) * size])
         parts.append(part)
     return parts
 

@@ -25,7 +25,8 @@ from trainer.push import push_model
 # The Hub test doubles live with the dataset publish tests; load that file directly so this module does not depend
 # on how the tests folder is packaged.
 _spec = importlib.util.spec_from_file_location(
-    "publish_hub_for_push", Path(__file__).parents[1] / "kgbuild" / "publish" / "publish_hub.py")
+    "publish_hub_for_push", Path(__file__).parents[1] / "kgbuild" / "publish" / "publish_hub.py"
+)
 publish_hub = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(publish_hub)
 
@@ -47,13 +48,20 @@ def build_tiny_model(folder: Path) -> Path:
     (hf / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = BertTokenizerFast(vocab=str(hf / "vocab.txt"), do_lower_case=True)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(hf)
     tokenizer.save_pretrained(hf)
     transformer = Transformer(str(hf), max_seq_length=32)
-    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")],
-                                device="cpu")
+    model = SentenceTransformer(
+        modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")], device="cpu"
+    )
     model.save(str(folder))
     return folder
 
@@ -61,14 +69,29 @@ def build_tiny_model(folder: Path) -> Path:
 def write_kg(folder: Path, sources: list[tuple]) -> Path:
     """Only what the licence assessment reads: the sources table and the extract manifest."""
     folder.mkdir(parents=True)
-    schema = pa.schema([("sab", pa.string()), ("name", pa.string()), ("version", pa.string()), ("lang", pa.string()),
-                        ("srl", pa.int32()), ("n_atoms", pa.int64())])
-    pq.write_table(pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in sources], schema=schema),
-                   folder / "sources.parquet")
-    write_manifest(folder, command="extract --umls", inputs={"umls": "META"},
-                   parameters={"langs": ["ENG"], "sabs": [], "exclude_sabs": [], "keep_suppressed": False,
-                               "max_srl": None}, tables={"sources": len(sources)}, timings={},
-                   extra={"release": {"name": "2025AA", "source": "UMLS Metathesaurus"}})
+    schema = pa.schema(
+        [
+            ("sab", pa.string()),
+            ("name", pa.string()),
+            ("version", pa.string()),
+            ("lang", pa.string()),
+            ("srl", pa.int32()),
+            ("n_atoms", pa.int64()),
+        ]
+    )
+    pq.write_table(
+        pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in sources], schema=schema),
+        folder / "sources.parquet",
+    )
+    write_manifest(
+        folder,
+        command="extract --umls",
+        inputs={"umls": "META"},
+        parameters={"langs": ["ENG"], "sabs": [], "exclude_sabs": [], "keep_suppressed": False, "max_srl": None},
+        tables={"sources": len(sources)},
+        timings={},
+        extra={"release": {"name": "2025AA", "source": "UMLS Metathesaurus"}},
+    )
     return folder
 
 
@@ -84,8 +107,15 @@ def write_run(root: Path, model: Path, *, sources: list[tuple], carried: bool = 
     kg = write_kg(root / "kg", sources)
     pairs = root / "pairs"
     pairs.mkdir()
-    write_manifest(pairs, command="build-pairs", inputs={"kg": {"path": str(kg), "rows": {}}}, parameters={},
-                   tables={}, timings={}, extra={"lineage": lineage.carry(kg)} if carried else None)
+    write_manifest(
+        pairs,
+        command="build-pairs",
+        inputs={"kg": {"path": str(kg), "rows": {}}},
+        parameters={},
+        tables={},
+        timings={},
+        extra={"lineage": lineage.carry(kg)} if carried else None,
+    )
     run = root / "run"
     run.mkdir()
     final = run / "final"
@@ -93,22 +123,43 @@ def write_run(root: Path, model: Path, *, sources: list[tuple], carried: bool = 
     (final / "checkpoint-10").mkdir()  # training state that must not be published
     (final / "checkpoint-10" / "optimizer.pt").write_bytes(b"state")
     (final / "trainer_phase.json").write_text("{}")
-    parameters = {"data": {"pairs": str(pairs), "evalsets": "/srv/shared/evalsets"},
-                  "model": {"base": "sentence-transformers/all-mpnet-base-v2", "output_dir": str(run), "seed": 42},
-                  "contrastive": {"enabled": True, "loss": "mnrl", "batch_size": 512, "epochs": 1.0,
-                                  "learning_rate": 2e-5},
-                  "weight_averaging": {"enabled": True, "weights": [0.5, 0.5]}}
-    write_manifest(run, command="trainer run-all", inputs={}, parameters=parameters, tables={}, timings={},
-                   extra={"phases": {"contrastive": {"status": "trained", "output": str(run / "contrastive"),
-                                                     "steps": 1200, "rows": 614400},
-                                     "weight_averaging": {"status": "trained", "output": str(final),
-                                                          "models": [str(run / "self_distillation"),
-                                                                     str(run / "contrastive")],
-                                                          "weights": [0.5, 0.5]}},
-                          "scores": {"base": scores(80.43, 41.2), "contrastive": scores(84.1, 60.5),
-                                     "weight_averaging": scores(85.02, 61.0)},
-                          "reference": {"name": "all-mpnet-base-v2", "source": "MTEB", "scores": {"BIOSSES": 80.43}},
-                          **({"lineage": lineage.carry(pairs)} if carried else {})})
+    parameters = {
+        "data": {"pairs": str(pairs), "evalsets": "/srv/shared/evalsets"},
+        "model": {"base": "sentence-transformers/all-mpnet-base-v2", "output_dir": str(run), "seed": 42},
+        "contrastive": {"enabled": True, "loss": "mnrl", "batch_size": 512, "epochs": 1.0, "learning_rate": 2e-5},
+        "weight_averaging": {"enabled": True, "weights": [0.5, 0.5]},
+    }
+    write_manifest(
+        run,
+        command="trainer run-all",
+        inputs={},
+        parameters=parameters,
+        tables={},
+        timings={},
+        extra={
+            "phases": {
+                "contrastive": {
+                    "status": "trained",
+                    "output": str(run / "contrastive"),
+                    "steps": 1200,
+                    "rows": 614400,
+                },
+                "weight_averaging": {
+                    "status": "trained",
+                    "output": str(final),
+                    "models": [str(run / "self_distillation"), str(run / "contrastive")],
+                    "weights": [0.5, 0.5],
+                },
+            },
+            "scores": {
+                "base": scores(80.43, 41.2),
+                "contrastive": scores(84.1, 60.5),
+                "weight_averaging": scores(85.02, 61.0),
+            },
+            "reference": {"name": "all-mpnet-base-v2", "source": "MTEB", "scores": {"BIOSSES": 80.43}},
+            **({"lineage": lineage.carry(pairs)} if carried else {}),
+        },
+    )
     return final
 
 
@@ -159,20 +210,29 @@ def test_dry_run_stages_a_loadable_model_with_its_card(tiny, tmp_path):
     assert data["base_model"] == "sentence-transformers/all-mpnet-base-v2"
     assert data["datasets"] == ["my-lab/umls-pairs"] and data["license_name"] == "nlm-umls-licence"
     assert "sentence-transformers" in data["tags"]
-    results = {(r["dataset"]["name"], m["type"]): (m["value"], r["dataset"]["args"]["n"])
-               for r in data["model-index"][0]["results"] for m in r["metrics"]}
-    assert results == {("BIOSSES", "spearman_cosine"): (85.02, 100), ("KG linking", "acc@1"): (61.0, 40),
-                       ("KG linking", "acc@5"): (71.0, 40)}
+    results = {
+        (r["dataset"]["name"], m["type"]): (m["value"], r["dataset"]["args"]["n"])
+        for r in data["model-index"][0]["results"]
+        for m in r["metrics"]
+    }
+    assert results == {
+        ("BIOSSES", "spearman_cosine"): (85.02, 100),
+        ("KG linking", "acc@1"): (61.0, 40),
+        ("KG linking", "acc@5"): (71.0, 40),
+    }
     assert data["model-index"][0]["name"] == "biolord-tiny"
     text = (folder / "README.md").read_text()
-    assert ("| set | metric | n | base | contrastive | **weight_averaging** (this model) | "
-            "published all-mpnet-base-v2 |") in text
+    assert (
+        "| set | metric | n | base | contrastive | **weight_averaging** (this model) | published all-mpnet-base-v2 |"
+    ) in text
     assert "| BIOSSES | Spearman (cosine) | 100 | 80.43 | 84.1 | 85.02 | 80.43 |" in text
     assert "| KG linking | acc@1 | 40 | 41.2 | 60.5 | 61.0 |  |" in text
-    assert ('| 1. Contrastive (LORD: names ↔ definitions/descriptions) |  | 1200 | 614400 | loss="mnrl", '
-            'batch_size=512') in text
-    assert ("| 3. Weight averaging | a local model (self_distillation) × 0.5 + a local model (contrastive) × 0.5 |"
-            in text)
+    assert (
+        '| 1. Contrastive (LORD: names ↔ definitions/descriptions) |  | 1200 | 614400 | loss="mnrl", batch_size=512'
+    ) in text
+    assert (
+        "| 3. Weight averaging | a local model (self_distillation) × 0.5 + a local model (contrastive) × 0.5 |" in text
+    )
     assert "Not for clinical decisions" in text and "This run took 1200 optimiser steps" in text
     assert "| Output dimension | 32 |" in text and "| Maximum sequence length | 32 |" in text
     assert "UMLS Metathesaurus release 2025AA" in text and "MSH (SRL 0)" in text
@@ -183,8 +243,9 @@ def test_dry_run_stages_a_loadable_model_with_its_card(tiny, tmp_path):
 
 def test_push_sends_the_staged_folder_as_a_private_model(tiny, tmp_path, hub):
     final = write_run(tmp_path, tiny, sources=OPEN)
-    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--revision", "v1", "--stage-dir",
-                  str(tmp_path / "stage")])
+    result = cli(
+        [str(final), "--repo-id", "my-lab/biolord-tiny", "--revision", "v1", "--stage-dir", str(tmp_path / "stage")]
+    )
     assert result.exit_code == 0, result.output
     assert hub.names() == ["create_repo", "repo_info", "create_branch", "upload_folder"]
     assert hub.call("create_repo")["repo_type"] == "model" and hub.call("create_repo")["private"] is True
@@ -260,11 +321,21 @@ def test_run_all_carries_the_lineage_of_its_pairs_and_parallel_folders(tmp_path)
     snomed_kg = write_kg(tmp_path / "kg-snomed", SNOMED)
     for name, kg in (("pairs", open_kg), ("parallel", snomed_kg)):
         (tmp_path / name).mkdir()
-        write_manifest(tmp_path / name, command="build-pairs", inputs={"kg": {"path": str(kg)}}, parameters={},
-                       tables={}, timings={}, extra={"lineage": lineage.carry(kg)})
+        write_manifest(
+            tmp_path / name,
+            command="build-pairs",
+            inputs={"kg": {"path": str(kg)}},
+            parameters={},
+            tables={},
+            timings={},
+            extra={"lineage": lineage.carry(kg)},
+        )
     toml = tmp_path / "run.toml"
-    toml.write_text('[data]\npairs = "pairs"\n[model]\nbase = "m"\noutput_dir = "run"\n'
-                    '[multilingual]\nenabled = true\nparallel = "parallel"\nstudent = "s"\n', encoding="utf-8")
+    toml.write_text(
+        '[data]\npairs = "pairs"\n[model]\nbase = "m"\noutput_dir = "run"\n'
+        '[multilingual]\nenabled = true\nparallel = "parallel"\nstudent = "s"\n',
+        encoding="utf-8",
+    )
     block = data_lineage(load_config(toml))
     assert [o["kg"] for o in block["origins"]] == ["kg-open", "kg-snomed"]  # the parallel pairs' KG counts too
     assert [s["folder"] for s in block["steps"]] == ["kg-open", "pairs", "kg-snomed", "parallel"]

@@ -32,7 +32,7 @@ weights = [0.5, 0.5]            # self_distillation, contrastive
 
 @pytest.fixture
 def project(tmp_path, tiny_model, pairs_dir, monkeypatch) -> Path:
-    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)   # linking only: keeps the tiny run fast
+    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)  # linking only: keeps the tiny run fast
     shutil.copytree(tiny_model, tmp_path / "base")
     shutil.copytree(pairs_dir, tmp_path / "pairs")
     (tmp_path / "run.toml").write_text(MINIMAL, encoding="utf-8")
@@ -44,8 +44,11 @@ def run(*args: str):
 
 
 def mtimes(folder: Path) -> dict[str, int]:
-    return {p.name: (p / "model.safetensors").stat().st_mtime_ns for p in folder.iterdir()
-            if (p / "model.safetensors").exists()}
+    return {
+        p.name: (p / "model.safetensors").stat().st_mtime_ns
+        for p in folder.iterdir()
+        if (p / "model.safetensors").exists()
+    }
 
 
 @pytest.mark.slow
@@ -58,7 +61,8 @@ def test_minimal_config_runs_resumes_and_writes_a_manifest(project):
         assert model.encode(["heart attack"]).shape == (1, 32)
     manifest = json.loads((out / "manifest.json").read_text())
     assert [manifest["phases"][p]["status"] for p in ("contrastive", "self_distillation", "weight_averaging")] == [
-        "trained"] * 3
+        "trained"
+    ] * 3
     assert manifest["phases"]["contrastive"]["steps"] == 5 and manifest["phases"]["self_distillation"]["steps"] == 5
     assert manifest["phases"]["weight_averaging"]["weights"] == [0.5, 0.5]
     assert manifest["parameters"]["contrastive"]["max_steps"] == 5
@@ -68,8 +72,8 @@ def test_minimal_config_runs_resumes_and_writes_a_manifest(project):
     assert set(manifest["scores"]) == {"base", "contrastive", "self_distillation", "weight_averaging"}
     assert "KG linking acc@1" in manifest["scores"]["weight_averaging"]["headline"]
     assert {"contrastive", "self_distillation", "weight_averaging", "total"} <= set(manifest["timings_s"])
-    assert "KG linking acc@1" in result.output   # the summary table of scores after each phase
-    assert not (out / "checkpoints").exists()    # a finished phase's checkpoints are deleted once its model is saved
+    assert "KG linking acc@1" in result.output  # the summary table of scores after each phase
+    assert not (out / "checkpoints").exists()  # a finished phase's checkpoints are deleted once its model is saved
 
     # resume: nothing is retrained
     before = mtimes(out)
@@ -92,7 +96,10 @@ def test_minimal_config_runs_resumes_and_writes_a_manifest(project):
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["self_distillation"]  # averaging has none
     manifest = json.loads((out / "manifest.json").read_text())
     assert [manifest["phases"][p]["status"] for p in ("contrastive", "self_distillation", "weight_averaging")] == [
-        "skipped (complete)", "trained", "trained"]
+        "skipped (complete)",
+        "trained",
+        "trained",
+    ]
 
     # a changed phase config is not silently mixed with old outputs
     result = run("run-all", "--config", str(project / "run.toml"), "--set", "self_distillation.max_steps=6")
@@ -118,12 +125,22 @@ def test_run_all_with_the_optional_multilingual_phase(project, tmp_path):
     import pyarrow.parquet as pq
     from tiny_bert import build_tiny_model
 
-    pq.write_table(pa.table({"en": ["heart attack", "fever", "headache", "stroke"],
-                             "xx": ["hartaanval", "koorts", "hoofdpijn", "beroerte"]}), project / "en_nl.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "en": ["heart attack", "fever", "headache", "stroke"],
+                "xx": ["hartaanval", "koorts", "hoofdpijn", "beroerte"],
+            }
+        ),
+        project / "en_nl.parquet",
+    )
     build_tiny_model(project / "multilingual-base", seed=3)
-    (project / "ml.toml").write_text(MINIMAL.replace('pairs = "pairs"', 'pairs = "pairs"\nparallel = "en_nl.parquet"')
-                                     + '[multilingual]\nenabled = true\nstudent = "multilingual-base"\n'
-                                       "max_steps = 3\nbatch_size = 4\n", encoding="utf-8")
+    (project / "ml.toml").write_text(
+        MINIMAL.replace('pairs = "pairs"', 'pairs = "pairs"\nparallel = "en_nl.parquet"')
+        + '[multilingual]\nenabled = true\nstudent = "multilingual-base"\n'
+        "max_steps = 3\nbatch_size = 4\n",
+        encoding="utf-8",
+    )
     result = run("run-all", "--config", str(project / "ml.toml"))
     assert result.exit_code == 0, result.output
     manifest = json.loads((project / "run" / "manifest.json").read_text())
@@ -133,7 +150,7 @@ def test_run_all_with_the_optional_multilingual_phase(project, tmp_path):
     assert SentenceTransformer(str(project / "run" / "multilingual"), device="cpu").max_seq_length == 64
 
 
-AUTOMATIC = "This is a [sentence-transformers](https://www.SBERT.net) model"   # sentence-transformers' own card
+AUTOMATIC = "This is a [sentence-transformers](https://www.SBERT.net) model"  # sentence-transformers' own card
 
 
 def staged_card(folder: Path) -> tuple[dict, str]:
@@ -149,30 +166,38 @@ def test_every_phase_folder_holds_its_card_and_push_reuses_the_final_one(project
     manifest = json.loads((out / "manifest.json").read_text())
     for folder in ("contrastive", "self_distillation", "final"):
         text = (out / folder / "README.md").read_text()
-        assert AUTOMATIC not in text and str(project) not in text   # local paths are reduced to their names
+        assert AUTOMATIC not in text and str(project) not in text  # local paths are reduced to their names
 
     # the final model: the BioLORD card, its model-index and table from the manifest's scores (with n)
     card = ModelCard.load(out / "final" / "README.md")
     data = card.data.to_dict()
     assert data["kgbuild"]["card"] == "model" and data["kgbuild"]["phase"] == "weight_averaging"
     assert data["library_name"] == "sentence-transformers" and "BioLORD" in data["tags"]
-    assert "base_model" not in data   # the base is a local folder: no Hub reference
+    assert "base_model" not in data  # the base is a local folder: no Hub reference
     assert data["license"] == "other" and data["license_name"]
     linking = manifest["scores"]["weight_averaging"]["results"]["KG linking"]
     [entry] = data["model-index"][0]["results"]
-    assert entry["dataset"] == {"name": "KG linking", "type": "kg-linking", "split": "test",
-                                "args": {"n": linking["n"]}}
+    assert entry["dataset"] == {
+        "name": "KG linking",
+        "type": "kg-linking",
+        "split": "test",
+        "args": {"n": linking["n"]},
+    }
     assert {m["type"]: m["value"] for m in entry["metrics"]} == {k: round(linking[k], 2) for k in ("acc@1", "acc@5")}
     assert f"| KG linking | acc@1 | {linking['n']} |" in card.text
     assert "**weight_averaging** (this model)" in card.text and "Not for clinical decisions" in card.text
-    assert ("| 2. Self-distillation | teacher a local model (contrastive), student a local model (base) | 5 |"
-            in card.text)
+    assert (
+        "| 2. Self-distillation | teacher a local model (contrastive), student a local model (base) | 5 |" in card.text
+    )
     assert 'SentenceTransformer("./run/final")' in card.text
 
     # an intermediate phase: its short card
     phase = ModelCard.load(out / "contrastive" / "README.md")
-    assert phase.data.kgbuild == {"card": "phase", "phase": "contrastive",
-                                  "fingerprint": manifest["phases"]["contrastive"]["fingerprint"]}
+    assert phase.data.kgbuild == {
+        "card": "phase",
+        "phase": "contrastive",
+        "fingerprint": manifest["phases"]["contrastive"]["fingerprint"],
+    }
     assert "max_steps=5" in phase.text and "batch_size=8" in phase.text and "a local model (base)" in phase.text
 
     # push reuses the current card, as the Hub repository's; built afresh it is the same card

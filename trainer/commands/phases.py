@@ -23,7 +23,6 @@ def _model(value: str | None) -> str | None:
     return value
 
 
-
 def _pairs(pairs: Path | None, cfg) -> Path:
     """--pairs, else [data] pairs from the config; one of them is needed."""
     pairs = _abs(pairs) or cfg.data.pairs
@@ -47,8 +46,15 @@ def contrastive(
     cfg = resolve_config(config, overrides)
     pairs = _pairs(pairs, cfg)
     out = _abs(out) or cfg.phase_dir("contrastive")
-    summary = train_contrastive(_model(base) or cfg.model.base, pairs, out, cfg.contrastive,
-                                max_seq_length=cfg.model.max_seq_length, seed=cfg.model.seed, force=force)
+    summary = train_contrastive(
+        _model(base) or cfg.model.base,
+        pairs,
+        out,
+        cfg.contrastive,
+        max_seq_length=cfg.model.max_seq_length,
+        seed=cfg.model.seed,
+        force=force,
+    )
     report(PHASES["contrastive"].label, summary, out)
 
 
@@ -71,15 +77,27 @@ def distill(
     out = _abs(out) or cfg.phase_dir("self_distillation")
     teacher = _model(teacher) or sd.teacher or str(cfg.phase_dir("contrastive"))
     student = _model(student) or sd.student or cfg.model.base
-    summary = train_self_distillation(teacher, student, pairs, out, sd, max_seq_length=cfg.model.max_seq_length,
-                                      seed=cfg.model.seed, cache_dir=out.parent / "cache", force=force)
+    summary = train_self_distillation(
+        teacher,
+        student,
+        pairs,
+        out,
+        sd,
+        max_seq_length=cfg.model.max_seq_length,
+        seed=cfg.model.seed,
+        cache_dir=out.parent / "cache",
+        force=force,
+    )
     report(PHASES["self_distillation"].label, summary, out)
 
 
 @user_errors
 def average(
-    models: list[str] = typer.Argument(None, help="Models to average (folders or hub ids); default: the "
-                                       "self_distillation and contrastive outputs of the config."),
+    models: list[str] = typer.Argument(
+        None,
+        help="Models to average (folders or hub ids); default: the "
+        "self_distillation and contrastive outputs of the config.",
+    ),
     weights: str = typer.Option(None, "--weights", help="Comma-separated weights, one per model (normalised)."),
     config: Path = CONFIG_OPTION,
     out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/final."),
@@ -91,8 +109,11 @@ def average(
 
     cfg = resolve_config(config, overrides)
     wa = cfg.weight_averaging
-    chosen = [_model(m) for m in models] if models else wa.models or [
-        str(cfg.phase_dir("self_distillation")), str(cfg.phase_dir("contrastive"))]
+    chosen = (
+        [_model(m) for m in models]
+        if models
+        else wa.models or [str(cfg.phase_dir("self_distillation")), str(cfg.phase_dir("contrastive"))]
+    )
     if weights:
         try:
             parsed = [float(w) for w in weights.split(",")]
@@ -123,8 +144,10 @@ def multilingual(
     parallel = _abs(parallel) or cfg.data.parallel
     student = _model(student) or ml.student
     if parallel is None or not student:
-        raise UserError("the parallel table and the student are required",
-                        fix="pass --parallel FILE --student MODEL (or set them in the config)")
+        raise UserError(
+            "the parallel table and the student are required",
+            fix="pass --parallel FILE --student MODEL (or set them in the config)",
+        )
     out = _abs(out) or cfg.phase_dir("multilingual")
     teacher = _model(teacher) or ml.teacher or str(cfg.phase_dir("weight_averaging"))
     summary = train_multilingual(teacher, student, parallel, out, ml, seed=cfg.model.seed, force=force)
@@ -132,12 +155,19 @@ def multilingual(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(epilog="Example: trainer contrastive --base sentence-transformers/all-mpnet-base-v2 "
-                "--pairs pairs/ --out run/contrastive --set contrastive.max_steps=1000")(contrastive)
-    app.command(epilog="Example: trainer distill --teacher run/contrastive --student "
-                "sentence-transformers/all-mpnet-base-v2 --pairs pairs/ --out run/self_distillation")(distill)
-    app.command(epilog="Example: trainer average run/self_distillation run/contrastive --weights 0.5,0.5 "
-                "--out run/final")(average)
-    app.command(epilog="Example: trainer multilingual --teacher run/final --student "
-                "sentence-transformers/paraphrase-multilingual-mpnet-base-v2 --parallel en_nl.parquet "
-                "--out run/multilingual")(multilingual)
+    app.command(
+        epilog="Example: trainer contrastive --base sentence-transformers/all-mpnet-base-v2 "
+        "--pairs pairs/ --out run/contrastive --set contrastive.max_steps=1000"
+    )(contrastive)
+    app.command(
+        epilog="Example: trainer distill --teacher run/contrastive --student "
+        "sentence-transformers/all-mpnet-base-v2 --pairs pairs/ --out run/self_distillation"
+    )(distill)
+    app.command(
+        epilog="Example: trainer average run/self_distillation run/contrastive --weights 0.5,0.5 --out run/final"
+    )(average)
+    app.command(
+        epilog="Example: trainer multilingual --teacher run/final --student "
+        "sentence-transformers/paraphrase-multilingual-mpnet-base-v2 --parallel en_nl.parquet "
+        "--out run/multilingual"
+    )(multilingual)

@@ -33,20 +33,24 @@ def run_all(
     config: Path = typer.Option(..., "--config", "-c", help="Run config (TOML), one table per phase."),
     overrides: list[str] = SET_OPTION,
     force: bool = typer.Option(False, "--force", help="Retrain every phase, even finished ones."),
-    keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="Keep each finished phase's "
-                                          "checkpoints (default: deleted once its model is saved)."),
+    keep_checkpoints: bool = typer.Option(
+        False,
+        "--keep-checkpoints",
+        help="Keep each finished phase's checkpoints (default: deleted once its model is saved).",
+    ),
 ) -> None:
     """Run the enabled phases in order, evaluate after each, resume finished ones, write manifest.json."""
     from trainer.run_all import run_all as run
 
     cfg = resolve_config(config, [*(overrides or []), *(["model.keep_checkpoints=true"] if keep_checkpoints else [])])
     manifest = run(cfg, force=force)
-    if manifest:   # the main process (under torchrun the others return nothing)
+    if manifest:  # the main process (under torchrun the others return nothing)
         if manifest.get("scores"):
             out.print(summary_table(manifest))  # the result on stdout; messages on stderr
         err.print(f"run complete: {cfg.output_dir} (manifest.json)", style="green")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run-all",
-                epilog="Example: trainer run-all --config run.toml --set contrastive.max_steps=100")(run_all)
+    app.command("run-all", epilog="Example: trainer run-all --config run.toml --set contrastive.max_steps=100")(
+        run_all
+    )

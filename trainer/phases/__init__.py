@@ -12,20 +12,36 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Phase:
-    name: str      # TOML section, manifest key
-    command: str   # `trainer COMMAND`
-    folder: str    # output folder under [model] output_dir
-    verb: str      # "training" or "averaging"
-    label: str     # progress bars and messages
-    title: str     # model cards
+    name: str  # TOML section, manifest key
+    command: str  # `trainer COMMAND`
+    folder: str  # output folder under [model] output_dir
+    verb: str  # "training" or "averaging"
+    label: str  # progress bars and messages
+    title: str  # model cards
 
 
-PHASES: dict[str, Phase] = {p.name: p for p in (
-    Phase("contrastive", "contrastive", "contrastive", "training", "contrastive",
-          "1. Contrastive (LORD: names ↔ definitions/descriptions)"),
-    Phase("self_distillation", "distill", "self_distillation", "training", "self-distillation",
-          "2. Self-distillation"),
-    Phase("weight_averaging", "average", "final", "averaging", "averaging", "3. Weight averaging"),
-    Phase("multilingual", "multilingual", "multilingual", "training", "multilingual",
-          "4. Multilingual distillation"),
-)}
+PHASES: dict[str, Phase] = {
+    p.name: p
+    for p in (
+        Phase(
+            "contrastive",
+            "contrastive",
+            "contrastive",
+            "training",
+            "contrastive",
+            "1. Contrastive (LORD: names ↔ definitions/descriptions)",
+        ),
+        Phase(
+            "self_distillation",
+            "distill",
+            "self_distillation",
+            "training",
+            "self-distillation",
+            "2. Self-distillation",
+        ),
+        Phase("weight_averaging", "average", "final", "averaging", "averaging", "3. Weight averaging"),
+        Phase(
+            "multilingual", "multilingual", "multilingual", "training", "multilingual", "4. Multilingual distillation"
+        ),
+    )
+}

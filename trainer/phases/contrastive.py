@@ -33,9 +33,19 @@ from trainer.sampler import cui_batch_sampler
 logger = logging.getLogger(__name__)
 
 
-def train_contrastive(base: str, pairs_dir: Path, out: Path, config: ContrastiveConfig, *, max_seq_length: int = 128,
-                      seed: int = 42, checkpoints: Path | None = None, force: bool = False,
-                      marker: dict[str, Any] | None = None, callbacks: list | None = None) -> dict[str, Any]:
+def train_contrastive(
+    base: str,
+    pairs_dir: Path,
+    out: Path,
+    config: ContrastiveConfig,
+    *,
+    max_seq_length: int = 128,
+    seed: int = 42,
+    checkpoints: Path | None = None,
+    force: bool = False,
+    marker: dict[str, Any] | None = None,
+    callbacks: list | None = None,
+) -> dict[str, Any]:
     """Train `base` contrastively on the pairs in `pairs_dir`; save a sentence-transformers model to `out`.
 
     `callbacks`: transformers TrainerCallbacks for the trainer (e.g. benchmarks/gpu_check.py's meter).
@@ -57,9 +67,12 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
 
     # 2. Load the train split: columns (anchor, positive) in loss order; the cuis go to the batch sampler
     pairs = load_pairs(pairs_dir, split="train", kinds=config.kinds)
-    if len(set(pairs.cuis)) < 2:   # in-batch negatives need a second concept in every batch
-        raise UserError(f"the train pairs hold {len(set(pairs.cuis))} concept(s); contrastive training needs two "
-                        "or more", path=pairs.files[0], fix="build pairs from a larger knowledge graph")
+    if len(set(pairs.cuis)) < 2:  # in-batch negatives need a second concept in every batch
+        raise UserError(
+            f"the train pairs hold {len(set(pairs.cuis))} concept(s); contrastive training needs two or more",
+            path=pairs.files[0],
+            fix="build pairs from a larger knowledge graph",
+        )
     logger.info("contrastive: %d training pairs of %d concepts", len(pairs.cuis), len(set(pairs.cuis)))
 
     # 3. Define the loss: in-batch negatives (InfoNCE); cached = GradCache, same loss with bounded memory
@@ -77,8 +90,9 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
     args = training_arguments(config, checkpoints, seed=seed, batch_sampler=batch_sampler)
 
     # 6. Train (resuming from the newest checkpoint of an interrupted run)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs.dataset, loss=loss,
-                                         callbacks=callbacks)
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=pairs.dataset, loss=loss, callbacks=callbacks
+    )
     key = fingerprint(config, base, pairs.files, max_seq_length, seed)
     label = PHASES["contrastive"].label
     quiet(trainer, label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
@@ -87,6 +101,7 @@ def train_contrastive(base: str, pairs_dir: Path, out: Path, config: Contrastive
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
-            save_phase(model, tmp, name=out.name, info={"phase": "contrastive", **summary, **(marker or {})},
-                       settings=config)
+            save_phase(
+                model, tmp, name=out.name, info={"phase": "contrastive", **summary, **(marker or {})}, settings=config
+            )
     return summary

@@ -34,9 +34,18 @@ from trainer.phases import PHASES
 logger = logging.getLogger(__name__)
 
 
-def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, config: MultilingualConfig, *,
-                       seed: int = 42, checkpoints: Path | None = None, force: bool = False,
-                       marker: dict[str, Any] | None = None) -> dict[str, Any]:
+def train_multilingual(
+    teacher: str,
+    student: str,
+    parallel: Path,
+    out: Path,
+    config: MultilingualConfig,
+    *,
+    seed: int = 42,
+    checkpoints: Path | None = None,
+    force: bool = False,
+    marker: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Train the multilingual `student` on the parallel table towards `teacher`'s English embeddings."""
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MSELoss
@@ -54,15 +63,19 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
     student_model.max_seq_length = config.max_seq_length
     dims = teacher_model.get_embedding_dimension(), student_model.get_embedding_dimension()
     if dims[0] != dims[1]:
-        raise UserError(f"teacher embeds in {dims[0]} dimensions, student in {dims[1]}", path=student_ref,
-                        fix=f"pick a multilingual student that embeds in {dims[0]} dimensions, as the teacher does "
-                            "(paraphrase-multilingual-mpnet-base-v2 for an mpnet teacher: 768; "
-                            "paraphrase-multilingual-MiniLM-L12-v2 for a MiniLM teacher: 384)")
+        raise UserError(
+            f"teacher embeds in {dims[0]} dimensions, student in {dims[1]}",
+            path=student_ref,
+            fix=f"pick a multilingual student that embeds in {dims[0]} dimensions, as the teacher does "
+            "(paraphrase-multilingual-mpnet-base-v2 for an mpnet teacher: 768; "
+            "paraphrase-multilingual-MiniLM-L12-v2 for a MiniLM teacher: 384)",
+        )
 
     # 2. The parallel texts (en, xx) and the teacher's embedding of the English side as the label
-    labels = teacher_model.encode(parallel_ds["en"][:], batch_size=config.encode_batch_size, convert_to_numpy=True,
-                                  show_progress_bar=verbose())  # the phase's own bar shows progress
-    train_dataset = parallel_ds.add_column("label", labels.tolist())   # columns (en, xx, label)
+    labels = teacher_model.encode(
+        parallel_ds["en"][:], batch_size=config.encode_batch_size, convert_to_numpy=True, show_progress_bar=verbose()
+    )  # the phase's own bar shows progress
+    train_dataset = parallel_ds.add_column("label", labels.tolist())  # columns (en, xx, label)
     del teacher_model
 
     # 3. Define the loss: MSE of both the English and the translated text against the same teacher embedding
@@ -77,12 +90,21 @@ def train_multilingual(teacher: str, student: str, parallel: Path, out: Path, co
     trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
     key = fingerprint(config, teacher_ref, student_ref, str(parallel), seed)
     quiet(trainer, PHASES["multilingual"].label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
-    summary = {"teacher": teacher_ref, "student": student_ref, "languages": parallel_languages(parallel),
-               **train_summary(trainer, started, len(parallel_ds))}
+    summary = {
+        "teacher": teacher_ref,
+        "student": student_ref,
+        "languages": parallel_languages(parallel),
+        **train_summary(trainer, started, len(parallel_ds)),
+    }
 
     # 7. Save atomically (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
-            save_phase(student_model, tmp, name=out.name, info={"phase": "multilingual", **summary, **(marker or {})},
-                       settings=config)
+            save_phase(
+                student_model,
+                tmp,
+                name=out.name,
+                info={"phase": "multilingual", **summary, **(marker or {})},
+                settings=config,
+            )
     return summary

@@ -37,8 +37,9 @@ from trainer.sampler import length_grouped_batch_sampler
 logger = logging.getLogger(__name__)
 
 
-def teacher_embeddings(teacher, teacher_ref: str, texts: list[str], cache_dir: Path, *,
-                       batch_size: int = 128) -> datasets.Dataset:
+def teacher_embeddings(
+    teacher, teacher_ref: str, texts: list[str], cache_dir: Path, *, batch_size: int = 128
+) -> datasets.Dataset:
     """A dataset (text, label) with the teacher's embedding of each text, computed once and cached on disk.
 
     The cache key covers the teacher's weights and the exact texts, so a changed teacher or corpus is recomputed.
@@ -49,19 +50,33 @@ def teacher_embeddings(teacher, teacher_ref: str, texts: list[str], cache_dir: P
         logger.info("self-distillation: teacher embeddings from cache %s", cached)
         return datasets.load_from_disk(str(cached))
     ds = datasets.Dataset.from_dict({"text": texts})
-    ds = ds.map(lambda batch: {"label": teacher.encode(batch["text"], batch_size=batch_size,
-                                                       convert_to_numpy=True).tolist()},
-                batched=True, batch_size=max(batch_size * 8, 1024), desc="teacher embeddings")
+    ds = ds.map(
+        lambda batch: {"label": teacher.encode(batch["text"], batch_size=batch_size, convert_to_numpy=True).tolist()},
+        batched=True,
+        batch_size=max(batch_size * 8, 1024),
+        desc="teacher embeddings",
+    )
     if is_main_process():
         with atomic_dir(cached, force=True) as tmp:
             ds.save_to_disk(str(tmp))
     return ds
 
 
-def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Path, config: SelfDistillationConfig,
-                            *, max_seq_length: int = 128, seed: int = 42, checkpoints: Path | None = None,
-                            cache_dir: Path | None = None, force: bool = False,
-                            marker: dict[str, Any] | None = None, callbacks: list | None = None) -> dict[str, Any]:
+def train_self_distillation(
+    teacher: str,
+    student: str,
+    pairs_dir: Path,
+    out: Path,
+    config: SelfDistillationConfig,
+    *,
+    max_seq_length: int = 128,
+    seed: int = 42,
+    checkpoints: Path | None = None,
+    cache_dir: Path | None = None,
+    force: bool = False,
+    marker: dict[str, Any] | None = None,
+    callbacks: list | None = None,
+) -> dict[str, Any]:
     """Train `student` to reproduce `teacher`'s embeddings of the pairs' texts; save it to `out`.
 
     `callbacks`: transformers TrainerCallbacks for the trainer (e.g. benchmarks/gpu_check.py's meter).
@@ -82,14 +97,18 @@ def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Pa
     teacher_model.max_seq_length = student_model.max_seq_length = max_seq_length
     dims = teacher_model.get_embedding_dimension(), student_model.get_embedding_dimension()
     if dims[0] != dims[1]:
-        raise UserError(f"teacher embeds in {dims[0]} dimensions, student in {dims[1]}", path=student_ref,
-                        fix="start the student from a model with the teacher's dimension (e.g. the base model)")
+        raise UserError(
+            f"teacher embeds in {dims[0]} dimensions, student in {dims[1]}",
+            path=student_ref,
+            fix="start the student from a model with the teacher's dimension (e.g. the base model)",
+        )
 
     # 2. The training texts (distinct names, definitions, descriptions) and their teacher embeddings, cached
     texts = distillation_texts(pairs_dir, columns=config.texts, kinds=config.kinds)
     logger.info("self-distillation: %d distinct texts", len(texts))
-    train_dataset = teacher_embeddings(teacher_model, teacher_ref, texts, cache_dir,
-                                       batch_size=config.encode_batch_size)   # columns (text, label)
+    train_dataset = teacher_embeddings(
+        teacher_model, teacher_ref, texts, cache_dir, batch_size=config.encode_batch_size
+    )  # columns (text, label)
     del teacher_model
 
     # 3. Define the loss: MSE between the student's and the teacher's embeddings
@@ -102,8 +121,9 @@ def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Pa
     args = training_arguments(config, checkpoints, seed=seed, **extra)
 
     # 6. Train
-    trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss,
-                                         callbacks=callbacks)
+    trainer = SentenceTransformerTrainer(
+        model=student_model, args=args, train_dataset=train_dataset, loss=loss, callbacks=callbacks
+    )
     key = fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
     label = PHASES["self_distillation"].label
     quiet(trainer, label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
@@ -112,6 +132,11 @@ def train_self_distillation(teacher: str, student: str, pairs_dir: Path, out: Pa
     # 7. Save atomically (one process under DDP)
     if is_main_process():
         with atomic_dir(out, force=True) as tmp:
-            save_phase(student_model, tmp, name=out.name, settings=config,
-                       info={"phase": "self_distillation", **summary, **(marker or {})})
+            save_phase(
+                student_model,
+                tmp,
+                name=out.name,
+                settings=config,
+                info={"phase": "self_distillation", **summary, **(marker or {})},
+            )
     return summary

@@ -18,8 +18,9 @@ from kgbuild.errors import UserError
 from trainer.outputs import model_reference, refuse_existing, save_phase
 
 
-def average_state_dicts(state_dicts: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float],
-                        names: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+def average_state_dicts(
+    state_dicts: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float], names: Sequence[str] | None = None
+) -> dict[str, torch.Tensor]:
     """The weighted mean of `state_dicts`, tensor by tensor (a pure function: the inputs are not modified).
 
     Sums are taken in float64 and cast back to each tensor's dtype. Raises UserError on mismatched keys or shapes.
@@ -38,20 +39,30 @@ def average_state_dicts(state_dicts: Sequence[Mapping[str, torch.Tensor]], weigh
     for name, state in zip(names[1:], state_dicts[1:], strict=True):
         missing, extra = set(reference) - set(state), set(state) - set(reference)
         if missing or extra:
-            raise UserError(f"{name} has different parameters than {names[0]}: missing {sorted(missing)[:5]}, "
-                            f"extra {sorted(extra)[:5]}", path=name, fix="average checkpoints of one architecture")
+            raise UserError(
+                f"{name} has different parameters than {names[0]}: missing {sorted(missing)[:5]}, "
+                f"extra {sorted(extra)[:5]}",
+                path=name,
+                fix="average checkpoints of one architecture",
+            )
         for key, tensor in reference.items():
             if state[key].shape != tensor.shape:
-                raise UserError(f"{name}: {key} has shape {tuple(state[key].shape)}, {names[0]} has "
-                                f"{tuple(tensor.shape)}", path=name, fix="average checkpoints of one architecture")
+                raise UserError(
+                    f"{name}: {key} has shape {tuple(state[key].shape)}, {names[0]} has {tuple(tensor.shape)}",
+                    path=name,
+                    fix="average checkpoints of one architecture",
+                )
 
     averaged: dict[str, torch.Tensor] = {}
     for key, tensor in reference.items():
         if not torch.is_floating_point(tensor):
             for name, state in zip(names[1:], state_dicts[1:], strict=True):
                 if not torch.equal(state[key], tensor):
-                    raise UserError(f"{name}: non-float tensor {key} differs from {names[0]}", path=name,
-                                    fix="average checkpoints of one architecture and configuration")
+                    raise UserError(
+                        f"{name}: non-float tensor {key} differs from {names[0]}",
+                        path=name,
+                        fix="average checkpoints of one architecture and configuration",
+                    )
             averaged[key] = tensor.clone()
             continue
         acc = torch.zeros(tensor.shape, dtype=torch.float64)
@@ -61,8 +72,14 @@ def average_state_dicts(state_dicts: Sequence[Mapping[str, torch.Tensor]], weigh
     return averaged
 
 
-def average_models(models: Sequence[str], weights: Sequence[float], out: Path, *, force: bool = False,
-                   marker: dict[str, Any] | None = None) -> dict[str, Any]:
+def average_models(
+    models: Sequence[str],
+    weights: Sequence[float],
+    out: Path,
+    *,
+    force: bool = False,
+    marker: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Average sentence-transformers models (folders or hub ids) into a normal model folder at `out`."""
     from sentence_transformers import SentenceTransformer
 
@@ -80,9 +97,17 @@ def average_models(models: Sequence[str], weights: Sequence[float], out: Path, *
     # 3. Load the average into the first model and save it atomically
     result = loaded[0]
     result.load_state_dict(averaged)
-    summary = {"models": refs, "weights": [float(w) / sum(weights) for w in weights],
-               "wall_s": round(time.perf_counter() - started, 3)}
+    summary = {
+        "models": refs,
+        "weights": [float(w) / sum(weights) for w in weights],
+        "wall_s": round(time.perf_counter() - started, 3),
+    }
     with atomic_dir(out, force=True) as tmp:
-        save_phase(result, tmp, name=out.name, info={"phase": "weight_averaging", **summary, **(marker or {})},
-                   settings={"weights": list(weights)})
+        save_phase(
+            result,
+            tmp,
+            name=out.name,
+            info={"phase": "weight_averaging", **summary, **(marker or {})},
+            settings={"weights": list(weights)},
+        )
     return summary

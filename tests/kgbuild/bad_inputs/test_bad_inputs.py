@@ -217,8 +217,10 @@ CASES = [
         r"--out is inside the input --umls",
     ),
     Case(
-        "force-out-holds-umls", "extract --no-progress --umls {META} --out {W} --force", 1,
-        r"--out holds the input --umls"
+        "force-out-holds-umls",
+        "extract --no-progress --umls {META} --out {W} --force",
+        1,
+        r"--out holds the input --umls",
     ),
     Case("force-out-is-obo-parent", "extract --obo {OBO} --out {W} --force", 1, r"--out holds the input --obo"),
     Case(
@@ -330,8 +332,12 @@ CASES = [
         setup=remove("META/MRREL.RRF", "META/MRDEF.RRF", "META/MRFILES.RRF"),
     ),
     Case("missing-meta-folder", "extract --no-progress --umls {W}/nope --out {OUT}", 1, r"META folder not found"),
-    Case("umls-is-a-file", "extract --no-progress --umls {OBO} --out {OUT}", 1,
-         r"hp\.obo: --umls is a file, not a folder"),
+    Case(
+        "umls-is-a-file",
+        "extract --no-progress --umls {OBO} --out {OUT}",
+        1,
+        r"hp\.obo: --umls is a file, not a folder",
+    ),
     Case(
         "not-a-meta-folder",
         "extract --no-progress --umls {W}/photos --out {OUT}",
@@ -965,8 +971,10 @@ def test_bad_input(case: Case, outputs, tmp_path, monkeypatch):
     if case.code and case.one_line:
         assert len(lines) == 1, result.stderr  # one line, never a wrapped or multi-line dump
     # A run that succeeds prints its result on stdout (the "wrote …" line) and its warnings on stderr.
-    shown = [line.removeprefix("error: ").removeprefix("warning: ")
-             for line in (lines if case.code else message_lines(result.output))]
+    shown = [
+        line.removeprefix("error: ").removeprefix("warning: ")
+        for line in (lines if case.code else message_lines(result.output))
+    ]
     assert any(re.search(case.message, line) for line in shown), f"{case.message!r} not in {lines}"
     # inputs never change
     for name in INPUTS:

@@ -22,11 +22,20 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
         pytest.skip(f"the demo's LLM step cannot run: {why}")
     monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)  # KG linking only: the sets are scored elsewhere
     work = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--workdir", str(work), "--steps", "3", "--llm-concepts", "3",
-                                      "--llm-server", "transformers"])
+    result = CliRunner().invoke(
+        app, ["demo", "--workdir", str(work), "--steps", "3", "--llm-concepts", "3", "--llm-server", "transformers"]
+    )
     assert result.exit_code == 0, result.output
-    for folder in ("kg", "definitions", "pairs", "hub", "run/contrastive", "run/self_distillation", "run/final",
-                   "run/multilingual"):
+    for folder in (
+        "kg",
+        "definitions",
+        "pairs",
+        "hub",
+        "run/contrastive",
+        "run/self_distillation",
+        "run/final",
+        "run/multilingual",
+    ):
         assert (work / folder).is_dir(), folder
     assert "local transformers server" in result.output and "definitions written: 3;" in result.output
     assert "written in" in result.output
@@ -44,7 +53,8 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
     pairs = load_dataset(str(work / "hub"), "pairs", split="train")  # train concepts only: the Hub splits are real
     assert pairs.column_names[:2] == ["anchor", "positive"] and set(pairs["split"]) == {"train"}
     assert [(len(pairs),)] == duckdb.execute(
-        f"SELECT count(*) FROM '{work}/pairs/pairs.parquet' WHERE split = 'train'").fetchall()
+        f"SELECT count(*) FROM '{work}/pairs/pairs.parquet' WHERE split = 'train'"
+    ).fetchall()
     from sentence_transformers import SentenceTransformer
 
     assert SentenceTransformer(str(work / "run" / "final")).encode(["oral candidiasis"]).shape == (1, 384)
@@ -74,8 +84,7 @@ def test_the_demo_console_at_80_columns(tmp_path):
     env = {**os.environ, "COLUMNS": "80"}
     env.pop("KGBUILD_EVALSETS", None)
     cmd = [sys.executable, "-c", _NO_LLAMA, "demo", "--steps", "2", "--llm-server", "llama.cpp"]
-    quiet = subprocess.run([*cmd, "--workdir", str(tmp_path / "q")], capture_output=True, text=True, cwd=root,
-                           env=env)
+    quiet = subprocess.run([*cmd, "--workdir", str(tmp_path / "q")], capture_output=True, text=True, cwd=root, env=env)
     assert quiet.returncode == 0, quiet.stderr[-2000:]
     err = " ".join(quiet.stderr.split())
     assert "no local LLM: llama_cpp not installed: pip install 'llama-cpp-python[server]>=0.3'" in err
@@ -92,6 +101,7 @@ def test_the_demo_console_at_80_columns(tmp_path):
     assert "self-dist." in quiet.stdout and "multiling." in quiet.stdout and "XL SPA acc@1" in quiet.stdout
     assert max(len(line) for line in quiet.stdout.splitlines()) <= 80 and "…" not in quiet.stdout
     assert max(len(line) for line in quiet.stderr.splitlines() if "━" in line or "─" in line) <= 80
-    loud = subprocess.run([*cmd, "--workdir", str(tmp_path / "v"), "--verbose"], capture_output=True, text=True,
-                          cwd=root, env=env)
+    loud = subprocess.run(
+        [*cmd, "--workdir", str(tmp_path / "v"), "--verbose"], capture_output=True, text=True, cwd=root, env=env
+    )
     assert loud.returncode == 0 and "it/s" in loud.stderr

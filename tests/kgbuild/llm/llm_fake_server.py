@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _CONCEPT = re.compile(r'Concept: "([^"]*)"')
-_FILLER = ("is a biomedical concept described here from the facts of a knowledge graph; this sentence is padding "
-           "written by the fake server so that the definition has a realistic length of roughly fifty words, "
-           "which is what the prompt asks for and what the output checks expect from a real model answer.")
+_FILLER = (
+    "is a biomedical concept described here from the facts of a knowledge graph; this sentence is padding "
+    "written by the fake server so that the definition has a realistic length of roughly fifty words, "
+    "which is what the prompt asks for and what the output checks expect from a real model answer."
+)
 
 
 @dataclass
@@ -67,15 +69,29 @@ def default_text(concept: str) -> str:
 
 
 class FakeOpenAI:
-    def __init__(self, *, plan: Callable[[Call], Action | None] | None = None,
-                 line_plan: Callable[[str], Any] | None = None, polls_to_finish: int = 1,
-                 max_batch_lines: int = 50_000, shuffle_output: bool = True, error_shape: str = "openai",
-                 on_answer: Callable[[int], None] | None = None,
-                 on_batch_create: Callable[[int], None] | None = None, batch_api: bool = True,
-                 rpm: int | None = None, max_lifetime_s: float = 300.0, max_requests: int = 5_000_000,
-                 port: int = 0, record: bool = True, prompt_tokens: str = "quarter", overlong: float = 1.0,
-                 price_in: float = 0.15, price_out: float = 0.60,
-                 http_fault: Callable[[str, str], Any] | None = None):
+    def __init__(
+        self,
+        *,
+        plan: Callable[[Call], Action | None] | None = None,
+        line_plan: Callable[[str], Any] | None = None,
+        polls_to_finish: int = 1,
+        max_batch_lines: int = 50_000,
+        shuffle_output: bool = True,
+        error_shape: str = "openai",
+        on_answer: Callable[[int], None] | None = None,
+        on_batch_create: Callable[[int], None] | None = None,
+        batch_api: bool = True,
+        rpm: int | None = None,
+        max_lifetime_s: float = 300.0,
+        max_requests: int = 5_000_000,
+        port: int = 0,
+        record: bool = True,
+        prompt_tokens: str = "quarter",
+        overlong: float = 1.0,
+        price_in: float = 0.15,
+        price_out: float = 0.60,
+        http_fault: Callable[[str, str], Any] | None = None,
+    ):
         self.plan = plan
         self.line_plan = line_plan
         self.polls_to_finish = polls_to_finish
@@ -186,8 +202,11 @@ class FakeOpenAI:
                 if result is None:  # drop the connection without an answer
                     return
                 status, extra, payload, *trickle = result
-                head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"content-length: {len(payload)}",
-                        "connection: keep-alive"]
+                head = [
+                    f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+                    f"content-length: {len(payload)}",
+                    "connection: keep-alive",
+                ]
                 if "content-type" not in extra:
                     head.append("content-type: application/json")
                 head += [f"{k}: {v}" for k, v in extra.items()]
@@ -195,7 +214,7 @@ class FakeOpenAI:
                 if trickle and trickle[0] > 0:  # one byte at a time: every read succeeds, the answer never ends
                     deadline = time.monotonic() + 60
                     for i in range(len(payload)):
-                        writer.write(payload[i:i + 1])
+                        writer.write(payload[i : i + 1])
                         await writer.drain()
                         await asyncio.sleep(trickle[0])
                         if time.monotonic() > deadline:
@@ -212,8 +231,9 @@ class FakeOpenAI:
         if method == "POST" and path == "/v1/chat/completions":
             return await self._chat(json.loads(body), headers)
         if path == "/stats":  # for benchmarks that run the server in another process
-            return _json(200, {"chat_requests": self.n_chat, "paid": sum(self.paid.values()),
-                               "billed_usd": self.billed_usd})
+            return _json(
+                200, {"chat_requests": self.n_chat, "paid": sum(self.paid.values()), "billed_usd": self.billed_usd}
+            )
         if not self.batch_api:
             return _json(404, {"error": {"message": f"Not Found: {path}", "type": "invalid_request_error"}})
         fault = self.http_fault(method, path) if self.http_fault else None
@@ -242,9 +262,16 @@ class FakeOpenAI:
             return self._create_batch(json.loads(body))
         if method == "GET" and path == "/v1/batches":
             newest_first = sorted(self.batches.values(), key=lambda b: b["created_at"], reverse=True)
-            return _json(200, {"object": "list", "data": newest_first, "has_more": False,
-                               "first_id": newest_first[0]["id"] if newest_first else None,
-                               "last_id": newest_first[-1]["id"] if newest_first else None})
+            return _json(
+                200,
+                {
+                    "object": "list",
+                    "data": newest_first,
+                    "has_more": False,
+                    "first_id": newest_first[0]["id"] if newest_first else None,
+                    "last_id": newest_first[-1]["id"] if newest_first else None,
+                },
+            )
         if m := re.fullmatch(r"/v1/batches/([\w-]+)(/cancel)?", path):
             batch = self.batches.get(m.group(1))
             if batch is None:
@@ -263,8 +290,7 @@ class FakeOpenAI:
         with self.lock:
             self.n_chat += 1
             self.received[key] += 1
-            call = Call(n=self.n_chat, prompt=key, attempt=self.received[key],
-                        concept=_concept(messages), body=body)
+            call = Call(n=self.n_chat, prompt=key, attempt=self.received[key], concept=_concept(messages), body=body)
             if self.record:
                 self.request_times.append(time.monotonic())
                 self.bodies.append(json.dumps(body))
@@ -280,8 +306,17 @@ class FakeOpenAI:
             message = action.error_message or f"fake error {action.status}"
             if "{authorization}" in message:  # a server that echoes the request's credentials
                 message = message.replace("{authorization}", (headers or {}).get("authorization", ""))
-            return _json(action.status, {"error": {"message": message, "type": action.error_code or "server_error",
-                                                   "code": action.error_code}}, action.headers)
+            return _json(
+                action.status,
+                {
+                    "error": {
+                        "message": message,
+                        "type": action.error_code or "server_error",
+                        "code": action.error_code,
+                    }
+                },
+                action.headers,
+            )
         completion = self._completion(call.concept, messages, body, action.text, action.finish_reason, call.n)
         self._bill(key, completion["usage"])  # billed when the model answered, whether or not the client hears it
         if action.raw is not None:
@@ -305,7 +340,7 @@ class FakeOpenAI:
 
     def _over_rpm(self) -> bool:
         now = time.monotonic()
-        recent = [t for t in self.request_times[-(self.rpm + 1):] if now - t < 60.0]
+        recent = [t for t in self.request_times[-(self.rpm + 1) :] if now - t < 60.0]
         return len(recent) > self.rpm
 
     def _completion(self, concept: str, messages, body, text, finish_reason, n) -> dict[str, Any]:
@@ -315,12 +350,24 @@ class FakeOpenAI:
         completion_tokens = max(1, int(len(text.split()) * 1.3))
         if self.overlong > 1.0:
             completion_tokens = max(completion_tokens, int(self.overlong * body.get("max_tokens", 160)))
-        return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
-                "model": body.get("model", "fake"),
-                "choices": [{"index": 0, "finish_reason": finish_reason,
-                             "message": {"role": "assistant", "content": text, "refusal": None}}],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                          "total_tokens": prompt_tokens + completion_tokens}}
+        return {
+            "id": f"chatcmpl-{n}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": finish_reason,
+                    "message": {"role": "assistant", "content": text, "refusal": None},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
 
     # -- files and batches -----------------------------------------------------------------------------------------
 
@@ -330,8 +377,15 @@ class FakeOpenAI:
 
     def _file_object(self, fid: str) -> dict[str, Any]:
         f = self.files[fid]
-        return {"id": fid, "object": "file", "bytes": len(f["data"]), "created_at": f["created_at"],
-                "filename": f["filename"], "purpose": f["purpose"], "status": "processed"}
+        return {
+            "id": fid,
+            "object": "file",
+            "bytes": len(f["data"]),
+            "created_at": f["created_at"],
+            "filename": f["filename"],
+            "purpose": f["purpose"],
+            "status": "processed",
+        }
 
     def _upload(self, headers: dict[str, str], body: bytes):
         fields = _multipart(headers.get("content-type", ""), body)
@@ -354,11 +408,21 @@ class FakeOpenAI:
         self.batches_created += 1
         bid = self._new_id("batch")
         lines = self.files[body["input_file_id"]]["data"].count(b"\n")
-        batch = {"id": bid, "object": "batch", "endpoint": body["endpoint"], "input_file_id": body["input_file_id"],
-                 "completion_window": body["completion_window"], "status": "validating",
-                 "created_at": int(time.time()) * 1000 + self._ids, "metadata": body.get("metadata"),
-                 "output_file_id": None, "error_file_id": None, "errors": None,
-                 "request_counts": {"total": lines, "completed": 0, "failed": 0}, "_polls": 0}
+        batch = {
+            "id": bid,
+            "object": "batch",
+            "endpoint": body["endpoint"],
+            "input_file_id": body["input_file_id"],
+            "completion_window": body["completion_window"],
+            "status": "validating",
+            "created_at": int(time.time()) * 1000 + self._ids,
+            "metadata": body.get("metadata"),
+            "output_file_id": None,
+            "error_file_id": None,
+            "errors": None,
+            "request_counts": {"total": lines, "completed": 0, "failed": 0},
+            "_polls": 0,
+        }
         self.batches[bid] = batch
         if self.on_batch_create is not None:
             self.on_batch_create(self.batches_created)  # e.g. kill the client before it hears the answer
@@ -375,8 +439,17 @@ class FakeOpenAI:
         items = [json.loads(line) for line in data.splitlines() if line.strip()]
         if len(items) > self.max_batch_lines:
             batch["status"] = "failed"
-            batch["errors"] = {"object": "list", "data": [{"code": "too_many_lines", "line": None, "param": None,
-                               "message": f"{len(items)} lines > {self.max_batch_lines}"}]}
+            batch["errors"] = {
+                "object": "list",
+                "data": [
+                    {
+                        "code": "too_many_lines",
+                        "line": None,
+                        "param": None,
+                        "message": f"{len(items)} lines > {self.max_batch_lines}",
+                    }
+                ],
+            }
             return _public(batch)
         out, err, expired = [], [], False
         for item in items:
@@ -387,22 +460,53 @@ class FakeOpenAI:
                 messages = body["messages"]
                 comp = self._completion(_concept(messages), messages, body, None, "stop", self._ids)
                 self._bill(prompt_hash(messages), comp["usage"], factor=0.5)  # the Batch API's discount
-                out.append({"id": rid, "custom_id": cid, "error": None,
-                            "response": {"status_code": 200, "request_id": rid, "body": comp}})
+                out.append(
+                    {
+                        "id": rid,
+                        "custom_id": cid,
+                        "error": None,
+                        "response": {"status_code": 200, "request_id": rid, "body": comp},
+                    }
+                )
             elif verdict == "expire":
                 expired = True
                 if self.error_shape == "llmock":
-                    err.append({"id": rid, "custom_id": cid, "response": None,
-                                "error": {"code": "batch_expired", "message": "This request could not be executed "
-                                          "before the completion window expired."}})
+                    err.append(
+                        {
+                            "id": rid,
+                            "custom_id": cid,
+                            "response": None,
+                            "error": {
+                                "code": "batch_expired",
+                                "message": "This request could not be executed before the completion window expired.",
+                            },
+                        }
+                    )
             else:  # an HTTP status for this line, in the shape real OpenAI uses (error null, error in the body)
-                line = {"id": rid, "custom_id": cid, "error": None,
-                        "response": {"status_code": int(verdict), "request_id": rid,
-                                     "body": {"error": {"message": "fake line error", "type": "invalid_request_error",
-                                                        "param": "messages", "code": "context_length_exceeded"}}}}
+                line = {
+                    "id": rid,
+                    "custom_id": cid,
+                    "error": None,
+                    "response": {
+                        "status_code": int(verdict),
+                        "request_id": rid,
+                        "body": {
+                            "error": {
+                                "message": "fake line error",
+                                "type": "invalid_request_error",
+                                "param": "messages",
+                                "code": "context_length_exceeded",
+                            }
+                        },
+                    },
+                }
                 if self.error_shape == "llmock":
-                    line = {"id": rid, "custom_id": cid, "response": None,
-                            "error": {"code": str(verdict), "message": "fake line error"}}
+                    line = {
+                        "id": rid,
+                        "custom_id": cid,
+                        "response": None,
+                        "error": {"code": str(verdict), "message": "fake line error"},
+                    }
                 err.append(line)
         if self.shuffle_output:
             random.Random(7).shuffle(out)
@@ -464,9 +568,18 @@ def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, by
     return fields
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 408: "Request Timeout",
-            409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-            503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 
 
 def main() -> None:

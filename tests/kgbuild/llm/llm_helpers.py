@@ -67,7 +67,12 @@ def write_kg(folder: Path, n_extra: int = 0) -> Path:
 
 def fast_config(server: FakeOpenAI, **overrides) -> GenerateConfig:
     """Small backoffs so fault tests take fractions of a second; everything else as in production."""
-    defaults = dict(model="gpt-4o-mini", base_url=server.base_url, concurrency=8, timeout_s=5.0,
-                    retry=RetryPolicy(max_attempts=4, backoff_base_s=0.01, backoff_max_s=0.05))
+    defaults = dict(
+        model="gpt-4o-mini",
+        base_url=server.base_url,
+        concurrency=8,
+        timeout_s=5.0,
+        retry=RetryPolicy(max_attempts=4, backoff_base_s=0.01, backoff_max_s=0.05),
+    )
     defaults.update(overrides)
     return GenerateConfig(**defaults)

@@ -22,15 +22,28 @@ ANSWERS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").split
 
 
 def prompt_of(concept: str, synonyms: list[str]) -> str:
-    facts = Facts(ord=0, cui="C1", preferred_name=concept, synonyms=synonyms, semantic_types=["Disease or Syndrome"],
-                  parents=["Inflammatory disorder of digestive tract"],
-                  relations=[f"{concept} has finding site Appendix"])
+    facts = Facts(
+        ord=0,
+        cui="C1",
+        preferred_name=concept,
+        synonyms=synonyms,
+        semantic_types=["Disease or Syndrome"],
+        parents=["Inflammatory disorder of digestive tract"],
+        relations=[f"{concept} has finding site Appendix"],
+    )
     return "\n".join(m["content"] for m in render_messages(facts))
 
 
 def check(text: str, concept: str, synonyms: list[str]) -> tuple[str, str | None]:
-    return check_answer(clean_text(text), "stop", None, [concept, *synonyms], CheckConfig(),
-                        prompt=prompt_of(concept, synonyms), template=TEMPLATE_TEXT)
+    return check_answer(
+        clean_text(text),
+        "stop",
+        None,
+        [concept, *synonyms],
+        CheckConfig(),
+        prompt=prompt_of(concept, synonyms),
+        template=TEMPLATE_TEXT,
+    )
 
 
 @pytest.mark.parametrize("answer", ANSWERS, ids=[f"{a['expect']}-{a['why']}" for a in ANSWERS])
@@ -48,8 +61,12 @@ def test_the_corpus_has_both_sides():
 def test_verbatim_echoes_of_the_prompt_are_caught(part):
     prompt = prompt_of("Appendicitis", ["Epityphlitis"])
     user = prompt.split("\n", 1)[1]  # without the system line
-    text = {"user": user, "system+user": prompt, "instructions": f"Appendicitis. {INSTRUCTIONS}",
-            "system": f"{SYSTEM} Appendicitis is an inflammation of the appendix that causes pain and fever."}[part]
+    text = {
+        "user": user,
+        "system+user": prompt,
+        "instructions": f"Appendicitis. {INSTRUCTIONS}",
+        "system": f"{SYSTEM} Appendicitis is an inflammation of the appendix that causes pain and fever.",
+    }[part]
     assert check(text, "Appendicitis", ["Epityphlitis"])[0] == "echo"
 
 

@@ -132,8 +132,7 @@ def test_kill_then_restart_resumes_the_same_batches(tmp_path, fake, when):
             os.kill(child_pid[0], signal.SIGKILL)
             killed.set()
 
-    server = fake(on_batch_create=on_batch_create,
-                  polls_to_finish=10_000 if when == "while-polling" else 1)
+    server = fake(on_batch_create=on_batch_create, polls_to_finish=10_000 if when == "while-polling" else 1)
     child = start_child(kg, out, server.base_url, mode="batch", batch_lines=8)
     child_pid.append(child.pid)
     try:
@@ -171,13 +170,15 @@ def test_enqueued_token_limit_submits_a_batch_only_when_the_queue_has_room(kg40,
     active_at_create: list[int] = []
 
     def on_batch_create(n: int) -> None:
-        active_at_create.append(sum(b["status"] not in ("completed", "expired", "failed", "cancelled")
-                                    for b in server.batches.values()))
+        active_at_create.append(
+            sum(b["status"] not in ("completed", "expired", "failed", "cancelled") for b in server.batches.values())
+        )
 
     server = fake(polls_to_finish=3, on_batch_create=on_batch_create)
     out = tmp_path / "defs"
     # A shard of 10 prompts is ~1,500 estimated input tokens: a 2,000-token queue holds one batch at a time.
-    summary = DefinitionGenerator(kg40, out, batch_config(server, batch_max_lines=10,
-                                                          batch_max_enqueued_tokens=2_000)).run()
+    summary = DefinitionGenerator(
+        kg40, out, batch_config(server, batch_max_lines=10, batch_max_enqueued_tokens=2_000)
+    ).run()
     assert summary.done == 44 and server.batches_created == 5
     assert active_at_create == [1, 1, 1, 1, 1]  # the new one only: the previous had finished

@@ -44,20 +44,27 @@ def test_output_reads_as_one_table_for_consumers(kg, tmp_path, fake):
     server = fake()
     out = tmp_path / "defs"
     assert run("--kg", str(kg), "--out", str(out), "--base-url", server.base_url).exit_code == 0
-    ok = duckdb.sql(f"SELECT cui, text FROM read_parquet('{out}/llm_definitions/part-*.parquet') "
-                    "WHERE status = 'ok' ORDER BY cui").fetchall()
+    ok = duckdb.sql(
+        f"SELECT cui, text FROM read_parquet('{out}/llm_definitions/part-*.parquet') WHERE status = 'ok' ORDER BY cui"
+    ).fetchall()
     assert [c for c, _ in ok] == ["C0000005", "C0003615", "C0021390", "C0085693"]
     ds = datasets.load_dataset("parquet", data_files=str(out / "llm_definitions" / "part-*.parquet"), split="train")
     assert ds.num_rows == 4 and "Appendicitis" in " ".join(ds["text"])
 
 
-@pytest.mark.parametrize(("args", "env", "message"), [
-    (["--kg", "{tmp}/missing"], {"OPENAI_API_KEY": "sk-t"}, "no KG here"),
-    (["--kg", "{kg}"], {"OPENAI_API_KEY": ""}, "OPENAI_API_KEY is not set"),
-    (["--kg", "{kg}", "--model", "my-local-model", "--budget-usd", "1"], {"OPENAI_API_KEY": "sk-t"},
-     "no price for model 'my-local-model'"),
-    (["--kg", "{kg}", "--concurrency", "0"], {"OPENAI_API_KEY": "sk-t"}, "--concurrency must be at least 1"),
-])
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--kg", "{tmp}/missing"], {"OPENAI_API_KEY": "sk-t"}, "no KG here"),
+        (["--kg", "{kg}"], {"OPENAI_API_KEY": ""}, "OPENAI_API_KEY is not set"),
+        (
+            ["--kg", "{kg}", "--model", "my-local-model", "--budget-usd", "1"],
+            {"OPENAI_API_KEY": "sk-t"},
+            "no price for model 'my-local-model'",
+        ),
+        (["--kg", "{kg}", "--concurrency", "0"], {"OPENAI_API_KEY": "sk-t"}, "--concurrency must be at least 1"),
+    ],
+)
 def test_bad_input_is_one_red_line_and_exit_1_with_nothing_written(kg, tmp_path, args, env, message):
     out = tmp_path / "defs"
     args = [a.format(tmp=tmp_path, kg=kg) for a in args]
@@ -86,8 +93,11 @@ def test_a_server_that_refuses_the_key_stops_with_exit_1(kg, tmp_path, fake):
 def test_a_kg_without_names_is_reported_before_anything_is_written(kg, tmp_path):
     (kg / "names.parquet").unlink()
     out = tmp_path / "defs"
-    result = runner.invoke(app, ["generate-definitions", "--kg", str(kg), "--out", str(out), "--no-progress"],
-                           env={"OPENAI_API_KEY": "sk-t"})
+    result = runner.invoke(
+        app,
+        ["generate-definitions", "--kg", str(kg), "--out", str(out), "--no-progress"],
+        env={"OPENAI_API_KEY": "sk-t"},
+    )
     assert result.exit_code == 1 and "the KG has no names table" in result.stderr and "names.parquet" in result.stderr
     assert not out.exists()
 
@@ -100,8 +110,9 @@ def test_on_the_bundled_sample_release(sample_kg, tmp_path, fake):
     assert result.exit_code == 0, result.output
     assert "done 25, cached 0, failed 0" in result.stdout
     con = duckdb.connect()
-    defined = {r[0] for r in con.sql(f"SELECT cui FROM '{sample_kg}/concepts.parquet' WHERE has_definition")
-               .fetchall()}
+    defined = {
+        r[0] for r in con.sql(f"SELECT cui FROM '{sample_kg}/concepts.parquet' WHERE has_definition").fetchall()
+    }
     got = {r[0] for r in con.sql(f"SELECT cui FROM read_parquet('{out}/llm_definitions/*.parquet')").fetchall()}
     assert len(got) == 25 and defined and not got & defined  # only concepts without a UMLS definition
     # Prompts carry the KG's facts: every prompt names its concept, and the most-connected ones have parents.
@@ -114,8 +125,19 @@ def test_on_the_bundled_sample_release(sample_kg, tmp_path, fake):
 def test_cli_batch_mode(kg, tmp_path, fake):
     server = fake(polls_to_finish=2)
     out = tmp_path / "defs"
-    result = run("--kg", str(kg), "--out", str(out), "--base-url", server.base_url, "--batch", "--poll", "0.01",
-                 "--max-enqueued-tokens", "100000")
+    result = run(
+        "--kg",
+        str(kg),
+        "--out",
+        str(out),
+        "--base-url",
+        server.base_url,
+        "--batch",
+        "--poll",
+        "0.01",
+        "--max-enqueued-tokens",
+        "100000",
+    )
     assert result.exit_code == 0, result.output
     assert "done 4, cached 0" in result.stdout and server.batches_created == 1 and server.files == {}
     backends = duckdb.sql(f"SELECT DISTINCT backend FROM read_parquet('{out}/llm_definitions/*.parquet')").fetchall()

@@ -101,8 +101,11 @@ def test_timeouts_are_retried(kg, tmp_path, fake):
     assert {r["attempts"] for r in rows(out).values()} == {2}
 
 
-@pytest.mark.parametrize("raw", [b'{"id": "x", "choi', b"<html>502 Bad Gateway</html>", b'{"foo": 1}'],
-                         ids=["truncated-json", "html", "no-choices"])
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"id": "x", "choi', b"<html>502 Bad Gateway</html>", b'{"foo": 1}'],
+    ids=["truncated-json", "html", "no-choices"],
+)
 def test_malformed_bodies_are_retried(kg, tmp_path, fake, raw):
     server = fake(plan=lambda c: Action(raw=raw) if c.attempt == 1 else None)
     out = tmp_path / "defs"

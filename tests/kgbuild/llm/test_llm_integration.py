@@ -35,8 +35,16 @@ def config(server: tuple[str, str, str], **overrides) -> GenerateConfig:
     # one in flight would only queue, and on a loaded CI machine its wait could pass the timeout (as the demo does).
     base_url, model, backend = server
     concurrency = 1 if backend == "transformers" else 2
-    return GenerateConfig(**{"model": model, "base_url": base_url, "concurrency": concurrency, "seed": 1,
-                             "timeout_s": 300.0, **overrides})
+    return GenerateConfig(
+        **{
+            "model": model,
+            "base_url": base_url,
+            "concurrency": concurrency,
+            "seed": 1,
+            "timeout_s": 300.0,
+            **overrides,
+        }
+    )
 
 
 def test_real_model_answers_are_stored_checked_and_cached(llama_server, kg, tmp_path, monkeypatch):
@@ -49,8 +57,16 @@ def test_real_model_answers_are_stored_checked_and_cached(llama_server, kg, tmp_
     assert all(r["text"] for r in rows)
     assert summary.unpriced and summary.cost_usd == 0
     # Every answer is either a definition or marked with why it is not one (a 135M model is often off).
-    assert {r["status"] for r in rows} <= {"ok", "too_short", "too_long", "unnamed", "refusal", "truncated", "echo",
-                                          "meta"}
+    assert {r["status"] for r in rows} <= {
+        "ok",
+        "too_short",
+        "too_long",
+        "unnamed",
+        "refusal",
+        "truncated",
+        "echo",
+        "meta",
+    }
 
     again = DefinitionGenerator(kg, out, config(llama_server)).run()
     assert again.cached == 4 and again.http_attempts == 0

@@ -36,11 +36,16 @@ DefinitionGenerator(sys.argv[1], sys.argv[2], config).run()
 """
 
 
-def start_child(kg: Path, out: Path, base_url: str, *, flush_rows: int = 5, mode: str = "online",
-                batch_lines: int = 50_000) -> subprocess.Popen:
+def start_child(
+    kg: Path, out: Path, base_url: str, *, flush_rows: int = 5, mode: str = "online", batch_lines: int = 50_000
+) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test"}
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(kg), str(out), base_url, str(flush_rows), mode,
-                             str(batch_lines)], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(kg), str(out), base_url, str(flush_rows), mode, str(batch_lines)],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+    )
 
 
 def keys_on_disk(out: Path) -> tuple[set[str], int]:

@@ -136,17 +136,25 @@ def mean_cost_per_request(kg, tmp_path, fake) -> float:
     return server.billed_usd / sum(server.paid.values())
 
 
-@pytest.mark.parametrize("hostile", [pytest.param("timeouts", marks=pytest.mark.slow), "one-token-per-char",
-                                     "overlong", pytest.param("all", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        pytest.param("timeouts", marks=pytest.mark.slow),
+        "one-token-per-char",
+        "overlong",
+        pytest.param("all", marks=pytest.mark.slow),
+    ],
+)
 def test_the_cap_holds_against_a_server_that_bills_more_than_it_answers(kg40, tmp_path, fake, hostile):
     cap = 0.0025
     timeouts = hostile in ("timeouts", "all")
-    server = fake(plan=lambda c: Action(delay_s=0.6) if timeouts and c.attempt == 1 else None,
-                  prompt_tokens="chars" if hostile in ("one-token-per-char", "all") else "quarter",
-                  overlong=1.5 if hostile in ("overlong", "all") else 1.0)
+    server = fake(
+        plan=lambda c: Action(delay_s=0.6) if timeouts and c.attempt == 1 else None,
+        prompt_tokens="chars" if hostile in ("one-token-per-char", "all") else "quarter",
+        overlong=1.5 if hostile in ("overlong", "all") else 1.0,
+    )
     out = tmp_path / "defs"
-    summary = DefinitionGenerator(kg40, out, fast_config(server, budget_usd=cap, timeout_s=0.3,
-                                                         concurrency=4)).run()
+    summary = DefinitionGenerator(kg40, out, fast_config(server, budget_usd=cap, timeout_s=0.3, concurrency=4)).run()
     time.sleep(0.8)  # let the server bill the attempts still running after the client gave up
     assert server.billed_usd <= cap, (server.billed_usd, summary.spent_usd)
     assert summary.spent_usd >= server.billed_usd - 1e-12  # what we counted is never below the bill
@@ -183,8 +191,11 @@ def test_a_429_asking_for_a_day_stops_the_run_with_one_line_and_keeps_the_answer
 
 
 def test_insufficient_quota_is_fatal_at_once(kg40, tmp_path, fake):
-    server = fake(plan=lambda c: Action(status=429, error_code="insufficient_quota",
-                                        error_message="You exceeded your current quota"))
+    server = fake(
+        plan=lambda c: Action(
+            status=429, error_code="insufficient_quota", error_message="You exceeded your current quota"
+        )
+    )
     with pytest.raises(RunStopped, match="quota"):
         DefinitionGenerator(kg40, tmp_path / "defs", fast_config(server, concurrency=4)).run()
     assert sum(server.received.values()) <= 4  # the workers in flight, no retry
@@ -300,10 +311,20 @@ def test_nothing_succeeded_is_exit_1_in_the_cli(kg, tmp_path, fake):
     from kgbuild.cli import app
 
     server = fake(plan=lambda c: Action(status=400))
-    result = CliRunner().invoke(app, ["generate-definitions", "--kg", str(kg), "--out", str(tmp_path / "defs"),
-                                      "--base-url", server.base_url, "--no-progress"],
-                                env={"OPENAI_API_KEY": "sk-test", **{k: v for k, v in os.environ.items()
-                                                                     if k == "PATH"}})
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate-definitions",
+            "--kg",
+            str(kg),
+            "--out",
+            str(tmp_path / "defs"),
+            "--base-url",
+            server.base_url,
+            "--no-progress",
+        ],
+        env={"OPENAI_API_KEY": "sk-test", **{k: v for k, v in os.environ.items() if k == "PATH"}},
+    )
     assert result.exit_code == 1 and "none of the 4 requests got an answer" in result.stderr
     assert "HTTP 400" in result.stderr
 
@@ -331,7 +352,7 @@ def test_ctrl_c_keeps_everything_paid_for_and_the_rerun_pays_nothing_twice(tmp_p
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and child.poll() is None:
-            if (server.batches_created > int(existing) if batch else sum(server.paid.values()) >= first + 10):
+            if server.batches_created > int(existing) if batch else sum(server.paid.values()) >= first + 10:
                 break
             time.sleep(0.05)
         time.sleep(0.3)  # the answers received are journalled

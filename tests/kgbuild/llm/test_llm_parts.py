@@ -29,7 +29,12 @@ def test_targets_lack_a_definition_and_come_most_connected_first(kg):
     # Appendix has a definition; appendicitis has 4 edges, acute appendicitis 2, the parent and the lonely one 1.
     assert [f.cui for f in got] == ["C0003615", "C0085693", "C0000005", "C0021390"]
     assert [f.cui for f in facts(kg, only_missing=False, order="cui")] == [
-        "C0000005", "C0003615", "C0003617", "C0021390", "C0085693"]
+        "C0000005",
+        "C0003615",
+        "C0003617",
+        "C0021390",
+        "C0085693",
+    ]
     assert [f.cui for f in facts(kg, limit=2)] == ["C0003615", "C0085693"]
 
 
@@ -43,17 +48,24 @@ def test_facts_are_grounded_in_the_kg(kg):
     assert appendicitis.relations == ["Appendicitis has finding site Appendix"]
     # Edges count in both directions: the appendix is the tail of two.
     appendix = next(f for f in facts(kg, only_missing=False) if f.cui == "C0003617")
-    assert appendix.relations == ["Acute appendicitis has finding site Appendix",
-                                  "Appendicitis has finding site Appendix"]
+    assert appendix.relations == [
+        "Acute appendicitis has finding site Appendix",
+        "Appendicitis has finding site Appendix",
+    ]
 
 
 def test_prompt_has_names_and_facts_but_no_codes(kg):
     messages = render_messages(facts(kg)[0])
     user = messages[1]["content"]
     assert [m["role"] for m in messages] == ["system", "user"]
-    for expected in ('Concept: "Appendicitis"', "Epityphlitis", "Disease or Syndrome",
-                     "Is a kind of: Inflammatory disorder of digestive tract",
-                     "Appendicitis has finding site Appendix", "40 to 60 words"):
+    for expected in (
+        'Concept: "Appendicitis"',
+        "Epityphlitis",
+        "Disease or Syndrome",
+        "Is a kind of: Inflammatory disorder of digestive tract",
+        "Appendicitis has finding site Appendix",
+        "40 to 60 words",
+    ):
         assert expected in user
     for code in ("C0003615", "C0021390", "SNOMEDCT", "MSH"):
         assert code not in user
@@ -63,24 +75,39 @@ def test_request_key_covers_model_messages_params_and_template():
     messages = [{"role": "user", "content": "x"}]
     key = request_key("m", messages, {"temperature": 0, "max_tokens": 10}, "v1")
     assert key == request_key("m", [dict(messages[0])], {"max_tokens": 10, "temperature": 0}, "v1")  # order-free
-    assert len({key, request_key("m2", messages, {"temperature": 0, "max_tokens": 10}, "v1"),
+    assert (
+        len(
+            {
+                key,
+                request_key("m2", messages, {"temperature": 0, "max_tokens": 10}, "v1"),
                 request_key("m", messages, {"temperature": 0.5, "max_tokens": 10}, "v1"),
                 request_key("m", messages, {"temperature": 0, "max_tokens": 10}, "v2"),
-                request_key("m", [{"role": "user", "content": "y"}], {"temperature": 0, "max_tokens": 10}, "v1")}) == 5
+                request_key("m", [{"role": "user", "content": "y"}], {"temperature": 0, "max_tokens": 10}, "v1"),
+            }
+        )
+        == 5
+    )
     assert TEMPLATE_VERSION
 
 
-@pytest.mark.parametrize(("text", "finish", "status"), [
-    ("Appendicitis is an inflammation of the vermiform appendix " + "word " * 30, "stop", "ok"),
-    ("Inflammation of the appendix, also called epityphlitis, " + "word " * 30, "stop", "ok"),  # a synonym names it
-    ("Appendicitis is " + "word " * 200, "length", "truncated"),
-    ("I'm sorry, but I can't provide a definition for that.", "stop", "refusal"),
-    ("As an AI language model I cannot " + "word " * 30, "stop", "refusal"),
-    ("", "stop", "empty"),
-    ("Appendicitis is an inflammation.", "stop", "too_short"),
-    ("Appendicitis " + "word " * 150, "stop", "too_long"),
-    ("A disease of the bowel " + "word " * 30, "stop", "unnamed"),
-])
+@pytest.mark.parametrize(
+    ("text", "finish", "status"),
+    [
+        ("Appendicitis is an inflammation of the vermiform appendix " + "word " * 30, "stop", "ok"),
+        (
+            "Inflammation of the appendix, also called epityphlitis, " + "word " * 30,
+            "stop",
+            "ok",
+        ),  # a synonym names it
+        ("Appendicitis is " + "word " * 200, "length", "truncated"),
+        ("I'm sorry, but I can't provide a definition for that.", "stop", "refusal"),
+        ("As an AI language model I cannot " + "word " * 30, "stop", "refusal"),
+        ("", "stop", "empty"),
+        ("Appendicitis is an inflammation.", "stop", "too_short"),
+        ("Appendicitis " + "word " * 150, "stop", "too_long"),
+        ("A disease of the bowel " + "word " * 30, "stop", "unnamed"),
+    ],
+)
 def test_output_checks(text, finish, status):
     got, reason = check_answer(clean_text(text), finish, None, ["Appendicitis", "Epityphlitis"], CheckConfig())
     assert got == status
@@ -109,9 +136,23 @@ def test_prices_match_by_prefix_and_batch_halves_them(tmp_path):
 
 
 def row(key: str, status: str = "ok", cui: str = "C1", text: str = "Some text") -> dict:
-    return {"key": key, "cui": cui, "model": "m", "prompt_version": "v", "text": text, "finish_reason": "stop",
-            "prompt_tokens": 10, "completion_tokens": 5, "cost_usd": 0.0, "status": status, "error": None,
-            "attempts": 1, "backend": "online", "batch_id": None, "created_at": datetime.now(UTC)}
+    return {
+        "key": key,
+        "cui": cui,
+        "model": "m",
+        "prompt_version": "v",
+        "text": text,
+        "finish_reason": "stop",
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "cost_usd": 0.0,
+        "status": status,
+        "error": None,
+        "attempts": 1,
+        "backend": "online",
+        "batch_id": None,
+        "created_at": datetime.now(UTC),
+    }
 
 
 def test_store_recovers_the_journal_of_a_killed_run_and_drops_a_torn_line(tmp_path):
@@ -169,10 +210,14 @@ def test_two_concepts_with_the_same_prompt_are_sent_once(kg, tmp_path, fake):
     from kgbuild.llm.generate import DefinitionGenerator
 
     con = duckdb.connect()
-    con.sql(f"COPY (SELECT * FROM '{kg}/concepts.parquet' UNION ALL "
-            f"SELECT 'C0099999', 'Lonely concept', [], 1, false) TO '{kg}/concepts2.parquet'")
-    con.sql(f"COPY (SELECT * FROM '{kg}/names.parquet' UNION ALL SELECT 'C0099999', 'A99', 'Lonely concept', 'ENG', "
-            f"'MSH', 'MH', true, 'N', 0) TO '{kg}/names2.parquet'")
+    con.sql(
+        f"COPY (SELECT * FROM '{kg}/concepts.parquet' UNION ALL "
+        f"SELECT 'C0099999', 'Lonely concept', [], 1, false) TO '{kg}/concepts2.parquet'"
+    )
+    con.sql(
+        f"COPY (SELECT * FROM '{kg}/names.parquet' UNION ALL SELECT 'C0099999', 'A99', 'Lonely concept', 'ENG', "
+        f"'MSH', 'MH', true, 'N', 0) TO '{kg}/names2.parquet'"
+    )
     for t in ("concepts", "names"):
         (kg / f"{t}2.parquet").replace(kg / f"{t}.parquet")
     server = fake()

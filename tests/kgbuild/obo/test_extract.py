@@ -163,13 +163,21 @@ def test_language_tagged_synonyms_become_names_of_their_language(tmp_path):
         'synonym: "Microcefalia" EXACT [] {lang="es"}\n'
         'synonym: "Microcéphalie"@fr EXACT []\n'
         'synonym: "Mikrozephalie" EXACT [] {xml:lang="de-DE"}\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     manifest = extract_obo(tmp_path / "ml.obo", tmp_path / "kg")
-    names = _rows(tmp_path / "kg" / "names.parquet",
-                  "SELECT name, lang, tty, is_preferred FROM t WHERE cui = 'HP:0000252' ORDER BY aui")
-    assert names == [("Microcephaly", "ENG", "PT", True), ("Small head", "ENG", "EXACT", False),
-                     ("Cabeza pequeña", "SPA", "RELATED", False), ("Microcefalia", "SPA", "EXACT", True),
-                     ("Microcéphalie", "FRE", "EXACT", True), ("Mikrozephalie", "GER", "EXACT", True)]
+    names = _rows(
+        tmp_path / "kg" / "names.parquet",
+        "SELECT name, lang, tty, is_preferred FROM t WHERE cui = 'HP:0000252' ORDER BY aui",
+    )
+    assert names == [
+        ("Microcephaly", "ENG", "PT", True),
+        ("Small head", "ENG", "EXACT", False),
+        ("Cabeza pequeña", "SPA", "RELATED", False),
+        ("Microcefalia", "SPA", "EXACT", True),
+        ("Microcéphalie", "FRE", "EXACT", True),
+        ("Mikrozephalie", "GER", "EXACT", True),
+    ]
     assert manifest["languages"]["SPA"] == {"atoms": 2, "concepts": 1}
     assert all(c.passed for checks in check_folder(tmp_path / "kg").values() for c in checks)
     out = tmp_path / "pairs"

@@ -21,20 +21,26 @@ def q(sql):
 
 
 def test_exact_descriptions_of_known_concepts(sample_pairs):
-    got = dict(q(f"SELECT cui, description FROM '{sample_pairs}/descriptions.parquet' "
-                 "WHERE cui IN ('C0006840', 'C0006849', 'C0348110')"))
+    got = dict(
+        q(
+            f"SELECT cui, description FROM '{sample_pairs}/descriptions.parquet' "
+            "WHERE cui IN ('C0006840', 'C0006849', 'C0348110')"
+        )
+    )
     assert got == {
         "C0006840": "Candidiasis is a disease or syndrome which is a kind of unspecified mycosis "
-                    "and has causative agent candida.",
+        "and has causative agent candida.",
         "C0006849": "Candidiasis, Oral is a disease or syndrome which is a kind of candidiasis.",
         "C0348110": "Certain zoonotic bacterial diseases (A20-A28) is a disease or syndrome which is a kind of "
-                    "certain infectious and parasitic diseases (A00-B99).",
+        "certain infectious and parasitic diseases (A00-B99).",
     }
 
 
 def test_no_concept_in_two_splits_and_linking_only_on_held_out_concepts(sample_pairs):
-    assert q(f"SELECT count(*) FROM (SELECT cui FROM '{sample_pairs}/pairs.parquet' GROUP BY cui "
-             "HAVING count(DISTINCT split) > 1)") == [(0,)]
+    assert q(
+        f"SELECT count(*) FROM (SELECT cui FROM '{sample_pairs}/pairs.parquet' GROUP BY cui "
+        "HAVING count(DISTINCT split) > 1)"
+    ) == [(0,)]
     train = {r[0] for r in q(f"SELECT DISTINCT cui FROM '{sample_pairs}/pairs.parquet' WHERE split = 'train'")}
     linking = {r[0] for r in q(f"SELECT DISTINCT cui FROM '{sample_pairs}/linking.parquet'")}
     assert linking and not linking & train

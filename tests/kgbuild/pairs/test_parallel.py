@@ -42,8 +42,10 @@ def test_extract_manifest_lists_atoms_and_concepts_per_language(kg3, sample_kg):
     langs = json.loads((kg3 / "manifest.json").read_text())["languages"]
     assert list(langs) == ["ENG", "SPA", "FRE"]  # most atoms first
     assert langs["SPA"]["atoms"] == rows(kg3 / "names.parquet", "SELECT count(*) FROM t WHERE lang = 'SPA'")[0][0]
-    assert langs["SPA"]["concepts"] == rows(kg3 / "names.parquet",
-                                            "SELECT count(DISTINCT cui) FROM t WHERE lang = 'SPA'")[0][0]
+    assert (
+        langs["SPA"]["concepts"]
+        == rows(kg3 / "names.parquet", "SELECT count(DISTINCT cui) FROM t WHERE lang = 'SPA'")[0][0]
+    )
     assert list(json.loads((sample_kg / "manifest.json").read_text())["languages"]) == ["ENG"]
     # MRDEF has no language: MSHSPA's definitions are Spanish (MRSAB) and stay out of an English-only KG
     assert rows(sample_kg / "definitions.parquet", "SELECT count(*) FROM t WHERE sab = 'MSHSPA'") == [(0,)]
@@ -63,7 +65,8 @@ def test_parallel_table_pairs_english_with_each_language_by_concept_split(parall
     mismatched = duckdb.sql(
         f"SELECT count(*) FROM read_parquet('{table}') AS x "
         f"JOIN (SELECT DISTINCT cui, split FROM read_parquet('{parallel_pairs / 'pairs.parquet'}')) AS p USING (cui) "
-        "WHERE x.split <> p.split").fetchall()
+        "WHERE x.split <> p.split"
+    ).fetchall()
     assert mismatched == [(0,)]
     assert {s for (s,) in rows(table, "SELECT DISTINCT split FROM t")} == {"train", "dev", "test"}
     # a translation spelled as the English name teaches nothing (Treponema pallidum)
@@ -81,13 +84,19 @@ def test_parallel_table_pairs_english_with_each_language_by_concept_split(parall
 def test_crosslingual_linking_asks_foreign_names_of_held_out_concepts(parallel_pairs, kg3):
     links = parallel_pairs / "crosslingual_linking.parquet"
     assert {s for (s,) in rows(links, "SELECT DISTINCT split FROM t")} == {"dev", "test"}
-    held_out = rows(links, f"""SELECT count(*) FROM t JOIN (SELECT DISTINCT cui, split FROM
-        read_parquet('{parallel_pairs / 'pairs.parquet'}')) AS p USING (cui) WHERE p.split = 'train'""")
+    held_out = rows(
+        links,
+        f"""SELECT count(*) FROM t JOIN (SELECT DISTINCT cui, split FROM
+        read_parquet('{parallel_pairs / "pairs.parquet"}')) AS p USING (cui) WHERE p.split = 'train'""",
+    )
     assert held_out == [(0,)]
     assert ("Rubéola", "C0035920", "SPA", "dev") in rows(links, "SELECT * FROM t")
     # never an English name of its concept, and every gold concept is a candidate
-    english = rows(links, f"""SELECT count(*) FROM t JOIN read_parquet('{kg3 / "names.parquet"}') AS n
-        ON n.cui = t.cui AND lower(n.name) = lower(t.query) AND n.lang = 'ENG'""")
+    english = rows(
+        links,
+        f"""SELECT count(*) FROM t JOIN read_parquet('{kg3 / "names.parquet"}') AS n
+        ON n.cui = t.cui AND lower(n.name) = lower(t.query) AND n.lang = 'ENG'""",
+    )
     assert english == [(0,)]
     cands = {c for (c,) in rows(parallel_pairs / "linking_candidates.parquet", "SELECT cui FROM t")}
     assert {c for (c,) in rows(links, "SELECT cui FROM t")} <= cands
@@ -101,13 +110,15 @@ def test_without_parallel_lang_nothing_changes(kg3, tmp_path):
 
 def test_bad_parallel_languages_are_one_line(kg3, sample_kg, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(app, ["build-pairs", "--kg", str(kg3), "--out", str(tmp_path / "a"),
-                                 "--parallel-lang", "GER"])
+    result = runner.invoke(
+        app, ["build-pairs", "--kg", str(kg3), "--out", str(tmp_path / "a"), "--parallel-lang", "GER"]
+    )
     assert result.exit_code == 1
     assert "--parallel-lang GER: no name in that language; languages present: ENG (" in result.output
     assert "SPA (" in result.output and not (tmp_path / "a").exists()
-    result = runner.invoke(app, ["build-pairs", "--kg", str(sample_kg), "--out", str(tmp_path / "b"),
-                                 "--parallel-lang", "SPA"])
+    result = runner.invoke(
+        app, ["build-pairs", "--kg", str(sample_kg), "--out", str(tmp_path / "b"), "--parallel-lang", "SPA"]
+    )
     assert result.exit_code == 1
     assert "one language only: ENG" in result.output and "--lang ENG --lang SPA" in result.output
     with pytest.raises(UserError, match="language of the pairs"):
@@ -121,13 +132,17 @@ def test_literal_rows_caps_and_ambiguous_queries(tmp_path):
     kg = write_kg(
         tmp_path / "kg",
         concepts=[(f"C{i:07d}", f"Disease {i}", []) for i in range(40)],
-        names=[n for i in range(40) for n in (
-            name(f"C{i:07d}", f"A{i}e", f"Disease {i}", pref=True),
-            name(f"C{i:07d}", f"A{i}s", f"Illness {i}"),
-            name(f"C{i:07d}", f"A{i}x", f"Enfermedad {i}", "SPA", True),
-            name(f"C{i:07d}", f"A{i}y", f"Mal {i}", "SPA"),
-            name(f"C{i:07d}", f"A{i}z", "Mal comun", "SPA"),  # a name every concept shares: never a query
-        )],
+        names=[
+            n
+            for i in range(40)
+            for n in (
+                name(f"C{i:07d}", f"A{i}e", f"Disease {i}", pref=True),
+                name(f"C{i:07d}", f"A{i}s", f"Illness {i}"),
+                name(f"C{i:07d}", f"A{i}x", f"Enfermedad {i}", "SPA", True),
+                name(f"C{i:07d}", f"A{i}y", f"Mal {i}", "SPA"),
+                name(f"C{i:07d}", f"A{i}z", "Mal comun", "SPA"),  # a name every concept shares: never a query
+            )
+        ],
     )
     out = tmp_path / "pairs"
     build_pairs(kg, out, options=PairOptions(parallel_langs=("SPA",), max_parallel_per_concept=3))
@@ -140,8 +155,9 @@ def test_literal_rows_caps_and_ambiguous_queries(tmp_path):
 
 def test_the_dataset_card_covers_the_parallel_tables(parallel_pairs, tmp_path):
     stage = tmp_path / "hub"
-    result = CliRunner().invoke(app, ["publish", str(parallel_pairs), "--repo-id", "lab/pairs", "--dry-run",
-                                      "--stage-dir", str(stage)])
+    result = CliRunner().invoke(
+        app, ["publish", str(parallel_pairs), "--repo-id", "lab/pairs", "--dry-run", "--stage-dir", str(stage)]
+    )
     assert result.exit_code == 0, result.output
     from huggingface_hub import DatasetCard
 

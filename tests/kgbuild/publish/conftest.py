@@ -28,4 +28,3 @@ def card_validator(monkeypatch):
     with CardValidator() as server:
         online(monkeypatch, server.url)
         yield server
-

@@ -14,8 +14,11 @@ from huggingface_hub import HfApi
 
 def snapshot(folder: Path) -> dict[str, str]:
     """Relative path -> sha256 of every file under `folder`."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(folder).rglob("*"))
+        if p.is_file()
+    }
 
 
 class RecordingApi(HfApi):

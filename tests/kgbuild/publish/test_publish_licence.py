@@ -25,16 +25,25 @@ def derived(folder, kg_path, *, command="generate-definitions"):
     was recorded: the guard walks back to the KG (test_publish_lineage.py has the folders written now)."""
     folder.mkdir(parents=True)
     write_table(folder, "definitions", [("C0015967", "L1", "LLM", "A rise in body temperature.", "llm")])
-    write_manifest(folder, command=command, inputs={"kg": str(kg_path)}, parameters={"model": "gpt-x"},
-                   tables={"definitions": 1}, timings={})
+    write_manifest(
+        folder,
+        command=command,
+        inputs={"kg": str(kg_path)},
+        parameters={"model": "gpt-x"},
+        tables={"definitions": 1},
+        timings={},
+    )
     return folder
 
 
-@pytest.mark.parametrize(("sources", "reason"), [
-    (RESTRICTED, r"restriction level above 0: MDR \(SRL 3\)"),
-    (SNOMED, "SNOMED CT content.*SNOMEDCT_US"),
-    ([("MSH", "MeSH", "2025", "ENG", None, 5)], "no known restriction level: MSH"),
-])
+@pytest.mark.parametrize(
+    ("sources", "reason"),
+    [
+        (RESTRICTED, r"restriction level above 0: MDR \(SRL 3\)"),
+        (SNOMED, "SNOMED CT content.*SNOMEDCT_US"),
+        ([("MSH", "MeSH", "2025", "ENG", None, 5)], "no known restriction level: MSH"),
+    ],
+)
 def test_restricted_sources_are_refused_for_public_before_staging(tmp_path, sources, reason, hub_token):
     kg = make_kg(tmp_path / "kg", sources=sources)
     api = RecordingApi()
@@ -47,8 +56,9 @@ def test_restricted_sources_are_refused_for_public_before_staging(tmp_path, sour
 def test_restricted_sources_publish_publicly_with_the_acknowledgement(tmp_path, hub_token, card_validator):
     kg = make_kg(tmp_path / "kg", sources=SNOMED)
     api = RecordingApi()
-    result = publish_dataset(kg, repo_id="my-lab/kg", public=True, acknowledge_rights=True, api=api,
-                             stage_dir=tmp_path / "repo")
+    result = publish_dataset(
+        kg, repo_id="my-lab/kg", public=True, acknowledge_rights=True, api=api, stage_dir=tmp_path / "repo"
+    )
     assert api.call("create_repo")["private"] is False and not result.uploaded.private
     text = (tmp_path / "repo" / "README.md").read_text()
     assert "license_name: ihtsdo-and-nlm-licences" in text
@@ -79,8 +89,10 @@ def test_obo_data_carries_its_ontology_licence(tmp_path):
     result = publish_dataset(kg, repo_id="my-lab/hpo", public=True, dry_run=True)
     text = (result.staged.folder / "README.md").read_text()
     assert "license: cc-by-4.0" in text and "tags:\n- biomedical\n- knowledge-graph\n- obo" in text
-    assert "derived from the hp ontology (version hp/releases/2025-05-06), distributed under: " \
-           "https://creativecommons.org/licenses/by/4.0/" in text
+    assert (
+        "derived from the hp ontology (version hp/releases/2025-05-06), distributed under: "
+        "https://creativecommons.org/licenses/by/4.0/" in text
+    )
 
 
 def test_obo_without_a_declared_licence_is_restricted(tmp_path):
@@ -122,8 +134,10 @@ def test_unreachable_kg_means_the_licence_cannot_be_established(tmp_path):
     result = CliRunner().invoke(app, ["publish", str(defs), "--repo-id", "my-lab/defs", "--public", "--dry-run"])
     assert result.exit_code == 1 and "refusing to publish publicly" in result.output
     assert not (tmp_path / "defs.hub").exists()
-    result = CliRunner().invoke(app, ["publish", str(defs), "--repo-id", "my-lab/defs", "--public", "--dry-run",
-                                      "--i-have-redistribution-rights"])
+    result = CliRunner().invoke(
+        app,
+        ["publish", str(defs), "--repo-id", "my-lab/defs", "--public", "--dry-run", "--i-have-redistribution-rights"],
+    )
     assert result.exit_code == 0, result.output
     assert "dry run: verified repository folder" in result.output and (tmp_path / "defs.hub" / "README.md").exists()
 

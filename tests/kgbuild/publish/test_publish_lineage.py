@@ -76,17 +76,34 @@ def test_definitions_from_another_kg_bring_their_sources_into_the_pairs(tmp_path
     restricted = make_kg(tmp_path / "kg-restricted", sources=RESTRICTED)
     defs = tmp_path / "defs"  # generate-definitions' manifest as it is now written: the KG's lineage carried
     defs.mkdir()
-    write_manifest(defs, command="generate-definitions", inputs={"kg": str(restricted)}, parameters={"model": "m"},
-                   tables={}, timings={}, extra={"lineage": lineage.carry(restricted)})
+    write_manifest(
+        defs,
+        command="generate-definitions",
+        inputs={"kg": str(restricted)},
+        parameters={"model": "m"},
+        tables={},
+        timings={},
+        extra={"lineage": lineage.carry(restricted)},
+    )
     both = lineage.carry(open_kg, defs)
     assert [o["kg"] for o in both["origins"]] == ["kg-open", "kg-restricted"]
     assert [(s["folder"], s["command"]) for s in both["steps"]] == [
-        ("kg-open", "extract --umls"), ("kg-restricted", "extract --umls"), ("defs", "generate-definitions")]
+        ("kg-open", "extract --umls"),
+        ("kg-restricted", "extract --umls"),
+        ("defs", "generate-definitions"),
+    ]
     pairs = tmp_path / "pairs"
     pairs.mkdir()
     write_table(pairs, "definitions", [("C0015967", "AT0001", "MSH", "A rise.", "umls")])
-    write_manifest(pairs, command="build-pairs", inputs={"kg": {"path": str(open_kg)}}, parameters={}, tables={},
-                   timings={}, extra={"lineage": both})
+    write_manifest(
+        pairs,
+        command="build-pairs",
+        inputs={"kg": {"path": str(open_kg)}},
+        parameters={},
+        tables={},
+        timings={},
+        extra={"lineage": both},
+    )
     shutil.rmtree(open_kg)
     shutil.rmtree(restricted)
     lic = assess(pairs)
@@ -99,8 +116,15 @@ def test_the_same_kg_read_twice_is_one_origin(tmp_path):
     kg = make_kg(tmp_path / "kg", sources=OPEN)
     defs = tmp_path / "defs"
     defs.mkdir()
-    write_manifest(defs, command="generate-definitions", inputs={"kg": str(kg)}, parameters={}, tables={},
-                   timings={}, extra={"lineage": lineage.carry(kg)})
+    write_manifest(
+        defs,
+        command="generate-definitions",
+        inputs={"kg": str(kg)},
+        parameters={},
+        tables={},
+        timings={},
+        extra={"lineage": lineage.carry(kg)},
+    )
     block = lineage.carry(kg, defs)
     assert len(block["origins"]) == 1 and len(block["steps"]) == 2
 

@@ -20,10 +20,20 @@ def test_upload_sends_the_verified_staged_folder_privately_to_the_revision(kg, t
     result = publish_dataset(kg, repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", revision="v2025aa", api=api)
 
     assert api.names() == ["create_repo", "repo_info", "create_branch", "upload_folder"]
-    assert api.call("create_repo") == {"repo_id": "my-lab/umls-kg", "token": hub_token, "private": True,
-                                       "repo_type": "dataset", "exist_ok": True}
-    assert api.call("create_branch") == {"repo_id": "my-lab/umls-kg", "branch": "v2025aa", "repo_type": "dataset",
-                                         "token": hub_token, "exist_ok": True}
+    assert api.call("create_repo") == {
+        "repo_id": "my-lab/umls-kg",
+        "token": hub_token,
+        "private": True,
+        "repo_type": "dataset",
+        "exist_ok": True,
+    }
+    assert api.call("create_branch") == {
+        "repo_id": "my-lab/umls-kg",
+        "branch": "v2025aa",
+        "repo_type": "dataset",
+        "token": hub_token,
+        "exist_ok": True,
+    }
     sent = api.call("upload_folder")
     assert (sent["repo_id"], sent["repo_type"], sent["revision"]) == ("my-lab/umls-kg", "dataset", "v2025aa")
     assert sent["folder_path"] == str(tmp_path / "repo") == str(result.staged.folder)
@@ -48,8 +58,9 @@ def test_without_stage_dir_the_scratch_folder_is_removed_after_upload(kg, hub_to
 def test_cli_upload_never_prints_the_token(kg, tmp_path, hub_token, card_validator, monkeypatch):
     api = RecordingApi()
     monkeypatch.setattr(upload_module, "HfApi", lambda: api)
-    result = CliRunner().invoke(app, ["publish", str(kg), "--repo-id", "my-lab/umls-kg", "--stage-dir",
-                                      str(tmp_path / "repo")])
+    result = CliRunner().invoke(
+        app, ["publish", str(kg), "--repo-id", "my-lab/umls-kg", "--stage-dir", str(tmp_path / "repo")]
+    )
     assert result.exit_code == 0, result.output
     assert "uploaded to https://huggingface.co/datasets/my-lab/umls-kg" in result.output
     assert "private" in result.output
