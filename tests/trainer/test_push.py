@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import string
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import typer
 from huggingface_hub import ModelCard
+from tiny_bert import build_tiny_model
 from typer.testing import CliRunner
 
 from kgbuild import lineage
@@ -31,39 +31,6 @@ publish_hub = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(publish_hub)
 
 TOKEN = "hf_pushTestToken0123456789abcdef"
-WORDS = "heart attack myocardial infarction fever pyrexia disease kind of ischemic".split()
-
-
-def build_tiny_model(folder: Path) -> Path:
-    """BERT hidden 32, 2 layers, a WordPiece vocab written here, mean pooling; saved with model.save()."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    hf = folder.parent / f"{folder.name}-hf"
-    hf.mkdir(parents=True)
-    chars = list(string.ascii_lowercase + string.digits)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars), *WORDS]
-    (hf / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab=str(hf / "vocab.txt"), do_lower_case=True)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(hf)
-    tokenizer.save_pretrained(hf)
-    transformer = Transformer(str(hf), max_seq_length=32)
-    model = SentenceTransformer(
-        modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")], device="cpu"
-    )
-    model.save(str(folder))
-    return folder
 
 
 def write_kg(folder: Path, sources: list[tuple]) -> Path:
@@ -234,7 +201,7 @@ def test_dry_run_stages_a_loadable_model_with_its_card(tiny, tmp_path):
         "| 3. Weight averaging | a local model (self_distillation) × 0.5 + a local model (contrastive) × 0.5 |" in text
     )
     assert "Not for clinical decisions" in text and "This run took 1200 optimiser steps" in text
-    assert "| Output dimension | 32 |" in text and "| Maximum sequence length | 32 |" in text
+    assert "| Output dimension | 32 |" in text and "| Maximum sequence length | 64 |" in text
     assert "UMLS Metathesaurus release 2025AA" in text and "MSH (SRL 0)" in text
     assert 'SentenceTransformer("my-lab/biolord-tiny")' in text and "10.1093/jamia/ocae029" in text
     run = json.loads((folder / "kgbuild_run.json").read_text())
