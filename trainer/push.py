@@ -137,36 +137,9 @@ def push_model(
     model, reference = load_model(model_dir, what="MODEL_DIR")
     model_card.describe_loaded(facts, model)
     del model
-    if dry_run or stage_dir is not None:
-        folder, reused = stage_model(
-            facts,
-            lic,
-            Path(stage_dir) if stage_dir else model_dir.parent / f"{model_dir.name}.hub",
-            repo_id=repo_id,
-            datasets=datasets or [],
-            force=force,
-            reference=reference,
-        )
-        sent = (
-            None
-            if dry_run
-            else upload(
-                folder,
-                repo_id=repo_id,
-                repo_type="model",
-                public=public,
-                revision=revision,
-                api=api,
-                validate_online=validate_online,
-                commit_message="trainer push",
-            )
-        )
-        return Pushed(folder, facts, lic, sent, reused)
-    with temp_dir(model_dir.parent / f"{model_dir.name}.hub") as scratch:
-        folder, reused = stage_model(
-            facts, lic, scratch / "repo", repo_id=repo_id, datasets=datasets or [], force=False, reference=reference
-        )
-        sent = upload(
+
+    def send(folder: Path) -> Uploaded:
+        return upload(
             folder,
             repo_id=repo_id,
             repo_type="model",
@@ -176,4 +149,16 @@ def push_model(
             validate_online=validate_online,
             commit_message="trainer push",
         )
+
+    def stage(where: Path, replace: bool) -> tuple[Path, bool]:
+        return stage_model(
+            facts, lic, where, repo_id=repo_id, datasets=datasets or [], force=replace, reference=reference
+        )
+
+    if dry_run or stage_dir is not None:
+        folder, reused = stage(Path(stage_dir) if stage_dir else model_dir.parent / f"{model_dir.name}.hub", force)
+        return Pushed(folder, facts, lic, None if dry_run else send(folder), reused)
+    with temp_dir(model_dir.parent / f"{model_dir.name}.hub") as scratch:  # removed after the upload
+        folder, reused = stage(scratch / "repo", False)
+        sent = send(folder)
     return Pushed(folder, facts, lic, sent, reused)

@@ -47,13 +47,11 @@ def publish(
         acknowledge_rights=rights,
         force=force,
     )
-    lic = result.staged.licence
     table = Table("config", "rows", "shards", "MB", title=f"{repo_id} (dataset)")
     for t in result.staged.tables:
         table.add_row(t.name, f"{t.rows:,}", str(len(t.shards)), f"{t.bytes / 1e6:.1f}")
     out.print(table)  # the result on stdout; messages on stderr
-    status = "restricted: " + "; ".join(lic.reasons) if lic.restricted else "no redistribution restriction found"
-    err.print(f"licence: {lic.hub_licence}{' (' + lic.licence_name + ')' if lic.licence_name else ''} — {status}")
+    err.print(result.staged.licence.line())
     if result.uploaded is None:
         err.print(f"dry run: verified repository folder in {result.staged.folder}; nothing uploaded", style="green")
         return

@@ -72,6 +72,14 @@ class Licence:
     kg_languages: list[str] = field(default_factory=list)  # the KG manifest's `languages` (atoms kept per language)
     chain: list[dict[str, Any]] = field(default_factory=list)  # the steps that made DATA_DIR, itself first
 
+    def line(self) -> str:
+        """The one line `publish` and `trainer push` print: the card's licence and the guard's verdict."""
+        name = f" ({self.licence_name})" if self.licence_name else ""
+        verdict = "no redistribution restriction found"
+        if self.restricted:
+            verdict = "restricted: " + "; ".join(self.reasons)
+        return f"licence: {self.hub_licence}{name} — {verdict}"
+
 
 def _source(item: Any) -> Source | None:
     """A source recorded as {sab, srl, ...} (a lineage block, a manifest, a sources table row)."""

@@ -50,16 +50,12 @@ def push(
         run_manifest=run_manifest,
         datasets=dataset,
     )
-    lic = result.licence
     err.print(
         f"model: {result.facts.dimension}-dim, phase {result.facts.phase or '?'}; run manifest "
         f"{result.facts.run_path or 'not found'}; card "
         + ("from MODEL_DIR (current)" if result.card_reused else "built from the run manifest")
     )
-    err.print(
-        f"licence: {lic.hub_licence}{' (' + lic.licence_name + ')' if lic.licence_name else ''} — "
-        + ("restricted: " + "; ".join(lic.reasons) if lic.restricted else "no redistribution restriction found")
-    )
+    err.print(result.licence.line())
     if result.uploaded is None:
         err.print(f"dry run: verified model folder in {result.folder}; nothing uploaded", style="green")
         return
