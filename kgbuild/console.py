@@ -104,6 +104,17 @@ _QUIET_ENV = {
 }
 
 
+def shown(path: Any) -> str:
+    """A path as messages print it: relative to the working directory when it lies inside it (shorter, and the same
+    on every machine), else as it is."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def verbose() -> bool:
     return _verbose["on"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from kgbuild.console import err, out
+from kgbuild.console import err, out, shown
 from kgbuild.errors import UserError
 
 SAMPLE_META = Path(__file__).parent / "sample" / "META"
@@ -230,6 +230,6 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
     where = Table("what", title=f"written in {time.perf_counter() - started:.0f} s")
     where.add_column("where", overflow="fold")  # a path is folded onto the next line, never cut with "…"
     for what, path in written.items():
-        where.add_row(what, str(path))
+        where.add_row(what, shown(path))
     out.print(where)
     return {"written": {k: str(v) for k, v in written.items()}, "scores": scores}

@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.text import Text
 
-from kgbuild.console import err
+from kgbuild.console import err, shown
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
 from trainer import __version__
@@ -299,7 +299,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
         done = finished(out)
         same = bool(done) and done.get("fingerprint") == fingerprint
         if same and not force and not upstream_trained:
-            err.print(f"{phase}: complete in {out}, skipped")
+            err.print(f"{phase}: complete in {shown(out)}, skipped")
             phases[phase] = {"status": "skipped (complete)", "output": str(out), **done}
         else:
             if out.exists() and not force and not (same and upstream_trained):
@@ -307,7 +307,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
                 raise UserError(f"{phase} output {why}", path=out, fix="pass --force to retrain it, or remove it")
             left = _seconds_left(config, enabled[i:], phases, timings)
             eta = f"; the run has about {_duration(left)} left" if left is not None else ""
-            err.print(f"{phase} (phase {i + 1} of {len(enabled)}): {PHASES[phase].verb} into {out}{eta}")
+            err.print(f"{phase} (phase {i + 1} of {len(enabled)}): {PHASES[phase].verb} into {shown(out)}{eta}")
             t = time.perf_counter()
             summary = _run_phase(phase, config, out, {"fingerprint": fingerprint})
             timings[phase] = time.perf_counter() - t
