@@ -90,6 +90,7 @@ class EvaluateConfig:
     enabled: bool = True
     sets: list[str] = field(default_factory=list)  # empty = every set found
     linking: bool = True
+    linking_split: str = "test"  # "dev" to choose between recipes without looking at the test concepts
     batch_size: int = 64
 
 
@@ -235,6 +236,10 @@ def _validate(config: RunConfig, source: Path | None, text: str) -> None:
             raise bad(section, "batch_size", "batch_size must be at least 1", "set a positive batch_size")
         if phase.bf16 not in ("auto", "true", "false"):
             raise bad(section, "bf16", f"bf16 = {phase.bf16!r}", 'use "auto", "true" or "false"')
+    if config.evaluate.linking_split not in ("test", "dev"):
+        raise bad(
+            "evaluate", "linking_split", f"linking_split = {config.evaluate.linking_split!r}", 'use "test" or "dev"'
+        )
     for key in config.self_distillation.texts:
         if key not in ("anchor", "positive"):
             raise bad("self_distillation", "texts", f"unknown text column {key!r}", 'use "anchor" and/or "positive"')

@@ -30,7 +30,13 @@ from trainer.crosslingual import crosslingual_scores
 from trainer.data import load_linking
 
 Pairs = tuple[list[str], list[str], list[float]]
-LINKING = "KG linking"  # the row of KG linking acc@k
+LINKING = "KG linking"  # the row of KG linking acc@k on the test split
+LINKING_SPLITS = ("test", "dev")  # dev is for choosing a recipe, test for reporting it
+
+
+def linking_row(split: str) -> str:
+    """The row name of KG linking on a split: "KG linking" (test), "KG linking dev"."""
+    return LINKING if split == "test" else f"{LINKING} {split}"
 
 
 @dataclass(frozen=True)
@@ -478,6 +484,7 @@ def evaluation_plan(
     *,
     sets: list[str] | None = None,
     linking: bool = True,
+    linking_split: str = "test",
     batch_size: int = 64,
 ) -> dict[str, Any]:
     """{row name: its sentence-transformers evaluator, or why the row is skipped}, in the order of the table."""
@@ -491,11 +498,14 @@ def evaluation_plan(
             else similarity_evaluator(spec.name, read_set(spec, paths), batch_size=batch_size)
         )
     if linking and pairs_dir is not None:
-        loaded = load_linking(pairs_dir, split="test")
+        if linking_split not in LINKING_SPLITS:
+            raise UserError(f"unknown linking split {linking_split!r}", fix=f"use one of {', '.join(LINKING_SPLITS)}")
+        row = linking_row(linking_split)
+        loaded = load_linking(pairs_dir, split=linking_split)
         if loaded is None or not loaded[0]:
-            plan[LINKING] = f"no linking test split in {pairs_dir}"
+            plan[row] = f"no linking {linking_split} split in {pairs_dir}"
         else:
-            plan[LINKING] = linking_evaluator(LINKING.replace(" ", "-"), *loaded, batch_size=batch_size)
+            plan[row] = linking_evaluator(row.replace(" ", "-"), *loaded, batch_size=batch_size)
     return plan
 
 
@@ -505,11 +515,14 @@ def build_evaluators(
     *,
     sets: list[str] | None = None,
     linking: bool = True,
+    linking_split: str = "test",
     batch_size: int = 64,
 ) -> list[Any]:
     """The evaluators of a run (the sets present, and KG linking), the ones `evaluate_model` scores with; a
     SentenceTransformerTrainer can take them (evaluator=SequentialEvaluator(...)) and its model card reports them."""
-    plan = evaluation_plan(evalsets, pairs_dir, sets=sets, linking=linking, batch_size=batch_size)
+    plan = evaluation_plan(
+        evalsets, pairs_dir, sets=sets, linking=linking, linking_split=linking_split, batch_size=batch_size
+    )
     return [e for e in plan.values() if not isinstance(e, str)]
 
 
@@ -520,16 +533,19 @@ def evaluate_model(
     pairs_dir: Path | None = None,
     sets: list[str] | None = None,
     linking: bool = True,
+    linking_split: str = "test",
     batch_size: int = 64,
 ) -> dict[str, Any]:
     """Scores of one model (a path, hub id or a loaded SentenceTransformer): {set: {"spearman"|acc@k, "n"}}."""
-    plan = evaluation_plan(evalsets, pairs_dir, sets=sets, linking=linking, batch_size=batch_size)
+    plan = evaluation_plan(
+        evalsets, pairs_dir, sets=sets, linking=linking, linking_split=linking_split, batch_size=batch_size
+    )
     if isinstance(model, str | Path):
         model = load_model(model)
     results = {name: {"skipped": e} if isinstance(e, str) else run_evaluator(e, model) for name, e in plan.items()}
     if linking and pairs_dir is not None:
         # build-pairs --parallel-lang: the same candidates, queried in each other language (trainer/crosslingual.py)
-        loaded = load_linking(pairs_dir, split="test")
+        loaded = load_linking(pairs_dir, split=linking_split)
         results.update(crosslingual_scores(model, pairs_dir, loaded and loaded[2:], batch_size=batch_size))
     return results
 

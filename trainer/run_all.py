@@ -261,6 +261,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             pairs_dir=eval_pairs,
             sets=config.evaluate.sets,
             linking=config.evaluate.linking,
+            linking_split=config.evaluate.linking_split,
             batch_size=config.evaluate.batch_size,
         )
         timings[f"evaluate_{name}"] = time.perf_counter() - t

@@ -25,6 +25,11 @@ def build_pairs_command(
     max_anchor_names: int = typer.Option(
         4, "--max-anchor-names", help="Names of a concept paired with each of its definitions/description."
     ),
+    name_in_descriptions: bool = typer.Option(
+        True,
+        "--name-in-descriptions/--no-name-in-descriptions",
+        help='Open each description with the concept\'s name ("Varicella is a disease ...") or leave it out.',
+    ),
     lang: str = typer.Option("ENG", "--lang", help="Language of the names (names.lang)."),
     parallel_langs: list[str] = typer.Option(
         [],
@@ -49,6 +54,7 @@ def build_pairs_command(
         max_pairs_per_concept=max_pairs_per_concept,
         max_synonyms=max_synonyms,
         max_anchor_names=max_anchor_names,
+        name_in_descriptions=name_in_descriptions,
         memory_limit=memory_limit,
         parallel_langs=tuple(dict.fromkeys(parallel_langs)),
         max_parallel_per_concept=max_parallel_per_concept,

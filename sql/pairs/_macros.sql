@@ -6,6 +6,13 @@ create or replace macro lower_first(x) as
 create or replace macro with_article(x) as
     case when regexp_matches(lower(x), '^[aeiou]') then 'an ' else 'a ' end || x;
 
+create or replace macro said(subject, predicate) as
+    -- "Varicella is a disease." or, without a subject, "A disease." (the predicate then opens the sentence)
+    case
+        when subject is null then upper(predicate[1]) || predicate[2:] || '.'
+        else subject || ' is ' || predicate || '.'
+    end;
+
 create or replace macro join_and(l) as
     -- ['a'] -> 'a'; ['a', 'b', 'c'] -> 'a, b and c'
     case

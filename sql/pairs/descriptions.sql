@@ -1,6 +1,8 @@
 -- materialized: mart
 -- One English description per concept in the BioLORD-2022 manner (template v1):
 -- "<name> is <a semantic type> which is a kind of <parent>, ... and <relation phrase> <object>."
+-- With name_in_descriptions false the subject is left out ("A phenotypic abnormality which is a kind of ..."), so a
+-- description paired with the concept's name is no longer a string match (template "<version>-unnamed").
 with params as (
     select * from pair_params
 ),
@@ -8,7 +10,6 @@ with params as (
 parts as (
     select
         c.cui,
-        c.preferred_name,
         list_transform(c.semantic_types[1:p.max_types], lambda t: with_article(lower(t))) as types,
         list_concat(
             list_transform(
@@ -21,7 +22,8 @@ parts as (
             ),
             coalesce(fa.fact_texts, [])
         ) as clauses,
-        p.template_version,
+        case when p.name_in_descriptions then c.preferred_name end as subject,
+        p.template_version || case when p.name_in_descriptions then '' else '-unnamed' end as template_version,
     from concepts as c
     cross join params as p
     left join int_concept_parents as pa on pa.cui = c.cui
@@ -33,11 +35,11 @@ written as (
         cui,
         case
             when len(types) > 0 and len(clauses) > 0
-                then preferred_name || ' is ' || array_to_string(types, ' and ') || ' which ' || join_and(clauses) || '.'
+                then said(subject, array_to_string(types, ' and ') || ' which ' || join_and(clauses))
             when len(types) > 0
-                then preferred_name || ' is ' || array_to_string(types, ' and ') || '.'
+                then said(subject, array_to_string(types, ' and '))
             when len(clauses) > 0
-                then preferred_name || ' ' || join_and(clauses) || '.'
+                then coalesce(subject, 'Something which') || ' ' || join_and(clauses) || '.'
         end as description,
         template_version,
     from parts

