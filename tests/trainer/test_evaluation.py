@@ -143,6 +143,15 @@ def test_cli_evaluate_writes_a_table_and_json_with_kg_linking(tiny_model, pairs_
     assert set(scores) >= {"BIOSSES", "STS-B", "KG linking"}
     assert scores["KG linking"]["n"] == 4  # the synonyms of the two test concepts (2 + 2)
     assert "BIOSSES" in result.stdout and "acc@1" in result.stdout
+    # the dev split, for choosing a recipe without looking at the test concepts: its own row
+    dev = CliRunner().invoke(
+        app, ["evaluate", str(tiny_model), "--pairs", str(pairs_dir), "--linking-split", "dev", "--format", "json"]
+    )
+    assert dev.exit_code == 0, dev.output
+    rows = json.loads(dev.stdout)["scores"][str(tiny_model)]
+    assert list(rows) == ["KG linking dev"] and rows["KG linking dev"]["n"] == 2  # the one dev concept's synonyms
+    bad = CliRunner().invoke(app, ["evaluate", str(tiny_model), "--pairs", str(pairs_dir), "--linking-split", "train"])
+    assert bad.exit_code == 1 and "unknown linking split 'train'" in bad.output
 
 
 def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_plot(tiny_model, tmp_path):

@@ -47,3 +47,19 @@ def test_teacher_and_student_dimensions_must_agree(tiny_model, pairs_dir, tmp_pa
         train_self_distillation(
             str(wide), str(tiny_model), pairs_dir, tmp_path / "sd", SelfDistillationConfig(max_steps=1)
         )
+
+
+def test_a_step_budget_below_an_epoch_embeds_only_the_texts_it_learns(tiny_model, pairs_dir, tmp_path):
+    teacher = build_tiny_model(tmp_path / "teacher", seed=5)
+    texts = distillation_texts(pairs_dir, columns=["anchor", "positive"])
+    config = SelfDistillationConfig(max_steps=2, batch_size=4, save_steps=1000)
+    assert len(texts) > 8
+    summary = train_self_distillation(
+        str(teacher), str(tiny_model), pairs_dir, tmp_path / "run" / "sd", config, max_seq_length=32
+    )
+    assert summary["rows"] == 8  # 2 steps of 4: the teacher embedded 8 texts, not the whole corpus
+    import datasets
+
+    (cache,) = (tmp_path / "run" / "cache").iterdir()
+    embedded = datasets.load_from_disk(str(cache))["text"]
+    assert len(set(embedded)) == 8 and set(embedded) <= set(texts)
