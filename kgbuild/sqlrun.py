@@ -7,7 +7,8 @@ Each model file starts with the line `-- materialized: view|table|mart`:
   back from that file (a view over it), so no second copy is kept.
 A model's dependencies are the other models of the folder its SQL names (comments, string literals and its own
 CTE names aside). The run order is depth first from the targets, in the order given: a command names what it
-wants (its marts, and any check or probe table) and the files say the rest. `_macros.sql`, when present, runs first.
+wants (its marts, and any check or probe table) and the files say the rest. Before the models, `prepare` loads what
+every folder shares (the seed tables of sql/seeds/, the macros of sql/_kg.sql) and the folder's `_macros.sql`.
 """
 
 from __future__ import annotations
@@ -64,14 +65,17 @@ def load_models(folder: str) -> dict[str, Model]:
     return models
 
 
-def plan(models: dict[str, Model], targets: Iterable[str]) -> list[str]:
+def plan(models: dict[str, Model], targets: Iterable[str], given: Iterable[str] = ()) -> list[str]:
     """The models to run for `targets`, each after the models it reads: depth first, in the order of the targets
-    and of each file's reads (sorted, so the order does not depend on how the SQL is laid out)."""
+    and of each file's reads (sorted, so the order does not depend on how the SQL is laid out). `given` names
+    models the caller already made (a table or view of the same name and columns): they and what they read are
+    not run."""
     order: list[str] = []
     visiting: set[str] = set()
+    given = set(given)
 
     def visit(name: str) -> None:
-        if name in order:
+        if name in order or name in given:
             return
         if name in visiting:
             raise ValueError(f"sql/{models[name].folder}/: models read each other in a cycle through {name}")
@@ -101,9 +105,27 @@ def drops(models: dict[str, Model], order: list[str]) -> dict[str, list[str]]:
     last = {dep: name for name in order for dep in reads(name)}
     out: dict[str, list[str]] = {}
     for dep, name in last.items():
-        if models[dep].kind == "table":
+        if models[dep].kind == "table" and dep in order:  # a given model is the caller's to keep
             out.setdefault(name, []).append(dep)
     return out
+
+
+# The seed tables (sql/seeds/<name>.csv) with their column types: small hand-kept tables the SQL joins.
+SEEDS = {
+    "relation_phrases": {"relation": "VARCHAR", "role": "VARCHAR", "phrase": "VARCHAR", "inverse": "VARCHAR"},
+}
+
+
+def prepare(con: duckdb.DuckDBPyConnection, folder: str) -> None:
+    """Load the seeds and sql/_kg.sql (how the KG reads in English), then sql/<folder>/_macros.sql when present."""
+    for name, columns in SEEDS.items():
+        con.execute(
+            f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_csv($path, header = true, columns = $columns)",
+            {"path": str(sql_dir() / "seeds" / f"{name}.csv"), "columns": columns},
+        )
+    con.execute(read_sql("_kg.sql"))
+    if (sql_dir() / folder / "_macros.sql").exists():
+        con.execute(read_sql(f"{folder}/_macros.sql"))
 
 
 def run(
@@ -117,18 +139,18 @@ def run(
     after: Callable[[str], None] | None = None,
     failure: Callable[[duckdb.Error, str], BaseException] | None = None,
     timings: dict[str, float] | None = None,
+    given: Iterable[str] = (),
 ) -> dict[str, int]:
     """Run the models `targets` need on `con`, marts to `out`/<name>.parquet; return the rows of each mart.
+    Models named in `given` are already on `con` (extract --obo makes the names in Python; see `plan`).
 
     `before(name)` runs before each model (progress), `after(name)` once it is made and before any table it was
     the last reader of is dropped (checks and figures that read it); `failure(exc, name)` turns a DuckDB error
     into what to raise. `parquet` holds the COPY options of the marts."""
     models = load_models(folder)
-    order = plan(models, targets)
+    order = plan(models, targets, given)
     dropped = drops(models, order)
-    macros = sql_dir() / folder / "_macros.sql"
-    if macros.exists():
-        con.execute(read_sql(f"{folder}/_macros.sql"))
+    prepare(con, folder)
     rows: dict[str, int] = {}
     for name in order:
         model = models[name]

@@ -15,9 +15,10 @@ from kgbuild.contracts import table_files
 from kgbuild.engine import connect, parquet_scan
 from kgbuild.errors import UserError
 from kgbuild.resources import read_sql
+from kgbuild.sqlrun import prepare
 
 # Bump when the wording below changes: it is part of every request key, so old answers are not reused for it.
-TEMPLATE_VERSION = "definition-v1"
+TEMPLATE_VERSION = "definition-v2"  # v2: facts read as the descriptions read them (sql/_kg.sql)
 
 SYSTEM = (
     "You are a biomedical terminologist. You write short, factual, encyclopedic definitions of medical "
@@ -137,6 +138,7 @@ class KGFacts:
         self._con = con = connect(memory_limit=self.memory_limit)
         try:
             _register(con, self.kg)
+            prepare(con, "llm")  # the seeds and macros of how the KG reads in English (sql/_kg.sql)
             params = {
                 "only_missing": s.only_missing,
                 "order": s.order,

@@ -17,7 +17,6 @@ from kgbuild.contracts import check_tables_or_raise, columns, table_files, unrea
 from kgbuild.engine import DEFAULT_MEMORY_LIMIT, check_memory_limit, connect, parquet_scan, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
-from kgbuild.pairs.phrases import phrase_table
 
 TEMPLATE_VERSION = "v1"
 
@@ -298,8 +297,6 @@ def build_pairs(
             for lang in options.parallel_langs:
                 con.execute("INSERT INTO param_parallel_langs VALUES (?)", [lang])
             con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
-            con.register("relation_phrases_arrow", phrase_table())
-            con.sql("CREATE TABLE relation_phrases AS SELECT * FROM relation_phrases_arrow")
             timings["register"] = time.perf_counter() - started
             outputs = OUTPUTS + (PARALLEL_OUTPUTS if options.parallel_langs else ())
             tables = sqlrun.run(

@@ -1,7 +1,9 @@
 -- The KG facts of the targets (all_targets, from targets.sql) with $lo <= ord < $hi, in send order: a chunk at a
--- time keeps memory flat however many concepts the job has. Facts: up to $n_synonyms English synonyms, the semantic types, up to $n_parents parents (CHD/RN/isa edges
--- where the concept is the head: "head is a kind of tail") and up to $n_relations other relations in either
--- direction, rarest relation first (a rare relation such as has_finding_site says more than a common one).
+-- time keeps memory flat however many concepts the job has. Facts: up to $n_synonyms English synonyms, the semantic
+-- types, up to $n_parents parents (is_a_edge where the concept is the head: "head is a kind of tail") and up to
+-- $n_relations relations said as facts, in either direction, rarest relation first (a rare relation such as
+-- has_finding_site says more than a common one). What is a parent, what is said and how: sql/_kg.sql, the same
+-- reading as the descriptions of build-pairs.
 -- Parameters: $lo, $hi, $n_synonyms, $n_parents, $n_relations.
 with targets as (
     select * from all_targets where ord >= $lo and ord < $hi
@@ -17,7 +19,7 @@ synonym_forms as (
     join targets as t on t.cui = n.cui
     where
         upper(n.lang) in ('ENG', 'EN')
-        and coalesce(n.suppress, 'N') = 'N'
+        and not_suppressed(n.suppress)
         and lower(n.name) <> lower(t.preferred_name)
     group by n.cui, lower(n.name)
 ),
@@ -29,16 +31,15 @@ synonyms as (
 ),
 
 parent_names as (
-    select r.head_cui as cui, p.preferred_name as name, min(case when r.rel = 'RN' then 1 else 0 end) as rank,
+    select distinct r.head_cui as cui, p.preferred_name as name,
     from relations as r
     join targets as t on t.cui = r.head_cui
     join concepts as p on p.cui = r.tail_cui
-    where r.rel in ('CHD', 'RN') or r.relation in ('isa', 'is_a')
-    group by r.head_cui, p.preferred_name
+    where is_a_edge(r.rel, r.relation)
 ),
 
 parents as (
-    select cui, list(name order by rank, name)[1:$n_parents] as parents,
+    select cui, list(name order by name)[1:$n_parents] as parents,
     from parent_names
     group by cui
 ),
@@ -54,16 +55,14 @@ edges as (
 relation_facts as (
     select
         e.cui,
-        h.preferred_name || ' ' || lower(coalesce(l.label, replace(e.relation, '_', ' '))) || ' ' || tl.preferred_name
-            as fact,
+        h.preferred_name || ' ' || relation_phrase(c.phrase, l.label, e.relation) || ' ' || tl.preferred_name as fact,
         min(coalesce(l.n_edges, 0)) as n_edges,
     from edges as e
     join concepts as h on h.cui = e.head_cui
     join concepts as tl on tl.cui = e.tail_cui
     left join relation_labels as l on l.relation = e.relation
-    where e.relation not in (
-        'CHD', 'PAR', 'RN', 'RB', 'RO', 'RQ', 'SY', 'SIB', 'AQ', 'QB', 'XR', 'RL', 'RU', 'isa', 'is_a', 'inverse_isa'
-    )
+    left join relation_phrases as c on c.relation = e.relation
+    where coalesce(c.role, 'fact') = 'fact'
     group by all
 ),
 

@@ -16,7 +16,7 @@ edges as (
         tail_cui,
         count(*) as n_sources,
     from relations
-    where rel <> 'CHD' and relation in (select relation from readings)
+    where not is_a_edge(rel, relation) and relation in (select relation from readings)
     group by head_cui, relation, tail_cui
 ),
 

@@ -1,5 +1,6 @@
 -- materialized: table
--- How each informative relation reads in English, in both directions, and how specific each reading is.
+-- How each relation said as a fact (role 'fact' in relation_phrases, sql/_kg.sql) reads in English, in both
+-- directions, and how specific each reading is.
 -- A reading "subject <phrase> object" is kept when it maps several subjects to few objects (ratio >= the
 -- minimum): "fracture has finding site femur" is informative, "femur is finding site of <1000 findings>" is not.
 with labels as (
@@ -17,7 +18,7 @@ informative as (
         coalesce(l.inverse, c.inverse) as inverse,
     from labels as l
     left join curated as c on c.relation = l.relation
-    where coalesce(c.informative, true) and l.relation not in ('isa', 'is_a')
+    where coalesce(c.role, 'fact') = 'fact'
 ),
 
 counts as (
@@ -26,7 +27,7 @@ counts as (
         count(distinct head_cui) as n_heads,
         count(distinct tail_cui) as n_tails,
     from relations
-    where rel <> 'CHD' and relation in (select relation from informative)
+    where not is_a_edge(rel, relation) and relation in (select relation from informative)
     group by relation
 ),
 
@@ -34,7 +35,7 @@ forward as (
     select
         i.relation,
         'forward' as direction,
-        coalesce(c.phrase, humanize_relation(coalesce(i.label, i.relation))) as phrase,
+        relation_phrase(c.phrase, i.label, i.relation) as phrase,
         c.phrase is not null as curated,
         k.n_heads / k.n_tails as ratio,
     from informative as i
@@ -46,7 +47,7 @@ backward as (
     select
         i.relation,
         'backward' as direction,
-        coalesce(c.phrase, humanize_relation(coalesce(il.label, i.inverse))) as phrase,
+        relation_phrase(c.phrase, il.label, i.inverse) as phrase,
         c.phrase is not null as curated,
         k.n_tails / k.n_heads as ratio,
     from informative as i
@@ -54,7 +55,7 @@ backward as (
     left join curated as c on c.relation = i.inverse
     left join labels as il on il.relation = i.inverse
     -- the reverse reading exists only when the inverse is known and is itself worth saying
-    where i.inverse is not null and coalesce(c.informative, true) and i.inverse not in ('isa', 'is_a')
+    where i.inverse is not null and coalesce(c.role, 'fact') = 'fact'
 )
 
 select * from (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pytest
 
@@ -26,6 +28,9 @@ def models(tmp_path, monkeypatch):
     }
     for name, text in files.items():
         (root / "toy" / name).write_text(text, encoding="utf-8")
+    # what every folder shares (sql/_kg.sql and its seeds), as the package has them
+    shutil.copytree(sql_dir() / "seeds", root / "seeds")
+    shutil.copy(sql_dir() / "_kg.sql", root / "_kg.sql")
     monkeypatch.setattr(sqlrun, "sql_dir", lambda: root)
     monkeypatch.setattr(sqlrun, "read_sql", lambda rel: (root / rel).read_text(encoding="utf-8"))
     sqlrun.load_models.cache_clear()

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from kgbuild.cli import app
 from kgbuild.contracts import check_or_raise
 from kgbuild.errors import UserError
+from kgbuild.llm.prompt import KGFacts, Selection
 from kgbuild.pairs import PairOptions, build_pairs
 
 INJURY = "Injury or Poisoning"
@@ -23,54 +24,56 @@ def _name(cui, aui, text, *, pref=False, lang="ENG", sab="SNOMEDCT_US", tty="PT"
     return (cui, aui, text, lang, sab, tty, pref, suppress, 9)
 
 
+# A SNOMED-like corner of the KG, with relations stored the way extract stores them (see DESIGN.md).
+FEMUR = {
+    "concepts": [
+        ("C0015802", "Femur fracture", [INJURY]),
+        ("C0272762", "Leg fracture", [INJURY]),
+        ("C0015811", "Femur", [BODY]),
+        ("C0015806", "Femur neck fracture", [INJURY]),
+        ("C0023216", "Lower limb", []),
+        ("C0000001", "Isolated concept", []),
+    ],
+    "names": [
+        _name("C0015802", "A1", "Femur fracture", pref=True),
+        _name("C0015802", "A2", "Fracture of femur"),
+        _name("C0015802", "A3", "fracture of femur", sab="MTH"),  # same text up to case: one name
+        _name("C0015802", "A4", "FEMUR FRACTURE", sab="CHV"),  # trivially the preferred name
+        _name("C0015802", "A5", "Fracture du fémur", lang="FRE", pref=True),  # other language
+        _name("C0015802", "A6", "Broken thigh bone", sab="CHV", suppress="E"),  # suppressed
+        _name("C0272762", "A7", "Leg fracture", pref=True),
+        _name("C0015811", "A8", "Femur", pref=True),
+        _name("C0015811", "A9", "Thigh bone"),
+        _name("C0015806", "A10", "Femur neck fracture", pref=True),
+        _name("C0023216", "A11", "Lower limb", pref=True),
+        _name("C0000001", "A12", "Isolated concept", pref=True),
+    ],
+    "definitions": [
+        ("C0015802", "AT1", "MSH", "A break in the femur.", "umls"),
+        ("C0015802", "AT2", "NCI", "  ", "umls"),
+    ],  # blank text gives no pair
+    "relations": [
+        ("C0015802", "isa", "CHD", "C0272762", "SNOMEDCT_US"),
+        ("C0015806", "isa", "CHD", "C0015802", "SNOMEDCT_US"),
+        ("C0015811", "finding_site_of", "RO", "C0015802", "SNOMEDCT_US"),  # canonical: the "_of" side
+        ("C0015811", "finding_site_of", "RO", "C0015806", "SNOMEDCT_US"),
+        ("C0015811", "part_of", "RO", "C0023216", "SNOMEDCT_US"),
+        ("C0015811", "RO", "RO", "C0272762", "MSH"),  # a bare REL code says nothing
+        ("C0015811", "translation_of", "SY", "C0023216", "MSHFRE"),
+    ],  # lexical link, not a fact
+    "relation_labels": [
+        ("RO", "has relationship other than synonymous, narrower, or broader", "RO", 1),
+        ("finding_site_of", "Finding site of", "has_finding_site", 2),
+        ("isa", "Is a", "inverse_isa", 2),
+        ("part_of", "Part of", "has_part", 1),
+        ("translation_of", "Translation of", "has_translation", 1),
+    ],
+}
+
+
 @pytest.fixture(scope="module")
 def femur_kg(tmp_path_factory) -> Path:
-    """A SNOMED-like corner of the KG, with relations stored the way extract stores them (see DESIGN.md)."""
-    return write_kg(
-        tmp_path_factory.mktemp("femur") / "kg",
-        concepts=[
-            ("C0015802", "Femur fracture", [INJURY]),
-            ("C0272762", "Leg fracture", [INJURY]),
-            ("C0015811", "Femur", [BODY]),
-            ("C0015806", "Femur neck fracture", [INJURY]),
-            ("C0023216", "Lower limb", []),
-            ("C0000001", "Isolated concept", []),
-        ],
-        names=[
-            _name("C0015802", "A1", "Femur fracture", pref=True),
-            _name("C0015802", "A2", "Fracture of femur"),
-            _name("C0015802", "A3", "fracture of femur", sab="MTH"),  # same text up to case: one name
-            _name("C0015802", "A4", "FEMUR FRACTURE", sab="CHV"),  # trivially the preferred name
-            _name("C0015802", "A5", "Fracture du fémur", lang="FRE", pref=True),  # other language
-            _name("C0015802", "A6", "Broken thigh bone", sab="CHV", suppress="E"),  # suppressed
-            _name("C0272762", "A7", "Leg fracture", pref=True),
-            _name("C0015811", "A8", "Femur", pref=True),
-            _name("C0015811", "A9", "Thigh bone"),
-            _name("C0015806", "A10", "Femur neck fracture", pref=True),
-            _name("C0023216", "A11", "Lower limb", pref=True),
-            _name("C0000001", "A12", "Isolated concept", pref=True),
-        ],
-        definitions=[
-            ("C0015802", "AT1", "MSH", "A break in the femur.", "umls"),
-            ("C0015802", "AT2", "NCI", "  ", "umls"),
-        ],  # blank text gives no pair
-        relations=[
-            ("C0015802", "isa", "CHD", "C0272762", "SNOMEDCT_US"),
-            ("C0015806", "isa", "CHD", "C0015802", "SNOMEDCT_US"),
-            ("C0015811", "finding_site_of", "RO", "C0015802", "SNOMEDCT_US"),  # canonical: the "_of" side
-            ("C0015811", "finding_site_of", "RO", "C0015806", "SNOMEDCT_US"),
-            ("C0015811", "part_of", "RO", "C0023216", "SNOMEDCT_US"),
-            ("C0015811", "RO", "RO", "C0272762", "MSH"),  # a bare REL code says nothing
-            ("C0015811", "translation_of", "SY", "C0023216", "MSHFRE"),
-        ],  # lexical link, not a fact
-        relation_labels=[
-            ("RO", "has relationship other than synonymous, narrower, or broader", "RO", 1),
-            ("finding_site_of", "Finding site of", "has_finding_site", 2),
-            ("isa", "Is a", "inverse_isa", 2),
-            ("part_of", "Part of", "has_part", 1),
-            ("translation_of", "Translation of", "has_translation", 1),
-        ],
-    )
+    return write_kg(tmp_path_factory.mktemp("femur") / "kg", **FEMUR)
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +109,51 @@ def test_descriptions_read_as_english(femur_pairs):
         "C0023216": "Lower limb has part femur.",
     }
     assert {v for _, v in _rows(femur_pairs, "descriptions", "SELECT cui, template_version FROM t")} == {"v1"}
+
+
+def test_descriptions_without_the_name(femur_kg, tmp_path):
+    out = build_pairs(femur_kg, tmp_path / "pairs", options=PairOptions(name_in_descriptions=False))
+    descriptions = dict(_rows(tmp_path / "pairs", "descriptions", "SELECT cui, description FROM t"))
+    assert (
+        descriptions["C0015802"]
+        == "An injury or poisoning which is a kind of leg fracture and has finding site femur."
+    )
+    assert descriptions["C0272762"] == "An injury or poisoning."
+    assert descriptions["C0023216"] == "Something which has part femur."
+    assert {v for _, v in _rows(tmp_path / "pairs", "descriptions", "SELECT cui, template_version FROM t")} == {
+        "v1-unnamed"
+    }
+    assert out["parameters"]["name_in_descriptions"] is False
+
+
+def test_descriptions_and_the_llm_prompt_read_the_kg_alike(tmp_path):
+    """One reading of the KG (sql/_kg.sql): the same parents, the same facts, the same relations left unsaid."""
+    kg = write_kg(
+        tmp_path / "kg",
+        **{
+            **FEMUR,
+            "relations": [
+                *FEMUR["relations"],
+                ("C0015802", "RN", "RN", "C0023216", "MSH"),  # narrower is not "a kind of"
+                ("C0015802", "mapped_to", "RO", "C0000001", "MTH"),  # bookkeeping, never said
+            ],
+        },
+    )
+    build_pairs(kg, tmp_path / "pairs")
+    described = dict(_rows(tmp_path / "pairs", "descriptions", "SELECT cui, description FROM t"))
+    with KGFacts(kg, Selection(only_missing=False)) as facts:
+        prompt = {f.cui: f for f in facts}
+    fracture = prompt["C0015802"]
+    assert fracture.parents == ["Leg fracture"]
+    assert "which is a kind of leg fracture and" in described["C0015802"]
+    # the curated phrase of finding_site_of in the prompt, its inverse's in the description
+    assert fracture.relations == ["Femur is the finding site of Femur fracture"]
+    assert described["C0015802"].endswith("has finding site femur.")
+    # the RN edge is no parent in either; mappings, translations and bare REL codes are said by neither
+    assert "lower limb" not in described["C0015802"].lower() and "Lower limb" not in fracture.parents
+    said = [*described.values(), *(text for f in prompt.values() for text in f.relations + f.parents)]
+    for unsaid in ("mapped", "isolated concept", "translation", "relationship other"):
+        assert not [text for text in said if unsaid in text.lower()], unsaid
 
 
 def test_pairs_kinds_filters_and_column_order(femur_pairs):
