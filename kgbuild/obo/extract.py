@@ -11,14 +11,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kgbuild import sqlrun
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.contracts import arrow_schema, check_tables_or_raise
+from kgbuild.engine import connect, parquet_scan
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.obo.codes import code_rows
 from kgbuild.obo.hierarchy import is_a_graph, top_level_categories
 from kgbuild.obo.parser import parse_obo, unescape
 from kgbuild.obo.terms import Term, prefix, read_terms
+from kgbuild.umls.extract import ExtractOptions, register_params
 
 TABLES = (
     "concepts",
@@ -62,6 +65,25 @@ def _semantic_types(terms: list[Term], graph, names: dict[str, str]) -> list[tup
         return [(t.id, t.namespace, t.namespace.replace("_", " ")) for t in terms if t.namespace]
     categories = top_level_categories(graph, names)
     return [(t.id, top, names[top]) for t in terms for top in categories.get(t.id, [])]
+
+
+def _sql_marts(
+    tmp: Path, *, languages: list[str], sources: list[tuple[str, str | None, str | None]]
+) -> dict[str, int]:
+    """concepts and sources from the tables just written, by the SQL that makes them from a UMLS release
+    (sql/umls/concepts.sql, sources.sql): one definition of a concept's preferred name, types and counts."""
+    with connect() as con:
+        # English first, as extract --umls --lang ENG ... ranks the preferred names; the same filters table
+        register_params(con, ExtractOptions(langs=["ENG", *(lang for lang in languages if lang != "ENG")]))
+        for table in ("names", "semantic_types", "definitions"):
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {parquet_scan([str(tmp / f'{table}.parquet')])}")
+        con.execute(
+            "CREATE TABLE stg_umls__mrsab (sab VARCHAR, name VARCHAR, version VARCHAR, lang VARCHAR, srl INTEGER)"
+        )
+        for row in sources:
+            con.execute("INSERT INTO stg_umls__mrsab VALUES (?, ?, ?, NULL, NULL)", list(row))
+        given = ("names", "semantic_types", "definitions", "stg_umls__mrsab")
+        return sqlrun.run(con, "umls", ("concepts", "sources"), tmp, given=given)
 
 
 def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> dict[str, Any]:
@@ -115,6 +137,7 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
             ):
                 name_rows[col].append(value)
     rows["names"] = name_rows
+    languages = Counter(name_rows["lang"])
     rows["codes"], xrefs_not_codes = code_rows(terms)
     defined = [t for t in terms if t.definition and t.definition.strip()]
     rows["definitions"] = {
@@ -164,36 +187,22 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
         "sty": [s[2] for s in sty],
         "stn": [None] * len(sty),
     }
-    types_of: dict[str, list[str]] = {}
-    for cui, _, name in sty:
-        types_of.setdefault(cui, []).append(name)
-    n_names = Counter(name_rows["cui"])
-    has_def = {t.id for t in defined}
-    rows["concepts"] = {
-        "cui": [t.id for t in terms],
-        "preferred_name": [t.name for t in terms],
-        "semantic_types": [sorted(set(types_of.get(t.id, []))) for t in terms],
-        "n_names": [n_names[t.id] for t in terms],
-        "has_definition": [t.id in has_def for t in terms],
-    }
     ontology = ontology_block(doc)
-    atoms_per_sab = Counter(name_rows["sab"])
-    main_prefix = (ontology["name"] or "").upper()
-    sabs = sorted(atoms_per_sab)
-    rows["sources"] = {
-        "sab": sabs,
-        "name": [ontology["name"] if s.upper() == main_prefix else None for s in sabs],
-        "version": [ontology["version"] if s.upper() == main_prefix else None for s in sabs],
-        "lang": ["ENG"] * len(sabs),
-        "srl": [0] * len(sabs),
-        "n_atoms": [atoms_per_sab[s] for s in sabs],
-    }
+    main_prefix = (ontology["name"] or "").upper().removesuffix(".OBO")  # "ontology: hp.obo" names prefix HP
+    # MRSAB's part: the ontology's own name and version for its own prefix (the sources of other prefixes have none)
+    ontology_sources = [
+        (sab, ontology["name"], ontology["version"])
+        for sab in sorted(set(name_rows["sab"]))
+        if sab.upper() == main_prefix
+    ]
     xrefs = sorted({(t.id, cui) for t in terms for cui in t.umls_cuis})
     rows["umls_xrefs"] = {"cui": [x[0] for x in xrefs], "umls_cui": [x[1] for x in xrefs]}
 
     with atomic_dir(out, force=force, inputs=inputs) as tmp:
-        for table in TABLES:
+        for table in rows:
             pq.write_table(pa.table(rows[table], schema=arrow_schema(table)), tmp / f"{table}.parquet")
+        counts = {t: len(next(iter(rows[t].values()))) for t in rows}
+        counts |= _sql_marts(tmp, languages=[lang for lang, _ in languages.most_common()], sources=ontology_sources)
         check_tables_or_raise(TABLES, tmp, out=out)
         finished = time.perf_counter()
         manifest = write_manifest(
@@ -201,7 +210,7 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
             command="extract --obo",
             inputs={"obo": {"path": str(obo_path), "bytes": obo_path.stat().st_size, "stanzas": len(doc.stanzas)}},
             parameters={},
-            tables={t: len(next(iter(rows[t].values()))) for t in TABLES},
+            tables={t: counts[t] for t in TABLES},
             timings={"parse": parsed - started, "write": finished - parsed, "total": finished - started},
             extra={
                 "ontology": ontology,
@@ -212,7 +221,7 @@ def extract_obo(obo_path: str | Path, out: str | Path, force: bool = False) -> d
                             {c for c, la in zip(name_rows["cui"], name_rows["lang"], strict=True) if la == lang}
                         ),
                     }
-                    for lang, n in Counter(name_rows["lang"]).most_common()
+                    for lang, n in languages.most_common()
                 },
                 "dropped": {
                     "obsolete_terms": sum(t.obsolete for t in all_terms),

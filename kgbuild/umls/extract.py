@@ -60,7 +60,7 @@ class ExtractOptions:
     threads: int | None = None
 
 
-def _register_params(con: duckdb.DuckDBPyConnection, opts: ExtractOptions) -> None:
+def register_params(con: duckdb.DuckDBPyConnection, opts: ExtractOptions) -> None:
     con.execute("CREATE TABLE param_langs (lang VARCHAR, position INTEGER)")
     for i, lang in enumerate(opts.langs):
         con.execute("INSERT INTO param_langs VALUES (?, ?)", [lang, i])
@@ -158,7 +158,7 @@ def extract_umls(
         try:
             for name in FILES:
                 register_raw(con, name, files.get(name))
-            _register_params(con, opts)
+            register_params(con, opts)
             figures: dict[str, Any] = {}
 
             def after(name: str) -> None:

@@ -35,3 +35,10 @@ create or replace macro orientation(rel, relation, inverse_rel, inverse_relation
         when relation > inverse_relation then 'flip'
         else 'keep'
     end;
+
+create or replace macro selected_by_filters(s, supp, has_sab_filter, keep_suppressed) as
+    -- The run's source filters (--sab, --exclude-sab) and suppressibility (--keep-suppressed; not_suppressed in
+    -- sql/_kg.sql): one rule for atoms, relations and definitions.
+    (not has_sab_filter or s in (select sab from param_sabs))
+    and s not in (select sab from param_exclude_sabs)
+    and (keep_suppressed or not_suppressed(supp));

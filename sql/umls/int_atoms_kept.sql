@@ -13,7 +13,5 @@ from atoms as a, params as p
 where
     a.cui is not null
     and a.lang in (select lang from param_langs)
-    and (not p.has_sab_filter or a.sab in (select sab from param_sabs))
-    and a.sab not in (select sab from param_exclude_sabs)
-    and (p.keep_suppressed or a.suppress not in ('O', 'E', 'Y'))
+    and selected_by_filters(a.sab, a.suppress, p.has_sab_filter, p.keep_suppressed)
     and (p.max_srl is null or coalesce(a.srl, 0) <= p.max_srl)

@@ -42,9 +42,7 @@ edges as (
         and t.concept_id is not null
         and h.concept_id <> t.concept_id
         and r.rel is not null
-        and (not p.has_sab_filter or r.sab in (select sab from param_sabs))
-        and r.sab not in (select sab from param_exclude_sabs)
-        and (p.keep_suppressed or r.suppress not in ('O', 'E', 'Y')) as is_selected,
+        and selected_by_filters(r.sab, r.suppress, p.has_sab_filter, p.keep_suppressed) as is_selected,
     from rels as r
     cross join params as p
     left join int_relation_orientation as o on o.rel = r.rel and o.rela = r.rela

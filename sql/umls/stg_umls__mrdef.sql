@@ -20,7 +20,5 @@ from source as s, params as p
 where
     s.def is not null
     and trim(s.def) <> ''
-    and (not p.has_sab_filter or s.sab in (select sab from param_sabs))
-    and s.sab not in (select sab from param_exclude_sabs)
+    and selected_by_filters(s.sab, s.suppress, p.has_sab_filter, p.keep_suppressed)
     and s.sab not in (select sab from stg_umls__mrsab where lang not in (select lang from param_langs))
-    and (p.keep_suppressed or coalesce(s.suppress, '') not in ('O', 'E', 'Y'))

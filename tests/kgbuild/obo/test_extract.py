@@ -62,10 +62,11 @@ def test_tables_and_contracts(obo_kg):
     assert ("MONDO:0001149", "disease_has_feature", "RO", "HP:0000252") in relations
     assert not [r for r in relations if "HP:0000489" in r or "UBERON:0000468" in r]  # dropped edges
     assert _rows(obo_kg / "definitions.parquet", "SELECT DISTINCT origin FROM t") == [("obo",)]
-    assert _rows(obo_kg / "sources.parquet", "SELECT sab, srl FROM t ORDER BY sab") == [
-        ("HP", 0),
-        ("MONDO", 0),
-        ("UBERON", 0),
+    # the ontology's own prefix gets its name and version (made by sql/umls/sources.sql, as for a UMLS release)
+    assert _rows(obo_kg / "sources.parquet", "SELECT sab, name, version, lang, srl FROM t ORDER BY sab") == [
+        ("HP", "hp", "mini/releases/2026-01-01", "ENG", 0),
+        ("MONDO", None, None, "ENG", 0),
+        ("UBERON", None, None, "ENG", 0),
     ]
     assert _rows(obo_kg / "umls_xrefs.parquet", "SELECT * FROM t WHERE umls_cui = 'C0025958' ORDER BY cui") == [
         ("HP:0000252", "C0025958"),
