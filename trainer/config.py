@@ -114,6 +114,36 @@ class RunConfig:
 
         return self.output_dir / PHASES[phase].folder
 
+    @property
+    def parallel(self) -> Path | None:
+        """[multilingual] parallel (a build-pairs --parallel-lang folder), else the older [data] parallel."""
+        return self.multilingual.parallel or self.data.parallel
+
+    def phase_inputs(self, phase: str) -> dict[str, Any]:
+        """What `phase` reads, with the defaults filled in (the one place they are): each phase starts from the
+        outputs of the phases before it unless the config names other models. A CLI option overrides one value."""
+        if phase == "contrastive":
+            return {"base": self.model.base, "pairs": self.data.pairs}
+        if phase == "self_distillation":
+            sd = self.self_distillation
+            return {
+                "teacher": sd.teacher or str(self.phase_dir("contrastive")),
+                "student": sd.student or self.model.base,
+                "pairs": self.data.pairs,
+            }
+        if phase == "weight_averaging":
+            wa = self.weight_averaging
+            models = wa.models or [str(self.phase_dir("self_distillation")), str(self.phase_dir("contrastive"))]
+            return {"models": models, "weights": wa.weights}
+        if phase == "multilingual":
+            ml = self.multilingual
+            return {
+                "teacher": ml.teacher or str(self.phase_dir("weight_averaging")),
+                "student": ml.student,
+                "parallel": self.parallel,
+            }
+        raise ValueError(f"unknown phase {phase!r}")
+
     def section(self, name: str) -> dict[str, Any]:
         return _jsonable(dataclasses.asdict(getattr(self, name)))
 

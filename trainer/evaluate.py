@@ -463,7 +463,7 @@ def load_model(name: str | Path):
     """A SentenceTransformer from a folder or hub id; a name that is neither is one line naming it."""
     from sentence_transformers import SentenceTransformer
 
-    from trainer.outputs import model_reference
+    from trainer.models import model_reference
 
     reference = model_reference(name)
     try:

@@ -29,7 +29,8 @@ import numpy as np
 
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.errors import UserError
-from trainer.outputs import model_fingerprint, model_reference
+from trainer.hashing import model_fingerprint
+from trainer.models import model_reference
 
 EXACT_BELOW = 50_000  # below this many names an exact search is fast enough and has recall 1
 NPROBE = 16

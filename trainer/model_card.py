@@ -12,7 +12,6 @@ so a card of ours that no longer matches its folder is recognised and rebuilt.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from kgbuild.languages import iso_code
 from kgbuild.publish.card import BIOLORD_BIBTEX, licence_metadata
 from kgbuild.publish.licence import Licence, assess, from_lineage, predates_lineage, terms_text, unknown
 from kgbuild.publish.stage import redact_paths
+from trainer.hashing import short_hash
 from trainer.phases import PHASES
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -404,7 +404,7 @@ def card_key(facts: ModelFacts, lic: Licence) -> str:
         "model": [facts.dimension, facts.max_seq_length, facts.similarity, facts.modules, facts.architecture],
         "licence": {k: v for k, v in dataclasses.asdict(lic).items() if k != "chain"},
     }
-    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return short_hash(blob)
 
 
 def model_languages(facts: ModelFacts) -> list[str] | None:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import re
 import shutil
 import zipfile
 from pathlib import Path
 
 from kgbuild.errors import UserError
 from kgbuild.resources import cached_model
-from trainer.outputs import sha256_file
+from trainer.hashing import sha256_file
 
 MPNET = "all-mpnet-base-v2"
 MINILM = "all-MiniLM-L6-v2"
@@ -106,3 +107,27 @@ def _assemble_mpnet(parts: list[Path], scratch: Path) -> Path:
     for junk in inner.rglob("desktop.ini"):  # Windows folder files that came with the archive
         junk.unlink()
     return inner
+
+
+def model_reference(value: str | Path) -> str:
+    """A folder path (checked) or a hub id: fail early with a clear message if it is meant to be a folder. The bases
+    we ship offline (all-mpnet-base-v2 with the `mpnet` extra, all-MiniLM-L6-v2) resolve to their local folder."""
+
+    text = str(value)
+    if not Path(text).exists():
+        text = resolve(text)
+    if Path(text).exists():
+        if not (Path(text) / "modules.json").is_file() and not (Path(text) / "config.json").is_file():
+            raise UserError(
+                "not a model folder (no modules.json or config.json)",
+                path=text,
+                fix="give a sentence-transformers model folder or a hub id",
+            )
+        return text
+    if text.startswith((".", "/", "~")) or text.count("/") > 1 or not _HUB_ID.fullmatch(text):
+        raise UserError("model folder not found", path=text, fix="check the path, or train the earlier phase first")
+    return text
+
+
+# What the Hub accepts as a repo id ([org/]name): anything else can only have been meant as a folder.
+_HUB_ID = re.compile(r"(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}")

@@ -8,8 +8,6 @@ Each phase folder's README.md is its model card, rewritten after the phase's eva
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
@@ -24,8 +22,10 @@ from kgbuild.manifest import read_manifest, write_manifest
 from trainer import __version__
 from trainer.config import RunConfig
 from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headline, reference_for
-from trainer.outputs import barrier, drop_checkpoints, finished, is_main_process, sha256_file
+from trainer.hashing import sha256_file, short_hash
+from trainer.phase_folder import drop_checkpoints, finished
 from trainer.phases import PHASES
+from trainer.training import barrier, is_main_process
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ def data_inputs(config: RunConfig) -> dict[str, Any]:
             for t in ("pairs", "linking", "linking_candidates")
             for f in table_files(config.data.pairs, t)
         ]
-    if config.multilingual.enabled and parallel_path(config) and parallel_path(config).exists():
-        parallel = parallel_path(config)
+    if config.multilingual.enabled and config.parallel and config.parallel.exists():
+        parallel = config.parallel
         files = [parallel] if parallel.is_file() else [Path(f) for f in table_files(parallel, "parallel")]
         inputs["parallel"] = [file_digest(f) for f in files]
     return inputs
@@ -58,15 +58,10 @@ def data_lineage(config: RunConfig) -> dict[str, Any] | None:
     from kgbuild import lineage
 
     folders = [Path(config.data.pairs)] if config.data.pairs and Path(config.data.pairs).is_dir() else []
-    parallel = parallel_path(config) if config.multilingual.enabled else None
+    parallel = config.parallel if config.multilingual.enabled else None
     if parallel is not None and Path(parallel).exists():
         folders.append(Path(parallel))  # a bare parallel file has no manifest: an origin of unknown kind, restricted
     return lineage.carry(*folders) if folders else None
-
-
-def parallel_path(config: RunConfig) -> Path | None:
-    """[multilingual] parallel (a build-pairs --parallel-lang folder), else the older [data] parallel."""
-    return config.multilingual.parallel or config.data.parallel
 
 
 # Settings that change how a phase runs, not what it makes: changing them never retrains a finished phase.
@@ -81,8 +76,7 @@ def phase_fingerprint(config: RunConfig, phase: str, data_hash: str) -> str:
     def section(name: str) -> dict[str, Any]:
         return {k: v for k, v in config.section(name).items() if k not in _NOT_IN_FINGERPRINT}
 
-    blob = json.dumps({"data": data_hash, "model": section("model"), **{p: section(p) for p in upto}}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return short_hash({"data": data_hash, "model": section("model"), **{p: section(p) for p in upto}})
 
 
 def _require(value: Any, what: str, config: RunConfig, fix: str) -> Any:
@@ -102,7 +96,7 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
     if phase == "contrastive":
         pairs = _require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder")
         return train_contrastive(
-            config.model.base,
+            config.phase_inputs(phase)["base"],
             pairs,
             out,
             config.contrastive,
@@ -114,14 +108,13 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
         )
     if phase == "self_distillation":
         pairs = _require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder")
-        sd = config.self_distillation
-        teacher = sd.teacher or str(config.phase_dir("contrastive"))
+        inputs = config.phase_inputs(phase)
         return train_self_distillation(
-            teacher,
-            sd.student or config.model.base,
+            inputs["teacher"],
+            inputs["student"],
             pairs,
             out,
-            sd,
+            config.self_distillation,
             max_seq_length=max_len,
             seed=seed,
             checkpoints=checkpoints,
@@ -130,31 +123,31 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
             marker=marker,
         )
     if phase == "weight_averaging":
-        wa = config.weight_averaging
-        models = wa.models or [str(config.phase_dir("self_distillation")), str(config.phase_dir("contrastive"))]
-        if len(models) != len(wa.weights):
+        inputs = config.phase_inputs(phase)
+        models, weights = inputs["models"], inputs["weights"]
+        if len(models) != len(weights):
             raise UserError(
-                f"{len(wa.weights)} weights for {len(models)} models ({', '.join(models)})",
+                f"{len(weights)} weights for {len(models)} models ({', '.join(models)})",
                 path=config.source,
                 fix="give [weight_averaging] one weight per model",
             )
         if not is_main_process():
             return {}
-        return average_models(models, wa.weights, out, force=True, marker=marker)
-    ml = config.multilingual
+        return average_models(models, weights, out, force=True, marker=marker)
+    inputs = config.phase_inputs(phase)
     parallel = _require(
-        parallel_path(config),
+        inputs["parallel"],
         "[multilingual] parallel",
         config,
         "set it to a kgbuild build-pairs --parallel-lang output folder",
     )
-    student = _require(ml.student, "[multilingual] student", config, "set it to a multilingual model")
+    student = _require(inputs["student"], "[multilingual] student", config, "set it to a multilingual model")
     return train_multilingual(
-        ml.teacher or str(config.phase_dir("weight_averaging")),
+        inputs["teacher"],
         student,
         parallel,
         out,
-        ml,
+        config.multilingual,
         seed=seed,
         checkpoints=checkpoints,
         force=True,
@@ -222,7 +215,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
         )
         parallel_files(
             _require(
-                parallel_path(config),
+                config.parallel,
                 "[multilingual] parallel",
                 config,
                 "set it to a kgbuild build-pairs --parallel-lang output folder",
@@ -233,11 +226,11 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     inputs = data_inputs(config)
     lineage_block = data_lineage(config)
-    data_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+    data_hash = short_hash(inputs)
     previous = read_manifest(output_dir)
     evalsets = evalsets_folder(config.data.evalsets) if config.evaluate.enabled else None
     # the KG and cross-lingual linking sets: the pairs folder, else the parallel folder (also a build-pairs output)
-    parallel = parallel_path(config) if "multilingual" in enabled else None
+    parallel = config.parallel if "multilingual" in enabled else None
     eval_pairs = config.data.pairs or (parallel if parallel and parallel.is_dir() else None)
     phases: dict[str, Any] = {}
     scores: dict[str, Any] = {}
@@ -247,9 +240,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
         if not config.evaluate.enabled or not is_main_process():
             return
         # scores are reused only for the same model scored the same way
-        fingerprint = hashlib.sha256(
-            json.dumps([model_key, config.section("evaluate"), str(evalsets)], sort_keys=True).encode()
-        ).hexdigest()[:16]
+        fingerprint = short_hash([model_key, config.section("evaluate"), str(evalsets)])
         old = previous.get("scores", {}).get(name)
         if old and old.get("fingerprint") == fingerprint:
             scores[name] = old  # resumed: this exact model was scored before

@@ -11,7 +11,7 @@ from sentence_transformers import SentenceTransformer
 
 from kgbuild.errors import UserError
 from trainer.config import ContrastiveConfig
-from trainer.outputs import MARKER
+from trainer.phase_folder import MARKER
 from trainer.phases.contrastive import train_contrastive
 
 

@@ -38,6 +38,31 @@ def test_minimal_config_resolves_paths_relative_to_the_file(tmp_path):
     assert cfg.output_dir == (tmp_path / "conf" / "run").resolve()
     assert cfg.model.base == str((tmp_path / "conf" / "models" / "tiny").resolve())  # an existing folder
     assert cfg.phase_dir("weight_averaging") == cfg.output_dir / "final"
+
+
+def test_phase_inputs_default_to_the_earlier_phases_outputs(tmp_path):
+    cfg = load_config(write(tmp_path, MINIMAL + '[multilingual]\nstudent = "xlmr"\nparallel = "par"\n'))
+    run = cfg.output_dir
+    assert cfg.phase_inputs("contrastive") == {"base": cfg.model.base, "pairs": cfg.data.pairs}
+    assert cfg.phase_inputs("self_distillation") == {
+        "teacher": str(run / "contrastive"),
+        "student": cfg.model.base,
+        "pairs": cfg.data.pairs,
+    }
+    assert cfg.phase_inputs("weight_averaging") == {
+        "models": [str(run / "self_distillation"), str(run / "contrastive")],
+        "weights": [0.5, 0.5],
+    }
+    assert cfg.phase_inputs("multilingual") == {
+        "teacher": str(run / "final"),
+        "student": "xlmr",
+        "parallel": (tmp_path / "conf" / "par").resolve(),
+    }
+    named = load_config(
+        write(tmp_path, MINIMAL), ["self_distillation.student=other", 'weight_averaging.models=["a", "b"]']
+    )
+    assert named.phase_inputs("self_distillation")["student"] == "other"
+    assert named.phase_inputs("weight_averaging")["models"] == ["a", "b"]
     assert (cfg.contrastive.max_steps, cfg.contrastive.batch_size, cfg.weight_averaging.weights) == (5, 8, [0.5, 0.5])
     assert cfg.multilingual.enabled is False and cfg.contrastive.enabled is True
 

@@ -9,7 +9,7 @@ import typer
 
 from kgbuild.console import err
 from trainer.config import RunConfig, apply_overrides, build_config, load_config
-from trainer.outputs import is_main_process
+from trainer.training import is_main_process
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Run config (TOML); its values are the defaults.")
 SET_OPTION = typer.Option(None, "--set", help="Override a config value: section.key=value (repeatable).")

@@ -33,7 +33,7 @@ from trainer.evaluate import (
     reference_for,
     sets_to_score,
 )
-from trainer.outputs import model_reference
+from trainer.models import model_reference
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -101,7 +101,7 @@ def render(header: list[str], rows: list[list[str]], fmt: str, title: str) -> st
 def provenance(models: list[str], evalsets: Path | None, pairs: Path | None) -> dict[str, Any]:
     """What a reader needs to cite and reproduce the figures."""
     from kgbuild import __version__
-    from trainer.outputs import model_fingerprint, sha256_file
+    from trainer.hashing import model_fingerprint, sha256_file
 
     sets = []
     for spec in EVALSETS:

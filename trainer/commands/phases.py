@@ -25,7 +25,7 @@ def _model(value: str | None) -> str | None:
 
 def _pairs(pairs: Path | None, cfg) -> Path:
     """--pairs, else [data] pairs from the config; one of them is needed."""
-    pairs = _abs(pairs) or cfg.data.pairs
+    pairs = _abs(pairs) or cfg.data.pairs  # every phase that reads pairs reads [data] pairs
     if pairs is None:
         raise UserError("no pairs folder given", fix="pass --pairs PAIRS_DIR or set [data] pairs in the config")
     return pairs
@@ -47,7 +47,7 @@ def contrastive(
     pairs = _pairs(pairs, cfg)
     out = _abs(out) or cfg.phase_dir("contrastive")
     summary = train_contrastive(
-        _model(base) or cfg.model.base,
+        _model(base) or cfg.phase_inputs("contrastive")["base"],
         pairs,
         out,
         cfg.contrastive,
@@ -75,8 +75,9 @@ def distill(
     pairs = _pairs(pairs, cfg)
     sd = cfg.self_distillation
     out = _abs(out) or cfg.phase_dir("self_distillation")
-    teacher = _model(teacher) or sd.teacher or str(cfg.phase_dir("contrastive"))
-    student = _model(student) or sd.student or cfg.model.base
+    inputs = cfg.phase_inputs("self_distillation")
+    teacher = _model(teacher) or inputs["teacher"]
+    student = _model(student) or inputs["student"]
     summary = train_self_distillation(
         teacher,
         student,
@@ -108,19 +109,15 @@ def average(
     from trainer.phases.weight_averaging import average_models
 
     cfg = resolve_config(config, overrides)
-    wa = cfg.weight_averaging
-    chosen = (
-        [_model(m) for m in models]
-        if models
-        else wa.models or [str(cfg.phase_dir("self_distillation")), str(cfg.phase_dir("contrastive"))]
-    )
+    inputs = cfg.phase_inputs("weight_averaging")
+    chosen = [_model(m) for m in models] if models else inputs["models"]
     if weights:
         try:
             parsed = [float(w) for w in weights.split(",")]
         except ValueError:
             raise UserError(f"--weights {weights!r} is not a list of numbers", fix="e.g. --weights 0.5,0.5") from None
     else:
-        parsed = wa.weights
+        parsed = inputs["weights"]
     out = _abs(out) or cfg.phase_dir("weight_averaging")
     summary = average_models(chosen, parsed, out, force=force)
     err.print(f"averaged {len(chosen)} models with weights {summary['weights']}; saved to {out}", style="green")
@@ -140,17 +137,17 @@ def multilingual(
     from trainer.phases.multilingual import train_multilingual
 
     cfg = resolve_config(config, overrides)
-    ml = cfg.multilingual
-    parallel = _abs(parallel) or cfg.data.parallel
-    student = _model(student) or ml.student
+    inputs = cfg.phase_inputs("multilingual")
+    parallel = _abs(parallel) or inputs["parallel"]
+    student = _model(student) or inputs["student"]
     if parallel is None or not student:
         raise UserError(
             "the parallel table and the student are required",
             fix="pass --parallel FILE --student MODEL (or set them in the config)",
         )
     out = _abs(out) or cfg.phase_dir("multilingual")
-    teacher = _model(teacher) or ml.teacher or str(cfg.phase_dir("weight_averaging"))
-    summary = train_multilingual(teacher, student, parallel, out, ml, seed=cfg.model.seed, force=force)
+    teacher = _model(teacher) or inputs["teacher"]
+    summary = train_multilingual(teacher, student, parallel, out, cfg.multilingual, seed=cfg.model.seed, force=force)
     report(PHASES["multilingual"].label, summary, out)
 
 

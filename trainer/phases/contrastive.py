@@ -16,19 +16,12 @@ from kgbuild.atomic import atomic_dir
 from kgbuild.errors import UserError
 from trainer.config import ContrastiveConfig
 from trainer.data import load_pairs
-from trainer.outputs import (
-    fingerprint,
-    is_main_process,
-    model_reference,
-    quiet,
-    refuse_existing,
-    resume_checkpoint,
-    save_phase,
-    train_summary,
-    training_arguments,
-)
+from trainer.hashing import fingerprint
+from trainer.models import model_reference
+from trainer.phase_folder import refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
 from trainer.sampler import cui_batch_sampler
+from trainer.training import is_main_process, quiet, train_summary, training_arguments
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ import torch
 
 from kgbuild.atomic import atomic_dir
 from kgbuild.errors import UserError
-from trainer.outputs import model_reference, refuse_existing, save_phase
+from trainer.models import model_reference
+from trainer.phase_folder import refuse_existing, save_phase
 
 
 def average_state_dicts(
