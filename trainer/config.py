@@ -1,108 +1,114 @@
 """One TOML file drives a run: every phase is a table; paths are relative to the config file (or absolute).
 
-CLI options override single values with `--set section.key=value` (parsed as TOML values).
+CLI options override single values with `--set section.key=value` (parsed as TOML values). Each table is a pydantic
+model: unknown keys and wrong types or values are errors that name the file and line.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kgbuild.errors import UserError
 
 
-@dataclass
-class DataConfig:
-    pairs: Path | None = None  # a build-pairs output folder
-    evalsets: Path | None = None  # folder of evaluation sets (else KGBUILD_EVALSETS)
-    parallel: Path | None = None  # older place of [multilingual] parallel, still read
+class Section(BaseModel):
+    # strict: 5 is not "5" and "true" is not true (a TOML typo must not pass as another value); ints pass as floats
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
 
 
-@dataclass
-class ModelConfig:
+class DataConfig(Section):
+    pairs: Path | None = Field(None, strict=False)  # a build-pairs output folder
+    evalsets: Path | None = Field(None, strict=False)  # folder of evaluation sets (else KGBUILD_EVALSETS)
+    parallel: Path | None = Field(None, strict=False)  # older place of [multilingual] parallel, still read
+
+
+class ModelConfig(Section):
     base: str = "sentence-transformers/all-mpnet-base-v2"
-    output_dir: Path = Path("run")
-    max_seq_length: int = 128
+    output_dir: Path = Field(Path("run"), strict=False)
+    max_seq_length: int = Field(128, ge=8)
     seed: int = 42
     # A finished phase's checkpoints only serve to resume it: deleted once its model is saved (GBs for mpnet).
     keep_checkpoints: bool = False
 
 
-@dataclass
-class TrainingConfig:
+class TrainingConfig(Section):
     """The training settings every training phase has."""
 
     enabled: bool = True
-    batch_size: int = 32
+    batch_size: int = Field(32, ge=1)
     max_steps: int = -1  # -1 = run `epochs` epochs
-    epochs: float = 1.0
-    learning_rate: float = 2e-5
-    warmup_ratio: float = 0.1
-    bf16: str = "auto"  # "auto" (when the GPU supports it), "true", "false"
-    save_steps: int = 500
-    save_total_limit: int = 2
-    logging_steps: int = 10
-    dataloader_workers: int = 0  # processes that fetch, tokenise and collate batches ahead of the GPU
+    epochs: float = Field(1.0, gt=0)
+    learning_rate: float = Field(2e-5, gt=0)
+    warmup_ratio: float = Field(0.1, ge=0)
+    bf16: Literal["auto", "true", "false"] = "auto"  # "auto": when the GPU supports it
+    save_steps: int = Field(500, ge=1)
+    save_total_limit: int = Field(2, ge=1)
+    logging_steps: int = Field(10, ge=1)
+    dataloader_workers: int = Field(0, ge=0)  # processes that fetch, tokenise and collate batches ahead of the GPU
 
 
-@dataclass
 class ContrastiveConfig(TrainingConfig):
-    loss: str = "mnrl"  # "mnrl" or "cached_mnrl" (GradCache: big batches on small memory)
-    mini_batch_size: int = 32  # cached_mnrl only
+    loss: Literal["mnrl", "cached_mnrl"] = "mnrl"  # cached_mnrl: GradCache, big batches on small memory
+    mini_batch_size: int = Field(32, ge=1)  # cached_mnrl only
     scale: float = 20.0
-    kinds: list[str] = field(default_factory=list)  # pair kinds to train on; empty = all
+    kinds: list[str] = Field(default_factory=list)  # pair kinds to train on; empty = all
     sort_by_length: bool = False  # cached_mnrl: each batch longest first, so mini-batches pad less (same loss)
 
 
-@dataclass
 class SelfDistillationConfig(TrainingConfig):
     teacher: str = ""  # default: the contrastive output
     student: str = ""  # default: model.base
-    texts: list[str] = field(default_factory=lambda: ["anchor", "positive"])  # pair columns whose texts are learnt
-    kinds: list[str] = field(default_factory=list)
-    encode_batch_size: int = 128
+    texts: list[Literal["anchor", "positive"]] = Field(default_factory=lambda: ["anchor", "positive"])  # learnt
+    kinds: list[str] = Field(default_factory=list)
+    encode_batch_size: int = Field(128, ge=1)
     group_by_length: bool = False  # batches of texts of similar length: far less padding, other batch mixes
 
 
-@dataclass
-class WeightAveragingConfig:
+class WeightAveragingConfig(Section):
     enabled: bool = True
-    models: list[str] = field(default_factory=list)  # default: the self_distillation and contrastive outputs
-    weights: list[float] = field(default_factory=lambda: [0.5, 0.5])
+    models: list[str] = Field(default_factory=list)  # default: the self_distillation and contrastive outputs
+    weights: list[float] = Field(default_factory=lambda: [0.5, 0.5])
+
+    @field_validator("weights")
+    @classmethod
+    def _usable(cls, weights: list[float]) -> list[float]:
+        if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError("give non-negative weights with a positive sum, one per model")
+        return weights
 
 
-@dataclass
 class MultilingualConfig(TrainingConfig):
     enabled: bool = False
-    parallel: Path | None = None  # a build-pairs --parallel-lang folder (its train split), or an (en, xx) table
+    parallel: Path | None = Field(None, strict=False)  # a build-pairs --parallel-lang folder, or an (en, xx) table
     student: str = ""  # a multilingual sentence-transformers model (e.g. an XLM-R one)
     teacher: str = ""  # default: the final (averaged) model
-    max_seq_length: int = 64
-    encode_batch_size: int = 128
+    max_seq_length: int = Field(64, ge=8)
+    encode_batch_size: int = Field(128, ge=1)
 
 
-@dataclass
-class EvaluateConfig:
+class EvaluateConfig(Section):
     enabled: bool = True
-    sets: list[str] = field(default_factory=list)  # empty = every set found
+    sets: list[str] = Field(default_factory=list)  # empty = every set found
     linking: bool = True
-    linking_split: str = "test"  # "dev" to choose between recipes without looking at the test concepts
-    batch_size: int = 64
+    linking_split: Literal["test", "dev"] = "test"  # "dev" to choose between recipes without the test concepts
+    batch_size: int = Field(64, ge=1)
 
 
-@dataclass
-class RunConfig:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
-    self_distillation: SelfDistillationConfig = field(default_factory=SelfDistillationConfig)
-    weight_averaging: WeightAveragingConfig = field(default_factory=WeightAveragingConfig)
-    multilingual: MultilingualConfig = field(default_factory=MultilingualConfig)
-    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+class RunConfig(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    contrastive: ContrastiveConfig = Field(default_factory=ContrastiveConfig)
+    self_distillation: SelfDistillationConfig = Field(default_factory=SelfDistillationConfig)
+    weight_averaging: WeightAveragingConfig = Field(default_factory=WeightAveragingConfig)
+    multilingual: MultilingualConfig = Field(default_factory=MultilingualConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     source: Path | None = None  # the TOML file this came from
 
     @property
@@ -145,7 +151,7 @@ class RunConfig:
         raise ValueError(f"unknown phase {phase!r}")
 
     def section(self, name: str) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(getattr(self, name)))
+        return getattr(self, name).model_dump(mode="json")
 
     def to_dict(self) -> dict[str, Any]:
         return {s: self.section(s) for s in SECTIONS}
@@ -169,16 +175,6 @@ _MODEL_FIELDS = {
 }
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def _line_of(text: str, section: str, key: str | None) -> int | None:
     """The line of `[section]` (or of `key` inside it) in the TOML text, for error messages."""
     in_section = False
@@ -193,27 +189,10 @@ def _line_of(text: str, section: str, key: str | None) -> int | None:
     return None
 
 
-def _coerce(value: Any, example: Any, where: str) -> Any:
-    """Check a TOML value against the type of the dataclass default; ints are accepted for floats."""
-    if isinstance(example, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(example, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(example, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(example, list):
-        ok = isinstance(value, list)
-    else:  # str, Path, None
-        ok = isinstance(value, str)
-    if not ok:
-        raise ValueError(f"{where} = {value!r} has the wrong type (expected {type(example).__name__})")
-    return value
-
-
 def build_config(raw: dict[str, Any], *, base_dir: Path, source: Path | None = None, text: str = "") -> RunConfig:
-    """Turn a parsed TOML dict into a RunConfig; unknown sections/keys and wrong types are UserErrors."""
-    config = RunConfig(source=source)
+    """Turn a parsed TOML dict into a RunConfig; unknown sections/keys and wrong types or values are UserErrors that
+    name the line."""
+    sections: dict[str, Any] = {}
     for section, values in raw.items():
         if section not in SECTIONS or not isinstance(values, dict):
             raise UserError(
@@ -222,65 +201,41 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, source: Path | None = N
                 line=_line_of(text, section, None),
                 fix=f"use one of {', '.join(f'[{s}]' for s in SECTIONS)}",
             )
-        target = getattr(config, section)
-        known = {f.name: f for f in dataclasses.fields(target)}
-        for key, value in values.items():
-            line = _line_of(text, section, key)
-            if key not in known:
-                raise UserError(
-                    f"unknown key {key!r} in [{section}]",
-                    path=source,
-                    line=line,
-                    fix=f"valid keys: {', '.join(known)}",
-                )
-            example = getattr(target, key)
-            if example is None:
-                example = ""
-            try:
-                value = _coerce(value, example, f"{section}.{key}")
-            except ValueError as exc:
-                raise UserError(str(exc), path=source, line=line, fix="fix the value in the config") from None
-            if (section, key) in _PATH_FIELDS:
-                value = (base_dir / value).resolve() if value else None
-            elif (section, key) in _MODEL_FIELDS and value:
-                local = base_dir / value
-                value = str(local.resolve()) if local.exists() else value
-            setattr(target, key, value)
-    if config.model.output_dir is None:
-        config.model.output_dir = (base_dir / "run").resolve()
-    elif not config.model.output_dir.is_absolute():
-        config.model.output_dir = (base_dir / config.model.output_dir).resolve()
-    _validate(config, source, text)
+        kind = RunConfig.model_fields[section].annotation
+        # an empty path means "not set", as an absent key does
+        values = {k: None if (section, k) in _PATH_FIELDS and v == "" else v for k, v in values.items()}
+        try:
+            sections[section] = kind.model_validate(values)
+        except ValidationError as exc:
+            raise _user_error(exc, kind, section, source, text) from None
+    config = RunConfig(**sections, source=source)
+    for section, key in _PATH_FIELDS:
+        value = getattr(getattr(config, section), key)
+        if value is not None and str(value):
+            setattr(getattr(config, section), key, (base_dir / value).resolve())
+    for section, key in _MODEL_FIELDS:
+        value = getattr(getattr(config, section), key)
+        if value and (base_dir / value).exists():
+            setattr(getattr(config, section), key, str((base_dir / value).resolve()))
     return config
 
 
-def _validate(config: RunConfig, source: Path | None, text: str) -> None:
-    def bad(section: str, key: str, message: str, fix: str) -> UserError:
-        return UserError(message, path=source, line=_line_of(text, section, key), fix=fix)
-
-    if config.contrastive.loss not in ("mnrl", "cached_mnrl"):
-        raise bad("contrastive", "loss", f"unknown loss {config.contrastive.loss!r}", 'use "mnrl" or "cached_mnrl"')
-    for section in ("contrastive", "self_distillation", "multilingual"):
-        phase = getattr(config, section)
-        if phase.batch_size < 1:
-            raise bad(section, "batch_size", "batch_size must be at least 1", "set a positive batch_size")
-        if phase.bf16 not in ("auto", "true", "false"):
-            raise bad(section, "bf16", f"bf16 = {phase.bf16!r}", 'use "auto", "true" or "false"')
-    if config.evaluate.linking_split not in ("test", "dev"):
-        raise bad(
-            "evaluate", "linking_split", f"linking_split = {config.evaluate.linking_split!r}", 'use "test" or "dev"'
+def _user_error(exc: ValidationError, kind: type[Section], section: str, source: Path | None, text: str) -> UserError:
+    """The first problem pydantic found, as one line naming the file and line of the key."""
+    problem = exc.errors()[0]
+    key = str(problem["loc"][0]) if problem["loc"] else None
+    line = _line_of(text, section, key)
+    if problem["type"] == "extra_forbidden":
+        return UserError(
+            f"unknown key {key!r} in [{section}]",
+            path=source,
+            line=line,
+            fix=f"valid keys: {', '.join(kind.model_fields)}",
         )
-    for key in config.self_distillation.texts:
-        if key not in ("anchor", "positive"):
-            raise bad("self_distillation", "texts", f"unknown text column {key!r}", 'use "anchor" and/or "positive"')
-    weights = config.weight_averaging.weights
-    if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise bad(
-            "weight_averaging",
-            "weights",
-            f"weights {weights} are not usable",
-            "give non-negative weights with a positive sum, one per model",
-        )
+    where = ".".join(str(part) for part in (section, *problem["loc"]))
+    message = problem["msg"].removeprefix("Value error, ")
+    value = problem.get("input")
+    return UserError(f"{where} = {value!r}: {message}", path=source, line=line, fix="fix the value in the config")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: Path | None) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 
 def short_hash(value: Any) -> str:
@@ -16,7 +17,7 @@ def short_hash(value: Any) -> str:
 
 def fingerprint(*parts: Any) -> str:
     """A short hash of what a phase's result depends on (its config section, inputs, seed)."""
-    return short_hash([dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts])
+    return short_hash([p.model_dump(mode="json") if isinstance(p, BaseModel) else p for p in parts])
 
 
 def model_fingerprint(reference: str) -> str:

@@ -3,11 +3,12 @@ marker is what resume trusts), and its checkpoints kept only while the phase is 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from kgbuild.atomic import atomic_write_bytes, check_output
 from kgbuild.errors import UserError
@@ -38,7 +39,7 @@ def save_phase(model: Any, folder: Path, *, name: str, info: dict[str, Any], set
     from trainer import model_card
 
     model.save(str(folder), create_model_card=False)
-    settings = dataclasses.asdict(settings) if dataclasses.is_dataclass(settings) else dict(settings)
+    settings = settings.model_dump(mode="json") if isinstance(settings, BaseModel) else dict(settings)
     model_card.write(model_card.phase_card(name, info["phase"], info, settings), folder)
     write_marker(folder, info)
 

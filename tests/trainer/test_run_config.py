@@ -87,7 +87,7 @@ def test_unknown_key_names_file_line_and_the_valid_keys(tmp_path):
 
 
 def test_wrong_type_and_bad_toml_and_bad_values(tmp_path):
-    with pytest.raises(UserError, match="wrong type") as info:
+    with pytest.raises(UserError, match="contrastive.max_steps = '5': Input should be a valid integer") as info:
         load_config(
             write(
                 tmp_path,
@@ -98,8 +98,20 @@ def test_wrong_type_and_bad_toml_and_bad_values(tmp_path):
     with pytest.raises(UserError, match="not valid TOML") as info:
         load_config(write(tmp_path, MINIMAL.replace("max_steps = 5", "max_steps = ", 1)))
     assert info.value.line == 7
-    with pytest.raises(UserError, match="unknown loss"):
+    with pytest.raises(UserError, match="contrastive.loss = 'triplet': Input should be 'mnrl' or 'cached_mnrl'"):
         load_config(write(tmp_path, MINIMAL), ["contrastive.loss=triplet"])
+    with pytest.raises(UserError, match=r"weights = \[0.5, -1.0\]: give non-negative weights") as info:
+        load_config(write(tmp_path, MINIMAL.replace("[0.5, 0.5]", "[0.5, -1.0]")))
+    assert info.value.line == 13
+    with pytest.raises(UserError, match=r"self_distillation.texts.0 = 'name'") as info:
+        load_config(write(tmp_path, MINIMAL), ['self_distillation.texts=["name"]'])
+    with pytest.raises(UserError, match="batch_size = 0: Input should be greater than or equal to 1"):
+        load_config(write(tmp_path, MINIMAL), ["contrastive.batch_size=0"])
+    with pytest.raises(UserError, match="Input should be a valid boolean"):
+        load_config(write(tmp_path, MINIMAL), ['evaluate.linking="yes"'])
+    # an integer is a fine float; an empty path is no path
+    cfg = load_config(write(tmp_path, MINIMAL), ["contrastive.learning_rate=1", 'data.evalsets=""'])
+    assert cfg.contrastive.learning_rate == 1.0 and cfg.data.evalsets is None
     with pytest.raises(UserError, match="unknown section"):
         load_config(write(tmp_path, MINIMAL + "[training]\nx = 1\n"))
     with pytest.raises(UserError, match="not found"):
