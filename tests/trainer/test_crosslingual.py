@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from huggingface_hub import ModelCard
+from run_toml import run_toml
 from tiny_bert import build_tiny_model
 from typer.testing import CliRunner
 
@@ -56,25 +57,10 @@ def test_a_student_of_another_dimension_is_refused(ml_pairs, tiny_model, tmp_pat
     assert "paraphrase-multilingual" in info.value.fix and not (tmp_path / "ml").exists()
 
 
-RUN = """\
-[data]
-pairs = "pairs"
-[model]
-base = "base"
-output_dir = "run"
-[contrastive]
-max_steps = 2
-batch_size = 8
-[self_distillation]
-max_steps = 2
-batch_size = 8
-[multilingual]
-enabled = true
-parallel = "pairs"
-student = "student"
-max_steps = 6
-batch_size = 8
-"""
+RUN = run_toml(
+    steps=2,
+    multilingual={"enabled": True, "parallel": "pairs", "student": "student", "max_steps": 6, "batch_size": 8},
+)
 
 
 @pytest.mark.slow

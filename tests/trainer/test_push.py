@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import typer
 from huggingface_hub import ModelCard
+from run_toml import run_toml
 from tiny_bert import build_tiny_model
 from typer.testing import CliRunner
 
@@ -299,12 +300,10 @@ def test_run_all_carries_the_lineage_of_its_pairs_and_parallel_folders(tmp_path)
         )
     toml = tmp_path / "run.toml"
     toml.write_text(
-        '[data]\npairs = "pairs"\n[model]\nbase = "m"\noutput_dir = "run"\n'
-        '[multilingual]\nenabled = true\nparallel = "parallel"\nstudent = "s"\n',
-        encoding="utf-8",
+        run_toml(base="m", multilingual={"enabled": True, "parallel": "parallel", "student": "s"}), encoding="utf-8"
     )
     block = data_lineage(load_config(toml))
     assert [o["kg"] for o in block["origins"]] == ["kg-open", "kg-snomed"]  # the parallel pairs' KG counts too
     assert [s["folder"] for s in block["steps"]] == ["kg-open", "pairs", "kg-snomed", "parallel"]
-    toml.write_text(toml.read_text().replace("enabled = true", "enabled = false"), encoding="utf-8")
+    toml.write_text(run_toml(base="m", multilingual={"parallel": "parallel", "student": "s"}), encoding="utf-8")
     assert [o["kg"] for o in data_lineage(load_config(toml))["origins"]] == ["kg-open"]

@@ -6,28 +6,15 @@ from pathlib import Path
 
 import pytest
 from huggingface_hub import ModelCard
+from run_toml import run_toml
 from sentence_transformers import SentenceTransformer
 from typer.testing import CliRunner
 
 from trainer.cli import app
 from trainer.push import push_model
 
-# The minimal config of the issue, as is (the base model and pairs folder sit beside it).
-MINIMAL = """\
-[data]
-pairs = "pairs"                 # a build-pairs output folder
-[model]
-base = "base"
-output_dir = "run"
-[contrastive]
-max_steps = 5
-batch_size = 8
-[self_distillation]
-max_steps = 5
-batch_size = 8
-[weight_averaging]
-weights = [0.5, 0.5]            # self_distillation, contrastive
-"""
+# The minimal config of the issue (the base model and pairs folder sit beside it).
+MINIMAL = run_toml()
 
 
 @pytest.fixture

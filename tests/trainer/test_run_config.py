@@ -3,25 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from run_toml import run_toml
 
 from kgbuild.errors import UserError
 from trainer.config import load_config
 
-MINIMAL = """\
-[data]
-pairs = "pairs"
-[model]
-base = "models/tiny"
-output_dir = "run"
-[contrastive]
-max_steps = 5
-batch_size = 8
-[self_distillation]
-max_steps = 5
-batch_size = 8
-[weight_averaging]
-weights = [0.5, 0.5]
-"""
+MINIMAL = run_toml(base="models/tiny")
 
 
 def write(tmp_path: Path, text: str) -> Path:
