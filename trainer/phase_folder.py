@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kgbuild.atomic import atomic_write_bytes, check_output
+from kgbuild.atomic import atomic_dir, atomic_write_bytes, check_output
 from kgbuild.errors import UserError
 from trainer.training import barrier, is_main_process
 
@@ -30,18 +30,23 @@ def write_marker(folder: Path, info: dict[str, Any]) -> None:
     atomic_write_bytes(Path(folder) / MARKER, json.dumps(info, indent=2, default=str).encode())
 
 
-def save_phase(model: Any, folder: Path, *, name: str, info: dict[str, Any], settings: Any) -> None:
-    """Save a phase's model into `folder` (to become `name`) with its phase card, then the marker, last.
+def save_phase(model: Any, out: Path, *, info: dict[str, Any], settings: Any) -> None:
+    """Save a phase's model to `out` with its phase card, then the marker, last: written beside `out` and renamed
+    into place when complete, by the main process only (under DDP every process reaches this line).
 
     The card replaces sentence-transformers' automatic one, which knows neither the base model nor the phase ("base
     model Unknown", the last loss only); `trainer run-all` gives the run's final model the full card after evaluation.
     """
     from trainer import model_card
 
-    model.save(str(folder), create_model_card=False)
+    if not is_main_process():
+        return
+    out = Path(out)
     settings = settings.model_dump(mode="json") if isinstance(settings, BaseModel) else dict(settings)
-    model_card.write(model_card.phase_card(name, info["phase"], info, settings), folder)
-    write_marker(folder, info)
+    with atomic_dir(out, force=True) as folder:
+        model.save(str(folder), create_model_card=False)
+        model_card.write(model_card.phase_card(out.name, info["phase"], info, settings), folder)
+        write_marker(folder, info)
 
 
 def refuse_existing(out: Path, force: bool) -> None:

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kgbuild.atomic import atomic_dir
 from kgbuild.errors import UserError
 from trainer.config import ContrastiveConfig
 from trainer.data import load_pairs
@@ -21,7 +20,7 @@ from trainer.models import model_reference
 from trainer.phase_folder import refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
 from trainer.sampler import cui_batch_sampler
-from trainer.training import is_main_process, quiet, train_summary, training_arguments
+from trainer.training import quiet, train_summary, training_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +91,5 @@ def train_contrastive(
     summary = {"base": base, **train_summary(trainer, started, len(pairs.cuis))}
 
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
-    if is_main_process():
-        with atomic_dir(out, force=True) as tmp:
-            save_phase(
-                model, tmp, name=out.name, info={"phase": "contrastive", **summary, **(marker or {})}, settings=config
-            )
+    save_phase(model, out, info={"phase": "contrastive", **summary, **(marker or {})}, settings=config)
     return summary

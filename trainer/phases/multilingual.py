@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kgbuild.atomic import atomic_dir
 from kgbuild.console import verbose
 from kgbuild.errors import UserError
 from trainer.config import MultilingualConfig
@@ -22,7 +21,7 @@ from trainer.hashing import fingerprint
 from trainer.models import model_reference
 from trainer.phase_folder import refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
-from trainer.training import is_main_process, quiet, train_summary, training_arguments
+from trainer.training import quiet, train_summary, training_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -90,14 +89,6 @@ def train_multilingual(
         **train_summary(trainer, started, len(parallel_ds)),
     }
 
-    # 7. Save atomically (one process under DDP)
-    if is_main_process():
-        with atomic_dir(out, force=True) as tmp:
-            save_phase(
-                student_model,
-                tmp,
-                name=out.name,
-                info={"phase": "multilingual", **summary, **(marker or {})},
-                settings=config,
-            )
+    # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
+    save_phase(student_model, out, info={"phase": "multilingual", **summary, **(marker or {})}, settings=config)
     return summary

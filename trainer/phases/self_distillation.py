@@ -128,14 +128,6 @@ def train_self_distillation(
     quiet(trainer, label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {"teacher": teacher_ref, "student": student_ref, **train_summary(trainer, started, len(texts))}
 
-    # 7. Save atomically (one process under DDP)
-    if is_main_process():
-        with atomic_dir(out, force=True) as tmp:
-            save_phase(
-                student_model,
-                tmp,
-                name=out.name,
-                settings=config,
-                info={"phase": "self_distillation", **summary, **(marker or {})},
-            )
+    # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
+    save_phase(student_model, out, info={"phase": "self_distillation", **summary, **(marker or {})}, settings=config)
     return summary

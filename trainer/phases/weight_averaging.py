@@ -13,7 +13,6 @@ from typing import Any
 
 import torch
 
-from kgbuild.atomic import atomic_dir
 from kgbuild.errors import UserError
 from trainer.models import model_reference
 from trainer.phase_folder import refuse_existing, save_phase
@@ -103,12 +102,10 @@ def average_models(
         "weights": [float(w) / sum(weights) for w in weights],
         "wall_s": round(time.perf_counter() - started, 3),
     }
-    with atomic_dir(out, force=True) as tmp:
-        save_phase(
-            result,
-            tmp,
-            name=out.name,
-            info={"phase": "weight_averaging", **summary, **(marker or {})},
-            settings={"weights": list(weights)},
-        )
+    save_phase(
+        result,
+        out,
+        info={"phase": "weight_averaging", **summary, **(marker or {})},
+        settings={"weights": list(weights)},
+    )
     return summary
