@@ -239,7 +239,9 @@ def _user_error(exc: ValidationError, kind: type[Section], section: str, source:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: Path | None) -> dict[str, Any]:
-    """`section.key=value` strings (value in TOML syntax, bare words taken as strings) into the raw dict."""
+    """`section.key=value` strings (value in TOML syntax, bare words taken as strings) into the raw dict. A path given
+    on the command line is relative to the working directory, not to the config file (a shipped config such as
+    configs/hpo-minilm-cpu.toml takes `--set data.pairs=pairs` from where the user runs it)."""
     for item in overrides:
         name, sep, value_text = item.partition("=")
         section, dot, key = name.strip().partition(".")
@@ -253,6 +255,10 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: Path | No
             value = tomllib.loads(f"v = {value_text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
             value = value_text.strip()
+        if isinstance(value, str) and value and (section, key) in _PATH_FIELDS:
+            value = str(Path(value).resolve())
+        elif isinstance(value, str) and (section, key) in _MODEL_FIELDS and Path(value).exists():
+            value = str(Path(value).resolve())
         raw.setdefault(section, {})[key] = value
     return raw
 

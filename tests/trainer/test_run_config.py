@@ -27,6 +27,16 @@ def test_minimal_config_resolves_paths_relative_to_the_file(tmp_path):
     assert cfg.phase_dir("weight_averaging") == cfg.output_dir / "final"
 
 
+def test_paths_set_on_the_command_line_are_relative_to_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "here" / "tiny").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "here")
+    cfg = load_config(write(tmp_path, MINIMAL), ["data.pairs=my-pairs", "model.output_dir=out", "model.base=tiny"])
+    assert cfg.data.pairs == tmp_path / "here" / "my-pairs"
+    assert cfg.output_dir == tmp_path / "here" / "out"
+    assert cfg.model.base == str(tmp_path / "here" / "tiny")
+    assert load_config(write(tmp_path, MINIMAL), ["model.base=org/model"]).model.base == "org/model"  # a hub id
+
+
 def test_phase_inputs_default_to_the_earlier_phases_outputs(tmp_path):
     cfg = load_config(write(tmp_path, MINIMAL + '[multilingual]\nstudent = "xlmr"\nparallel = "par"\n'))
     run = cfg.output_dir
