@@ -30,6 +30,8 @@ def model_fingerprint(reference: str) -> str:
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.suffix in (".safetensors", ".bin", ".json") and path.name != "trainer_phase.json":
             digest.update(str(path.relative_to(folder)).encode())
+            # one running digest over every file, not file_digest's one per file: the value is stored in index and
+            # run manifests, so it must not change
             with open(path, "rb") as fh:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(block)
