@@ -14,9 +14,6 @@ create or replace macro is_a_edge(r, rela) as
     r in (select relation from relation_phrases where role = 'parent')
     or rela in (select relation from relation_phrases where role = 'parent');
 
-create or replace macro relation_role(rela) as
-    coalesce((select role from relation_phrases where relation = rela), 'fact');
-
 create or replace macro lower_first(x) as
     -- "Leg fracture" reads as "leg fracture" inside a sentence; acronyms ("HIV infection") stay as they are.
     case when regexp_matches(x, '^\p{Lu}\p{Ll}') then lower(x[1]) || x[2:] else x end;
