@@ -42,8 +42,8 @@ batch_size = 16
 learning_rate = 5e-5
 save_steps = 100000
 
-[weight_averaging]
-weights = [0.5, 0.5]            # self_distillation, contrastive
+[weight_averaging]              # the default soup: phase 2, phase 1 and the base, equal weights
+models = ["self_distillation", "contrastive", "base"]
 
 # BioLORD-2023-M: the averaged model teaches a student the Spanish and French names of the sample (the parallel table
 # of build-pairs). No multilingual model ships offline, so the student here is the same English MiniLM: the phase

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kgbuild.errors import UserError
 
@@ -53,6 +53,7 @@ class TrainingConfig(Section):
 
 
 class ContrastiveConfig(TrainingConfig):
+    learning_rate: float = Field(1e-4, gt=0)  # +3.7 points of linking over 3e-5 (BENCHMARKS.md, issue 14)
     loss: Literal["mnrl", "cached_mnrl"] = "mnrl"  # cached_mnrl: GradCache, big batches on small memory
     mini_batch_size: int = Field(32, ge=1)  # cached_mnrl only
     scale: float = 20.0
@@ -61,8 +62,10 @@ class ContrastiveConfig(TrainingConfig):
 
 
 class SelfDistillationConfig(TrainingConfig):
-    teacher: str = ""  # default: the contrastive output
-    student: str = ""  # default: model.base
+    teacher: str = "contrastive"  # a model, or a name of the run: "base" or an earlier phase
+    # from phase 1 (the study of BENCHMARKS.md, issue 14: better linking and general scores than from the base at a
+    # CPU budget); "base" is the paper's student
+    student: str = "contrastive"
     texts: list[Literal["anchor", "positive"]] = Field(default_factory=lambda: ["anchor", "positive"])  # learnt
     kinds: list[str] = Field(default_factory=list)
     encode_batch_size: int = Field(128, ge=1)
@@ -71,22 +74,33 @@ class SelfDistillationConfig(TrainingConfig):
 
 class WeightAveragingConfig(Section):
     enabled: bool = True
-    models: list[str] = Field(default_factory=list)  # default: the self_distillation and contrastive outputs
-    weights: list[float] = Field(default_factory=lambda: [0.5, 0.5])
+    # models or names of the run ("base", "contrastive", "self_distillation"); the soup with the base keeps the
+    # general-domain scores of the base at a small cost in linking (the study of BENCHMARKS.md, issue 14)
+    models: list[str] = Field(default_factory=lambda: ["self_distillation", "contrastive", "base"], min_length=2)
+    weights: list[float] = Field(default_factory=list)  # one per model (normalised); empty: equal weights
 
     @field_validator("weights")
     @classmethod
     def _usable(cls, weights: list[float]) -> list[float]:
-        if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:
+        if weights and (any(w < 0 for w in weights) or sum(weights) <= 0):
             raise ValueError("give non-negative weights with a positive sum, one per model")
         return weights
+
+    @model_validator(mode="after")
+    def _one_weight_per_model(self) -> WeightAveragingConfig:
+        if self.weights and len(self.weights) != len(self.models):
+            raise ValueError(
+                f"{len(self.weights)} weights for {len(self.models)} models ({', '.join(self.models)}): give one "
+                "weight per model, or no weights for equal ones"
+            )
+        return self
 
 
 class MultilingualConfig(TrainingConfig):
     enabled: bool = False
     parallel: Path | None = Field(None, strict=False)  # a build-pairs --parallel-lang folder, or an (en, xx) table
     student: str = ""  # a multilingual sentence-transformers model (e.g. an XLM-R one)
-    teacher: str = ""  # default: the final (averaged) model
+    teacher: str = "weight_averaging"  # the final (averaged) model, or another model or name of the run
     max_seq_length: int = Field(64, ge=8)
     encode_batch_size: int = Field(128, ge=1)
 
@@ -125,26 +139,41 @@ class RunConfig(BaseModel):
         """[multilingual] parallel (a build-pairs --parallel-lang folder), else the older [data] parallel."""
         return self.multilingual.parallel or self.data.parallel
 
+    def resolve_model(self, name: str) -> str:
+        """A model setting: "base" (the run's [model] base), a phase name (that phase's output folder, "final" for
+        the averaged model), else a folder or hub id as given."""
+        from trainer.phases import PHASES
+
+        if name == "base":
+            return self.model.base
+        if name in PHASES:
+            return str(self.phase_dir(name))
+        if name in {p.folder for p in PHASES.values()} and not Path(name).exists():
+            return str(self.output_dir / name)
+        return name
+
     def phase_inputs(self, phase: str) -> dict[str, Any]:
-        """What `phase` reads, with the defaults filled in (the one place they are): each phase starts from the
-        outputs of the phases before it unless the config names other models. A CLI option overrides one value."""
+        """What `phase` reads, with the names of the run resolved (the one place they are): by default each phase
+        starts from the outputs of the phases before it. A CLI option overrides one value."""
         if phase == "contrastive":
             return {"base": self.model.base, "pairs": self.data.pairs}
         if phase == "self_distillation":
             sd = self.self_distillation
             return {
-                "teacher": sd.teacher or str(self.phase_dir("contrastive")),
-                "student": sd.student or self.model.base,
+                "teacher": self.resolve_model(sd.teacher),
+                "student": self.resolve_model(sd.student),
                 "pairs": self.data.pairs,
             }
         if phase == "weight_averaging":
             wa = self.weight_averaging
-            models = wa.models or [str(self.phase_dir("self_distillation")), str(self.phase_dir("contrastive"))]
-            return {"models": models, "weights": wa.weights}
+            return {
+                "models": [self.resolve_model(m) for m in wa.models],
+                "weights": wa.weights or [1.0] * len(wa.models),
+            }
         if phase == "multilingual":
             ml = self.multilingual
             return {
-                "teacher": ml.teacher or str(self.phase_dir("weight_averaging")),
+                "teacher": self.resolve_model(ml.teacher),
                 "student": ml.student,
                 "parallel": self.parallel,
             }
@@ -232,8 +261,10 @@ def _user_error(exc: ValidationError, kind: type[Section], section: str, source:
             line=line,
             fix=f"valid keys: {', '.join(kind.model_fields)}",
         )
-    where = ".".join(str(part) for part in (section, *problem["loc"]))
     message = problem["msg"].removeprefix("Value error, ")
+    if not problem["loc"]:  # a rule across keys of the table
+        return UserError(f"[{section}]: {message}", path=source, line=line, fix="fix the table in the config")
+    where = ".".join(str(part) for part in (section, *problem["loc"]))
     value = problem.get("input")
     return UserError(f"{where} = {value!r}: {message}", path=source, line=line, fix="fix the value in the config")
 

@@ -123,14 +123,8 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
             marker=marker,
         )
     if phase == "weight_averaging":
-        inputs = config.phase_inputs(phase)
+        inputs = config.phase_inputs(phase)  # one weight per model: checked when the config was read
         models, weights = inputs["models"], inputs["weights"]
-        if len(models) != len(weights):
-            raise UserError(
-                f"{len(weights)} weights for {len(models)} models ({', '.join(models)})",
-                path=config.source,
-                fix="give [weight_averaging] one weight per model",
-            )
         if not is_main_process():
             return {}
         return average_models(models, weights, out, force=True, marker=marker)

@@ -11,7 +11,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "model": {"base": "base", "output_dir": "run"},
     "contrastive": {"max_steps": 5, "batch_size": 8},
     "self_distillation": {"max_steps": 5, "batch_size": 8},
-    "weight_averaging": {"weights": [0.5, 0.5]},  # self_distillation, contrastive
+    "weight_averaging": {"models": ["self_distillation", "contrastive"], "weights": [0.5, 0.5]},
 }
 
 

@@ -43,7 +43,7 @@ def test_phase_inputs_default_to_the_earlier_phases_outputs(tmp_path):
     assert cfg.phase_inputs("contrastive") == {"base": cfg.model.base, "pairs": cfg.data.pairs}
     assert cfg.phase_inputs("self_distillation") == {
         "teacher": str(run / "contrastive"),
-        "student": cfg.model.base,
+        "student": str(run / "contrastive"),  # phase 2 continues from phase 1 (BENCHMARKS.md, issue 14)
         "pairs": cfg.data.pairs,
     }
     assert cfg.phase_inputs("weight_averaging") == {
@@ -55,10 +55,21 @@ def test_phase_inputs_default_to_the_earlier_phases_outputs(tmp_path):
         "student": "xlmr",
         "parallel": (tmp_path / "conf" / "par").resolve(),
     }
+    # without [weight_averaging]: the default soup of phase 2, phase 1 and the base, equal weights
+    default = load_config(write(tmp_path, MINIMAL.split("[weight_averaging]")[0]))
+    assert default.phase_inputs("weight_averaging") == {
+        "models": [str(run / "self_distillation"), str(run / "contrastive"), cfg.model.base],
+        "weights": [1.0, 1.0, 1.0],
+    }
+    with pytest.raises(UserError, match=r"\[weight_averaging\]: 2 weights for 3 models") as info:
+        load_config(write(tmp_path, MINIMAL.split("[weight_averaging]")[0] + "[weight_averaging]\nweights = [1, 2]\n"))
+    assert info.value.line == 12
     named = load_config(
         write(tmp_path, MINIMAL), ["self_distillation.student=other", 'weight_averaging.models=["a", "b"]']
     )
     assert named.phase_inputs("self_distillation")["student"] == "other"
+    paper = load_config(write(tmp_path, MINIMAL), ["self_distillation.student=base"])
+    assert paper.phase_inputs("self_distillation")["student"] == paper.model.base  # the paper's student
     assert named.phase_inputs("weight_averaging")["models"] == ["a", "b"]
     assert (cfg.contrastive.max_steps, cfg.contrastive.batch_size, cfg.weight_averaging.weights) == (5, 8, [0.5, 0.5])
     assert cfg.multilingual.enabled is False and cfg.contrastive.enabled is True
@@ -99,7 +110,7 @@ def test_wrong_type_and_bad_toml_and_bad_values(tmp_path):
         load_config(write(tmp_path, MINIMAL), ["contrastive.loss=triplet"])
     with pytest.raises(UserError, match=r"weights = \[0.5, -1.0\]: give non-negative weights") as info:
         load_config(write(tmp_path, MINIMAL.replace("[0.5, 0.5]", "[0.5, -1.0]")))
-    assert info.value.line == 13
+    assert info.value.line == 14
     with pytest.raises(UserError, match=r"self_distillation.texts.0 = 'name'") as info:
         load_config(write(tmp_path, MINIMAL), ['self_distillation.texts=["name"]'])
     with pytest.raises(UserError, match="batch_size = 0: Input should be greater than or equal to 1"):
@@ -113,3 +124,19 @@ def test_wrong_type_and_bad_toml_and_bad_values(tmp_path):
         load_config(write(tmp_path, MINIMAL + "[training]\nx = 1\n"))
     with pytest.raises(UserError, match="not found"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_the_shipped_hpo_config_runs_once_pairs_and_output_are_given(tmp_path, monkeypatch):
+    from trainer.models import MINILM, resolve
+
+    monkeypatch.chdir(tmp_path)
+    shipped = Path(__file__).resolve().parents[2] / "configs" / "hpo-minilm-cpu.toml"
+    cfg = load_config(shipped, ["data.pairs=pairs", "model.output_dir=run"])
+    assert cfg.data.pairs == tmp_path / "pairs" and cfg.output_dir == tmp_path / "run"
+    assert cfg.model.base == MINILM and resolve(cfg.model.base) != MINILM  # the wheel's folder, offline
+    assert cfg.contrastive.max_steps + cfg.self_distillation.max_steps == 800
+    assert cfg.phase_inputs("weight_averaging")["models"] == [
+        str(tmp_path / "run" / "self_distillation"),
+        str(tmp_path / "run" / "contrastive"),
+        MINILM,
+    ]

@@ -62,7 +62,9 @@ def contrastive(
 def distill(
     config: Path = CONFIG_OPTION,
     teacher: str = typer.Option(None, "--teacher", help="Teacher model; default <output_dir>/contrastive."),
-    student: str = typer.Option(None, "--student", help="Student start; default [model] base."),
+    student: str = typer.Option(
+        None, "--student", help="Student start; default [self_distillation] student (the phase-1 model)."
+    ),
     pairs: Path = typer.Option(None, "--pairs", help="build-pairs output folder; default [data] pairs."),
     out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/self_distillation."),
     overrides: list[str] = SET_OPTION,
@@ -96,8 +98,8 @@ def distill(
 def average(
     models: list[str] = typer.Argument(
         None,
-        help="Models to average (folders or hub ids); default: the "
-        "self_distillation and contrastive outputs of the config.",
+        help="Models to average (folders, hub ids, or base / contrastive / self_distillation of the config); "
+        "default [weight_averaging] models: phase 2, phase 1 and the base.",
     ),
     weights: str = typer.Option(None, "--weights", help="Comma-separated weights, one per model (normalised)."),
     config: Path = CONFIG_OPTION,
@@ -110,14 +112,14 @@ def average(
 
     cfg = resolve_config(config, overrides)
     inputs = cfg.phase_inputs("weight_averaging")
-    chosen = [_model(m) for m in models] if models else inputs["models"]
+    chosen = [cfg.resolve_model(_model(m)) for m in models] if models else inputs["models"]
     if weights:
         try:
             parsed = [float(w) for w in weights.split(",")]
         except ValueError:
             raise UserError(f"--weights {weights!r} is not a list of numbers", fix="e.g. --weights 0.5,0.5") from None
-    else:
-        parsed = inputs["weights"]
+    else:  # the config's weights go with the config's models; models named here get equal weights
+        parsed = [1.0] * len(chosen) if models else inputs["weights"]
     out = _abs(out) or cfg.phase_dir("weight_averaging")
     summary = average_models(chosen, parsed, out, force=force)
     err.print(f"averaged {len(chosen)} models with weights {summary['weights']}; saved to {out}", style="green")
