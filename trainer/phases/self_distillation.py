@@ -1,8 +1,10 @@
 """Phase 2 (BioLORD-2023-S): self-distillation.
 
-The phase-1 model is the teacher; the student starts from the base model. The teacher embeds the training texts
-(names, definitions, descriptions) once — cached on disk — and the student learns them with an MSE loss, taking the
-biomedical geometry of the teacher while starting from the general sentence understanding of the base model.
+The phase-1 model is the teacher. The teacher embeds the training texts (names, definitions, descriptions) once —
+cached on disk — and the student learns them with an MSE loss. In the paper the student starts from the base model,
+to take the teacher's biomedical geometry while keeping the base's general sentence understanding
+(`student = "base"`); by default it starts from the phase-1 model, which measured better at a CPU budget (the base's
+general scores come back in phase 3, whose default soup includes the base: BENCHMARKS.md, issue 14).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def train_self_distillation(
     cache_dir = Path(cache_dir or out.parent / "cache")
     started = time.perf_counter()
 
-    # 1. Load the teacher (the contrastive model) and the student (starts from the base model)
+    # 1. Load the teacher (the contrastive model) and the student (the phase-1 model, or the base)
     teacher_ref, student_ref = model_reference(teacher), model_reference(student)
     teacher_model = SentenceTransformer(teacher_ref)
     student_model = SentenceTransformer(student_ref)

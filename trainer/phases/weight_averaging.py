@@ -1,6 +1,7 @@
 """Phase 3 (BioLORD-2023): average the parameters of N checkpoints of one architecture with given weights.
 
-Default: the phase-2 student and the phase-1 model, equal weights. Weights are normalised to sum to 1. Keys and
+Default ([weight_averaging] models): the phase-2 student, the phase-1 model and the base, equal weights (a soup with
+the base keeps its general-domain scores: BENCHMARKS.md, issue 14). Weights are normalised to sum to 1. Keys and
 shapes must match exactly; integer buffers (e.g. position ids) must be equal, since they cannot be averaged.
 """
 
