@@ -174,7 +174,8 @@ def test_every_phase_folder_holds_its_card_and_push_reuses_the_final_one(project
     assert f"| KG linking | acc@1 | {linking['n']} |" in card.text
     assert "**weight_averaging** (this model)" in card.text and "Not for clinical decisions" in card.text
     assert (
-        "| 2. Self-distillation | teacher a local model (contrastive), student a local model (base) | 5 |" in card.text
+        "| 2. Self-distillation | teacher a local model (contrastive), student a local model (contrastive) | 5 |"
+        in card.text
     )
     assert 'SentenceTransformer("./run/final")' in card.text
 
