@@ -123,3 +123,17 @@ def test_each_contract_names_the_code_that_makes_its_table():
         for name, model in sqlrun.load_models(folder).items():
             if model.kind == "mart":
                 assert model.path in made_by(name), name
+
+
+def test_given_models_are_neither_run_nor_dropped(models, tmp_path):
+    # the caller made `base` itself (extract --obo makes names in Python): it is read, not rebuilt, and kept
+    assert sqlrun.plan(models, ["report"], given=["base"]) == ["evens", "report"]
+    out = tmp_path / "out"
+    out.mkdir()
+    con = connect()
+    con.execute("CREATE TABLE base AS SELECT range AS n FROM range(10, 15)")
+    assert sqlrun.run(con, "toy", ["report"], out, given=["base"]) == {"report": 3}
+    assert con.execute(f"SELECT list(m) FROM {parquet_scan([str(out / 'report.parquet')])}").fetchall() == [
+        ([20, 24, 28],)
+    ]
+    assert con.execute("SELECT count(*) FROM base").fetchall() == [(5,)]  # still there
