@@ -117,7 +117,8 @@ def test_linking_accuracy_counts_gold_cuis_among_the_nearest_names(tiny_model):
     assert scores == {"acc@1": 80.0, "acc@5": 80.0}
 
 
-def test_cli_evaluate_writes_a_table_and_json_with_kg_linking(tiny_model, pairs_dir, tmp_path):
+def test_cli_evaluate_writes_a_table_and_json_with_kg_linking(tiny_model, pairs_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)  # the dev call below names no evalsets: linking only
     folder = write_evalsets(tmp_path / "evalsets")
     out = tmp_path / "scores.json"
     result = CliRunner().invoke(
