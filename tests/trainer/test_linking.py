@@ -125,7 +125,7 @@ def test_gold_id_forms():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16", "int8"])
-def test_the_ivf_index_agrees_with_exact_search(dtype, monkeypatch):
+def test_the_hnsw_index_agrees_with_exact_search(dtype, monkeypatch):
     monkeypatch.setattr(linking, "EXACT_BELOW", 100)
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((100, 64)).astype(np.float32)
@@ -134,11 +134,31 @@ def test_the_ivf_index_agrees_with_exact_search(dtype, monkeypatch):
     q = x[:200] + 0.05 * rng.standard_normal((200, 64)).astype(np.float32)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     index, chosen = make_faiss_index(x, dtype)
-    assert chosen["kind"] == "ivf" and chosen["nlist"] == int(4 * 4000**0.5)
+    assert chosen == {"kind": "hnsw", "dtype": dtype, "m": 32, "ef_construction": 200, "ef_search": 64}
+    assert index.ntotal == 4000 and index.hnsw.efSearch == 64
     exact = np.argsort(-(q @ x.T), axis=1)[:, :5]
     _, found = index.search(q, 5)
     recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(found, exact, strict=True)])
     assert recall >= (0.95 if dtype == "int8" else 0.98)
+    # deeper than efSearch: faiss widens the search to k, so a linker asking for many candidates gets them all
+    _, deep = index.search(q[:3], 100)
+    assert (deep >= 0).all()
+
+
+def test_a_graph_index_links_like_the_exact_one_and_its_manifest_sets_the_search_width(
+    index, kg, minilm, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(linking, "EXACT_BELOW", 1)  # the literal KG's 15 names as a graph
+    graph = tmp_path / "graph.index"
+    build_index(minilm, kg, graph, dtype="float16", progress=False)
+    manifest = json.loads((graph / "manifest.json").read_text())
+    assert manifest["index"] == {"kind": "hnsw", "dtype": "float16", "m": 32, "ef_construction": 200, "ef_search": 64}
+    mentions = ["heart attack", "high blood pressure", "epileptic fit", "anaemia", "sugar diabetes"]
+    exact = [[c.cui for c in r] for r in Linker.load(index).link(mentions, top_k=3)]
+    assert [[c.cui for c in r] for r in Linker.load(graph).link(mentions, top_k=3)] == exact
+    manifest["index"]["ef_search"] = 100  # raised by the user for recall: the loader uses it
+    (graph / "manifest.json").write_text(json.dumps(manifest))
+    assert Linker.load(graph).index.hnsw.efSearch == 100
 
 
 def test_bad_input_is_one_line(index, kg, tiny_model, tmp_path):
