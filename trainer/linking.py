@@ -6,9 +6,9 @@
 
 The index is faiss (faiss-cpu): exact inner-product search below `EXACT_BELOW` names, an HNSW graph above it (M 32,
 efConstruction 200, efSearch 64), with float32, float16 or int8 storage. Chosen by measurement on 1M real
-all-MiniLM-L6-v2 vectors with real mentions as queries (BENCHMARKS.md, "Entity linking"): HNSW reaches recall@5 0.995
-of exact search at 8,000 queries/s on 2 cores; an IVF index (nlist 4·√n) builds ten times faster but stays at
-0.95-0.96 at every nprobe that keeps it above 1,500 queries/s.
+all-MiniLM-L6-v2 vectors with real mentions as queries (BENCHMARKS.md, "Entity linking"): HNSW reaches recall@5
+0.990-0.996 of exact search (int8 to float32) at 7,400-9,400 queries/s on 2 cores; an IVF index (nlist 4·√n) builds
+ten times faster but stays at 0.95-0.96 at every nprobe that keeps it above 1,500 queries/s.
 
 An index folder holds `index.faiss`, `names.parquet` (row id → cui, name) and `manifest.json` (the model's
 fingerprint and path, the KG's manifest, counts, storage, search parameters). Embedding a large KG is resumable:
@@ -35,10 +35,10 @@ from trainer.models import model_reference
 
 EXACT_BELOW = 50_000  # below this many names an exact search is fast enough and has recall 1
 HNSW_M = 32  # links per node
-# How wide the graph is built: faiss's default (40) left recall@5 at 0.97 on 1M real names at any efSearch; 200 gives
-# 0.995, for a build 3.7 times as long (7.5 min per million names on 2 cores).
+# How wide the graph is built: faiss's default (40) left recall@5 at 0.976 on 1M real names even at efSearch 256; 200
+# gives 0.996, for a build about 3 times as long (6.5 min per million names on 2 cores).
 EF_CONSTRUCTION = 200
-EF_SEARCH = 64  # recall@5 0.995 at 8,000 queries/s on 1M; kept in the manifest, so it can be raised there
+EF_SEARCH = 64  # recall@5 0.996 at 8,800 queries/s on 1M (float16); kept in the manifest, so it can be raised there
 CHUNK = 65_536  # names embedded per resumable chunk
 DTYPES = ("float32", "float16", "int8")
 MANIFEST = "manifest.json"
