@@ -21,7 +21,7 @@ import json
 import math
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,9 +119,10 @@ def _kg_codes(kg: Path) -> Any | None:
 
 def _embed_resumable(
     model: Any, names: list[str], work: Path, key: str, *, batch_size: int, progress: bool
-) -> np.ndarray:
+) -> list[np.ndarray]:
     """Normalised float32 embeddings of `names`, a chunk at a time; chunks already in `work` (same key) are reused,
-    so an interrupted run on a large KG picks up where it stopped."""
+    so an interrupted run on a large KG picks up where it stopped. The chunks come back memory-mapped from `work`:
+    the index reads them one at a time, so 11M names (17 GB of float32) are never in memory together."""
     work.mkdir(parents=True, exist_ok=True)
     stamp = work / "key.txt"
     if stamp.is_file() and stamp.read_text().strip() != key:  # another model or KG: nothing to reuse
@@ -148,19 +149,21 @@ def _embed_resumable(
                 tmp = path.with_suffix(".tmp.npy")
                 np.save(tmp, part)
                 tmp.replace(path)
-            parts.append(part)
+            parts.append(np.load(path, mmap_mode="r"))
             bar.advance(len(part_names))
-    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+    return parts
 
 
 def make_faiss_index(
-    vectors: np.ndarray, dtype: str, *, seed: int = 0, progress: bool = False
+    vectors: np.ndarray | Sequence[np.ndarray], dtype: str, *, seed: int = 0, progress: bool = False
 ) -> tuple[Any, dict[str, Any]]:
-    """The faiss index of normalised vectors (inner product = cosine) and what was chosen."""
+    """The faiss index of normalised vectors (inner product = cosine) and what was chosen. `vectors` is one array or
+    its consecutive chunks (memory-mapped ones are read a chunk at a time)."""
     faiss = _faiss()
     if dtype not in DTYPES:
         raise UserError(f"unknown --dtype {dtype!r}", fix=f"use one of {', '.join(DTYPES)}")
-    n, d = vectors.shape
+    parts = [vectors] if isinstance(vectors, np.ndarray) else list(vectors)
+    n, d = sum(len(p) for p in parts), parts[0].shape[1]
     quantizer_type = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}.get(dtype)
     ip = faiss.METRIC_INNER_PRODUCT
     if n < EXACT_BELOW:
@@ -177,13 +180,25 @@ def make_faiss_index(
         kind, params = "hnsw", {"m": HNSW_M, "ef_construction": EF_CONSTRUCTION, "ef_search": EF_SEARCH}
     if not index.is_trained:  # int8: the value range of each dimension, from a sample
         rng = np.random.default_rng(seed)
-        index.train(vectors[rng.choice(n, min(n, 100_000), replace=False)])
-    # In chunks, for the bar: building the graph of a million names takes minutes.
+        index.train(_rows(parts, np.sort(rng.choice(n, min(n, 100_000), replace=False))))
+    # A chunk at a time: memory holds the index and one chunk; the bar moves while a large graph is built.
     with _Bar(n, "indexing names", enabled=progress and kind == "hnsw") as bar:
-        for start in range(0, n, CHUNK):
-            index.add(vectors[start : start + CHUNK])
-            bar.advance(min(CHUNK, n - start))
+        for part in parts:
+            for start in range(0, len(part), CHUNK):
+                block = np.ascontiguousarray(part[start : start + CHUNK], dtype=np.float32)
+                index.add(block)
+                bar.advance(len(block))
     return index, {"kind": kind, "dtype": dtype, **params}
+
+
+def _rows(parts: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Rows (sorted numbers over the concatenation) of consecutive chunks, without concatenating them."""
+    out, start = [], 0
+    for part in parts:
+        inside = rows[(rows >= start) & (rows < start + len(part))] - start
+        out.append(np.asarray(part[inside], dtype=np.float32))
+        start += len(part)
+    return np.concatenate(out)
 
 
 def build_index(
@@ -214,8 +229,8 @@ def build_index(
     work = out.parent / f".{out.name}.embeddings"
     key = f"{fingerprint}:{names}:{len(texts)}:{_digest(texts)}"
     encoder = SentenceTransformer(reference, device=None)
-    vectors = _embed_resumable(encoder, texts, work, key, batch_size=batch_size, progress=progress)
-    index, chosen = make_faiss_index(vectors, dtype, progress=progress)
+    chunks = _embed_resumable(encoder, texts, work, key, batch_size=batch_size, progress=progress)
+    index, chosen = make_faiss_index(chunks, dtype, progress=progress)
     from datetime import UTC, datetime
 
     manifest = {
@@ -224,7 +239,7 @@ def build_index(
         "model": {
             "reference": str(reference),
             "fingerprint": fingerprint,
-            "dimension": int(vectors.shape[1]),
+            "dimension": int(chunks[0].shape[1]),
             "max_seq_length": encoder.max_seq_length,
         },
         "kg": {

@@ -137,9 +137,14 @@ def test_the_hnsw_index_agrees_with_exact_search(dtype, monkeypatch):
     assert chosen == {"kind": "hnsw", "dtype": dtype, "m": 32, "ef_construction": 200, "ef_search": 64}
     assert index.ntotal == 4000 and index.hnsw.efSearch == 64
     exact = np.argsort(-(q @ x.T), axis=1)[:, :5]
-    _, found = index.search(q, 5)
-    recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(found, exact, strict=True)])
-    assert recall >= (0.95 if dtype == "int8" else 0.98)
+    # built from one array, or from its consecutive chunks as `trainer index` reads them (memory-mapped)
+    chunked, _ = make_faiss_index(np.array_split(x, 3), dtype)
+    rows = np.array([0, 1333, 1334, 2666, 2667, 3999])  # across the chunk borders (1334 | 1333 | 1333)
+    assert np.array_equal(linking._rows(np.array_split(x, 3), rows), x[rows])
+    for built in (index, chunked):
+        _, found = built.search(q, 5)
+        recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(found, exact, strict=True)])
+        assert built.ntotal == 4000 and recall >= (0.95 if dtype == "int8" else 0.98)
     # deeper than efSearch: faiss widens the search to k, so a linker asking for many candidates gets them all
     _, deep = index.search(q[:3], 100)
     assert (deep >= 0).all()
@@ -159,6 +164,38 @@ def test_a_graph_index_links_like_the_exact_one_and_its_manifest_sets_the_search
     manifest["index"]["ef_search"] = 100  # raised by the user for recall: the loader uses it
     (graph / "manifest.json").write_text(json.dumps(manifest))
     assert Linker.load(graph).index.hnsw.efSearch == 100
+
+
+def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(index, kg, minilm, tmp_path, monkeypatch):
+    from sentence_transformers import SentenceTransformer
+
+    monkeypatch.setattr(linking, "CHUNK", 4)  # the literal KG's names in chunks of 4
+    n = len(linking.kg_names(kg, "all")[1])
+    calls: list[int] = []
+    stop_at = [3]  # the first build is stopped while embedding its third chunk
+    encode = SentenceTransformer.encode
+
+    def interrupted(self, texts, **kwargs):
+        calls.append(len(texts))
+        if len(calls) == stop_at[0]:
+            stop_at[0] = 0
+            raise KeyboardInterrupt
+        return encode(self, texts, **kwargs)
+
+    monkeypatch.setattr(SentenceTransformer, "encode", interrupted)
+    out = tmp_path / "kg.index"
+    with pytest.raises(KeyboardInterrupt):
+        build_index(minilm, kg, out, progress=False)
+    work = tmp_path / ".kg.index.embeddings"
+    assert not out.exists() and len(list(work.glob("chunk-*.npy"))) == 2
+    calls.clear()
+    build_index(minilm, kg, out, progress=False)
+    assert calls == [4] * ((n - 8) // 4) + [(n - 8) % 4] * bool((n - 8) % 4)  # only what was not embedded yet
+    assert not work.exists()  # our own chunks, removed once the index is written
+    mentions = ["heart attack", "high blood pressure", "anaemia"]
+    resumed, clean = Linker.load(out).link(mentions), Linker.load(index).link(mentions)
+    assert [[c.cui for c in r] for r in resumed] == [[c.cui for c in r] for r in clean]
+    assert [c.score for r in resumed for c in r] == pytest.approx([c.score for r in clean for c in r], abs=1e-5)
 
 
 def test_bad_input_is_one_line(index, kg, tiny_model, tmp_path):
