@@ -73,7 +73,8 @@ class SelfDistillationConfig(TrainingConfig):
 
 
 # The default soup and its weights: the soup with the base keeps the general-domain scores of the base at a small
-# cost in linking; the base's share 0.4 is the pick of the study by the issue's targets (BENCHMARKS.md, issue 14).
+# cost in linking; the base's share 0.4 is the study's pick by the issue's targets, and with three seeds it still
+# keeps the linking target, which 0.5 loses (BENCHMARKS.md, issue 14, stages 7 and 8).
 DEFAULT_SOUP = {"self_distillation": 0.3, "contrastive": 0.3, "base": 0.4}
 
 
