@@ -136,9 +136,7 @@ def _embed_resumable(
         for i in range(n_chunks):
             path = work / f"chunk-{i:06d}.npy"
             part_names = names[i * CHUNK : (i + 1) * CHUNK]
-            if path.is_file():
-                part = np.load(path)
-            else:
+            if not path.is_file():  # a chunk already there is not read here: the index maps it below
                 part = model.encode(
                     part_names,
                     batch_size=batch_size,
