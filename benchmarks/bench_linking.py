@@ -39,8 +39,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CHUNK = 50_000  # spans embedded per cached chunk
-
 
 def synthetic(n: int, d: int, queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
@@ -89,25 +87,11 @@ def spans(texts: list[str], skip: set[str], limit: int) -> list[str]:
 
 
 def embed_cached(model, texts: list[str], cache: Path, name: str) -> np.ndarray:
-    """Embeddings of `texts`, cached in cache/name/ by chunk; a cache of other texts is replaced."""
-    folder = cache / name
-    listing = folder / "texts.txt"
-    if not listing.is_file() or listing.read_text(encoding="utf-8").split("\n")[:-1] != texts:
-        for old in folder.glob("*.npy"):
-            old.unlink()
-        folder.mkdir(parents=True, exist_ok=True)
-        listing.write_text("".join(t + "\n" for t in texts), encoding="utf-8")
-    parts = []
-    for k in range(0, len(texts), CHUNK):
-        path = folder / f"{k // CHUNK:04d}.npy"
-        if not path.is_file():
-            started = time.perf_counter()
-            v = model.encode(texts[k : k + CHUNK], batch_size=256, normalize_embeddings=True, convert_to_numpy=True)
-            np.save(path.with_suffix(".tmp.npy"), v.astype(np.float32))
-            path.with_suffix(".tmp.npy").replace(path)
-            print(f"{name}: {k + len(v):,} of {len(texts):,} embedded ({time.perf_counter() - started:.0f} s)")
-        parts.append(np.load(path))
-    return np.concatenate(parts)
+    """Embeddings of `texts`, cached in cache/name/ by chunk as `trainer index` caches them (resumable; a cache of
+    other texts is replaced)."""
+    from trainer.linking import _digest, _embed_resumable
+
+    return np.concatenate(_embed_resumable(model, texts, cache / name, _digest(texts), batch_size=256, progress=True))
 
 
 def minilm():
