@@ -265,63 +265,56 @@ def main() -> None:
     # 5. The issue's targets as the rule: both phase-1 strength branches, the base's share of the soup varied
     shares = {"0.2": "2,2,1", "0.25": "3,3,2", "1/3": "1,1,1", "0.4": "3,3,4", "0.5": "1,1,2"}
     targets: dict[str, dict[str, float]] = {}  # dev linking and the dev halves: what stage 5 chooses by
+    targets["base"] = {DEV: dev["base"][DEV], **study.halves("base", base)["dev"]}
+
+    def soups_of(run2: Path, run1: Path, name_of) -> dict[str, str]:
+        """The soup (phase 2, phase 1, base) at each share, scored on dev and on the dev halves: share → name."""
+        names = {}
+        for share, weights in shares.items():
+            names[share] = name = name_of(share)
+            soup = [str(run2), str(run1), str(base), "--weights", weights]
+            dev[name] = study.score(name, study.trainer("average", name, *soup))
+            targets[name] = {DEV: dev[name][DEV], **study.halves(name, m / name)["dev"]}
+        return names
+
+    def met_of(scores: dict[str, float]) -> list[str]:
+        return [t for t, least in TARGETS.items() if scores[t] - targets["base"][t] >= least]
+
+    branches = {}
     for strong in (long1, f"{lead}-b64"):
         p2_strong = f"p2-from-p1@{strong}"
         if p2_strong not in dev:
             labels[p2_strong] = f"phase 2 from {strong}"
-            dev[p2_strong] = study.score(
-                p2_strong,
-                study.trainer("distill", p2_strong, "--teacher", str(m / strong), "--student", str(m / strong)),
-            )
-        for share, weights in shares.items():
-            name = f"p3-base@{p2_strong}" if share == "1/3" else f"p3-base{share}@{p2_strong}"
-            labels[name] = f"soup from {strong}, base {share}"
-            soup = [str(m / p2_strong), str(m / strong), str(base), "--weights", weights]
-            dev[name] = study.score(name, study.trainer("average", name, *soup))
-            targets[name] = {DEV: dev[name][DEV], **study.halves(name, m / name)["dev"]}
-    targets["base"] = {DEV: dev["base"][DEV], **study.halves("base", base)["dev"]}
-    met = {n: [t for t, least in TARGETS.items() if s[t] - targets["base"][t] >= least] for n, s in targets.items()}
+            teacher = ["--teacher", str(m / strong), "--student", str(m / strong)]
+            dev[p2_strong] = study.score(p2_strong, study.trainer("distill", p2_strong, *teacher))
+        branches[strong] = soups_of(
+            m / p2_strong,
+            m / strong,
+            lambda share, p2=p2_strong: f"p3-base@{p2}" if share == "1/3" else f"p3-base{share}@{p2}",
+        )
+        labels |= {name: f"soup from {strong}, base {share}" for share, name in branches[strong].items()}
+    met = {n: met_of(scores) for n, scores in targets.items()}
     by_targets = max((n for n in targets if n != "base"), key=lambda n: (len(met[n]), targets[n][DEV]))
     print(f"\nchosen by the targets (stage 5): {by_targets}, meets {met[by_targets]} on dev", flush=True)
 
     # 6. Seeds: the shipped recipe with two more seeds (seed 13 is the study's own models); stage 5's rule on the
     # seeds' mean, among the base's shares of the 800-step branch
     config = Path(__file__).resolve().parents[1] / "configs" / "hpo-minilm-cpu.toml"
-    seeded: dict[int, dict[str, str]] = {13: {share: f"p3-base{share}@p2-from-p1@{long1}" for share in shares}}
-    seeded[13]["1/3"] = f"p3-base@p2-from-p1@{long1}"
+    seeded: dict[int, dict[str, str]] = {13: branches[long1]}
     for seed in (14, 15):
         run = study.work / "seeds" / f"run{seed}"
         if not (run / "final" / "modules.json").exists():
-            cmd = [
-                study.py,
-                "-m",
-                "trainer",
-                "run-all",
-                "--config",
-                str(config),
-                "--set",
-                f"data.pairs={study.work}/pairs",
-            ]
-            cmd += [
-                "--set",
-                f"model.output_dir={run}",
-                "--set",
-                f"model.seed={seed}",
-                "--set",
-                "evaluate.enabled=false",
-            ]
+            cmd = [study.py, "-m", "trainer", "run-all", "--config", str(config)]
+            cmd += ["--set", f"data.pairs={study.work}/pairs", "--set", f"model.output_dir={run}"]
+            cmd += ["--set", f"model.seed={seed}", "--set", "evaluate.enabled=false"]
             study.timings[f"seed {seed}"] = study.run(cmd)
-        seeded[seed] = {}
-        for share, weights in shares.items():
-            name = f"seed{seed}-base{share.replace('/', '-')}"
-            soup = [str(run / "self_distillation"), str(run / "contrastive"), str(base), "--weights", weights]
-            dev[name] = study.score(name, study.trainer("average", name, *soup))
-            targets[name] = {DEV: dev[name][DEV], **study.halves(name, m / name)["dev"]}
-            seeded[seed][share] = name
+        seeded[seed] = soups_of(
+            run / "self_distillation",
+            run / "contrastive",
+            lambda sh, seed=seed: f"seed{seed}-base{sh.replace('/', '-')}",
+        )
     mean = {share: {t: np.mean([targets[seeded[s][share]][t] for s in seeded]) for t in TARGETS} for share in shares}
-    met_mean = {
-        sh: [t for t, least in TARGETS.items() if v[t] - targets["base"][t] >= least] for sh, v in mean.items()
-    }
+    met_mean = {share: met_of(scores) for share, scores in mean.items()}
     by_seeds = max(shares, key=lambda sh: (len(met_mean[sh]), mean[sh][DEV]))
     print(f"\nchosen over seeds (stage 6): base share {by_seeds}, meets {met_mean[by_seeds]} on dev", flush=True)
 
