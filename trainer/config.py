@@ -98,7 +98,7 @@ class WeightAveragingConfig(Section):
             self.weights = (
                 list(DEFAULT_SOUP.values()) if self.models == list(DEFAULT_SOUP) else [1.0] * len(self.models)
             )
-        if self.weights and len(self.weights) != len(self.models):
+        if len(self.weights) != len(self.models):
             raise ValueError(
                 f"{len(self.weights)} weights for {len(self.models)} models ({', '.join(self.models)}): give one "
                 "weight per model, or no weights for equal ones"
