@@ -50,6 +50,7 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a CLI command: a UserError becomes one red line on stderr and exit code 1 (traceback with --debug);
     Ctrl-C becomes "interrupted" and exit code 130 (the outputs clean up on their way out)."""
     from kgbuild.errors import UserError
+    from kgbuild.redact import redact
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -63,8 +64,8 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except UserError as exc:
             if debug_enabled():
                 raise
-            err.print(f"error: {exc}", style="red", soft_wrap=True)
-            raise typer.Exit(code=1) from None
+            err.print(f"error: {redact(str(exc))}", style="red", soft_wrap=True)
+            raise typer.Exit(code=exc.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
@@ -79,7 +80,7 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 err.print("interrupted", style="red", soft_wrap=True)
                 raise typer.Exit(code=130) from None
             err.print(
-                f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                f"internal error: {type(exc).__name__}: {redact(str(exc).splitlines()[0]) if str(exc) else ''}"
                 " (run with --debug for the traceback)",
                 style="red",
                 soft_wrap=True,

@@ -6,7 +6,10 @@ from pathlib import Path
 
 
 class UserError(Exception):
-    """Bad input or a failed check the user can fix. The message names the file (and line) and the fix."""
+    """Bad input or a failed check the user can fix. The message names the file (and line) and the fix.
+    `exit_code` is 1, or 130 for a run the user interrupted (the shell's code for Ctrl-C)."""
+
+    exit_code = 1
 
     def __init__(
         self, message: str, *, path: str | Path | None = None, line: int | None = None, fix: str | None = None

@@ -17,6 +17,12 @@ def build_pairs_command(
     definitions: Path | None = typer.Option(
         None, "--definitions", help="Folder of kgbuild generate-definitions (rows with status ok)."
     ),
+    definitions_model: str | None = typer.Option(
+        None,
+        "--definitions-model",
+        help="The model whose definitions are used when --definitions holds several (default: the model of the "
+        "generate-definitions run that wrote it).",
+    ),
     seed: int = typer.Option(42, "--seed", help="Seed of the concept splits and of every tie-break."),
     train_pct: int = typer.Option(80, "--train-pct", help="Percent of concepts in train."),
     dev_pct: int = typer.Option(10, "--dev-pct", help="Percent of concepts in dev (test gets the rest)."),
@@ -58,6 +64,7 @@ def build_pairs_command(
         memory_limit=memory_limit,
         parallel_langs=tuple(dict.fromkeys(parallel_langs)),
         max_parallel_per_concept=max_parallel_per_concept,
+        definitions_model=definitions_model,
     )
     with err.status("build-pairs") as status:
         manifest = build_pairs(

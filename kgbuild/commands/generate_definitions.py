@@ -67,6 +67,12 @@ def generate_definitions(
         "--max-enqueued-tokens",
         help="Your Batch queue limit (input tokens); batches are submitted while the queue stays under it.",
     ),
+    abandon_batches: bool = typer.Option(
+        False,
+        "--abandon-batches",
+        help="Online run over a folder with batches still pending: cancel them at the provider first (what they "
+        "already hold is collected), then send the rest online. Without it such a run is refused.",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
 ) -> None:
     """Write 40-60 word definitions grounded in the KG for the concepts that lack one, cached and resumable.
@@ -75,12 +81,15 @@ def generate_definitions(
 
     Answers are cached by request key in OUT: a rerun sends only what is missing (and what got no answer).
 
-    Ctrl-C or kill -9 loses at most the requests in flight; nothing in OUT is ever deleted.
+    The first Ctrl-C (or SIGTERM) stops sending and waits for the requests in flight (paid for) to be answered and
+    kept; a second one gives them up at once. kill -9 loses at most the requests in flight; nothing in OUT is ever
+    deleted. A full disk stops sending and keeps the answers held in memory until space is freed.
 
     Money: every attempt is counted at its worst-case price until the server's answer gives its cost, so
     --budget-usd is never crossed. A quota error, a server asking to wait longer than 2 minutes, a refused key, or a
-    run of identical failures (a dead or hanging server) stops the run early with exit code 1; so does a run in
-    which no request got an answer.
+    run of identical failures (a dead or hanging server, a storm of 429s) stops the run early with exit code 1; so
+    does a run in which no request got an answer, and one in which most answers fail the output checks (a model
+    that echoes or refuses). An answer whose usage cannot be true is counted at its worst case.
     """
     # Imported here: the openai SDK takes a third of a second to import, which every other command would pay.
     from kgbuild.llm.checks import CheckConfig
@@ -108,9 +117,12 @@ def generate_definitions(
         checks=CheckConfig(min_words=min_words, max_words=max_words),
         batch_poll_s=poll,
         batch_max_enqueued_tokens=max_enqueued_tokens,
+        abandon_batches=abandon_batches,
     )
     try:
-        summary = DefinitionGenerator(kg, out, config, progress=progress).run()
+        summary = DefinitionGenerator(
+            kg, out, config, progress=progress, on_event=lambda message: err.print(message, style="yellow")
+        ).run()
     except RunStopped as stop:  # quota, a dead server, a refused key: what was received is kept, then one red line
         if stop.summary is not None:
             typer.echo(stop.summary.line())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from kgbuild.errors import UserError
 from kgbuild.llm.pricing import Price
 
 # Chat formats add a few tokens per message (role, separators) and a few per request.
@@ -72,6 +73,19 @@ class Budget:
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return self.price.cost(prompt_tokens, completion_tokens, batch=self.batch) if self.price else 0.0
+
+    def check_one_fits(self, body: dict[str, Any]) -> None:
+        """Say at the start, before anything is sent, when the cap cannot cover even one request."""
+        if self.cap is None or self.price is None:
+            return
+        worst = self.worst_case(body)
+        if self.spent + worst > self.cap:
+            raise UserError(
+                f"--budget-usd {self.cap:g} cannot cover one request: its worst case is ${worst:.6f} "
+                f"(the prompt at one token per byte until the server has billed one, the answer at "
+                f"{self._completion_worst()} tokens), so nothing was sent",
+                fix=f"raise --budget-usd to at least {worst:.6f}, or lower --max-tokens",
+            )
 
     # -- reserving -------------------------------------------------------------------------------------------------
 

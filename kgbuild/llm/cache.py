@@ -10,11 +10,14 @@ shards read as one table with one row per key.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import glob
 import hashlib
 import json
 import os
+import re
+import shutil
 import time
 import uuid
 from datetime import UTC, datetime
@@ -38,6 +41,12 @@ ERROR = "error"  # no usable answer (retries exhausted or refused by the server)
 # Answers that were paid for but failed an output check: kept, and re-sent only with --retry-failed.
 CHECK_FAILURES = ("empty", "refusal", "truncated", "echo", "meta", "too_short", "too_long", "unnamed")
 STATUSES = (OK, ERROR, *CHECK_FAILURES)
+
+# A write that fails with one of these means the disk (or the quota) is full: the run stops sending and keeps what
+# it holds in memory until it can write it.
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+# Below this much free space a shard is not started: the run stops sending before a write fails half-way.
+MIN_FREE_BYTES = 64 * 1024 * 1024
 
 # When one key has several rows (a failed row, then a later answer), the best one wins: ok > check failure > error.
 _RANK_SQL = f"CASE status WHEN '{OK}' THEN 2 WHEN '{ERROR}' THEN 0 ELSE 1 END"
@@ -68,7 +77,13 @@ class DefinitionStore:
     """The shards of one DEFS_DIR. Use as a context manager: it holds an exclusive lock on the folder."""
 
     def __init__(
-        self, out: Path, *, flush_rows: int = 5000, flush_seconds: float = 20.0, compact_below_rows: int = 50_000
+        self,
+        out: Path,
+        *,
+        flush_rows: int = 5000,
+        flush_seconds: float = 20.0,
+        compact_below_rows: int = 50_000,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ):
         self.out = Path(out)
         self.shards = self.out / TABLE
@@ -84,6 +99,10 @@ class DefinitionStore:
         self._last_flush = time.monotonic()
         self._lock_fh = None
         self.recovered_rows = 0
+        self.min_free_bytes = min_free_bytes
+        self.disk_full: str | None = None  # what failed to write, while the disk is full
+        self.filled: str | None = None  # the first write that found the disk full (kept after space is freed)
+        self.held = 0  # rows only in memory (their journal line could not be written)
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
@@ -128,6 +147,8 @@ class DefinitionStore:
     def close(self, *, compact: bool = True) -> None:
         try:
             self.flush()
+            if self._buffer:  # the disk is full: the journal keeps what it holds for the next run
+                return
             if self._journal_fh is not None:
                 self._journal_fh.close()
                 self._journal_fh = None
@@ -145,30 +166,82 @@ class DefinitionStore:
 
     # -- writing ---------------------------------------------------------------------------------------------------
 
+    @property
+    def disk_full_reason(self) -> str | None:
+        if self.disk_full is None:
+            return None
+        return f"disk full at {self.disk_full}: no new requests are sent; the answers received are kept"
+
     def add(self, row: dict[str, Any]) -> None:
-        """Record one finished request: journal line now (survives kill -9), Parquet shard at the next flush."""
+        """Record one finished request: journal line now (survives kill -9), Parquet shard at the next flush.
+        With the disk full, the row is held in memory (`held`) until a flush can write it."""
+        row = {k: _safe(v) for k, v in row.items()}
         line = json.dumps(row, default=_json_default, ensure_ascii=False, separators=(",", ":")) + "\n"
-        self._journal_fh.write(line.encode("utf-8"))  # unbuffered: in the OS page cache when this returns
         self._buffer.append(row)
+        if self.disk_full is None and self._journal_fh is not None:
+            try:
+                self._append_journal(line.encode("utf-8"))
+            except OSError as exc:
+                if exc.errno not in _FULL:
+                    raise
+                self._full(self._journal_path)
+        if self.disk_full is not None:
+            self.held += 1
+            return
         if len(self._buffer) >= self.flush_rows or time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush()
 
-    def flush(self) -> None:
+    def _append_journal(self, data: bytes) -> None:
+        """One whole line or none: a failed write is cut back, so a full disk leaves no torn line behind."""
+        start = self._journal_fh.tell()
+        try:
+            view = memoryview(data)
+            while view:  # unbuffered: in the OS page cache when this returns; a short write is continued
+                view = view[self._journal_fh.write(view) :]
+        except OSError:
+            self._journal_fh.truncate(start)
+            self._journal_fh.seek(start)
+            raise
+
+    def flush(self) -> bool:
+        """Write the buffered rows as a shard; False (rows kept in memory and journal) while the disk is full."""
         self._last_flush = time.monotonic()
         if not self._buffer:
-            return
-        rows, self._buffer = self._buffer, []
+            return True
+        free = shutil.disk_usage(self.shards).free
+        try:
+            if free < self.min_free_bytes:
+                raise OSError(errno.ENOSPC, f"only {free:,} bytes free, under the {self.min_free_bytes:,} kept free")
+            self._write_shard(self._buffer)
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                raise
+            self._full(self.shards)
+            return False
+        self._buffer, self.held, self.disk_full = [], 0, None
         done_journal = self._journal_path
-        self._journal_fh.close()
-        self._open_journal()  # new rows go to a fresh journal while this one becomes a shard
-        self._write_shard(rows)
-        # A kill between the rename above and this unlink leaves the same rows twice; readers keep one.
-        done_journal.unlink()
+        if self._journal_fh is not None:
+            self._journal_fh.close()
+        # A kill between the shard's rename and this unlink leaves the same rows twice; readers keep one.
+        if done_journal is not None:
+            done_journal.unlink(missing_ok=True)
+        self._open_journal()  # the rows that come next go to a fresh journal
+        return True
 
     def _open_journal(self) -> None:
         self._seq += 1
         self._journal_path = self.journals / f"{self._run_id}-{self._seq:06d}.jsonl"
-        self._journal_fh = open(self._journal_path, "ab", buffering=0)  # noqa: SIM115
+        try:
+            self._journal_fh = open(self._journal_path, "ab", buffering=0)  # noqa: SIM115
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                raise
+            self._journal_fh, self._journal_path = None, None
+            self._full(self.journals)
+
+    def _full(self, path: Path | None) -> None:
+        self.disk_full = str(path)
+        self.filled = self.filled or self.disk_full
 
     def _write_shard(self, rows: list[dict[str, Any]]) -> Path:
         table = pa.Table.from_pylist([_normalise(r) for r in rows], schema=SCHEMA)
@@ -177,9 +250,13 @@ class DefinitionStore:
     def _write_table(self, table: pa.Table) -> Path:
         name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.parquet"
         tmp = self.shards / f".{name}.tmp"
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # half a shard is never left to fill the disk further
+            raise
         os.replace(tmp, self.shards / name)
         return self.shards / name
 
@@ -227,6 +304,19 @@ class DefinitionStore:
         for batch in reader:
             skip.update(short_key(k) for k in batch.column(0).to_pylist())
         return skip
+
+    def models(self) -> list[dict[str, Any]]:
+        """Rows per (model, prompt version): the model an answer came from is part of its identity."""
+        files = self.files()
+        if not files:
+            return []
+        query = (
+            "SELECT model, prompt_version, count(*) AS rows, count(*) FILTER (status = 'ok') AS ok "
+            "FROM read_parquet($files) GROUP BY ALL ORDER BY rows DESC, model"
+        )
+        result = _duckdb().execute(query, {"files": files})
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
 
     def counts(self) -> dict[str, int]:
         """Rows per status, one (best) row per key."""
@@ -293,6 +383,19 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def safe_text(text: str) -> str:
+    """The text with lone surrogates (unencodable: they crashed the store) replaced by U+FFFD."""
+    return SURROGATES.sub("\ufffd", text)
+
+
+def _safe(value: Any) -> Any:
+    """Strings made encodable: no text a server sent can stop the store."""
+    return safe_text(value) if isinstance(value, str) else value
 
 
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:

@@ -4,10 +4,11 @@ never silently used as a definition (it would become a training pair)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from kgbuild.llm.cache import OK
+from kgbuild.llm.cache import OK, SURROGATES
 
 _REFUSAL = re.compile(
     r"\b(i['’]m sorry|i am sorry|i apologi[sz]e|i can(?:not|['’]t)|i am unable|i['’]m unable|as an ai\b|"
@@ -38,6 +39,37 @@ class CheckConfig:
     max_words: int = 110
 
 
+# What no definition holds and some servers send: lone surrogates (cache.SURROGATES), control characters (NUL and
+# friends, not tab or newline), and bidirectional overrides (they reorder what a reader sees).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# Reasoning models think aloud before answering; an unclosed block is reasoning cut off before any answer.
+_THINK = re.compile(r"<(think|thinking|reasoning)>.*?(?:</\1>|\Z)", re.IGNORECASE | re.DOTALL)
+# An answer longer than this is no definition (too_long whatever it holds): the rest is not stored.
+MAX_STORED_CHARS = 20_000
+
+
+def repair_text(text: str | None) -> tuple[str | None, list[str]]:
+    """(text, repairs): any text a server returns made storable and readable, each change named. Never raises."""
+    if text is None:
+        return None, []
+    repairs = []
+    for pattern, replacement, what in (
+        (SURROGATES, "\ufffd", "lone surrogates replaced"),
+        (_CONTROLS, "", "control characters removed"),
+        (_BIDI, "", "bidirectional controls removed"),
+        (_THINK, "", "reasoning (<think>) removed"),
+    ):
+        fixed = pattern.sub(replacement, text)
+        if fixed != text:
+            repairs.append(what)
+            text = fixed
+    if len(text) > MAX_STORED_CHARS:
+        repairs.append(f"cut from {len(text):,} to {MAX_STORED_CHARS:,} characters")
+        text = text[:MAX_STORED_CHARS]
+    return text, repairs
+
+
 def clean_text(text: str | None) -> str:
     """Strip whitespace, wrapping quotes and a leading 'Definition:' that small models like to add."""
     text = (text or "").strip()
@@ -59,12 +91,18 @@ def echoes(text: str, prompt: str, template: str) -> bool:
     if _PROMPT_LABEL.search(text):
         return True
     words = _WORD.findall(text.lower())
-    if _shingles(words, 6) & _shingles(_WORD.findall(template.lower()), 6):
+    if not _shingles(words, 6).isdisjoint(_template_shingles(template)):
         return True
     runs = _shingles(words, 4)
     if not runs:
         return False
     return len(runs & _shingles(_WORD.findall(prompt.lower()), 4)) / len(runs) > 0.5
+
+
+@functools.lru_cache(maxsize=8)
+def _template_shingles(template: str) -> frozenset[tuple[str, ...]]:
+    """The template is the same for every answer of a run: its shingles are built once."""
+    return frozenset(_shingles(_WORD.findall(template.lower()), 6))
 
 
 def _prefixes(text: str) -> set[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from kgbuild.errors import UserError
 from kgbuild.llm.budget import Budget
 from kgbuild.llm.ratelimit import RateLimiter
+from kgbuild.redact import redact
 
 RETRY_STATUS = frozenset({408, 409, 429})
 # The SDK's typed `chat.completions.create` walks the TypedDict annotations of every parameter on every call:
@@ -69,6 +69,9 @@ class RetryPolicy:
     # larger, since one wave of workers fails together) lasting this long, with no success in between.
     breaker_attempts: int = 8
     breaker_seconds: float = 10.0
+    # 429s are rate limiting, which the cool-down handles, until nothing but 429s has come back for this long: a
+    # storm (a server that only rate limits, without Retry-After) then stops the run like any other failure.
+    breaker_429_seconds: float = 60.0
 
 
 @dataclass
@@ -78,27 +81,11 @@ class Answer:
     refusal: str | None
     prompt_tokens: int
     completion_tokens: int
-    usage_estimated: bool = False  # the server sent no (complete) usage: the counts are our estimates
+    usage_estimated: bool = False  # the server sent no (complete, plausible) usage: the counts are our estimates
+    repairs: tuple[str, ...] = ()  # what was done to the server's bytes to keep the answer (recorded in its row)
 
 
 # -- secrets ---------------------------------------------------------------------------------------------------------
-
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=:-]{6,}")
-_KEYLIKE = re.compile(r"\b(sk|rk|pk|key|api[-_]?key)[-_][A-Za-z0-9._-]{8,}", re.IGNORECASE)
-_USERINFO = re.compile(r"(//)[^/@\s]+@")
-
-
-def redact(text: str | None) -> str | None:
-    """The text with the API key, bearer tokens, key-like strings and URL credentials replaced. Applied to everything
-    we store or print that came from a server (error text, answers) or holds a URL."""
-    if not text:
-        return text
-    key = os.environ.get("OPENAI_API_KEY")
-    if key and len(key) >= 6:
-        text = text.replace(key, "[redacted]")
-    text = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)
-    text = _KEYLIKE.sub("[redacted-key]", text)
-    return _USERINFO.sub(r"\1[redacted]@", text)
 
 
 def api_key_from_env(base_url: str | None) -> str:
@@ -204,19 +191,21 @@ def estimate_tokens(text: str) -> int:
     return max(1, -(-len(text) // 4))
 
 
-def answer_from_body(body: Any, *, prompt_chars: int = 0) -> Answer:
+def answer_from_body(body: Any, *, prompt_chars: int = 0, repairs: tuple[str, ...] = ()) -> Answer:
     """The fields we keep from a chat completion body (an HTTP answer, or a line of a Batch output file).
 
     A body without usage (or with part of it) is still an answer: it was paid for. Its token counts are estimated
-    (from `prompt_chars` and the text) and marked, never taken as 0."""
+    (from `prompt_chars` and the text) and marked, never taken as 0. So is usage that cannot be true (zero tokens
+    for a prompt we sent, a tenth of what the text can be, fractions): a lying server must not switch the budget
+    off. `content` may be a string or a list of parts (several servers answer `[{"type": "text", ...}]`)."""
     try:
         choice = body["choices"][0]
         message = choice["message"]
-        text = message.get("content")
-        if text is not None and not isinstance(text, str):
-            raise TypeError("content is not text")
+        text = _content_text(message.get("content"))
         refusal = message.get("refusal")
+        refusal = None if refusal is None else str(refusal)
         finish_reason = choice.get("finish_reason")
+        finish_reason = None if finish_reason is None else str(finish_reason)
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedResponse(
             redact(f"not a chat completion ({type(exc).__name__}: {exc}): {str(body)[:200]}")
@@ -224,6 +213,15 @@ def answer_from_body(body: Any, *, prompt_chars: int = 0) -> Answer:
     usage = body.get("usage") if isinstance(body, dict) else None
     usage = usage if isinstance(usage, dict) else {}
     prompt_tokens, completion_tokens = _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
+    said = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+    answer_chars = len(text or refusal or "")
+    unusable = (prompt_tokens is None and said[0] is not None) or (completion_tokens is None and said[1] is not None)
+    if unusable or (
+        None not in (prompt_tokens, completion_tokens)
+        and not _plausible(prompt_tokens, prompt_chars, completion_tokens, answer_chars)
+    ):
+        prompt_tokens = completion_tokens = None
+        repairs = (*repairs, f"implausible usage {said[0]!r}/{said[1]!r} tokens replaced by estimates")
     estimated = prompt_tokens is None or completion_tokens is None
     if prompt_tokens is None:
         prompt_tokens = max(1, prompt_chars // 4)
@@ -236,25 +234,55 @@ def answer_from_body(body: Any, *, prompt_chars: int = 0) -> Answer:
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         usage_estimated=estimated,
+        repairs=repairs,
     )
+
+
+def _content_text(content: Any) -> str | None:
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts: the text parts, in order
+        parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type", "text") == "text"]
+        if all(isinstance(p, str) for p in parts):
+            return "".join(parts)
+    raise TypeError("content is neither text nor a list of text parts")
+
+
+# No tokenizer averages more than this many characters per token over a prompt or an answer of real text: usage
+# below it is not what the provider bills.
+_MAX_CHARS_PER_TOKEN = 12
+
+
+def _plausible(prompt_tokens: int, prompt_chars: int, completion_tokens: int, answer_chars: int) -> bool:
+    if prompt_chars and prompt_tokens * _MAX_CHARS_PER_TOKEN < prompt_chars:
+        return False
+    return not answer_chars or completion_tokens * _MAX_CHARS_PER_TOKEN >= answer_chars
 
 
 def _count(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, float) and not value.is_integer():
+        return None  # a fraction of a token is no count a provider bills
     try:
         n = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return n if n >= 0 else None
 
 
 def parse_completion(raw: bytes, *, prompt_chars: int = 0) -> Answer:
+    repairs: tuple[str, ...] = ()
     try:
-        body = json.loads(raw)
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:  # a paid answer with broken bytes: kept, the bytes replaced and the repair recorded
+        decoded = raw.decode("utf-8", errors="replace")
+        repairs = ("invalid UTF-8 replaced",)
+    try:
+        body = json.loads(decoded)
     except ValueError:
         raise MalformedResponse(redact(f"the body is not JSON: {raw[:200]!r}")) from None
-    return answer_from_body(body, prompt_chars=prompt_chars)
+    return answer_from_body(body, prompt_chars=prompt_chars, repairs=repairs)
 
 
 # -- the circuit breaker ---------------------------------------------------------------------------------------------
@@ -263,11 +291,12 @@ def parse_completion(raw: bytes, *, prompt_chars: int = 0) -> Answer:
 class CircuitBreaker:
     """Trips when consecutive failed attempts of one kind, with no success in between, reach `attempts` and span
     `seconds` (from the send of the first). A refused connection or a non-retryable 4xx trips on the count alone:
-    waiting does not change them. Plain 429s are rate limiting, handled by the cool-down, and do not count."""
+    waiting does not change them. 429s (rate limiting, handled by the cool-down) must span `seconds_429`."""
 
-    def __init__(self, *, attempts: int, seconds: float):
+    def __init__(self, *, attempts: int, seconds: float, seconds_429: float = 60.0):
         self.attempts = attempts
         self.seconds = seconds
+        self.seconds_429 = seconds_429
         self._kind: str | None = None
         self._count = 0
         self._since = 0.0
@@ -277,14 +306,13 @@ class CircuitBreaker:
 
     def failure(self, exc: BaseException, sent_at: float) -> str | None:
         """Record a failed attempt; the reason to stop, when the breaker trips."""
-        if isinstance(exc, openai.RateLimitError):
-            return None
         kind = failure_kind(exc)
         if kind != self._kind:
             self._kind, self._count, self._since = kind, 0, sent_at
         self._count += 1
         immediate = kind == "connection refused" or not is_retryable(exc)
-        if self._count >= self.attempts and (immediate or time.monotonic() - self._since >= self.seconds):
+        span = self.seconds_429 if isinstance(exc, openai.RateLimitError) else self.seconds
+        if self._count >= self.attempts and (immediate or time.monotonic() - self._since >= span):
             return (
                 f"the server failed {self._count} attempts in a row ({kind}; last: {error_text(exc)}), "
                 "so the run stopped"
@@ -313,7 +341,9 @@ class Completer:
         self.policy = policy
         self.timeout_s = timeout_s
         self.budget = budget or Budget(None, None, max_tokens=0)
-        self.breaker = breaker or CircuitBreaker(attempts=policy.breaker_attempts, seconds=policy.breaker_seconds)
+        self.breaker = breaker or CircuitBreaker(
+            attempts=policy.breaker_attempts, seconds=policy.breaker_seconds, seconds_429=policy.breaker_429_seconds
+        )
         self._backoff = wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s)
         self.retries = 0
         self.attempts = 0  # every attempt sent
@@ -408,8 +438,7 @@ class Completer:
                 )
             # Pause everyone: the server's wait if it gave one, else this attempt's backoff.
             self.limiter.cool_down(asked if asked is not None else self.policy.backoff_base_s)
-            return
-        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError | openai.NotFoundError):
+        elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError | openai.NotFoundError):
             # A wrong key, a missing model or a wrong --base-url fail every request the same way.
             self._stop_now(
                 f"the server refused the request ({error_text(exc)})",

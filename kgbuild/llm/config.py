@@ -3,10 +3,12 @@ the types every part of the run shares (the generator, the recorder, the online 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from kgbuild.llm.cache import MIN_FREE_BYTES
 from kgbuild.llm.checks import CheckConfig
 from kgbuild.llm.client import RetryPolicy, redact
 
@@ -33,12 +35,23 @@ class GenerateConfig:
     checks: CheckConfig = field(default_factory=CheckConfig)
     flush_rows: int = 5000
     flush_seconds: float = 10.0
+    # Free space kept on the disk of --out (a shard is not started below it), and how often a run whose disk filled
+    # up tries again to write the answers it holds.
+    min_free_bytes: int = MIN_FREE_BYTES
+    disk_retry_s: float = 5.0
+    # An online run with batches pending from an earlier --batch run: refused unless they are cancelled first.
+    abandon_batches: bool = False
+    # The quality breaker: stop when more than this share of a window of answers fails the output checks.
+    quality_window: int = 50
+    quality_max_failing: float = 0.9
     # Batch API
     batch_max_lines: int = 50_000
     batch_max_bytes: int = 190_000_000  # the API allows 200 MB per input file
     batch_poll_s: float = 60.0
     batch_max_enqueued_tokens: int | None = None
     batch_max_rounds: int = 3
+    # Polls that keep failing (a dead server) stop the run after this long; the ledger keeps the batches.
+    batch_poll_give_up_s: float = 900.0
 
     def params(self) -> dict[str, Any]:
         """The generation parameters that go into every request body and key."""
@@ -85,6 +98,7 @@ class Summary:
     recovered_rows: int = 0  # rows of a killed run found in its journal
     batches_submitted: int = 0
     batches_resumed: int = 0
+    batches_abandoned: int = 0  # cancelled at the provider with --abandon-batches (what they held is collected)
     poll_failures: int = 0  # Batch polls that failed after their retries (looked at again at the next poll)
     elapsed_s: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
@@ -118,6 +132,39 @@ class Request:
     @property
     def custom_id(self) -> str:
         return self.key[:32]
+
+
+class RequestStream:
+    """The requests of a run, in send order (None now and then while cached ones are skipped: a chance to yield),
+    with a look at the first one and a count of the targets not yet looked at. What a stopped run does not send is
+    counted from that, never rendered: a huge KG with a tiny budget stops at once."""
+
+    def __init__(self, items: Iterator[Request | None], total: int, looked_at: Callable[[], int]):
+        self._items = items
+        self._total = total
+        self._looked_at = looked_at
+        self._head: list[Request] = []
+
+    def __iter__(self) -> RequestStream:
+        return self
+
+    def __next__(self) -> Request | None:
+        if self._head:
+            return self._head.pop()
+        return next(self._items)
+
+    def peek(self) -> Request | None:
+        """The first request to send (kept for iteration); None when there is none."""
+        if not self._head:
+            for item in self._items:
+                if item is not None:
+                    self._head.append(item)
+                    break
+        return self._head[0] if self._head else None
+
+    def remaining(self) -> int:
+        """Targets not yet looked at (a held first request included): not sent, and some may be cached."""
+        return len(self._head) + max(0, self._total - self._looked_at())
 
 
 def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:

@@ -13,6 +13,9 @@ this module but the command.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -23,10 +26,10 @@ from kgbuild import lineage
 from kgbuild.atomic import check_overlap
 from kgbuild.contracts import check_or_raise, table_files
 from kgbuild.errors import UserError
-from kgbuild.llm.batch import BatchRunner
+from kgbuild.llm.batch import BatchRunner, pending_batches
 from kgbuild.llm.cache import CHECK_FAILURES, ERROR, OK, TABLE, DefinitionStore, is_ours, request_key, short_key
 from kgbuild.llm.client import RunStopped, api_key_from_env
-from kgbuild.llm.config import GenerateConfig, Request, Summary, estimate_prompt_tokens
+from kgbuild.llm.config import GenerateConfig, Request, RequestStream, Summary, estimate_prompt_tokens
 from kgbuild.llm.online import OnlineRunner
 from kgbuild.llm.pricing import load_price
 from kgbuild.llm.prompt import TEMPLATE_VERSION, KGFacts, Selection, render_messages
@@ -45,12 +48,14 @@ class DefinitionGenerator:
         *,
         progress: bool = False,
         on_row: Callable[[dict[str, Any]], None] | None = None,
+        on_event: Callable[[str], None] | None = None,
     ):
         self.kg = Path(kg)
         self.out = Path(out)
         self.config = config or GenerateConfig()
         self.progress = progress
         self.on_row = on_row
+        self.on_event = on_event  # messages while the run stops (countdown, disk full): the caller shows them
         self.summary = Summary(budget_usd=self.config.budget_usd)
         self.price = load_price(self.config.model, self.config.prices)
         self._validate()
@@ -67,6 +72,14 @@ class DefinitionGenerator:
         if self.out.exists() and not self.out.is_dir():
             raise UserError("--out is a file", path=self.out, fix="give a folder (new, or one from an earlier run)")
         check_overlap(self.out, {"--kg": self.kg})
+        existing = next((p for p in (self.out, *self.out.absolute().parents) if p.exists()), None)
+        if existing is not None and (free := shutil.disk_usage(existing).free) < c.min_free_bytes:
+            raise UserError(
+                f"only {free / 1e6:,.1f} MB free on the disk of --out; a run needs {c.min_free_bytes / 1e6:,.0f} MB "
+                "to keep what it pays for",
+                path=self.out,
+                fix="free space, or choose an --out on another disk",
+            )
         if self.out.is_dir() and any(self.out.iterdir()) and not is_ours(self.out):
             raise UserError(
                 "--out holds files that generate-definitions did not write",
@@ -101,6 +114,7 @@ class DefinitionGenerator:
         params = self.config.params()
         model = self.config.model
         for f in facts:
+            self._looked_at += 1
             messages = render_messages(f)
             key = request_key(model, messages, params, TEMPLATE_VERSION)
             if short_key(key) in skip:
@@ -129,32 +143,141 @@ class DefinitionGenerator:
         started = time.monotonic()
         c = self.config
         selection = Selection(only_missing=c.only_missing, order=c.order, limit=c.limit)
+        self._interrupted: str | None = None  # the first SIGINT/SIGTERM: stop sending, keep what is in flight
+        self._given_up: int | None = None  # the second one: requests in flight given up
         # The KG is read (and its problems reported) before anything is written to --out. Nothing in --out is ever
         # deleted, whatever happens: a stopped run may already have paid (a submitted batch, requests in flight),
         # and its journal and ledger are what let the rerun resume instead of paying again.
-        with KGFacts(self.kg, selection) as facts:
-            self.summary.selected = facts.count
-            store = DefinitionStore(self.out, flush_rows=c.flush_rows, flush_seconds=c.flush_seconds)
-            with store:
-                self.summary.recovered_rows = store.recovered_rows
-                skip = store.skip_keys(retry_failed=c.retry_failed)
-                with ProgressBar(facts.count, enabled=self.progress) as bar:
+        try:
+            with KGFacts(self.kg, selection) as facts:
+                self.summary.selected = facts.count
+                store = DefinitionStore(
+                    self.out, flush_rows=c.flush_rows, flush_seconds=c.flush_seconds, min_free_bytes=c.min_free_bytes
+                )
+                with store, ProgressBar(facts.count, enabled=self.progress) as bar:
                     recorder = Recorder(c, self.price, self.summary, store, bar=bar, on_row=self.on_row)
-                    requests = self._requests(facts, skip)
+                    pending = pending_batches(self.out)
+                    if pending and not c.batch:
+                        # An online run must not buy again what a batch has already been paid for.
+                        if not c.abandon_batches:
+                            raise UserError(
+                                f"{pending} batch(es) sent by an earlier --batch run are still pending at the "
+                                "provider; an online run would pay for their requests again",
+                                path=self.out / "batches" / "ledger.json",
+                                fix="rerun with --batch to collect them (or wait until they finish), or add "
+                                "--abandon-batches to cancel them at the provider first (answers they already "
+                                "hold are collected and kept)",
+                            )
+                        with self._signals(BatchRunner(recorder)) as abandoning:
+                            await abandoning.abandon()
+                    self.summary.recovered_rows = store.recovered_rows
+                    skip = store.skip_keys(retry_failed=c.retry_failed)
+                    self._looked_at = 0
+                    requests = RequestStream(self._requests(facts, skip), facts.count, lambda: self._looked_at)
                     runner = BatchRunner(recorder) if c.batch else OnlineRunner(recorder)
-                    await runner.run(requests)
+                    with self._signals(runner):
+                        await runner.run(requests)
+                        await self._keep_held(store)
+                    disk_full = store.filled
+        except asyncio.CancelledError:
+            if self._given_up is None:
+                raise
+            asyncio.current_task().uncancel()
+            raise self._stop(
+                f"aborted by a second {self._interrupted}: {self._given_up} request(s) in flight were given up (the "
+                "provider may bill them); every answer received before is kept — rerun the same command to continue",
+                exit_code=130,
+            ) from None
+        if disk_full is not None:
+            self._write_manifest_quietly(started)
+            raise self._stop(
+                f"disk full at {disk_full}: {self.summary.done + self.summary.failed_checks} answers kept (in the "
+                "journal where no shard could be written)",
+                fix="free space and rerun the same command: nothing received is sent again",
+            )
         # The store is closed (flushed, compacted): the shards must now read as one valid table.
         check_or_raise(TABLE, self.out)
-        self.summary.statuses = DefinitionStore(self.out).counts()
-        self.summary.elapsed_s = time.monotonic() - started
-        self._write_manifest()
+        self._write_manifest_quietly(started)
+        if self._interrupted is not None:
+            raise self._stop(
+                f"interrupted ({self._interrupted}): nothing more was sent; the answers in flight were waited for "
+                "and kept",
+                fix="rerun the same command to continue: nothing received is sent again",
+                exit_code=130,
+            )
         if self.summary.stopped:
-            stop = RunStopped(self.summary.stopped)
-            stop.summary = self.summary
-            raise stop
+            raise self._stop(self.summary.stopped)
         return self.summary
 
-    def _write_manifest(self) -> None:
+    def _stop(self, message: str, *, fix: str | None = None, exit_code: int = 1) -> RunStopped:
+        stop = RunStopped(message, fix=fix)
+        stop.summary = self.summary
+        stop.exit_code = exit_code
+        return stop
+
+    def _write_manifest_quietly(self, started: float) -> None:
+        self.summary.elapsed_s = time.monotonic() - started
+        store = DefinitionStore(self.out)
+        self.summary.statuses = store.counts()
+        self._write_manifest(store.models())
+
+    def _emit(self, message: str) -> None:
+        if self.on_event is not None:
+            self.on_event(message)
+
+    @contextlib.contextmanager
+    def _signals(self, runner: OnlineRunner | BatchRunner) -> Iterator[OnlineRunner | BatchRunner]:
+        """The first SIGINT or SIGTERM stops sending and waits (with a countdown) for the requests in flight, which
+        are paid for; a second one gives them up at once. Only where signals can be handled (the main thread)."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        installed = []
+        countdown: list[asyncio.Task] = []
+
+        def handle(sig: int) -> None:
+            name = signal.Signals(sig).name
+            if self._interrupted is None:
+                self._interrupted = name
+                runner.stop(f"interrupted ({name})")
+                countdown.append(loop.create_task(self._countdown(runner, name)))
+            elif self._given_up is None:
+                self._given_up = runner.in_flight
+                task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, handle, sig)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+                pass
+        try:
+            yield runner
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            for t in countdown:
+                t.cancel()
+
+    async def _countdown(self, runner: OnlineRunner | BatchRunner, name: str) -> None:
+        deadline = time.monotonic() + self.config.timeout_s
+        while (n := runner.in_flight) > 0 and (left := deadline - time.monotonic()) > 0:
+            self._emit(
+                f"{name}: sending nothing more; waiting {left:.0f} s at most for {n} answer(s) in flight "
+                f"(paid for) — press Ctrl-C again to give them up"
+            )
+            await asyncio.sleep(min(5.0, left))
+
+    async def _keep_held(self, store: DefinitionStore) -> None:
+        """Answers held in memory while the disk is full are written as soon as space is freed (a second Ctrl-C
+        gives them up): a paid answer is not dropped because a disk filled up."""
+        while store.held and not store.flush():
+            self._emit(
+                f"disk full at {store.disk_full}: {store.held} answer(s) held in memory; free space to keep them "
+                "(Ctrl-C twice gives them up)"
+            )
+            await asyncio.sleep(self.config.disk_retry_s)
+
+    def _write_manifest(self, models: list[dict[str, Any]]) -> None:
         kg_tables = {}
         for table in ("concepts", "names", "relations"):
             files = table_files(self.kg, table)
@@ -175,6 +298,9 @@ class DefinitionGenerator:
             extra={
                 "lineage": lineage.carry(self.kg),  # publishing reads the licence here
                 "summary": asdict(self.summary),
+                # Every model whose answers this folder holds: build-pairs takes one (the run's, or
+                # --definitions-model), never a mix.
+                "models": models,
                 "price_per_1m_tokens": price,
                 "statuses": {"ok": OK, "retried_every_run": ERROR, "retried_with_retry_failed": list(CHECK_FAILURES)},
             },

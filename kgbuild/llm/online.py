@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -20,7 +19,7 @@ from kgbuild.llm.client import (
     error_text,
     make_client,
 )
-from kgbuild.llm.config import Request
+from kgbuild.llm.config import Request, RequestStream
 from kgbuild.llm.ratelimit import RateLimiter
 from kgbuild.llm.recorder import Recorder
 
@@ -31,18 +30,33 @@ class OnlineRunner:
         self.config = recorder.config
         self.price = recorder.price
         self.summary = recorder.summary
+        self.in_flight = 0  # requests handed to the server and not yet recorded (what a second Ctrl-C gives up)
+        self._halted = asyncio.Event()  # the budget is spent or the run stopped: nothing more is sent
+        self._completer: Completer | None = None
 
-    async def run(self, requests: Iterator[Request | None]) -> None:
+    def stop(self, reason: str) -> None:
+        """Send nothing more; the requests in flight finish (within their attempt deadline) and are recorded."""
+        self.summary.stopped = self.summary.stopped or reason
+        if self._completer is not None:
+            self._completer.stop(reason)
+        self._halted.set()
+
+    async def run(self, requests: RequestStream) -> None:
         c = self.config
         s = self.summary
         budget = Budget(c.budget_usd, self.price, max_tokens=c.max_tokens)
+        if (first := requests.peek()) is not None:
+            budget.check_one_fits(first.body)
         limiter = RateLimiter(rpm=c.rpm, tpm=c.tpm, max_cooldown_s=c.retry.max_retry_after_s)
         client = make_client(base_url=c.base_url, timeout_s=c.timeout_s, max_connections=c.concurrency)
         completer = Completer(client, limiter, c.retry, timeout_s=c.timeout_s, budget=budget)
         completer.breaker.attempts = max(c.retry.breaker_attempts, c.concurrency)
+        self._completer = completer
+        if s.stopped:  # stopped before the workers started (a signal while the KG was read)
+            completer.stop(s.stopped)
         # Bounded: the producer waits when the workers are busy, so memory does not grow with the job.
         queue: asyncio.Queue[Request | None] = asyncio.Queue(maxsize=2 * c.concurrency)
-        halted = asyncio.Event()  # the budget is spent or the run stopped: nothing more is sent
+        halted = self._halted
 
         async def produce() -> None:
             for req in requests:
@@ -50,7 +64,7 @@ class OnlineRunner:
                     await asyncio.sleep(0)
                     continue
                 if halted.is_set():
-                    s.not_sent += 1 + sum(1 for r in requests if r is not None)
+                    s.not_sent += 1 + requests.remaining()  # counted, not rendered: a huge KG stops at once
                     break
                 await queue.put(req)
             # Not in a `finally`: on an error the task group cancels the workers, and a put on a full queue
@@ -63,12 +77,18 @@ class OnlineRunner:
                 if halted.is_set():
                     s.not_sent += 1
                     continue
-                row = await self._send(completer, req)
+                self.in_flight += 1
+                try:
+                    row = await self._send(completer, req)
+                finally:
+                    self.in_flight -= 1
                 if row is None:  # not sent: the budget has no room, or the run stopped
                     s.not_sent += 1
                     halted.set()
                     continue
                 self.recorder.record(row)
+                if (why := self.recorder.quality_stop or self.recorder.store.disk_full_reason) is not None:
+                    self.stop(why)
                 if completer.stop_reason is not None:
                     halted.set()
 

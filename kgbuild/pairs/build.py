@@ -22,7 +22,7 @@ TEMPLATE_VERSION = "v1"
 
 # KG tables build-pairs reads, with the columns it needs from each.
 KG_INPUTS = ("concepts", "names", "definitions", "relations", "relation_labels")
-LLM_COLUMNS = ("cui", "text", "status")
+LLM_COLUMNS = ("cui", "text", "status", "model", "prompt_version")
 
 # What build-pairs makes, from sql/pairs/ (each file says how it is materialised and what it reads; kgbuild/sqlrun.py
 # orders and drops), in the order their contracts are checked.
@@ -58,6 +58,8 @@ class PairOptions:
     template_version: str = TEMPLATE_VERSION
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
+    # The model whose LLM definitions become pairs (a DEFS folder may hold several): default, the DEFS run's own.
+    definitions_model: str | None = None
 
     def validate(self) -> None:
         if not (0 <= self.train_pct and 0 <= self.dev_pct and self.train_pct + self.dev_pct <= 100):
@@ -89,7 +91,8 @@ class PairOptions:
             )
 
     def sql_params(self) -> pa.Table:
-        skip = {"memory_limit", "threads", "parallel_langs"}  # the languages are a table of their own
+        # the languages are a table of their own; the definitions' model selects rows of an input
+        skip = {"memory_limit", "threads", "parallel_langs", "definitions_model"}
         return pa.table({k: [v] for k, v in asdict(self).items() if k not in skip})
 
 
@@ -211,7 +214,9 @@ def _failure(
     return runtime_error(exc, step=step, memory_limit=options.memory_limit, out=out)
 
 
-def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path | None) -> dict[str, Any]:
+def _register_inputs(
+    con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path | None, wanted_model: str | None = None
+) -> dict[str, Any]:
     if not kg.is_dir():
         what = "--kg is a file, not a folder" if kg.exists() else "KG folder not found"
         raise UserError(what, path=kg, fix="give the --out folder of kgbuild extract")
@@ -248,15 +253,62 @@ def _register_inputs(con: duckdb.DuckDBPyConnection, kg: Path, definitions: Path
             path=definitions,
             fix="expected llm_definitions/part-*.parquet from kgbuild generate-definitions",
         )
-    rows = _register_table(con, "llm_definitions", files, list(LLM_COLUMNS))
+    rows = _register_table(con, "llm_definitions_all", files, list(LLM_COLUMNS))
+    model, version, present = _definitions_model(con, definitions, wanted_model)
+    con.execute(
+        "CREATE VIEW llm_definitions AS SELECT * FROM llm_definitions_all "
+        f"WHERE model = {_literal(model)} AND prompt_version = {_literal(version)}"
+    )
     ok = con.execute("SELECT count(*) FROM llm_definitions WHERE status = 'ok'").fetchall()[0][0]
     inputs["definitions"] = {
         "path": str(definitions),
         "rows": rows,
         "rows_ok": ok,
         "bytes": sum(Path(f).stat().st_size for f in files),
+        # One model's answers, never a mix: the one used, and every one the folder holds (rows, ok).
+        "model": model,
+        "prompt_version": version,
+        "models_present": present,
     }
     return inputs
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _definitions_model(
+    con: duckdb.DuckDBPyConnection, definitions: Path, wanted: str | None
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """(model, prompt version) whose answers become pairs: --definitions-model, else the DEFS run's own (its
+    manifest), else the only one present; several and no way to tell is refused."""
+    present = [
+        {"model": m, "prompt_version": v, "rows": n, "ok": ok}
+        for m, v, n, ok in con.execute(
+            "SELECT model, prompt_version, count(*), count(*) FILTER (status = 'ok') FROM llm_definitions_all "
+            "GROUP BY ALL ORDER BY 4 DESC, 1, 2"
+        ).fetchall()
+    ]
+    listed = ", ".join(f"{p['model']} ({p['prompt_version']}, {p['ok']:,} ok)" for p in present) or "none"
+    parameters = (read_manifest(definitions).get("parameters") or {}) if wanted is None else {}
+    model = wanted or parameters.get("model")
+    version = parameters.get("template_version")
+    if model is None and len({p["model"] for p in present}) == 1:
+        model = present[0]["model"]
+    if model is None:
+        raise UserError(
+            f"the definitions folder holds answers of several models: {listed}",
+            path=definitions,
+            fix="choose one with --definitions-model",
+        )
+    versions = [p["prompt_version"] for p in present if p["model"] == model]
+    if not versions:
+        raise UserError(
+            f"no answers of model {model!r} in the definitions folder (it holds: {listed})",
+            path=definitions,
+            fix="give --definitions-model one of the models listed",
+        )
+    return model, version if version in versions else versions[0], present
 
 
 def build_pairs(
@@ -290,7 +342,7 @@ def build_pairs(
         )
         try:
             started = time.perf_counter()
-            inputs = _register_inputs(con, kg, Path(definitions) if definitions else None)
+            inputs = _register_inputs(con, kg, Path(definitions) if definitions else None, options.definitions_model)
             _check_parallel_langs(_check_names(con, options.lang, kg), options, kg)
             con.register("pair_params_arrow", options.sql_params())
             con.sql("CREATE TABLE param_parallel_langs (lang VARCHAR)")

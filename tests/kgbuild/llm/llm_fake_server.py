@@ -54,7 +54,10 @@ class Action:
     delay_s: float = 0.0  # sleep before answering (longer than the client timeout = a timeout)
     raw: bytes | None = None  # send these bytes as the 200 body instead of JSON (malformed body)
     drop: bool = False  # close the connection without answering
-    usage: str = "full"  # full | none (no usage field) | null (usage: null) | no_completion (no completion_tokens)
+    # full | none (no usage field) | null (usage: null) | no_completion (no completion_tokens); lies (billed at the
+    # truth all the same): zeros | tenth (a tenth of the truth) | fraction (the truth / 7, as floats)
+    usage: str = "full"
+    parts: bool = False  # content as a list of parts ([{"type": "text", "text": ...}]), as several servers answer
     trickle_s: float = 0.0  # send the answer one byte every trickle_s seconds (a per-read timeout never fires)
     error_code: str | None = None  # the error body's code (e.g. insufficient_quota)
     error_message: str | None = None  # the error body's message (default: "fake error <status>")
@@ -111,7 +114,9 @@ class FakeOpenAI:
         self.price_in, self.price_out = price_in, price_out  # USD per 1M tokens, as kgbuild/llm/prices.toml
         self.billed_usd = 0.0
         # Faults on the Files/Batches routes: http_fault(method, path) -> None, a status (answered instead of the
-        # call), or ("after", status) (the call is carried out, then that status is answered: a lost answer).
+        # call), ("after", status) (the call is carried out, then that status is answered: a lost answer),
+        # ("truncate", n) (only the first n lines of the body are sent), or {"status", "message"} (an error whose
+        # message may hold "{authorization}": a server that echoes the request's credentials).
         self.http_fault = http_fault
         self.authorizations: list[str] = []  # Authorization headers received, for the secret tests
         self.lock = threading.Lock()
@@ -151,8 +156,12 @@ class FakeOpenAI:
         self.stop()
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        """Stop serving (idempotent: a test may kill the server mid-run, and the fixture stops it again)."""
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            try:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            except RuntimeError:  # closed between the check and the call
+                pass
         if self._thread is not None:
             self._thread.join(10)
 
@@ -239,7 +248,13 @@ class FakeOpenAI:
         fault = self.http_fault(method, path) if self.http_fault else None
         if isinstance(fault, int):
             return _json(fault, {"error": {"message": f"fake error {fault}", "type": "server_error"}})
+        if isinstance(fault, dict):  # {"status": 400, "message": "... {authorization} ..."}: a server that echoes
+            message = fault["message"].replace("{authorization}", headers.get("authorization", ""))
+            return _json(fault["status"], {"error": {"message": message, "type": "invalid_request_error"}})
         result = self._files_and_batches(method, path, body, headers)
+        if isinstance(fault, tuple) and fault[0] == "truncate":  # the body cut after n lines (a download cut short)
+            status, extra, payload = result
+            return status, extra, b"".join(payload.splitlines(keepends=True)[: fault[1]])
         if fault is not None:
             return _json(fault[1], {"error": {"message": f"fake error {fault[1]}", "type": "server_error"}})
         return result
@@ -327,6 +342,14 @@ class FakeOpenAI:
             completion["usage"] = None
         elif action.usage == "no_completion":
             del completion["usage"]["completion_tokens"]
+        elif action.usage in ("zeros", "tenth", "fraction"):
+            u = completion["usage"]
+            lie = {"zeros": lambda n: 0, "tenth": lambda n: n // 10, "fraction": lambda n: n / 7}[action.usage]
+            completion["usage"] = {k: lie(v) for k, v in u.items()}
+        if action.parts:
+            message = completion["choices"][0]["message"]
+            text = message["content"]
+            message["content"] = [{"type": "text", "text": text[:10]}, {"type": "text", "text": text[10:]}]
         if self.on_answer is not None:
             self.on_answer(sum(self.paid.values()))
         status, extra, payload = _json(200, completion, action.headers)

@@ -11,7 +11,7 @@ import pytest
 from llm_fake_server import Action
 from llm_helpers import fast_config
 
-from kgbuild.llm.checks import CheckConfig, check_answer, clean_text
+from kgbuild.llm.checks import CheckConfig, check_answer, clean_text, repair_text
 from kgbuild.llm.generate import DefinitionGenerator
 from kgbuild.llm.prompt import INSTRUCTIONS, SYSTEM, TEMPLATE_TEXT, Facts, render_messages
 
@@ -35,8 +35,9 @@ def prompt_of(concept: str, synonyms: list[str]) -> str:
 
 
 def check(text: str, concept: str, synonyms: list[str]) -> tuple[str, str | None]:
+    """As the recorder checks an answer: repaired (reasoning, control characters), cleaned, then checked."""
     return check_answer(
-        clean_text(text),
+        clean_text(repair_text(text)[0]),
         "stop",
         None,
         [concept, *synonyms],

@@ -44,14 +44,14 @@ def first_time(verdict, *, only=None):
 
 
 def test_batch_flow_end_to_end(kg40, tmp_path, fake):
-    server = fake(polls_to_finish=3, line_plan=first_time(400, only=None))
+    server = fake(polls_to_finish=3, line_plan=first_time(500, only=None))
     out = tmp_path / "defs"
     summary = DefinitionGenerator(kg40, out, batch_config(server, batch_max_lines=10)).run()
 
     rows = table(out)
     assert len(rows) == 44 and {r["status"] for r in rows} == {"ok"}
     assert {r["backend"] for r in rows} == {"batch"} and all(r["batch_id"] for r in rows)
-    # 44 requests in shards of at most 10 lines: 5 batches; every line failed once (HTTP 400 in the error file,
+    # 44 requests in shards of at most 10 lines: 5 batches; every line failed once (HTTP 500 in the error file,
     # the shape real OpenAI uses) and was re-queued once: 5 more batches.
     assert server.batches_created == 10 and summary.batches_submitted == 10
     assert max(server.paid.values()) == 1 and len(server.paid) == 44
