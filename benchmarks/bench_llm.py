@@ -8,8 +8,11 @@ Measures (each job in its own process, the fake server in another):
   3. a fully cached rerun of that job: wall time and the requests the server received (must be 0);
   4. money and fast failure (`--safety`): the share of a --budget-usd a run uses against the faithful server
      (a budget worth 90% of the job's cost, the job's real cost measured in the same run by an unbudgeted run of the
-     same requests), and the attempts and seconds before the circuit breaker stops a run against a dead server (a
-     loopback port with nothing listening) at 64 in flight.
+     same requests), online and with --batch, and the attempts and seconds before the circuit breaker stops a run
+     against a dead server (a loopback port with nothing listening) at 64 in flight.
+
+Throughput points are repeated (`--repeats`, default 3), kgbuild and the bare SDK alternating (which goes first
+alternates too), so that a machine whose load drifts treats both alike; the table gives the medians.
 
 Usage (from the repository root):
     python benchmarks/bench_llm.py --concepts 400000 --throughput-concepts 20000 --workdir bench-llm
@@ -158,6 +161,16 @@ def safety(args: argparse.Namespace) -> dict:
         GenerateConfig(base_url=args.base_url, concurrency=64, limit=args.limit, budget_usd=cap),
     ).run()
     used = billed() - before
+    # The same with --batch: each batch's bill is known when it ends, so near the cap the batches become waves.
+    batch = dict(base_url=args.base_url, limit=args.limit, batch=True, batch_poll_s=0.05)
+    before = billed()
+    DefinitionGenerator(args.kg, work / "batch-unbudgeted", GenerateConfig(**batch)).run()
+    batch_cost = billed() - before
+    before = billed()
+    batch_summary = DefinitionGenerator(
+        args.kg, work / "batch-budgeted", GenerateConfig(**batch, budget_usd=0.9 * batch_cost)
+    ).run()
+    batch_used = billed() - before
     import socket
 
     with socket.socket() as sock:
@@ -180,6 +193,10 @@ def safety(args: argparse.Namespace) -> dict:
         "budget_used": round(used / cap, 4),
         "spent_counted_usd": round(summary.spent_usd, 6),
         "not_sent": summary.not_sent,
+        "batch_job_cost_usd": round(batch_cost, 6),
+        "batch_billed_usd": round(batch_used, 6),
+        "batch_budget_used": round(batch_used / (0.9 * batch_cost), 4),
+        "batch_batches": batch_summary.batches_submitted,
         "dead_server_attempts": stopped.http_attempts if stopped else None,
         "dead_server_s": round(time.monotonic() - t0, 2),
         "dead_server_stopped": stopped is not None,
@@ -258,6 +275,12 @@ def run_child(base_url: str, kg: Path, out: Path, *, limit: int, concurrency: in
     raise RuntimeError(f"benchmark child failed:\n{proc.stderr[-3000:]}")
 
 
+def _median(runs: list[dict]) -> dict:
+    """The run whose completions/s is the median (its own CPU and wall with it), and every rate for the record."""
+    ranked = sorted(runs, key=lambda r: r["completions_per_s"] or 0)
+    return {**ranked[len(ranked) // 2], "all_completions_per_s": [r["completions_per_s"] for r in runs]}
+
+
 def server_requests(base_url: str) -> int:
     import httpx
 
@@ -273,6 +296,7 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true", help="only the full job and its cached rerun")
     parser.add_argument("--safety", action="store_true", help="also the budget use and the dead-server breaker")
     parser.add_argument("--concurrency-list", default="64,128,256", help="in-flight levels of the throughput part")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating repetitions of each throughput point")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="kgbuild", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -298,13 +322,20 @@ def main() -> None:
         report["throughput"] = []
         levels = [int(c) for c in args.concurrency_list.split(",")]
         for concurrency in () if args.skip_throughput else levels:
-            out = work / f"defs-tp-{concurrency}"
-            shutil.rmtree(out, ignore_errors=True)
-            r = run_child(base_url, kg, out, limit=args.throughput_concepts, concurrency=concurrency)
-            r.pop("rss_samples")
-            peer = run_child(base_url, kg, out, limit=args.throughput_concepts, concurrency=concurrency, mode="sdk")
-            report["throughput"].append({"kgbuild": r, "sdk_peer": peer})
-            print(json.dumps(report["throughput"][-1]), flush=True)
+            runs: dict[str, list[dict]] = {"kgbuild": [], "sdk_peer": []}
+            for rep in range(args.repeats):
+                for mode in ("kgbuild", "sdk") if rep % 2 == 0 else ("sdk", "kgbuild"):
+                    out = work / f"defs-tp-{concurrency}"
+                    shutil.rmtree(out, ignore_errors=True)
+                    r = run_child(
+                        base_url, kg, out, limit=args.throughput_concepts, concurrency=concurrency, mode=mode
+                    )
+                    r.pop("rss_samples", None)
+                    runs["kgbuild" if mode == "kgbuild" else "sdk_peer"].append(r)
+                    print(json.dumps(r), flush=True)
+            point = {side: _median(rs) for side, rs in runs.items()}
+            point["runs"] = runs
+            report["throughput"].append(point)
         if args.safety:
             out = work / "defs-safety"
             shutil.rmtree(out, ignore_errors=True)
@@ -341,10 +372,12 @@ def markdown(r: dict) -> str:
     lines = ["| measure | kgbuild | peer |", "|---|---|---|"]
     for t in r.get("throughput", []):
         k, p = t["kgbuild"], t["sdk_peer"]
+        ratio = k["completions_per_s"] / p["completions_per_s"]
         lines.append(
-            f"| completions/s at {k['concurrency']} in flight ({k['done']} requests) | "
-            f"{k['completions_per_s']} (client CPU {k['client_cpu_s']} s / wall {k['wall_s']} s) | "
-            f"bare SDK: {p['completions_per_s']} (CPU {p['client_cpu_s']} s / wall {p['wall_s']} s) |"
+            f"| completions/s at {k['concurrency']} in flight ({k['done']} requests), median of "
+            f"{len(k['all_completions_per_s'])} | {k['completions_per_s']} (client CPU {k['client_cpu_s']} s / wall "
+            f"{k['wall_s']} s; all {k['all_completions_per_s']}) | bare SDK: {p['completions_per_s']} (CPU "
+            f"{p['client_cpu_s']} s / wall {p['wall_s']} s; all {p['all_completions_per_s']}): kgbuild {ratio:.2f}x |"
         )
     if "safety" in r:
         m = r["safety"]
@@ -352,6 +385,11 @@ def markdown(r: dict) -> str:
             f"| --budget-usd {m['budget_usd']} (90% of the {m['requests']}-request job's ${m['job_cost_usd']}) "
             f"| billed ${m['billed_usd']} = {m['budget_used']:.1%} of the budget; counted "
             f"${m['spent_counted_usd']} | – |"
+        )
+        lines.append(
+            f"| --batch --budget-usd (90% of the batch job's ${m['batch_job_cost_usd']}) | billed "
+            f"${m['batch_billed_usd']} = {m['batch_budget_used']:.1%} of the budget, in {m['batch_batches']} batches "
+            "| – |"
         )
         lines.append(
             f"| dead server (connection refused), 64 in flight | stopped: {m['dead_server_stopped']} after "

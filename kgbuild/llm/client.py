@@ -101,9 +101,68 @@ def api_key_from_env(base_url: str | None) -> str:
     )
 
 
+# httpcore's pool looks at each of its connections for every request it places: at 64-128 in flight that scan cost
+# the client a fifth of its CPU (BENCHMARKS.md). Several small pools, each request to the least busy, keep it short.
+_POOL_SIZE = 16
+_PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+class PooledTransport(httpx2.AsyncBaseTransport):
+    """Connection pools of `_POOL_SIZE` connections; a request goes to the pool with the fewest open responses."""
+
+    def __init__(self, max_connections: int):
+        n = max(1, -(-max_connections // _POOL_SIZE))
+        size = -(-max_connections // n)
+        limits = httpx2.Limits(max_connections=size, max_keepalive_connections=size)
+        self._pools = [httpx2.AsyncHTTPTransport(limits=limits) for _ in range(n)]
+        self._busy = [0] * n
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        i = self._busy.index(min(self._busy))
+        self._busy[i] += 1
+        try:
+            response = await self._pools[i].handle_async_request(request)
+        except BaseException:
+            self._busy[i] -= 1
+            raise
+        response.stream = _Released(response.stream, lambda: self._release(i))
+        return response
+
+    def _release(self, i: int) -> None:
+        self._busy[i] -= 1
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+
+class _Released(httpx2.AsyncByteStream):
+    """A response body that tells its pool when it is closed (the connection is free again)."""
+
+    def __init__(self, stream: Any, release: Callable[[], None]):
+        self._stream = stream
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self):
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            if self._release is not None:
+                self._release, release = None, self._release
+                release()
+
+
 def make_client(*, base_url: str | None, timeout_s: float, max_connections: int) -> openai.AsyncOpenAI:
-    limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    http = httpx2.AsyncClient(limits=limits, timeout=httpx2.Timeout(timeout_s, connect=min(10.0, timeout_s)))
+    timeout = httpx2.Timeout(timeout_s, connect=min(10.0, timeout_s))
+    if any(os.environ.get(name) for name in _PROXY_ENV):  # httpx's own client routes through the proxy
+        limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        http = httpx2.AsyncClient(limits=limits, timeout=timeout)
+    else:
+        http = httpx2.AsyncClient(transport=PooledTransport(max_connections), timeout=timeout)
     return openai.AsyncOpenAI(
         api_key=api_key_from_env(base_url), base_url=base_url, max_retries=0, timeout=timeout_s, http_client=http
     )

@@ -144,7 +144,8 @@ class DefinitionGenerator:
         c = self.config
         selection = Selection(only_missing=c.only_missing, order=c.order, limit=c.limit)
         self._interrupted: str | None = None  # the first SIGINT/SIGTERM: stop sending, keep what is in flight
-        self._given_up: int | None = None  # the second one: requests in flight given up
+        self._given_up: int | None = None  # the second one: answers in flight (or held for a full disk) given up
+        self._store: DefinitionStore | None = None
         # The KG is read (and its problems reported) before anything is written to --out. Nothing in --out is ever
         # deleted, whatever happens: a stopped run may already have paid (a submitted batch, requests in flight),
         # and its journal and ledger are what let the rerun resume instead of paying again.
@@ -154,6 +155,7 @@ class DefinitionGenerator:
                 store = DefinitionStore(
                     self.out, flush_rows=c.flush_rows, flush_seconds=c.flush_seconds, min_free_bytes=c.min_free_bytes
                 )
+                self._store = store
                 with store, ProgressBar(facts.count, enabled=self.progress) as bar:
                     recorder = Recorder(c, self.price, self.summary, store, bar=bar, on_row=self.on_row)
                     pending = pending_batches(self.out)
@@ -184,12 +186,14 @@ class DefinitionGenerator:
                 raise
             asyncio.current_task().uncancel()
             raise self._stop(
-                f"aborted by a second {self._interrupted}: {self._given_up} request(s) in flight were given up (the "
-                "provider may bill them); every answer received before is kept — rerun the same command to continue",
+                f"aborted by a second {self._interrupted}: {self._given_up} request(s) in flight (or answers held "
+                "for a full disk) were given up (the provider may bill them); every answer received before is "
+                "kept — rerun the same command to continue",
                 exit_code=130,
             ) from None
         if disk_full is not None:
-            self._write_manifest_quietly(started)
+            with contextlib.suppress(OSError):  # the disk may be full again: the next run writes the manifest
+                self._write_manifest_of_run(started)
             raise self._stop(
                 f"disk full at {disk_full}: {self.summary.done + self.summary.failed_checks} answers kept (in the "
                 "journal where no shard could be written)",
@@ -197,7 +201,7 @@ class DefinitionGenerator:
             )
         # The store is closed (flushed, compacted): the shards must now read as one valid table.
         check_or_raise(TABLE, self.out)
-        self._write_manifest_quietly(started)
+        self._write_manifest_of_run(started)
         if self._interrupted is not None:
             raise self._stop(
                 f"interrupted ({self._interrupted}): nothing more was sent; the answers in flight were waited for "
@@ -215,7 +219,7 @@ class DefinitionGenerator:
         stop.exit_code = exit_code
         return stop
 
-    def _write_manifest_quietly(self, started: float) -> None:
+    def _write_manifest_of_run(self, started: float) -> None:
         self.summary.elapsed_s = time.monotonic() - started
         store = DefinitionStore(self.out)
         self.summary.statuses = store.counts()
@@ -241,7 +245,7 @@ class DefinitionGenerator:
                 runner.stop(f"interrupted ({name})")
                 countdown.append(loop.create_task(self._countdown(runner, name)))
             elif self._given_up is None:
-                self._given_up = runner.in_flight
+                self._given_up = runner.in_flight + (self._store.held if self._store is not None else 0)
                 task.cancel()
 
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -115,7 +115,8 @@ class FakeOpenAI:
         self.billed_usd = 0.0
         # Faults on the Files/Batches routes: http_fault(method, path) -> None, a status (answered instead of the
         # call), ("after", status) (the call is carried out, then that status is answered: a lost answer),
-        # ("truncate", n) (only the first n lines of the body are sent), or {"status", "message"} (an error whose
+        # ("truncate", n) (only the first n lines of the body are sent), ("delay", s) (answered s seconds later),
+        # or {"status", "message"} (an error whose
         # message may hold "{authorization}": a server that echoes the request's credentials).
         self.http_fault = http_fault
         self.authorizations: list[str] = []  # Authorization headers received, for the secret tests
@@ -251,6 +252,9 @@ class FakeOpenAI:
         if isinstance(fault, dict):  # {"status": 400, "message": "... {authorization} ..."}: a server that echoes
             message = fault["message"].replace("{authorization}", headers.get("authorization", ""))
             return _json(fault["status"], {"error": {"message": message, "type": "invalid_request_error"}})
+        if isinstance(fault, tuple) and fault[0] == "delay":  # a slow answer (a large download under way)
+            await asyncio.sleep(fault[1])
+            fault = None
         result = self._files_and_batches(method, path, body, headers)
         if isinstance(fault, tuple) and fault[0] == "truncate":  # the body cut after n lines (a download cut short)
             status, extra, payload = result

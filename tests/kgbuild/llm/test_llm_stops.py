@@ -100,7 +100,35 @@ def test_a_second_signal_gives_up_the_answers_in_flight_and_says_how_many(tmp_pa
             child.kill()
     stderr = stderr.decode()
     assert child.returncode == 130 and "Traceback" not in stderr, stderr
-    assert "aborted by a second SIGINT: 8 request(s) in flight were given up" in stderr
+    assert "aborted by a second SIGINT: 8 request(s) in flight" in stderr and "were given up" in stderr
+
+
+@pytest.mark.slow
+def test_a_signal_during_a_batch_download_lets_it_finish_and_keeps_its_rows(tmp_path, fake):
+    kg = write_kg(tmp_path / "kg", n_extra=26)
+    out = tmp_path / "defs"
+    downloading = threading.Event()
+
+    def fault(method, path):
+        if method == "GET" and path.endswith("/content") and not downloading.is_set():
+            downloading.set()
+            return ("delay", 2.0)  # the results of the finished batch take a while to come
+        return None
+
+    server = fake(http_fault=fault)
+    child = start_cli(kg, out, server.base_url, "--batch", "--poll", "0.05")
+    try:
+        assert downloading.wait(30), "no download started"
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    stderr = stderr.decode()
+    assert child.returncode == 130 and "interrupted (SIGINT)" in stderr and "Traceback" not in stderr, stderr
+    assert len(rows(out)) == 30  # the download finished and its paid answers were stored
+    summary = DefinitionGenerator(kg, out, fast_config(server, batch=True, batch_poll_s=0.01)).run()
+    assert summary.cached == 30 and server.batches_created == 1 and max(server.paid.values()) == 1
 
 
 # -- 3: a full disk ------------------------------------------------------------------------------------------------
