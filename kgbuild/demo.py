@@ -155,6 +155,25 @@ def _show_definitions(kg: Path, defs_dir: Path, summary: Any) -> None:
         err.print(f"  {name}{label}: {' '.join(text.split())[:240]}", soft_wrap=False)  # wrapped to the terminal
 
 
+# Written first into the demo's folder: only a folder that holds it is the demo's to write over (its run.toml, kg/, …).
+DEMO_MARKER = ".kgbuild-demo"
+
+
+def _claim(work: Path) -> None:
+    """The demo writes only into a folder it owns: a new or empty one (then marked), or one marked by an earlier
+    demo. A folder of the user's own files is refused before anything is written."""
+    if work.exists() and not work.is_dir():
+        raise UserError("--workdir is a file", path=work, fix="give a new folder, e.g. --workdir kgbuild-demo")
+    if work.is_dir() and any(work.iterdir()) and not (work / DEMO_MARKER).is_file():
+        raise UserError(
+            "--workdir holds files that kgbuild demo did not write (its run.toml, kg/, pairs/ … would replace them)",
+            path=work,
+            fix="give a new folder, or the folder of an earlier demo",
+        )
+    work.mkdir(parents=True, exist_ok=True)
+    (work / DEMO_MARKER).write_text("a folder of kgbuild demo: its outputs are replaced by the next demo\n")
+
+
 def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
     """Run every step into `workdir` (replacing earlier demo outputs); return what was written and the scores."""
     from kgbuild.pairs.build import PairOptions, build_pairs
@@ -165,7 +184,7 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
 
     opts = opts or DemoOptions()
     work = Path(workdir).resolve()
-    work.mkdir(parents=True, exist_ok=True)
+    _claim(work)
     base = minilm_path()  # fail before any work when the weights are missing
     started = time.perf_counter()
     written: dict[str, Path] = {}

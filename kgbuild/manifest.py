@@ -12,6 +12,7 @@ from typing import Any
 
 from kgbuild import __version__
 from kgbuild.atomic import atomic_write_bytes
+from kgbuild.errors import UserError
 
 _DEPENDENCIES = (
     "duckdb",
@@ -65,7 +66,22 @@ def write_manifest(
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
+    """The folder's manifest.json ({} when there is none); one line, not a traceback, when it is not ours to read."""
     path = Path(folder) / "manifest.json"
     if not path.exists():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UserError(
+            f"manifest.json cannot be read ({type(exc).__name__}: {str(exc)[:120]})",
+            path=path,
+            fix="rerun the command that wrote this folder (its manifest is damaged)",
+        ) from None
+    if not isinstance(doc, dict):
+        raise UserError(
+            f"manifest.json holds a {type(doc).__name__}, not an object",
+            path=path,
+            fix="rerun the command that wrote this folder (its manifest is damaged)",
+        )
+    return doc

@@ -17,8 +17,9 @@ from kgbuild.errors import UserError
 
 
 class Section(BaseModel):
-    # strict: 5 is not "5" and "true" is not true (a TOML typo must not pass as another value); ints pass as floats
-    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+    # strict: 5 is not "5" and "true" is not true (a TOML typo must not pass as another value); ints pass as floats.
+    # No inf or nan anywhere: a learning rate of inf trains a NaN model, a weight of nan averages into one.
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
 
 
 class DataConfig(Section):
@@ -31,7 +32,7 @@ class ModelConfig(Section):
     base: str = "sentence-transformers/all-mpnet-base-v2"
     output_dir: Path = Field(Path("run"), strict=False)
     max_seq_length: int = Field(128, ge=8)
-    seed: int = 42
+    seed: int = Field(42, ge=0, lt=2**32)  # what torch, numpy and the samplers accept
     # A finished phase's checkpoints only serve to resume it: deleted once its model is saved (GBs for mpnet).
     keep_checkpoints: bool = False
 
@@ -44,7 +45,7 @@ class TrainingConfig(Section):
     max_steps: int = -1  # -1 = run `epochs` epochs
     epochs: float = Field(1.0, gt=0)
     learning_rate: float = Field(2e-5, gt=0)
-    warmup_ratio: float = Field(0.1, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, le=1)
     bf16: Literal["auto", "true", "false"] = "auto"  # "auto": when the GPU supports it
     save_steps: int = Field(500, ge=1)
     save_total_limit: int = Field(2, ge=1)
@@ -56,7 +57,7 @@ class ContrastiveConfig(TrainingConfig):
     learning_rate: float = Field(1e-4, gt=0)  # +3.7 points of linking over 3e-5 (BENCHMARKS.md, issue 14)
     loss: Literal["mnrl", "cached_mnrl"] = "mnrl"  # cached_mnrl: GradCache, big batches on small memory
     mini_batch_size: int = Field(32, ge=1)  # cached_mnrl only
-    scale: float = 20.0
+    scale: float = Field(20.0, gt=0)
     kinds: list[str] = Field(default_factory=list)  # pair kinds to train on; empty = all
     sort_by_length: bool = False  # cached_mnrl: each batch longest first, so mini-batches pad less (same loss)
 
@@ -88,7 +89,7 @@ class WeightAveragingConfig(Section):
     @field_validator("weights")
     @classmethod
     def _usable(cls, weights: list[float]) -> list[float]:
-        if weights and (any(w < 0 for w in weights) or sum(weights) <= 0):
+        if weights and (any(w < 0 for w in weights) or max(weights) <= 0):
             raise ValueError("give non-negative weights with a positive sum, one per model")
         return weights
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kgbuild.atomic import atomic_dir, atomic_write_bytes, check_output
+from kgbuild.atomic import atomic_dir, atomic_write_bytes, check_output, check_overlap
+from kgbuild.console import note, shown
 from kgbuild.errors import UserError
 from trainer.training import barrier, is_main_process
 
@@ -42,6 +43,7 @@ def save_phase(model: Any, out: Path, *, info: dict[str, Any], settings: Any) ->
     if not is_main_process():
         return
     out = Path(out)
+    check_model(model, out.name)  # a NaN or collapsed model is never saved as a finished phase
     settings = settings.model_dump(mode="json") if isinstance(settings, BaseModel) else dict(settings)
     with atomic_dir(out, force=True) as folder:
         model.save(str(folder), create_model_card=False)
@@ -49,13 +51,39 @@ def save_phase(model: Any, out: Path, *, info: dict[str, Any], settings: Any) ->
         write_marker(folder, info)
 
 
-def refuse_existing(out: Path, force: bool) -> None:
-    """Checked before any training, so a long run does not fail at the very end."""
+# Texts whose embeddings show a collapsed model: unrelated, so a healthy model gives them different vectors.
+_PROBES = ("myocardial infarction", "type 2 diabetes mellitus", "fracture of the femur", "the cat sat on the mat")
+
+
+def check_model(model: Any, name: str) -> None:
+    """A phase's model must have finite parameters and tell texts apart (not all embeddings equal or zero); else
+    the phase fails with one line and is not marked finished (a learning rate of inf trains a NaN model, exit 0)."""
+    import torch
+
+    bad = sum(int((~torch.isfinite(p)).sum()) for p in model.parameters())
+    if bad:
+        raise UserError(
+            f"the {name} model has {bad:,} parameters that are NaN or infinite, so it was not saved",
+            fix="lower the learning rate (or check the weights of the average) and rerun",
+        )
+    vectors = model.encode(list(_PROBES), convert_to_tensor=True, show_progress_bar=False).float()
+    if not torch.isfinite(vectors).all() or float(vectors.abs().max()) == 0.0 or bool((vectors == vectors[0]).all()):
+        raise UserError(
+            f"the {name} model gives the same (or no) embedding to unrelated texts: it collapsed, so it was not saved",
+            fix="lower the learning rate, train fewer steps or check the pairs, then rerun",
+        )
+
+
+def refuse_existing(out: Path, force: bool, *, inputs: dict[str, Path | None] | None = None) -> None:
+    """Checked before any training, so a long run does not fail at the very end: an output over an input (in any
+    direction) is refused even with --force, and --force replaces only a folder kgbuild or the trainer wrote."""
+    inputs = {k: Path(v) for k, v in (inputs or {}).items() if v is not None and Path(v).exists()}
+    check_overlap(out, inputs)
     if Path(out).exists() and not force:
         raise UserError(
             "output folder already exists", path=out, fix="pass --force to replace it, or choose another --out"
         )
-    check_output(out, force=force)  # --force replaces only a folder kgbuild or the trainer wrote
+    check_output(out, force=force)
 
 
 def drop_checkpoints(checkpoints: Path) -> None:
@@ -73,13 +101,13 @@ def drop_checkpoints(checkpoints: Path) -> None:
 
 
 def resume_checkpoint(checkpoints: Path, key: str) -> str | None:
-    """The newest checkpoint of an interrupted run of this same phase configuration, else None.
+    """The newest complete checkpoint of an interrupted run of this same phase configuration, else None.
 
     Checkpoints of another configuration are removed: resuming them would silently skip training
-    (e.g. a finished checkpoint at max_steps) or mix two configurations.
+    (e.g. a finished checkpoint at max_steps) or mix two configurations. So are checkpoints that a kill, SIGTERM or a
+    full disk left half-written (no readable trainer_state.json, which the trainer writes after the weights and the
+    optimizer): resuming one failed on every rerun until it was deleted by hand.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
     checkpoints = Path(checkpoints)
     stamp = checkpoints / "phase-fingerprint.txt"
     if is_main_process():
@@ -87,5 +115,25 @@ def resume_checkpoint(checkpoints: Path, key: str) -> str | None:
             shutil.rmtree(checkpoints)
         checkpoints.mkdir(parents=True, exist_ok=True)
         stamp.write_text(key + "\n")
+        for partial in [c for c in _checkpoints(checkpoints) if not _complete(c)]:
+            shutil.rmtree(partial)  # inside our own checkpoints folder (stamped above)
+            note(f"{partial.name} was left incomplete by an interrupted run: removed")
     barrier()
-    return get_last_checkpoint(str(checkpoints))
+    found = _checkpoints(checkpoints)
+    if found and is_main_process():
+        note(f"resuming from {found[0].name} of an interrupted run ({shown(found[0])})")
+    return str(found[0]) if found else None
+
+
+def _checkpoints(folder: Path) -> list[Path]:
+    """checkpoint-N folders, newest (highest N) first."""
+    found = [p for p in folder.glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
+    return sorted(found, key=lambda p: int(p.name.split("-", 1)[1]), reverse=True)
+
+
+def _complete(checkpoint: Path) -> bool:
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and "global_step" in state

@@ -15,7 +15,7 @@ from huggingface_hub import HfApi, ModelCard
 from kgbuild.atomic import atomic_dir, temp_dir
 from kgbuild.errors import UserError
 from kgbuild.publish.licence import Licence, guard
-from kgbuild.publish.stage import redact_paths
+from kgbuild.publish.stage import redact_paths, refuse_links
 from kgbuild.publish.upload import Uploaded, check_repo_id, upload
 from trainer import model_card
 from trainer.model_card import ModelFacts, training_licence
@@ -44,18 +44,22 @@ class Pushed:
 
 
 def _copy_model(src: Path, dest: Path) -> None:
-    def ignore(folder: str, names: list[str]) -> list[str]:
-        top = Path(folder) == src
-        return [
-            n
-            for n in names
-            if n.startswith("checkpoint-")
-            or n.startswith("rng_state")
+    def ignored(folder: Path, name: str) -> bool:
+        top = folder == src
+        return (
+            name.startswith("checkpoint-")
+            or name.startswith("rng_state")
             or top
-            and (n in _SKIP_FILES or n in _SKIP_DIRS or n == "manifest.json")
-        ]
+            and (name in _SKIP_FILES or name in _SKIP_DIRS or name == "manifest.json")
+        )
 
-    shutil.copytree(src, dest, ignore=ignore, dirs_exist_ok=True)
+    def skipped(path: Path) -> bool:  # what is not staged: a link there is harmless
+        return any(ignored(p.parent, p.name) for p in (path, *path.parents) if p != src and src in p.parents)
+
+    refuse_links(src, "MODEL_DIR", skip=skipped)
+    shutil.copytree(
+        src, dest, ignore=lambda folder, names: [n for n in names if ignored(Path(folder), n)], dirs_exist_ok=True
+    )
 
 
 def load_model(folder: Path, *, what: str):

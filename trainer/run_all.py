@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.text import Text
 
+from kgbuild.atomic import check_output, check_overlap
 from kgbuild.console import err, shown
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
@@ -191,6 +192,30 @@ def write_card(config: RunConfig, phase: str, out: Path, *, final: bool) -> None
     model_card.write(model_card.build(facts, model_card.training_licence(facts)), out)
 
 
+def _check_run_folder(config: RunConfig, enabled: list[str], *, force: bool) -> None:
+    """Before anything is loaded or written: the run folder must not overlap an input (in any direction), and an
+    existing one must be a run-all folder (its checkpoints and manifest are replaced as the run goes); with --force,
+    a phase folder in it is replaced only if the trainer wrote it."""
+    out = config.output_dir
+    inputs: dict[str, Path | None] = {"[data] pairs": config.data.pairs, "[data] evalsets": config.data.evalsets}
+    if "multilingual" in enabled:
+        inputs["[multilingual] parallel"] = config.parallel
+    for name, value in (("[model] base", config.model.base), ("[multilingual] student", config.multilingual.student)):
+        if value and Path(value).exists():
+            inputs[name] = Path(value)
+    check_overlap(out, inputs, option="[model] output_dir")
+    if out.is_dir() and any(out.iterdir()) and read_manifest(out).get("command") != "trainer run-all":
+        raise UserError(
+            "[model] output_dir holds files that trainer run-all did not write",
+            path=out,
+            fix="set output_dir to a new folder, or to the folder of an earlier run-all to resume it",
+        )
+    if force:
+        for phase in enabled:
+            if config.phase_dir(phase).exists():
+                check_output(config.phase_dir(phase), force=True)
+
+
 def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
     """Run the enabled phases of `config` in order and return the manifest (also written to output_dir)."""
     from trainer.data import pair_files, parallel_files
@@ -216,6 +241,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             )
         )
     output_dir = config.output_dir
+    _check_run_folder(config, enabled, force=force)
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     inputs = data_inputs(config)
@@ -277,6 +303,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             },
         )
 
+    save_manifest()  # first: the folder is the run's from now on (a rerun of a killed first run may resume it)
     evaluate("base", config.model.base, config.model.base)
     upstream_trained = False  # a retrained phase makes the finished outputs after it stale
     for i, phase in enumerate(enabled):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -44,9 +45,27 @@ class Staged:
     licence: Licence
 
 
+def refuse_links(folder: Path, what: str, *, skip: Any = None) -> None:
+    """A staged folder takes no symbolic link: following one would upload the file it points to (a key, a home
+    folder). Every publisher checks its source with this before it stages anything; `skip(path)` leaves out what
+    is not staged anyway."""
+    folder = Path(folder)
+    for path in sorted(folder.rglob("*")):
+        if skip is not None and skip(path):
+            continue
+        if path.is_symlink():
+            raise UserError(
+                f"{what} holds a symbolic link ({path.relative_to(folder)} -> {os.readlink(path)}); links are not "
+                "staged, since they may point at files outside the folder",
+                path=path,
+                fix="replace the link by the file itself, or remove it, then stage again",
+            )
+
+
 def checked_tables(data_dir: Path) -> dict[str, list[str]]:
     """Every contracted table in DATA_DIR, after a full contract check; also the tables its manifest promises."""
     data_dir = Path(data_dir)
+    refuse_links(data_dir, "DATA_DIR")
     results = check_folder(data_dir)  # raises when DATA_DIR is not a folder or holds no contracted table
     for table, checks in results.items():
         failed = [c for c in checks if not c.passed]

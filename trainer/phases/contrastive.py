@@ -49,7 +49,7 @@ def train_contrastive(
     )
 
     out = Path(out)
-    refuse_existing(out, force)
+    refuse_existing(out, force, inputs={"--pairs": pairs_dir, "--base": Path(base)})
     checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
     started = time.perf_counter()
 

@@ -43,7 +43,9 @@ def train_multilingual(
     from sentence_transformers.sentence_transformer.losses import MSELoss
 
     out = Path(out)
-    refuse_existing(out, force)
+    refuse_existing(
+        out, force, inputs={"--parallel": parallel, "--teacher": Path(teacher), "--student": Path(student)}
+    )
     checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
     started = time.perf_counter()
 

@@ -81,7 +81,7 @@ def train_self_distillation(
     from sentence_transformers.sentence_transformer.losses import MSELoss
 
     out = Path(out)
-    refuse_existing(out, force)
+    refuse_existing(out, force, inputs={"--pairs": pairs_dir, "--teacher": Path(teacher), "--student": Path(student)})
     checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
     cache_dir = Path(cache_dir or out.parent / "cache")
     started = time.perf_counter()

@@ -7,6 +7,7 @@ shapes must match exactly; integer buffers (e.g. position ids) must be equal, si
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,20 @@ import torch
 from kgbuild.errors import UserError
 from trainer.models import model_reference
 from trainer.phase_folder import refuse_existing, save_phase
+
+
+def normalise_weights(weights: Sequence[float]) -> list[float]:
+    """Weights that sum to 1: finite, non-negative, a positive sum. Scaled by the largest first, so that weights
+    near the float limit (1e308, 1e308) do not overflow to inf and average into zeros."""
+    values = [float(w) for w in weights]
+    if not values or not all(math.isfinite(w) and w >= 0 for w in values) or max(values) <= 0:
+        raise UserError(
+            f"weights {list(weights)} are not usable", fix="give finite, non-negative weights with a positive sum"
+        )
+    top = max(values)
+    scaled = [w / top for w in values]
+    total = sum(scaled)
+    return [w / total for w in scaled]
 
 
 def average_state_dicts(
@@ -31,10 +46,7 @@ def average_state_dicts(
         raise UserError(f"averaging needs at least 2 models, got {len(state_dicts)}", fix="list two or more models")
     if len(weights) != len(state_dicts):
         raise UserError(f"{len(weights)} weights for {len(state_dicts)} models", fix="give one weight per model")
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise UserError(f"weights {list(weights)} are not usable", fix="give non-negative weights with a positive sum")
-    total = float(sum(weights))
-    norm = [float(w) / total for w in weights]
+    norm = normalise_weights(weights)
 
     reference = state_dicts[0]
     for name, state in zip(names[1:], state_dicts[1:], strict=True):
@@ -85,7 +97,7 @@ def average_models(
     from sentence_transformers import SentenceTransformer
 
     out = Path(out)
-    refuse_existing(out, force)
+    refuse_existing(out, force, inputs={f"model {i + 1}": Path(m) for i, m in enumerate(models)})
     started = time.perf_counter()
 
     # 1. Load every model on CPU (the first one is the container the average is written into)
@@ -100,7 +112,7 @@ def average_models(
     result.load_state_dict(averaged)
     summary = {
         "models": refs,
-        "weights": [float(w) / sum(weights) for w in weights],
+        "weights": normalise_weights(weights),
         "wall_s": round(time.perf_counter() - started, 3),
     }
     save_phase(
