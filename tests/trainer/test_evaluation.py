@@ -24,6 +24,7 @@ from trainer.evaluate import (
     run_evaluator,
     similarity_evaluator,
 )
+from trainer.models import display_name
 
 
 def hand_spearman(x: list[float], y: list[float]) -> float:
@@ -166,7 +167,9 @@ def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_
     )
     assert markdown.exit_code == 0, markdown.output
     lines = markdown.stdout.strip().splitlines()
-    assert lines[0] == f"| set | metric | n | {tiny_model} | {other} |"
+    short = [display_name(tiny_model), display_name(other)]  # the last two parts of each path
+    assert short == ["/".join(Path(m).parts[-2:]) for m in (tiny_model, other)]
+    assert lines[0] == f"| set | metric | n | {short[0]} | {short[1]} |"
     assert lines[2].startswith("| BIOSSES | spearman | 6 |") and lines[-1].startswith("| average | 2 figures |")
     doc = json.loads((tmp_path / "s.json").read_text())
     first = doc["scores"][str(tiny_model)]
@@ -179,7 +182,7 @@ def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_
     )
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     as_csv = CliRunner().invoke(app, [*args, "--format", "csv"]).stdout.splitlines()
-    assert as_csv[0] == f"set,metric,n,{tiny_model},{other}" and as_csv[1].startswith("BIOSSES,spearman,6,")
+    assert as_csv[0] == f"set,metric,n,{short[0]},{short[1]}" and as_csv[1].startswith("BIOSSES,spearman,6,")
     as_json = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
     assert set(as_json["scores"]) == {str(tiny_model), str(other)}
 
