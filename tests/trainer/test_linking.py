@@ -386,3 +386,28 @@ def test_an_obo_index_records_the_ontology_and_long_builds_print_plain_progress(
     assert manifest["kg"]["origin"] == "obo" and manifest["kg"]["release"] == "mini/releases/2026-01-01"
     assert manifest["kg"]["ontology"] == {"name": "hp", "version": "mini/releases/2026-01-01"}
     assert manifest["normalized"] is True
+
+
+def test_the_bundled_mention_files_find_their_corpus_and_its_abbreviations():
+    import os
+
+    from trainer.mentions import Resolver, find_documents, read_gold_mentions
+
+    if not os.environ.get("KGBUILD_EVALSETS"):
+        pytest.skip("KGBUILD_EVALSETS is not set (CI sets it to ../shared/evalsets)")
+    folder = Path(os.environ["KGBUILD_EVALSETS"])
+    expected = {
+        "ncbi-disease/ncbi_disease_test_mentions.tsv": ("NCBItestset_corpus.txt", 960),
+        "ncbi-disease/ncbi_disease_dev_mentions.tsv": ("NCBIdevelopset_corpus.txt", 787),
+        "bc5cdr/bc5cdr_disease_test_mentions.tsv": ("CDR_TestSet.PubTator.txt", 4424),
+        "bc5cdr/bc5cdr_disease_dev_mentions.tsv": ("CDR_DevelopmentSet.PubTator.txt", 4244),
+    }
+    for file, (corpus_name, n) in expected.items():
+        rows = read_gold_mentions(folder / file)
+        corpus, documents = find_documents(folder / file, rows)  # every mention checked against its offsets
+        assert len(rows) == n and corpus is not None and corpus.name == corpus_name
+    rows = read_gold_mentions(folder / "ncbi-disease/ncbi_disease_test_mentions.tsv")
+    _, documents = find_documents(folder / "ncbi-disease/ncbi_disease_test_mentions.tsv", rows)
+    resolve = Resolver(documents)
+    assert resolve("WD", "9949209") == "Wilson disease"  # "… causing Wilson disease (WD)." in that abstract
+    assert resolve("WD", "9950360") == "WD"  # another abstract, no such definition
