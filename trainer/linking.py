@@ -171,7 +171,7 @@ def _embed_resumable(
                 np.save(tmp, np.concatenate(blocks))
                 tmp.replace(path)
             else:
-                bar.advance(len(part_names))
+                bar.advance(len(part_names), reused=True)
             parts.append(np.load(path, mmap_mode="r"))
     return parts
 
@@ -583,6 +583,7 @@ class _Bar:
         self.total, self.label, self.enabled = total, label, enabled
         self._progress = self._task = None
         self.done, self._lines, self._printed = 0, False, -1
+        self.reused = 0  # done by an earlier run (resumed chunks): not part of this run's rate
 
     def __enter__(self) -> _Bar:
         from kgbuild.console import err
@@ -600,8 +601,9 @@ class _Bar:
             self._start = self._last = time.monotonic()
         return self
 
-    def advance(self, n: int) -> None:
+    def advance(self, n: int, *, reused: bool = False) -> None:
         self.done += n
+        self.reused += n if reused else 0
         if self._progress is not None:
             self._progress.advance(self._task, n)
         elif self._lines and time.monotonic() - self._last >= PROGRESS_EVERY_S:
@@ -611,11 +613,12 @@ class _Bar:
         self._last = now = time.monotonic()
         self._printed = self.done
         elapsed = now - self._start
-        rate = self.done / elapsed if elapsed > 0 else 0.0
+        rate = (self.done - self.reused) / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate > 0 else float("nan")
         eta = "" if math.isnan(left) else f", ETA {_duration(left)}"
+        reused = f" ({self.reused:,} from an earlier run)" if self.reused else ""
         print(
-            f"{self.label}: {self.done:,}/{self.total:,} ({100 * self.done / max(1, self.total):.0f}%), "
+            f"{self.label}: {self.done:,}/{self.total:,} ({100 * self.done / max(1, self.total):.0f}%){reused}, "
             f"{_duration(elapsed)} elapsed{eta}",
             file=sys.stderr,
             flush=True,

@@ -287,3 +287,31 @@ def test_minilm_scores_match_the_published_measurements(minilm, evalsets):
     results = evaluate_model(str(minilm), evalsets=evalsets, sets=["BIOSSES", "UMNSRS-sim", "MayoSRS"])
     got = {name: round(r["spearman"], 2) for name, r in results.items()}
     assert got == {"BIOSSES": 81.25, "UMNSRS-sim": 41.38, "MayoSRS": 45.55}
+
+
+def test_mention_rows_give_the_n_of_each_figure_the_published_systems_and_stay_out_of_the_average():
+    from trainer.commands.evaluate import comparison_rows
+
+    mentions = {"n": 960, "covered": 813, "coverage": 84.69, "scored": 813, "acc@1": 73.55, "acc@5": 82.41}
+    scores = {
+        "/runs/exp/final": {
+            "BIOSSES": {"spearman": 80.0, "n": 100},
+            "mentions ncbi_disease_test_mentions.tsv (published)": mentions,
+            "mentions ncbi_disease_test_mentions.tsv (published, no abbreviations)": {
+                "n": 960,
+                "scored": 813,
+                "acc@1": 54.86,
+                "acc@5": 62.98,
+            },
+        }
+    }
+    header, rows = comparison_rows(scores, [])
+    assert header == ["set", "metric", "n", "exp/final", "BioSyn-SapBERT (MEDIC/CTD)", "SapBERT (MEDIC)"]
+    table = {(r[0], r[1]): r[2:] for r in rows}
+    published = "mentions ncbi_disease_test_mentions.tsv (published)"
+    assert table[(published, "coverage")] == ["960", "84.69", "", ""]
+    assert table[(published, "acc@1")] == ["813", "73.55", "92.40", "92.30"]
+    assert table[(published, "acc@5")] == ["813", "82.41", "95.80", ""]
+    # the published systems resolved abbreviations: their figures sit on that row only
+    assert table[(published.replace(")", ", no abbreviations)"), "acc@1")] == ["813", "54.86", "", ""]
+    assert table[("average", "1 figures")] == ["", "80.00", "", ""]  # BIOSSES alone: no coverage, no mention acc

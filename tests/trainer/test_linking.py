@@ -167,7 +167,9 @@ def test_a_graph_index_links_like_the_exact_one_and_its_manifest_sets_the_search
     assert Linker.load(graph).index.hnsw.efSearch == 100
 
 
-def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(index, kg, minilm, tmp_path, monkeypatch):
+def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(
+    index, kg, minilm, tmp_path, monkeypatch, capsys
+):
     from sentence_transformers import SentenceTransformer
 
     monkeypatch.setattr(linking, "CHUNK", 4)  # the literal KG's names in chunks of 4
@@ -190,8 +192,10 @@ def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(index, k
     work = tmp_path / ".kg.index.embeddings"
     assert not out.exists() and len(list(work.glob("chunk-*.npy"))) == 2
     calls.clear()
-    build_index(minilm, kg, out, progress=False)
+    capsys.readouterr()
+    build_index(minilm, kg, out, progress=None)  # plain lines, as in a log file
     assert calls == [4] * ((n - 8) // 4) + [(n - 8) % 4] * bool((n - 8) % 4)  # only what was not embedded yet
+    assert f"embedding names: {n:,}/{n:,} (100%) (8 from an earlier run)" in capsys.readouterr().err
     assert not work.exists()  # our own chunks, removed once the index is written
     mentions = ["heart attack", "high blood pressure", "anaemia"]
     resumed, clean = Linker.load(out).link(mentions), Linker.load(index).link(mentions)

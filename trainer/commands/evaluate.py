@@ -1,6 +1,8 @@
 """`trainer evaluate MODEL...`: any number of models scored on the same sets in one run, one comparison table.
 
-Rows are (set, metric, n), columns the models, then an average row and the published figures of the bases we know.
+Rows are (set, metric, n), columns the models, then an average row and the published figures of the bases we know;
+mention files (`--mentions` through `--index`) add coverage and acc@k rows under a protocol, with BioSyn's and
+SapBERT's figures beside them (trainer/mentions.py).
 Results go to stdout (`--format table|markdown|csv|json`); `--json FILE` keeps everything needed to cite the run
 (toolkit version, date, model fingerprints, evaluation-set checksums); `--plot FILE.png` draws the comparison.
 """
@@ -365,5 +367,6 @@ def register(app: typer.Typer) -> None:
     app.command(
         epilog="Example: trainer evaluate run/final sentence-transformers/all-MiniLM-L6-v2 "
         "--evalsets ../shared/evalsets --pairs pairs/ --format markdown --json scores.json "
-        "--plot scores.png"
+        "--plot scores.png; mention linking: trainer evaluate --index kg.index --mentions "
+        "ncbi_disease_test_mentions.tsv --protocol published --predictions preds.jsonl"
     )(evaluate)
