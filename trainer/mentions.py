@@ -176,7 +176,10 @@ def read_documents(path: Path) -> dict[str, str]:
             )
         return docs
     ids = (*DOCUMENT_ID_COLUMNS, "id")
-    rows = read_table(path, "text" if _has_column(path, "text") else "document", optional=ids)
+    text_column = next((c for c in ("text", "document") if _has_column(path, c)), None)
+    if text_column is None:
+        raise UserError("no `text` (or `document`) column", path=path, fix="add a column with each document's text")
+    rows = read_table(path, text_column, optional=ids)
     id_column = next((c for c in ids if rows and c in rows[0]), None)
     if id_column is None:
         raise UserError(f"no id column ({', '.join(ids)})", path=path, fix="add a column with each document's id")

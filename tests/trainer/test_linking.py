@@ -366,6 +366,14 @@ def test_link_writes_out_abbreviations_from_the_mention_rows_document_or_a_docum
     assert found[0]["candidates"][0]["cui"] == "C0020538"
     bad = runner.invoke(app, ["link", "--index", str(index), "--documents", str(corpus)], input="HBP\n")
     assert bad.exit_code == 1 and "needs a document id" in bad.stderr
+    # a documents table: ids and texts, by column name; one without a text column is one line naming it
+    table = tmp_path / "docs.tsv"
+    table.write_text(f"pmid\ttext\n100\t{ABSTRACT}\n")
+    result = runner.invoke(app, [*args[:5], "--documents", str(table), "--top-k", "1"])
+    assert [json.loads(line).get("resolved") for line in result.stdout.splitlines()] == ["high blood pressure", None]
+    table.write_text(f"pmid\tabstract\n100\t{ABSTRACT}\n")
+    bad = runner.invoke(app, [*args[:5], "--documents", str(table)])
+    assert bad.exit_code == 1 and "no `text` (or `document`) column" in bad.stderr and str(table) in bad.stderr
 
 
 def test_an_obo_index_records_the_ontology_and_long_builds_print_plain_progress(tiny_model, tmp_path, monkeypatch):
