@@ -281,7 +281,7 @@ def evaluate(
         "scores": scores,
         "references": {
             **{r: REFERENCES[r] for r in references},
-            **({r: {k: v for k, v in LINKING_REFERENCES[r].items()} for r in LINKING_REFERENCES} if mentions else {}),
+            **(LINKING_REFERENCES if mentions else {}),
         },
         "provenance": provenance(names, folder, pairs, linking),
     }
@@ -307,7 +307,7 @@ def _mention_scores(
     what the figures came from: the index, the protocols, the checksums of the mention files and their corpora."""
     from trainer.hashing import sha256_file
     from trainer.linking import Linker
-    from trainer.mentions import evaluate_mentions, set_name
+    from trainer.mentions import PROTOCOL_RULES, evaluate_mentions, set_name
 
     linker = Linker.load(index_dir, model=model)
     if "published" in protocols and not linker.manifest.get("normalized"):
@@ -338,29 +338,10 @@ def _mention_scores(
         "index_model": manifest["model"],
         "index_kg": manifest.get("kg"),
         "index_names": {"names": manifest.get("names"), "normalized": bool(manifest.get("normalized"))},
-        "protocols": {p: _PROTOCOL_OPTIONS[p] for p in protocols},
+        "protocols": {p: PROTOCOL_RULES[p] for p in protocols},
         "files": [{"file": k, "sha256": v} for k, v in files_used.items()],
     }
     return scores, provenance
-
-
-# What each protocol does, in the evaluation JSON (README, "Mention-level linking", says why).
-_PROTOCOL_OPTIONS = {
-    "lenient": {
-        "abbreviations": "Schwartz-Hearst on the document; figures without beside",
-        "normalize_mentions": False,
-        "composites": "one query; a hit when any gold concept is in the top k",
-        "without_gold_concept": "counted in n, left out of the accuracy (coverage)",
-    },
-    "published": {
-        "abbreviations": "Schwartz-Hearst on the document (the papers: Ab3P); figures without beside",
-        "normalize_mentions": "lower case, punctuation to spaces",
-        "composites": "split into parts (BC5CDR's composite_parts, else BioSyn's rules); a hit when every part has a "
-        "gold concept in its top k",
-        "mixed_omim_mesh": "OMIM ids dropped",
-        "without_gold_concept": "left out (every gold id must be a concept of the index)",
-    },
-}
 
 
 def register(app: typer.Typer) -> None:
