@@ -229,6 +229,13 @@ def test_bad_input_is_one_line(index, kg, tiny_model, tmp_path):
     assert "no codes" in run(
         "evaluate", "--model", str(tiny_model), "--mentions", str(gold), "--index", str(bare_index)
     )
+    # An unknown protocol, and predictions with nothing to predict.
+    assert "unknown --protocol 'strict'" in run(
+        "evaluate", "--index", str(index), "--mentions", str(gold), "--protocol", "strict"
+    )
+    assert "--predictions is only written for --mentions" in run(
+        "evaluate", str(tiny_model), "--predictions", str(tmp_path / "p.jsonl")
+    )
     # The output folder of index overlapping the KG.
     assert "input --kg" in run("index", "--model", str(tiny_model), "--kg", str(kg), "--out", str(kg / "idx"))
 
@@ -398,6 +405,11 @@ def test_an_obo_index_records_the_ontology_and_long_builds_print_plain_progress(
     assert manifest["kg"]["origin"] == "obo" and manifest["kg"]["release"] == "mini/releases/2026-01-01"
     assert manifest["kg"]["ontology"] == {"name": "hp", "version": "mini/releases/2026-01-01"}
     assert manifest["normalized"] is True
+    # the names were embedded normalised, so the linker normalises queries alike: case and punctuation do not count
+    linker = Linker.load(tmp_path / "idx")
+    shouting, plain = linker.link(["ABNORMALITY of head, or neck!", "abnormality of head or neck"], top_k=3)
+    assert [(c.cui, c.score) for c in shouting] == [(c.cui, c.score) for c in plain]
+    assert shouting[0].name == "Abnormality of head or neck" and shouting[0].score == pytest.approx(1.0, abs=1e-4)
 
 
 def test_the_bundled_mention_files_find_their_corpus_and_its_abbreviations():
