@@ -497,7 +497,7 @@ def read_mentions(path: str | Path) -> list[dict[str, str | None]]:
         if path.suffix in (".parquet", ".tsv"):
             rows = read_table(path, "mention", optional=(*DOCUMENT_COLUMNS, *DOCUMENT_ID_COLUMNS))
         else:
-            rows = [{"mention": line} for line in _read_text(path).splitlines()]
+            rows = [{"mention": line} for line in read_text(path).splitlines()]
         source = str(path)
     mentions = [
         {
@@ -533,7 +533,7 @@ def read_table(path: Path, required: str, *, optional: Sequence[str] = ()) -> li
             )
         columns = [required, *(c for c in optional if c in table.column_names)]
         return table.select(columns).to_pylist()
-    lines = _read_text(path).splitlines()
+    lines = read_text(path).splitlines()
     header = lines[0].split("\t") if lines else []
     if required not in header:
         return [{required: line} for line in lines]
@@ -547,7 +547,8 @@ def read_table(path: Path, required: str, *, optional: Sequence[str] = ()) -> li
     return rows
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A text file's content; one that is not UTF-8 is one error naming it."""
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -25,7 +25,7 @@ from typing import Any
 
 from kgbuild.errors import UserError
 from trainer.abbreviations import expand, find_abbreviations
-from trainer.linking import Linker, gold_cuis, normalize
+from trainer.linking import DOCUMENT_ID_COLUMNS, Linker, gold_cuis, normalize, read_table, read_text
 
 PROTOCOLS = ("lenient", "published")
 
@@ -101,7 +101,7 @@ def read_gold_mentions(path: Path) -> list[GoldMention]:
     path = Path(path)
     if not path.is_file():
         raise UserError("mention file not found", path=path, fix="give a TSV with mention and gold_ids columns")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path).splitlines()
     header = lines[0].split("\t") if lines else []
     if "mention" not in header or "gold_ids" not in header:
         raise UserError(
@@ -140,11 +140,10 @@ def read_gold_mentions(path: Path) -> list[GoldMention]:
 def read_pubtator(path: Path) -> dict[str, str]:
     """{pmid: title + " " + abstract} of a PubTator file: the text its annotation offsets count in."""
     docs: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            m = re.match(r"^([^|\t]+)\|([ta])\|(.*)$", line.rstrip("\n"))
-            if m:
-                docs.setdefault(m.group(1), []).append(m.group(3))
+    for line in read_text(path).split("\n"):  # not splitlines: a text may hold other line breaks (U+2028)
+        m = re.match(r"^([^|\t]+)\|([ta])\|(.*)$", line.rstrip("\r"))
+        if m:
+            docs.setdefault(m.group(1), []).append(m.group(3))
     return {pmid: " ".join(parts) for pmid, parts in docs.items()}
 
 
@@ -180,8 +179,6 @@ def find_documents(mention_file: Path, rows: list[GoldMention]) -> tuple[Path | 
 def read_documents(path: Path) -> dict[str, str]:
     """{id: text} of a documents file: a PubTator corpus (`id|t|title`, `id|a|abstract`), or a TSV / Parquet with an
     id column (`document_id`, `doc_id`, `pmid` or `id`) and a `text` (or `document`) column."""
-    from trainer.linking import DOCUMENT_ID_COLUMNS, read_table
-
     path = Path(path)
     if not path.is_file():
         raise UserError("documents file not found", path=path, fix="give a PubTator .txt, or a .tsv/.parquet")

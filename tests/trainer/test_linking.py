@@ -322,6 +322,10 @@ def test_a_mention_away_from_its_offsets_is_one_error_naming_its_line(index, tmp
     with pytest.raises(UserError, match="not at") as info:
         evaluate_mentions(Linker.load(index), path)
     assert info.value.line == 3
+    path.write_bytes(b"mention\tgold_ids\n\xff\tD001249\n")  # a file that is not UTF-8: one error naming it
+    with pytest.raises(UserError, match="not UTF-8") as info:
+        evaluate_mentions(Linker.load(index), path)
+    assert info.value.path == str(path)
 
 
 def test_cli_evaluate_with_the_index_alone_both_protocols_predictions_and_provenance(index, tmp_path, monkeypatch):
