@@ -21,6 +21,9 @@ import json
 import math
 import re
 import shutil
+import string
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +34,7 @@ import numpy as np
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.errors import UserError
 from trainer.hashing import model_fingerprint
-from trainer.models import model_reference
+from trainer.models import display_name, model_reference, resolve
 
 EXACT_BELOW = 50_000  # below this many names an exact search is fast enough and has recall 1
 HNSW_M = 32  # links per node
@@ -39,7 +42,12 @@ HNSW_M = 32  # links per node
 # gives 0.996, for a build about 3 times as long (6.5 min per million names on 2 cores).
 EF_CONSTRUCTION = 200
 EF_SEARCH = 64  # recall@5 0.996 at 8,800 queries/s on 1M (float16); kept in the manifest, so it can be raised there
-CHUNK = 65_536  # names embedded per resumable chunk
+# Names embedded per resumable chunk: 8,192 take about 13 s on 2 CPU cores (650 names/s), so a killed build loses
+# seconds, not the 100 s of the 65,536 before; 11M names make 1,343 small files.
+CHUNK = 8_192
+STEP = 1_024  # names encoded between two moves of the progress bar
+ADD_BLOCK = 65_536  # vectors added to the index at a time (memory: one block of float32 beside the index)
+PROGRESS_EVERY_S = 30.0  # a plain progress line this often when stderr is a log file, not a terminal
 DTYPES = ("float32", "float16", "int8")
 MANIFEST = "manifest.json"
 
@@ -60,6 +68,15 @@ def _faiss():
 
 
 # -- reading the KG ---------------------------------------------------------------------------------------------------
+
+
+def normalize(text: str) -> str:
+    """Lower case, each run of punctuation and spaces one space: the published systems' form of mentions and names
+    (BioSyn's TextPreprocess), so "Wilson's disease" and "wilson s disease" embed alike."""
+    return " ".join(_PUNCTUATION.split(text.lower())).strip()
+
+
+_PUNCTUATION = re.compile(r"[\s" + re.escape(string.punctuation) + r"]+")
 
 
 def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
@@ -118,12 +135,13 @@ def _kg_codes(kg: Path) -> Any | None:
 
 
 def _embed_resumable(
-    model: Any, names: list[str], work: Path, key: str, *, batch_size: int, progress: bool
+    model: Any, names: list[str], work: Path, key: str, *, batch_size: int, progress: bool | None
 ) -> list[np.ndarray]:
     """Normalised float32 embeddings of `names`, a chunk at a time; chunks already in `work` (same key) are reused,
     so an interrupted run on a large KG picks up where it stopped. The chunks come back memory-mapped from `work`:
     the index reads them one at a time, so 11M names (17 GB of float32) are never in memory together."""
     work.mkdir(parents=True, exist_ok=True)
+    key = f"{key}:chunk {CHUNK}"  # chunks of another size (an earlier version's) are not these chunks
     stamp = work / "key.txt"
     if stamp.is_file() and stamp.read_text().strip() != key:  # another model or KG: nothing to reuse
         shutil.rmtree(work)
@@ -131,29 +149,35 @@ def _embed_resumable(
     stamp.write_text(key + "\n")
     n_chunks = max(1, math.ceil(len(names) / CHUNK))
     parts = []
-    bar = _Bar(len(names), "embedding names", enabled=progress)
-    with bar:
+    with _Bar(len(names), "embedding names", enabled=progress) as bar:
         for i in range(n_chunks):
             path = work / f"chunk-{i:06d}.npy"
             part_names = names[i * CHUNK : (i + 1) * CHUNK]
             if not path.is_file():  # a chunk already there is not read here: the index maps it below
-                part = model.encode(
-                    part_names,
-                    batch_size=batch_size,
-                    convert_to_numpy=True,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                ).astype(np.float32)
+                blocks = []
+                for start in range(0, len(part_names), STEP):  # the bar moves within a chunk on a slow machine
+                    block = part_names[start : start + STEP]
+                    blocks.append(
+                        model.encode(
+                            block,
+                            batch_size=batch_size,
+                            convert_to_numpy=True,
+                            normalize_embeddings=True,
+                            show_progress_bar=False,
+                        ).astype(np.float32)
+                    )
+                    bar.advance(len(block))
                 tmp = path.with_suffix(".tmp.npy")
-                np.save(tmp, part)
+                np.save(tmp, np.concatenate(blocks))
                 tmp.replace(path)
+            else:
+                bar.advance(len(part_names), reused=True)
             parts.append(np.load(path, mmap_mode="r"))
-            bar.advance(len(part_names))
     return parts
 
 
 def make_faiss_index(
-    vectors: np.ndarray | Sequence[np.ndarray], dtype: str, *, seed: int = 0, progress: bool = False
+    vectors: np.ndarray | Sequence[np.ndarray], dtype: str, *, seed: int = 0, progress: bool | None = False
 ) -> tuple[Any, dict[str, Any]]:
     """The faiss index of normalised vectors (inner product = cosine) and what was chosen. `vectors` is one array or
     its consecutive chunks (memory-mapped ones are read a chunk at a time)."""
@@ -180,10 +204,10 @@ def make_faiss_index(
         rng = np.random.default_rng(seed)
         index.train(_rows(parts, np.sort(rng.choice(n, min(n, 100_000), replace=False))))
     # A chunk at a time: memory holds the index and one chunk; the bar moves while a large graph is built.
-    with _Bar(n, "indexing names", enabled=progress and kind == "hnsw") as bar:
+    with _Bar(n, "indexing names", enabled=progress if kind == "hnsw" else False) as bar:
         for part in parts:
-            for start in range(0, len(part), CHUNK):
-                block = np.ascontiguousarray(part[start : start + CHUNK], dtype=np.float32)
+            for start in range(0, len(part), ADD_BLOCK):
+                block = np.ascontiguousarray(part[start : start + ADD_BLOCK], dtype=np.float32)
                 index.add(block)
                 bar.advance(len(block))
     return index, {"kind": kind, "dtype": dtype, **params}
@@ -208,9 +232,15 @@ def build_index(
     dtype: str = "float32",
     force: bool = False,
     batch_size: int = 128,
-    progress: bool = True,
+    progress: bool | None = True,
+    normalized: bool = False,
+    threads: int | None = None,
 ) -> dict[str, Any]:
-    """Embed the KG's names with `model` and write the index folder `out`; returns its manifest."""
+    """Embed the KG's names with `model` and write the index folder `out`; returns its manifest.
+
+    `normalized`: embed each name in its `normalize`d form (the linker then normalises queries alike); `threads`: CPU
+    threads for the encoder and faiss (default: theirs); `progress`: True a bar on a terminal and a plain line every
+    30 s in a log file, None those lines only, False nothing."""
     from sentence_transformers import SentenceTransformer
 
     faiss = _faiss()
@@ -221,13 +251,20 @@ def build_index(
     check_output(
         out, force=force, inputs={"--kg": kg, **({"--model": Path(reference)} if Path(reference).exists() else {})}
     )
+    if threads is not None:
+        if threads < 1:
+            raise UserError("--threads must be at least 1", fix="e.g. --threads 4")
+        import torch
+
+        torch.set_num_threads(threads)
+        faiss.omp_set_num_threads(threads)
     cuis, texts = kg_names(kg, names)
     fingerprint = model_fingerprint(reference)
-    kg_manifest = _read_json(kg / MANIFEST)
     work = out.parent / f".{out.name}.embeddings"
-    key = f"{fingerprint}:{names}:{len(texts)}:{_digest(texts)}"
+    embedded = [normalize(t) for t in texts] if normalized else texts
+    key = f"{fingerprint}:{names}:{len(texts)}:{_digest(embedded)}"
     encoder = SentenceTransformer(reference, device=None)
-    chunks = _embed_resumable(encoder, texts, work, key, batch_size=batch_size, progress=progress)
+    chunks = _embed_resumable(encoder, embedded, work, key, batch_size=batch_size, progress=progress)
     index, chosen = make_faiss_index(chunks, dtype, progress=progress)
     from datetime import UTC, datetime
 
@@ -236,16 +273,14 @@ def build_index(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": {
             "reference": str(reference),
+            "name": display_name(reference),
             "fingerprint": fingerprint,
             "dimension": int(chunks[0].shape[1]),
             "max_seq_length": encoder.max_seq_length,
         },
-        "kg": {
-            "folder": str(kg),
-            "release": (kg_manifest.get("release") or kg_manifest.get("extra", {}).get("release")),
-            "manifest": kg_manifest.get("parameters"),
-        },
+        "kg": kg_provenance(kg),
         "names": names,
+        "normalized": normalized,
         "rows": len(texts),
         "concepts": len(set(cuis)),
         "index": chosen,
@@ -263,6 +298,34 @@ def build_index(
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)  # our own chunks: the index is written
     return manifest
+
+
+def kg_provenance(kg: Path) -> dict[str, Any]:
+    """What the index was built from: the KG folder, its UMLS release or ontology name and version, the extract's
+    filters and the sources table (kgbuild.lineage reads them, as for every other step)."""
+    from kgbuild.lineage import origin
+
+    entry = origin(kg)["origins"][0]
+    ontology = entry["ontology"] or {}
+    return {
+        "folder": str(kg),
+        "origin": entry["origin"],
+        "release": entry["release"] or ontology.get("version"),
+        "ontology": {k: ontology.get(k) for k in ("name", "version")} if ontology else None,
+        "filters": entry["filters"],
+        "sources": [{k: s.get(k) for k in ("sab", "name", "version")} for s in entry["sources"]],
+    }
+
+
+def index_model(manifest: dict[str, Any]) -> str:
+    """The model an index was built with: its recorded folder, or, when that folder is gone (a base from a wheel in
+    another environment), the base's name, which resolves to this environment's copy; the fingerprint is checked
+    on load either way."""
+    reference = manifest["model"]["reference"]
+    name = manifest["model"].get("name")
+    if not Path(reference).exists() and name and resolve(name) != name:
+        return name
+    return reference
 
 
 # -- linking ----------------------------------------------------------------------------------------------------------
@@ -295,15 +358,8 @@ class Linker:
 
         faiss = _faiss()
         folder = Path(folder)
-        manifest = _read_json(folder / MANIFEST)
-        if manifest.get("kind") != "kgbuild-linking-index" or not (folder / "index.faiss").is_file():
-            raise UserError(
-                "not a linking index (no manifest.json or index.faiss from `trainer index`)",
-                path=folder,
-                fix="build one with `trainer index --model M --kg KG --out INDEX`",
-            )
-        reference = str(model) if model is not None else manifest["model"]["reference"]
-        reference = model_reference(reference)
+        manifest = cls.read_manifest(folder)
+        reference = model_reference(str(model) if model is not None else index_model(manifest))
         if model_fingerprint(reference) != manifest["model"]["fingerprint"]:
             raise UserError(
                 f"the index was built with another model ({manifest['model']['reference']}) than {reference}",
@@ -330,6 +386,19 @@ class Linker:
             manifest,
             codes,
         )
+
+    @staticmethod
+    def read_manifest(folder: Path | str) -> dict[str, Any]:
+        """The manifest of an index folder; a folder that is not an index is one error."""
+        folder = Path(folder)
+        manifest = _read_json(folder / MANIFEST)
+        if manifest.get("kind") != "kgbuild-linking-index" or not (folder / "index.faiss").is_file():
+            raise UserError(
+                "not a linking index (no manifest.json or index.faiss from `trainer index`)",
+                path=folder,
+                fix="build one with `trainer index --model M --kg KG --out INDEX`",
+            )
+        return manifest
 
     def encode(self, mentions: list[str], *, batch_size: int = 128) -> np.ndarray:
         return self.encoder.encode(
@@ -358,6 +427,8 @@ class Linker:
     def link(self, mentions: list[str], top_k: int = 5, *, batch_size: int = 128) -> list[list[Candidate]]:
         if top_k < 1:
             raise UserError("--top-k must be at least 1", fix="e.g. --top-k 5")
+        if self.manifest.get("normalized"):  # the names were embedded normalised: the queries must be too
+            mentions = [normalize(m) for m in mentions]
         out: list[list[Candidate]] = []
         for start in range(0, len(mentions), 4096):  # bounded memory on long mention files
             out += self.search(self.encode(mentions[start : start + 4096], batch_size=batch_size), top_k)
@@ -405,123 +476,83 @@ def gold_cuis(gold: str, codes: dict[tuple[str, str], set[str]], known: set[str]
     return found
 
 
-@dataclass(frozen=True)
-class MentionFile:
-    mentions: list[str]
-    gold: list[str]
-
-
-def read_gold_mentions(path: Path) -> MentionFile:
-    """A mention file with gold ids: TSV with a header holding `mention` and `gold_ids` columns (the layout of the
-    NCBI-disease and BC5CDR files in the evaluation sets)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError("mention file not found", path=path, fix="give a TSV with mention and gold_ids columns")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t") if lines else []
-    if "mention" not in header or "gold_ids" not in header:
-        raise UserError(
-            f"the header has no mention and gold_ids columns (header: {header})",
-            path=path,
-            line=1,
-            fix="use the layout of ../shared/evalsets/ncbi-disease/*_mentions.tsv",
-        )
-    m, g = header.index("mention"), header.index("gold_ids")
-    mentions, gold = [], []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) <= max(m, g):
-            raise UserError("too few fields", path=path, line=number, fix="one mention per row, tab-separated")
-        mentions.append(fields[m])
-        gold.append(fields[g])
-    if not mentions:
-        raise UserError("no mentions", path=path, fix="give a file with at least one mention row")
-    return MentionFile(mentions, gold)
-
-
-def evaluate_mentions(linker: Linker, path: Path, *, ks: tuple[int, ...] = (1, 5)) -> dict[str, Any]:
-    """Coverage (mentions whose gold concept is in the KG) and acc@k on the covered mentions."""
-    if linker.codes is None:
-        raise UserError(
-            "the index has no codes, so gold ids cannot be mapped to concepts",
-            path=None,
-            fix="extract the KG again with this version (it writes a codes table), then rebuild the index",
-        )
-    data = read_gold_mentions(path)
-    known = set(linker.cuis.tolist())
-    golds = [gold_cuis(g, linker.codes, known) & known for g in data.gold]
-    covered = [i for i, g in enumerate(golds) if g]
-    hits = dict.fromkeys(ks, 0)
-    if covered:
-        results = linker.link([data.mentions[i] for i in covered], top_k=max(ks))
-        for i, cands in zip(covered, results, strict=True):
-            cuis = [c.cui for c in cands]
-            for k in ks:
-                hits[k] += bool(set(cuis[:k]) & golds[i])
-    n_cov = len(covered)
-    return {
-        "n": len(golds),
-        "covered": n_cov,
-        "coverage": 100.0 * n_cov / len(golds),
-        **{f"acc@{k}": (100.0 * hits[k] / n_cov if n_cov else None) for k in ks},
-    }
-
-
 # -- mention files ----------------------------------------------------------------------------------------------------
 
 
-def read_mentions(path: str | Path) -> list[str]:
-    """Mentions from a file: Parquet (column `mention`), TSV with a header that has a `mention` column, or plain text
-    (one per line); `-` reads plain text from stdin."""
-    import sys
+DOCUMENT_COLUMNS = ("text", "document")  # a mention's document, given on its row
+DOCUMENT_ID_COLUMNS = ("document_id", "doc_id", "pmid")  # or its id in a --documents file
 
+
+def read_mentions(path: str | Path) -> list[dict[str, str | None]]:
+    """Mentions from a file: Parquet or TSV with a `mention` column (and optionally the document, as a `text` or
+    `document` column, or its id, as `document_id`, `doc_id` or `pmid`), or plain text (one per line); `-` reads plain
+    text from stdin. Each row: {"mention", "document", "document_id"}."""
     if str(path) == "-":
-        lines = [line.rstrip("\n") for line in sys.stdin]
-        mentions = [m for m in lines if m.strip()]
+        rows = [{"mention": line.rstrip("\n")} for line in sys.stdin]
         source = "standard input"
     else:
         path = Path(path)
         if not path.is_file():
             raise UserError("mention file not found", path=path, fix="give a .txt (one per line), .tsv or .parquet")
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            try:
-                table = pq.read_table(path)
-            except Exception as exc:  # pyarrow raises several types for a damaged file
-                raise UserError(f"not a readable Parquet file ({exc})", path=path, fix="check the file") from None
-            if "mention" not in table.column_names:
-                raise UserError(
-                    f"no `mention` column (columns: {table.column_names})",
-                    path=path,
-                    fix="name the mention column `mention`",
-                )
-            mentions = [m for m in table.column("mention").to_pylist() if m and m.strip()]
+        if path.suffix in (".parquet", ".tsv"):
+            rows = read_table(path, "mention", optional=(*DOCUMENT_COLUMNS, *DOCUMENT_ID_COLUMNS))
         else:
-            try:
-                text = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
-                raise UserError(f"not UTF-8 text (byte {exc.start})", path=path, fix="save it as UTF-8") from None
-            lines = text.splitlines()
-            if path.suffix == ".tsv" and lines and "mention" in lines[0].split("\t"):
-                column = lines[0].split("\t").index("mention")
-                mentions = []
-                for number, line in enumerate(lines[1:], start=2):
-                    fields = line.split("\t")
-                    if len(fields) <= column:
-                        raise UserError("too few fields", path=path, line=number, fix="one mention per row")
-                    if fields[column].strip():
-                        mentions.append(fields[column])
-            else:
-                mentions = [line for line in lines if line.strip()]
+            rows = [{"mention": line} for line in read_text(path).splitlines()]
         source = str(path)
+    mentions = [
+        {
+            "mention": r["mention"],
+            "document": next((r[c] for c in DOCUMENT_COLUMNS if r.get(c)), None),
+            "document_id": next((str(r[c]) for c in DOCUMENT_ID_COLUMNS if r.get(c) not in (None, "")), None),
+        }
+        for r in rows
+        if r["mention"] and r["mention"].strip()
+    ]
     if not mentions:
         raise UserError(
             f"no mentions in {source}", path=None if str(path) == "-" else path, fix="give one mention per line"
         )
     return mentions
+
+
+def read_table(path: Path, required: str, *, optional: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Rows of a Parquet file, or of a TSV with a header, holding the column `required` and those of `optional` that
+    are there; a TSV without `required` in its header is read as one `required` value per line."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise UserError(f"not a readable Parquet file ({exc})", path=path, fix="check the file") from None
+        if required not in table.column_names:
+            raise UserError(
+                f"no `{required}` column (columns: {table.column_names})",
+                path=path,
+                fix=f"name the column `{required}`",
+            )
+        columns = [required, *(c for c in optional if c in table.column_names)]
+        return table.select(columns).to_pylist()
+    lines = read_text(path).splitlines()
+    header = lines[0].split("\t") if lines else []
+    if required not in header:
+        return [{required: line} for line in lines]
+    columns = {c: header.index(c) for c in (required, *optional) if c in header}
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) <= columns[required]:
+            raise UserError("too few fields", path=path, line=number, fix="one row per line, tab-separated")
+        rows.append({c: fields[i] if i < len(fields) else None for c, i in columns.items()})
+    return rows
+
+
+def read_text(path: Path) -> str:
+    """A text file's content; one that is not UTF-8 is one error naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start})", path=path, fix="save it as UTF-8") from None
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------------
@@ -546,29 +577,63 @@ def _digest(texts: Iterable[str]) -> str:
 
 
 class _Bar:
-    """A rich progress bar with ETA on stderr; silent when disabled."""
+    """Progress on stderr: a rich bar with ETA on a terminal; in a log file (or with `enabled` None) a plain line
+    every PROGRESS_EVERY_S seconds with done/total and ETA, and one at the end; nothing when `enabled` is False."""
 
-    def __init__(self, total: int, label: str, *, enabled: bool):
+    def __init__(self, total: int, label: str, *, enabled: bool | None):
         self.total, self.label, self.enabled = total, label, enabled
         self._progress = self._task = None
+        self.done, self._lines, self._printed = 0, False, -1
+        self.reused = 0  # done by an earlier run (resumed chunks): not part of this run's rate
 
     def __enter__(self) -> _Bar:
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from kgbuild.console import err
 
-            from kgbuild.console import err
+        if self.enabled and err.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self._progress = Progress(
                 TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
             )
             self._progress.__enter__()
             self._task = self._progress.add_task(self.label, total=self.total)
+        elif self.enabled is not False:
+            self._lines = True
+            self._start = self._last = time.monotonic()
         return self
 
-    def advance(self, n: int) -> None:
+    def advance(self, n: int, *, reused: bool = False) -> None:
+        self.done += n
+        self.reused += n if reused else 0
         if self._progress is not None:
             self._progress.advance(self._task, n)
+        elif self._lines and time.monotonic() - self._last >= PROGRESS_EVERY_S:
+            self._line()
+
+    def _line(self) -> None:
+        self._last = now = time.monotonic()
+        self._printed = self.done
+        elapsed = now - self._start
+        rate = (self.done - self.reused) / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate > 0 else float("nan")
+        eta = "" if math.isnan(left) else f", ETA {_duration(left)}"
+        reused = f" ({self.reused:,} from an earlier run)" if self.reused else ""
+        print(
+            f"{self.label}: {self.done:,}/{self.total:,} ({100 * self.done / max(1, self.total):.0f}%){reused}, "
+            f"{_duration(elapsed)} elapsed{eta}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.__exit__(*exc)
+        elif self._lines and exc[0] is None and self._printed != self.done:  # the last line says it finished
+            self._line()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"

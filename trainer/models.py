@@ -131,3 +131,16 @@ def model_reference(value: str | Path) -> str:
 
 # What the Hub accepts as a repo id ([org/]name): anything else can only have been meant as a folder.
 _HUB_ID = re.compile(r"(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}")
+
+
+def display_name(model: str | Path) -> str:
+    """A short name for a table column: the base's own name for a base we ship (the wheel's folder is `…/model`),
+    a hub id as it is, else the last two parts of the path ("run/final")."""
+    text = str(model)
+    folder = minilm_folder()
+    if folder is not None and Path(text).exists() and Path(text).resolve() == folder.resolve():
+        return MINILM
+    if text in _ALIASES:
+        return _ALIASES[text]
+    parts = Path(text).parts
+    return "/".join(parts[-2:]) if len(parts) > 2 or text.startswith(("/", "~", ".")) else text

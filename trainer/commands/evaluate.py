@@ -1,6 +1,8 @@
 """`trainer evaluate MODEL...`: any number of models scored on the same sets in one run, one comparison table.
 
-Rows are (set, metric, n), columns the models, then an average row and the published figures of the bases we know.
+Rows are (set, metric, n), columns the models, then an average row and the published figures of the bases we know;
+mention files (`--mentions` through `--index`) add coverage and acc@k rows under a protocol, with BioSyn's and
+SapBERT's figures beside them (trainer/mentions.py).
 Results go to stdout (`--format table|markdown|csv|json`); `--json FILE` keeps everything needed to cite the run
 (toolkit version, date, model fingerprints, evaluation-set checksums); `--plot FILE.png` draws the comparison.
 """
@@ -33,9 +35,14 @@ from trainer.evaluate import (
     reference_for,
     sets_to_score,
 )
-from trainer.models import model_reference
+from trainer.models import display_name, model_reference
 
 FORMATS = ("table", "markdown", "csv", "json")
+
+
+def _mention_level(result: dict) -> bool:
+    """A mention file's result (coverage, and accuracy over the covered mentions only)."""
+    return "scored" in result
 
 
 def _metrics(name: str, result: dict) -> list[str]:
@@ -46,18 +53,36 @@ def _metrics(name: str, result: dict) -> list[str]:
 
 
 def comparison_rows(scores: dict[str, dict], references: list[str]) -> tuple[list[str], list[list[str]]]:
-    """(header, rows): a row per (set, metric) with its n, a column per model, then the references; last, the
-    average of each model over the sets every model has a figure for (so the averages compare like with like)."""
-    header = ["set", "metric", "n", *scores, *(f"published {r}" for r in references)]
+    """(header, rows): a row per (set, metric) with the n it is computed over, a column per model (a short name),
+    then the references (the similarity figures of the bases, the published linking systems on the sets they
+    reported); last, the average of each model over the similarity and KG-linking figures every model has. Mention
+    files stay out of the average: their coverage is not an accuracy, and their accuracy is over the covered ones."""
+    from trainer.mentions import LINKING_REFERENCES, published_figure
+
+    names = [display_name(m) for m in scores]
+    if len(set(names)) < len(names):  # two models with one short name: the full names tell them apart
+        names = list(scores)
     order: list[tuple[str, str]] = []
     for result in scores.values():
         for name, value in result.items():
             for metric in _metrics(name, value):
                 if (name, metric) not in order:
                     order.append((name, metric))
+    # a reference column only where it has a figure: the base's similarity sets, the linking systems' test files
+    references = [r for r in references if any(m == "spearman" and n in REFERENCES[r]["scores"] for n, m in order)]
+    linking_refs = [r for r in LINKING_REFERENCES if any(published_figure(r, n, m) is not None for n, m in order)]
+    header = [
+        "set",
+        "metric",
+        "n",
+        *names,
+        *(f"published {r}" for r in references),
+        *(f"{r} ({LINKING_REFERENCES[r]['dictionary_short']})" for r in linking_refs),
+    ]
     rows, common = [], []
     for name, metric in order:
-        n = next((str(r[name]["n"]) for r in scores.values() if name in r and "n" in r[name]), "")
+        key = "scored" if metric.startswith("acc@") else "n"  # the n an accuracy is over: the covered mentions
+        n = next((str(r[name].get(key, r[name].get("n"))) for r in scores.values() if "n" in r.get(name, {})), "")
         cells = []
         for result in scores.values():
             value = result.get(name, {})
@@ -67,12 +92,17 @@ def comparison_rows(scores: dict[str, dict], references: list[str]) -> tuple[lis
             f"{REFERENCES[r]['scores'][name]:.2f}" if metric == "spearman" and name in REFERENCES[r]["scores"] else ""
             for r in references
         ]
+        for r in linking_refs:
+            figure = published_figure(r, name, metric)
+            published.append("" if figure is None else f"{figure:.2f}")
         rows.append([name, metric, n, *cells, *published])
-        if metric != "coverage" and all(c != "—" for c in cells):
+        mention_level = any(_mention_level(r.get(name, {})) for r in scores.values())
+        if not mention_level and all(c != "—" for c in cells):
             common.append((name, metric))
     if common:
         means = [sum(scores[m][name][metric] for name, metric in common) / len(common) for m in scores]
-        rows.append(["average", f"{len(common)} figures", "", *(f"{v:.2f}" for v in means), *([""] * len(references))])
+        padding = [""] * (len(references) + len(linking_refs))
+        rows.append(["average", f"{len(common)} figures", "", *(f"{v:.2f}" for v in means), *padding])
     return header, rows
 
 
@@ -98,7 +128,9 @@ def render(header: list[str], rows: list[list[str]], fmt: str, title: str) -> st
     return console.file.getvalue()
 
 
-def provenance(models: list[str], evalsets: Path | None, pairs: Path | None) -> dict[str, Any]:
+def provenance(
+    models: list[str], evalsets: Path | None, pairs: Path | None, linking: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What a reader needs to cite and reproduce the figures."""
     from kgbuild import __version__
     from trainer.hashing import model_fingerprint, sha256_file
@@ -115,6 +147,7 @@ def provenance(models: list[str], evalsets: Path | None, pairs: Path | None) -> 
         "models": [{"model": m, "fingerprint": model_fingerprint(m)} for m in models],
         "evalsets": sets,
         "pairs": str(pairs) if pairs else None,
+        **({"mention_linking": linking} if linking else {}),
     }
 
 
@@ -129,7 +162,7 @@ def plot(scores: dict[str, dict], path: Path) -> None:
 
     header, rows = comparison_rows(scores, [])
     rows = [r for r in rows if r[0] != "average"]
-    models = header[3:]
+    models = header[3 : 3 + len(scores)]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) * max(1, len(models)) ** 0.5 + 2), 4.5))
     width = 0.8 / max(1, len(models))
     for i, model in enumerate(models):
@@ -172,12 +205,27 @@ def evaluate(
         "gold_ids columns, e.g. NCBI-disease, BC5CDR): linking coverage and acc@k "
         "through --index (repeatable).",
     ),
-    index_dir: Path = typer.Option(None, "--index", help="Index folder from `trainer index` (for --mentions)."),
+    index_dir: Path = typer.Option(
+        None, "--index", help="Index folder from `trainer index` (for --mentions); its model when none is given."
+    ),
+    protocols: list[str] = typer.Option(
+        None,
+        "--protocol",
+        help="Mention scoring: lenient (as written, any gold concept) or published (BioSyn/SapBERT's preprocessing "
+        "and scoring; README, rule by rule); repeat for both. Default: lenient.",
+    ),
+    predictions: Path = typer.Option(
+        None, "--predictions", help="Write each mention's gold, coverage, top-k and hits here (.jsonl)."
+    ),
 ) -> None:
     """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B (and MedSTS, MedNLI-S when present),
     plus KG linking accuracy, for every model given, in one table with the published figures of the bases we know."""
     logging.basicConfig(format="%(message)s", level=logging.WARNING)
     names = list(dict.fromkeys([*(models or []), *(model or []), *([base] if base else [])]))
+    if not names and index_dir is not None and mentions:
+        from trainer.linking import Linker, index_model
+
+        names = [index_model(Linker.read_manifest(index_dir))]  # the model the index was built with
     if not names:
         raise UserError(
             "no model to evaluate",
@@ -190,6 +238,16 @@ def evaluate(
         raise UserError("--mentions needs --index", fix="build one with `trainer index --model M --kg KG --out I`")
     if index_dir is not None and not mentions:
         raise UserError("--index is only used with --mentions", fix="add --mentions FILE")
+    from trainer.mentions import PROTOCOLS
+
+    protocols = list(dict.fromkeys(protocols or ["lenient"]))
+    for p in protocols:
+        if p not in PROTOCOLS:
+            raise UserError(f"unknown --protocol {p!r}", fix=f"use one of {', '.join(PROTOCOLS)}")
+    if predictions is not None and not mentions:
+        raise UserError("--predictions is only written for --mentions", fix="add --mentions FILE --index INDEX")
+    if predictions is not None and predictions.suffix != ".jsonl":
+        raise UserError("--predictions must end in .jsonl", path=predictions, fix="e.g. --predictions preds.jsonl")
     folder = evalsets_folder(evalsets)
     if folder is None and pairs is None and not mentions:
         warn("no --evalsets (or KGBUILD_EVALSETS) and no --pairs: nothing to score")
@@ -207,17 +265,25 @@ def evaluate(
         "batch_size": batch_size,
     }
     scores: dict[str, dict] = {}
+    records: list[dict] = []
+    linking = None
     for name in names:
-        err.print(f"scoring {name}", style="dim")
+        err.print(f"scoring {display_name(name)}", style="dim")
         scores[name] = evaluate_model(name, **kwargs)  # resolves the name; a missing folder is one line
         if mentions:
-            scores[name].update(_mention_scores(name, index_dir, mentions))
+            found, linking = _mention_scores(name, index_dir, mentions, protocols, records)
+            scores[name].update(found)
     references = list(dict.fromkeys(r for r in map(reference_for, names) if r))
     header, rows = comparison_rows(scores, references)
+    from trainer.mentions import LINKING_REFERENCES, write_predictions
+
     doc = {
         "scores": scores,
-        "references": {r: REFERENCES[r] for r in references},
-        "provenance": provenance(names, folder, pairs),
+        "references": {
+            **{r: REFERENCES[r] for r in references},
+            **(LINKING_REFERENCES if mentions else {}),
+        },
+        "provenance": provenance(names, folder, pairs, linking),
     }
     if fmt == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -229,18 +295,59 @@ def evaluate(
     if plot_out is not None:
         plot(scores, plot_out)
         err.print(f"comparison drawn to {plot_out}")
+    if predictions is not None:
+        write_predictions(predictions, records)
+        err.print(f"{len(records):,} mention predictions written to {predictions}")
 
 
-def _mention_scores(model: str, index_dir: Path, files: list[Path]) -> dict[str, dict]:
-    from trainer.linking import Linker, evaluate_mentions
+def _mention_scores(
+    model: str, index_dir: Path, files: list[Path], protocols: list[str], records: list[dict]
+) -> tuple[dict[str, dict], dict[str, Any]]:
+    """Each file under each protocol (and without abbreviation resolution, where its documents were found), and
+    what the figures came from: the index, the protocols, the checksums of the mention files and their corpora."""
+    from trainer.hashing import sha256_file
+    from trainer.linking import Linker
+    from trainer.mentions import PROTOCOL_RULES, evaluate_mentions, set_name
 
     linker = Linker.load(index_dir, model=model)
-    return {f"mentions {Path(f).name}": evaluate_mentions(linker, f) for f in files}
+    if "published" in protocols and not linker.manifest.get("normalized"):
+        warn(
+            f"the names of {index_dir} were embedded as written: the published protocol also normalises them "
+            "(rebuild the index with `trainer index --normalize`)"
+        )
+    scores, files_used = {}, {}
+    for f in files:
+        files_used[str(f)] = sha256_file(Path(f)) if Path(f).is_file() else None
+        for protocol in protocols:
+            mine: list[dict] = []
+            result = evaluate_mentions(linker, f, protocol=protocol, predictions=mine)
+            records += [{"model": display_name(model), **r} for r in mine]
+            plain = result.pop("without abbreviations", None)
+            scores[set_name(f, protocol)] = result
+            if plain is not None:
+                scores[set_name(f, protocol, abbreviations=False)] = plain
+            corpus = result["abbreviations"]["documents"]
+            if corpus is None and protocol == protocols[0]:
+                warn(f"no PubTator corpus beside {f} holds its documents: its abbreviations are not resolved")
+            if corpus:
+                files_used[str(Path(f).parent / corpus)] = sha256_file(Path(f).parent / corpus)
+    manifest = linker.manifest
+    provenance = {
+        "index": str(index_dir),
+        "index_created_at": manifest.get("created_at"),
+        "index_model": manifest["model"],
+        "index_kg": manifest.get("kg"),
+        "index_names": {"names": manifest.get("names"), "normalized": bool(manifest.get("normalized"))},
+        "protocols": {p: PROTOCOL_RULES[p] for p in protocols},
+        "files": [{"file": k, "sha256": v} for k, v in files_used.items()],
+    }
+    return scores, provenance
 
 
 def register(app: typer.Typer) -> None:
     app.command(
         epilog="Example: trainer evaluate run/final sentence-transformers/all-MiniLM-L6-v2 "
         "--evalsets ../shared/evalsets --pairs pairs/ --format markdown --json scores.json "
-        "--plot scores.png"
+        "--plot scores.png; mention linking: trainer evaluate --index kg.index --mentions "
+        "ncbi_disease_test_mentions.tsv --protocol published --predictions preds.jsonl"
     )(evaluate)

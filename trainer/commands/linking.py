@@ -21,14 +21,34 @@ def index(
     names: str = typer.Option("all", "--names", help="all: every kept name; preferred: one name per concept."),
     dtype: str = typer.Option("float32", "--dtype", help="Vector storage: float32, float16 or int8."),
     batch_size: int = typer.Option(128, "--batch-size", help="Encoding batch size."),
+    normalized: bool = typer.Option(
+        False,
+        "--normalize",
+        help="Embed names lower-cased with punctuation as spaces (the published protocol's dictionary); "
+        "`trainer link` then normalises mentions alike.",
+    ),
+    threads: int = typer.Option(None, "--threads", help="CPU threads for the encoder and faiss (default: all)."),
     force: bool = FORCE_OPTION,
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
+    progress: bool = typer.Option(
+        True,
+        "--progress/--no-progress",
+        help="A bar on a terminal (a log file gets a plain line every 30 s); --no-progress: those lines only.",
+    ),
 ) -> None:
     """Embed the KG's names with the model into a nearest-neighbour index (faiss) for `trainer link`."""
     from trainer.linking import build_index
 
     manifest = build_index(
-        model, kg, out, names=names, dtype=dtype, force=force, batch_size=batch_size, progress=progress
+        model,
+        kg,
+        out,
+        names=names,
+        dtype=dtype,
+        force=force,
+        batch_size=batch_size,
+        progress=True if progress else None,
+        normalized=normalized,
+        threads=threads,
     )
     chosen = manifest["index"]
     err.print(
@@ -44,8 +64,13 @@ def link(
     mentions: str = typer.Option(
         "-",
         "--mentions",
-        help="Mentions: .txt (one per line), .tsv with a `mention` "
-        "column, .parquet with a `mention` column, or - for standard input.",
+        help="Mentions: .txt (one per line), .tsv or .parquet with a `mention` column (and the document as a `text` "
+        "or `document` column, or its id as `document_id`/`pmid`), or - for standard input.",
+    ),
+    documents: Path = typer.Option(
+        None,
+        "--documents",
+        help="Documents for abbreviation resolution: a PubTator file, or a .tsv/.parquet with id and text columns.",
     ),
     top_k: int = typer.Option(5, "--top-k", help="Concepts per mention."),
     out: Path = typer.Option(None, "--out", help="Write the results here (.jsonl or .parquet); default: stdout."),
@@ -54,15 +79,25 @@ def link(
 ) -> None:
     """Link mentions to concepts: the top-k (cui, name, score) of each, one JSON line per mention."""
     from trainer.linking import Linker, read_mentions
+    from trainer.mentions import read_documents, resolve_rows
 
     if out is not None and out.suffix not in (".jsonl", ".parquet"):
         raise UserError("--out must end in .jsonl or .parquet", path=out, fix="e.g. --out links.jsonl")
-    texts = read_mentions(mentions)
+    mention_rows = read_mentions(mentions)
+    docs = read_documents(documents) if documents is not None else None
+    if docs is not None and not any(r["document_id"] for r in mention_rows):
+        raise UserError(
+            "--documents needs a document id on each mention row",
+            path=None if mentions == "-" else Path(mentions),
+            fix="add a document_id (or pmid) column to the .tsv/.parquet mention file",
+        )
+    resolved = resolve_rows(mention_rows, docs)  # an abbreviation defined in its document is linked as its long form
+    texts = [r["mention"] for r in mention_rows]
     linker = Linker.load(index_dir, model=model)
-    results = linker.link(texts, top_k=top_k, batch_size=batch_size)
+    results = linker.link([x or t for t, x in zip(texts, resolved, strict=True)], top_k=top_k, batch_size=batch_size)
     rows = [
-        {"mention": m, "rank": r + 1, "cui": c.cui, "name": c.name, "score": round(c.score, 6)}
-        for m, cands in zip(texts, results, strict=True)
+        {"mention": m, "resolved": x, "rank": r + 1, "cui": c.cui, "name": c.name, "score": round(c.score, 6)}
+        for m, x, cands in zip(texts, resolved, results, strict=True)
         for r, c in enumerate(cands)
     ]
     if out is not None and out.suffix == ".parquet":
@@ -79,11 +114,12 @@ def link(
             json.dumps(
                 {
                     "mention": m,
+                    **({"resolved": x} if x else {}),
                     "candidates": [{"cui": c.cui, "name": c.name, "score": round(c.score, 6)} for c in cands],
                 },
                 ensure_ascii=False,
             )
-            for m, cands in zip(texts, results, strict=True)
+            for m, x, cands in zip(texts, resolved, results, strict=True)
         ]
         if out is None:
             sys.stdout.write("\n".join(lines) + "\n")
@@ -91,7 +127,12 @@ def link(
             from kgbuild.atomic import atomic_write_bytes
 
             atomic_write_bytes(out, ("\n".join(lines) + "\n").encode("utf-8"))
-    err.print(f"linked {len(texts):,} mentions (top {top_k})" + (f" to {out}" if out else ""))
+    n_resolved = sum(x is not None for x in resolved)
+    err.print(
+        f"linked {len(texts):,} mentions (top {top_k})"
+        + (f", {n_resolved:,} abbreviations written out" if n_resolved else "")
+        + (f" to {out}" if out else "")
+    )
 
 
 def register(app: typer.Typer) -> None:
