@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -266,8 +267,38 @@ def _sweep_stale(out: Path) -> list[Path]:
     return found
 
 
+def check_file_output(
+    out: str | Path, *, force: bool, inputs: Mapping[str, Path | None] | None = None, option: str = "--out"
+) -> Path:
+    """The rules of an output file, checked before any work: not an input, nor inside one (an index folder, a
+    mention file); an existing file is replaced only with --force; its folder exists and can be written."""
+    out = absolute(out)
+    target = Path(os.path.realpath(out))
+    for input_option, path in (inputs or {}).items():
+        if path is None:
+            continue
+        source = Path(os.path.realpath(absolute(path)))
+        if target == source or source in target.parents:
+            how = "is the input" if target == source else "is inside the input"
+            raise UserError(
+                f"{option} {how} {input_option} {path}; writing there would change the input",
+                path=out,
+                fix=f"give {option} a file outside {path}",
+            )
+    if out.is_dir():
+        raise UserError(f"{option} is a folder", path=out, fix=f"give {option} a file name")
+    if not out.parent.is_dir():
+        raise UserError(f"the folder of {option} does not exist", path=out, fix="create it first, or choose another")
+    if not _can_write(out.parent):
+        raise UserError(f"cannot write into the folder of {option}", path=out, fix="choose a folder you can write to")
+    if out.exists() and not force:
+        raise UserError(f"{option} exists", path=out, fix="pass --force to replace it, or choose another file")
+    return out
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file through a temporary name in the same folder, fsync, then rename."""
+    """Write a file through a temporary name in the same folder, fsync, then rename. A full disk or a folder that
+    cannot be written is one line naming the file; the previous file, if any, is left as it was."""
     path = Path(path)
     tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
@@ -276,6 +307,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write this file ({exc.strerror or exc})",
+            path=path,
+            fix="free space on its disk" if exc.errno == errno.ENOSPC else "choose a folder you can write to",
+        ) from None
     finally:
         if tmp.exists():
             tmp.unlink()

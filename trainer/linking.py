@@ -33,7 +33,7 @@ import numpy as np
 
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.errors import UserError
-from trainer.hashing import model_fingerprint
+from trainer.hashing import model_fingerprint, sha256_file
 from trainer.models import display_name, model_reference, resolve
 
 EXACT_BELOW = 50_000  # below this many names an exact search is fast enough and has recall 1
@@ -144,8 +144,8 @@ def _embed_resumable(
     key = f"{key}:chunk {CHUNK}"  # chunks of another size (an earlier version's) are not these chunks
     stamp = work / "key.txt"
     if stamp.is_file() and stamp.read_text().strip() != key:  # another model or KG: nothing to reuse
-        shutil.rmtree(work)
-        work.mkdir(parents=True)
+        for stale in work.glob("chunk-*.npy"):  # the folder and its lock stay: the lock is held
+            stale.unlink()
     stamp.write_text(key + "\n")
     n_chunks = max(1, math.ceil(len(names) / CHUNK))
     parts = []
@@ -263,6 +263,8 @@ def build_index(
     work = out.parent / f".{out.name}.embeddings"
     embedded = [normalize(t) for t in texts] if normalized else texts
     key = f"{fingerprint}:{names}:{len(texts)}:{_digest(embedded)}"
+    work.mkdir(parents=True, exist_ok=True)
+    lock = _lock(work, out)  # held until the index is written: two builds into one --out never share the chunks
     encoder = SentenceTransformer(reference, device=None)
     chunks = _embed_resumable(encoder, embedded, work, key, batch_size=batch_size, progress=progress)
     index, chosen = make_faiss_index(chunks, dtype, progress=progress)
@@ -295,9 +297,33 @@ def build_index(
         pq.write_table(pa.table({"cui": cuis, "name": texts}), tmp / "names.parquet", compression="zstd")
         if codes is not None:  # carried forward: mention evaluation maps gold codes to concepts from the index alone
             pq.write_table(codes, tmp / "codes.parquet", compression="zstd")
+        # What the index is, file by file: a changed, shuffled or truncated file is found when the index is loaded.
+        manifest["files"] = {
+            f.name: {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
+            for f in (tmp / "index.faiss", tmp / "names.parquet", tmp / "codes.parquet")
+            if f.is_file()
+        }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)  # our own chunks: the index is written
+    lock.close()
     return manifest
+
+
+def _lock(work: Path, out: Path) -> Any:
+    """An exclusive lock on the embeddings folder of `out` (released by the kernel if the holder dies)."""
+    import fcntl
+
+    handle = open(work / ".lock", "a+")  # noqa: SIM115 — held for the whole build
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise UserError(
+            "another trainer index is building this index",
+            path=out,
+            fix="wait for it to finish, or choose another --out",
+        ) from None
+    return handle
 
 
 def kg_provenance(kg: Path) -> dict[str, Any]:
@@ -351,14 +377,17 @@ class Linker:
         self.codes = codes  # (sab, code) -> cuis, from the KG's codes table; None when the KG had none
 
     @classmethod
-    def load(cls, folder: Path | str, *, model: str | Path | None = None) -> Linker:
-        """Open an index folder; `model` (default: the one the index was built with) must be that same model."""
+    def load(cls, folder: Path | str, *, model: str | Path | None = None, verify: bool = False) -> Linker:
+        """Open an index folder; `model` (default: the one the index was built with) must be that same model. The
+        files are checked against the manifest first (sizes, row counts, and the hashes of the name and code tables;
+        with `verify`, of index.faiss too): a changed index is one error, never wrong concepts with exit 0."""
         import pyarrow.parquet as pq
         from sentence_transformers import SentenceTransformer
 
         faiss = _faiss()
         folder = Path(folder)
         manifest = cls.read_manifest(folder)
+        check_files(folder, manifest, verify=verify)
         reference = model_reference(str(model) if model is not None else index_model(manifest))
         if model_fingerprint(reference) != manifest["model"]["fingerprint"]:
             raise UserError(
@@ -366,16 +395,31 @@ class Linker:
                 path=folder / MANIFEST,
                 fix="link with the model the index was built with, or rebuild the index with this one",
             )
-        index = faiss.read_index(str(folder / "index.faiss"))
+        try:
+            index = faiss.read_index(str(folder / "index.faiss"))
+            table = pq.read_table(folder / "names.parquet", columns=["cui", "name"])
+            code_rows = (
+                pq.read_table(folder / "codes.parquet").to_pylist() if (folder / "codes.parquet").is_file() else None
+            )
+        except (
+            RuntimeError,
+            OSError,
+            ValueError,
+            KeyError,
+        ) as exc:  # faiss and Arrow say "RuntimeError"/"ArrowInvalid"
+            raise _damaged(folder, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}") from None
+        if not index.ntotal == table.num_rows == manifest.get("rows", table.num_rows):
+            raise _damaged(
+                folder, f"index.faiss holds {index.ntotal:,} vectors, names.parquet {table.num_rows:,} rows"
+            )
         if "ef_search" in manifest["index"]:
             index.hnsw.efSearch = manifest["index"]["ef_search"]
         if "nprobe" in manifest["index"]:  # an IVF index of an earlier version
             index.nprobe = manifest["index"]["nprobe"]
-        table = pq.read_table(folder / "names.parquet")
         codes = None
-        if (folder / "codes.parquet").is_file():
+        if code_rows is not None:
             codes = {}
-            for row in pq.read_table(folder / "codes.parquet").to_pylist():
+            for row in code_rows:
                 codes.setdefault((row["sab"].upper(), row["code"]), set()).add(row["cui"])
         encoder = SentenceTransformer(reference)
         return cls(
@@ -398,6 +442,9 @@ class Linker:
                 path=folder,
                 fix="build one with `trainer index --model M --kg KG --out INDEX`",
             )
+        model, index = manifest.get("model"), manifest.get("index")
+        if not (isinstance(model, dict) and {"reference", "fingerprint"} <= model.keys() and isinstance(index, dict)):
+            raise _damaged(folder, "its manifest.json lacks the model or the index block")
         return manifest
 
     def encode(self, mentions: list[str], *, batch_size: int = 128) -> np.ndarray:
@@ -488,7 +535,13 @@ def read_mentions(path: str | Path) -> list[dict[str, str | None]]:
     `document` column, or its id, as `document_id`, `doc_id` or `pmid`), or plain text (one per line); `-` reads plain
     text from stdin. Each row: {"mention", "document", "document_id"}."""
     if str(path) == "-":
-        rows = [{"mention": line.rstrip("\n")} for line in sys.stdin]
+        try:  # bytes, decoded strictly: binary or Latin-1 input is one error, not a traceback
+            text = sys.stdin.buffer.read().decode("utf-8") if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"standard input is not UTF-8 text (byte {exc.start})", fix="pipe UTF-8 text, one mention per line"
+            ) from None
+        rows = [{"mention": line} for line in text.splitlines()]
         source = "standard input"
     else:
         path = Path(path)
@@ -519,6 +572,7 @@ def read_table(path: Path, required: str, *, optional: Sequence[str] = ()) -> li
     """Rows of a Parquet file, or of a TSV with a header, holding the column `required` and those of `optional` that
     are there; a TSV without `required` in its header is read as one `required` value per line."""
     if path.suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
@@ -531,11 +585,23 @@ def read_table(path: Path, required: str, *, optional: Sequence[str] = ()) -> li
                 path=path,
                 fix=f"name the column `{required}`",
             )
+        kind = table.schema.field(required).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise UserError(
+                f"the `{required}` column holds {kind}, not text", path=path, fix=f"store `{required}` as strings"
+            )
         columns = [required, *(c for c in optional if c in table.column_names)]
         return table.select(columns).to_pylist()
     lines = read_text(path).splitlines()
     header = lines[0].split("\t") if lines else []
     if required not in header:
+        if len(header) > 1:  # columns, but none named `required`: its header would be read as a value
+            raise UserError(
+                f"no `{required}` column in the header (columns: {header})",
+                path=path,
+                line=1,
+                fix=f"name the column `{required}`, or give one value per line without tabs",
+            )
         return [{required: line} for line in lines]
     columns = {c: header.index(c) for c in (required, *optional) if c in header}
     rows = []
@@ -556,6 +622,30 @@ def read_text(path: Path) -> str:
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------------
+
+
+def _damaged(folder: Path, what: str) -> UserError:
+    return UserError(
+        f"this index is damaged or was changed after it was built ({what})",
+        path=folder,
+        fix="rebuild it with `trainer index --model M --kg KG --out INDEX --force`",
+    )
+
+
+def check_files(folder: Path, manifest: dict[str, Any], *, verify: bool = False) -> None:
+    """Each file of the index against the manifest: present, its size, and the sha256 of the small tables (always:
+    a shuffled names.parquet keeps its size) and of index.faiss (with `verify`: it can be GBs). Indexes of earlier
+    versions carry no file list: nothing to check."""
+    for name, expected in (manifest.get("files") or {}).items():
+        path = Path(folder) / name
+        if not path.is_file():
+            raise _damaged(folder, f"{name} is missing")
+        if path.stat().st_size != expected.get("bytes"):
+            raise _damaged(
+                folder, f"{name} has {path.stat().st_size:,} bytes, the manifest says {expected.get('bytes'):,}"
+            )
+        if (verify or name != "index.faiss") and sha256_file(path) != expected.get("sha256"):
+            raise _damaged(folder, f"the content of {name} is not what was written")
 
 
 def _read_json(path: Path) -> dict[str, Any]:

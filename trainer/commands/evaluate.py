@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kgbuild.atomic import atomic_write_bytes
+from kgbuild.atomic import absolute, atomic_write_bytes, check_file_output
 from kgbuild.console import err, user_errors, warn
 from kgbuild.errors import UserError
 from trainer.evaluate import (
@@ -217,6 +217,7 @@ def evaluate(
     predictions: Path = typer.Option(
         None, "--predictions", help="Write each mention's gold, coverage, top-k and hits here (.jsonl)."
     ),
+    force: bool = typer.Option(False, "--force", help="Replace existing --json/--plot/--predictions files."),
 ) -> None:
     """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B (and MedSTS, MedNLI-S when present),
     plus KG linking accuracy, for every model given, in one table with the published figures of the bases we know."""
@@ -249,6 +250,17 @@ def evaluate(
     if predictions is not None and predictions.suffix != ".jsonl":
         raise UserError("--predictions must end in .jsonl", path=predictions, fix="e.g. --predictions preds.jsonl")
     folder = evalsets_folder(evalsets)
+    # Every output file is checked before any model is loaded: never over an input, an existing one only with --force.
+    inputs: dict[str, Path | None] = {"--index": index_dir, "--evalsets": folder, "--pairs": pairs}
+    inputs.update({f"--mentions {m}": m for m in mentions or []})
+    inputs.update({f"model {n}": Path(n) for n in names if Path(n).exists()})
+    outputs = {"--json": json_out, "--plot": plot_out, "--predictions": predictions}
+    for option, path in outputs.items():
+        if path is not None:
+            check_file_output(path, force=force, inputs=inputs, option=option)
+    given = [absolute(p) for p in outputs.values() if p is not None]
+    if len(set(given)) < len(given):
+        raise UserError("two outputs name the same file", fix="give --json, --plot and --predictions different files")
     if folder is None and pairs is None and not mentions:
         warn("no --evalsets (or KGBUILD_EVALSETS) and no --pairs: nothing to score")
     # A missing or corrupt set file, or a model folder that does not exist, fails here: before any model is loaded

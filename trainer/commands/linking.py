@@ -76,13 +76,21 @@ def link(
     out: Path = typer.Option(None, "--out", help="Write the results here (.jsonl or .parquet); default: stdout."),
     model: str = typer.Option(None, "--model", help="The model (default: the one the index was built with)."),
     batch_size: int = typer.Option(128, "--batch-size", help="Encoding batch size."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out file (never an input)."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Also check index.faiss against its sha256 (the tables are always checked)."
+    ),
 ) -> None:
     """Link mentions to concepts: the top-k (cui, name, score) of each, one JSON line per mention."""
+    from kgbuild.atomic import check_file_output
     from trainer.linking import Linker, read_mentions
     from trainer.mentions import read_documents, resolve_rows
 
     if out is not None and out.suffix not in (".jsonl", ".parquet"):
         raise UserError("--out must end in .jsonl or .parquet", path=out, fix="e.g. --out links.jsonl")
+    if out is not None:  # before anything is read or loaded: --out over the index or the mentions is refused
+        inputs = {"--index": index_dir, "--mentions": None if mentions == "-" else Path(mentions)}
+        check_file_output(out, force=force, inputs={**inputs, "--documents": documents})
     mention_rows = read_mentions(mentions)
     docs = read_documents(documents) if documents is not None else None
     if docs is not None and not any(r["document_id"] for r in mention_rows):
@@ -93,7 +101,7 @@ def link(
         )
     resolved = resolve_rows(mention_rows, docs)  # an abbreviation defined in its document is linked as its long form
     texts = [r["mention"] for r in mention_rows]
-    linker = Linker.load(index_dir, model=model)
+    linker = Linker.load(index_dir, model=model, verify=verify)
     results = linker.link([x or t for t, x in zip(texts, resolved, strict=True)], top_k=top_k, batch_size=batch_size)
     rows = [
         {"mention": m, "resolved": x, "rank": r + 1, "cui": c.cui, "name": c.name, "score": round(c.score, 6)}

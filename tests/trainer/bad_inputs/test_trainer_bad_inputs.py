@@ -220,3 +220,161 @@ def test_a_half_written_checkpoint_is_removed_and_the_run_resumes_from_the_last_
     (checkpoints / "checkpoint-10" / "trainer_state.json").write_text('{"global_st')  # killed while writing it
     assert resume_checkpoint(checkpoints, "key") == str(checkpoints / "checkpoint-5")
     assert not (checkpoints / "checkpoint-10").exists()
+
+
+# -- index, link and evaluate (items 1, 3, 7, 8) -------------------------------------------------------------------
+
+
+def _shuffle_names(w: Path) -> None:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(w / "idx" / "names.parquet")
+    pq.write_table(table.take(list(reversed(range(table.num_rows)))), w / "idx" / "names.parquet")
+
+
+def _truncate(name: str) -> Callable[[Path], None]:
+    def run(w: Path) -> None:
+        data = (w / "idx" / name).read_bytes()
+        (w / "idx" / name).write_bytes(data[: len(data) // 2])
+
+    return run
+
+
+def _edit_manifest(drop: str) -> Callable[[Path], None]:
+    def run(w: Path) -> None:
+        doc = json.loads((w / "idx" / "manifest.json").read_text())
+        doc.pop(drop)
+        (w / "idx" / "manifest.json").write_text(json.dumps(doc))
+
+    return run
+
+
+def _write(name: str, data: bytes) -> Callable[[Path], None]:
+    def run(w: Path) -> None:
+        (w / name).write_bytes(data)
+
+    return run
+
+
+def _int_mentions(w: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"mention": [1, 2, 3]}), w / "ints.parquet")
+
+
+LINK_CASES = [
+    Case(
+        "link-out-inside-index",
+        "link --index idx --mentions m.txt --out idx/names.parquet --force",
+        r"inside the input --index",
+    ),
+    Case(
+        "link-out-is-mentions",
+        "link --index idx --mentions m.parquet --out m.parquet --force",
+        r"is the input --mentions",
+        setup=lambda w: shutil.copy(w / "links.parquet", w / "m.parquet"),
+    ),
+    Case("link-out-exists", "link --index idx --mentions m.txt --out links.parquet", r"--out exists.*--force"),
+    Case(
+        "link-out-parent-missing",
+        "link --index idx --mentions m.txt --out nowhere/links.jsonl",
+        r"folder of --out does not exist",
+    ),
+    Case(
+        "link-out-is-a-folder",
+        "link --index idx --mentions m.txt --out mine.jsonl",
+        r"--out is a folder",
+        setup=lambda w: (w / "mine.jsonl").mkdir(),
+    ),
+    Case(
+        "evaluate-json-over-mentions",
+        "evaluate --index idx --mentions gold.tsv --json gold.tsv --force",
+        r"is the input --mentions",
+    ),
+    Case("evaluate-plot-exists", "evaluate --index idx --mentions gold.tsv --plot links.parquet", r"--plot exists"),
+    Case(
+        "index-names-shuffled",
+        "link --index idx --mentions m.txt",
+        r"damaged or was changed.*names\.parquet",
+        setup=_shuffle_names,
+    ),
+    Case(
+        "index-faiss-truncated",
+        "link --index idx --mentions m.txt",
+        r"damaged or was changed.*index\.faiss",
+        setup=_truncate("index.faiss"),
+    ),
+    Case(
+        "index-names-truncated",
+        "link --index idx --mentions m.txt",
+        r"damaged or was changed.*names\.parquet",
+        setup=_truncate("names.parquet"),
+    ),
+    Case(
+        "index-manifest-no-model",
+        "link --index idx --mentions m.txt",
+        r"lacks the model",
+        setup=_edit_manifest("model"),
+    ),
+    Case(
+        "link-tsv-without-mention-header",
+        "link --index idx --mentions bad.tsv",
+        r"mention",
+        setup=_write("bad.tsv", b"name\tid\nheart attack\t1\n"),
+    ),
+    Case(
+        "link-binary-mentions",
+        "link --index idx --mentions bin.txt",
+        r"UTF-8|text",
+        setup=_write("bin.txt", b"\xff\xfe\x00\x81garbage"),
+    ),
+    Case("link-int-mentions", "link --index idx --mentions ints.parquet", r"mention", setup=_int_mentions),
+]
+
+
+@pytest.fixture
+def linking_workspace(tmp_path, minilm, monkeypatch) -> Path:
+    from test_linking import write_kg
+
+    from trainer.linking import build_index
+
+    w = tmp_path / "lw"
+    w.mkdir()
+    write_kg(w / "kg")
+    build_index(minilm, w / "kg", w / "idx", progress=False)
+    (w / "m.txt").write_text("heart attack\nasthma\n")
+    (w / "gold.tsv").write_text("mention\tgold_ids\nheart attack\tMESH:D009203\n")
+    monkeypatch.chdir(w)
+    assert invoke("trainer", "link --index idx --mentions m.txt --out links.parquet").exit_code == 0
+    return w
+
+
+@pytest.mark.parametrize("case", LINK_CASES, ids=[c.id for c in LINK_CASES])
+def test_bad_use_of_an_index_is_one_line_and_changes_nothing(case: Case, linking_workspace: Path, monkeypatch):
+    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)
+    test_bad_use_is_one_line_and_changes_nothing(case, linking_workspace)
+
+
+def test_a_second_index_build_into_the_same_out_is_refused_while_the_first_runs(tmp_path, minilm):
+    import fcntl
+
+    from test_linking import write_kg
+
+    from trainer.linking import build_index
+
+    kg = write_kg(tmp_path / "kg")
+    work = tmp_path / ".idx.embeddings"
+    work.mkdir()
+    with open(work / ".lock", "a+") as held:  # the first build holds the lock
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(Exception, match="another trainer index is building this index"):
+            build_index(minilm, kg, tmp_path / "idx", progress=False)
+    build_index(minilm, kg, tmp_path / "idx", progress=False)  # once it is done, the build goes through
+    assert (tmp_path / "idx" / "index.faiss").is_file()
+
+
+def test_binary_standard_input_is_one_line(linking_workspace: Path):
+    result = CliRunner().invoke(trainer_app, ["link", "--index", "idx"], input=b"\xff\xfeheart \x81attack\n")
+    assert result.exit_code == 1 and "standard input is not UTF-8 text" in result.output, result.output
+    assert "Traceback" not in result.output
