@@ -229,7 +229,14 @@ def _line_of(text: str, section: str, key: str | None) -> int | None:
     return None
 
 
-def build_config(raw: dict[str, Any], *, base_dir: Path, source: Path | None = None, text: str = "") -> RunConfig:
+def build_config(
+    raw: dict[str, Any],
+    *,
+    base_dir: Path,
+    source: Path | None = None,
+    text: str = "",
+    overridden: set[tuple[str, ...]] | None = None,
+) -> RunConfig:
     """Turn a parsed TOML dict into a RunConfig; unknown sections/keys and wrong types or values are UserErrors that
     name the line."""
     sections: dict[str, Any] = {}
@@ -247,7 +254,7 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, source: Path | None = N
         try:
             sections[section] = kind.model_validate(values)
         except ValidationError as exc:
-            raise _user_error(exc, kind, section, source, text) from None
+            raise _user_error(exc, kind, section, source, text, overridden or set()) from None
     config = RunConfig(**sections, source=source)
     for section, key in _PATH_FIELDS:
         value = getattr(getattr(config, section), key)
@@ -260,10 +267,25 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, source: Path | None = N
     return config
 
 
-def _user_error(exc: ValidationError, kind: type[Section], section: str, source: Path | None, text: str) -> UserError:
-    """The first problem pydantic found, as one line naming the file and line of the key."""
+def _user_error(
+    exc: ValidationError,
+    kind: type[Section],
+    section: str,
+    source: Path | None,
+    text: str,
+    overridden: set[tuple[str, ...]],
+) -> UserError:
+    """The first problem pydantic found, as one line naming the file and line of the key (or the --set that gave it:
+    the file is not to blame for a value typed on the command line)."""
     problem = exc.errors()[0]
     key = str(problem["loc"][0]) if problem["loc"] else None
+    if key is not None and (section, key) in overridden:
+        where = ".".join(str(part) for part in (section, *problem["loc"]))
+        message = problem["msg"].removeprefix("Value error, ")
+        return UserError(
+            f"--set {section}.{key}: {where} = {problem.get('input')!r}: {message}",
+            fix=f"fix the value given to --set {section}.{key}",
+        )
     line = _line_of(text, section, key)
     if problem["type"] == "extra_forbidden":
         return UserError(
@@ -310,7 +332,10 @@ def load_config(path: Path, overrides: list[str] | None = None) -> RunConfig:
     path = Path(path)
     if not path.is_file():
         raise UserError("config file not found", path=path, fix="give the path of a run TOML file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start})", path=path, fix="save the config as UTF-8") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -319,4 +344,5 @@ def load_config(path: Path, overrides: list[str] | None = None) -> RunConfig:
             f"not valid TOML: {exc}", path=path, line=int(match.group(1)) if match else None, fix="fix the TOML syntax"
         ) from None
     raw = apply_overrides(raw, overrides or [], path)
-    return build_config(raw, base_dir=path.resolve().parent, source=path, text=text)
+    given = {tuple(item.partition("=")[0].strip().split(".", 1)) for item in overrides or []}
+    return build_config(raw, base_dir=path.resolve().parent, source=path, text=text, overridden=given)

@@ -111,7 +111,10 @@ def test_wrong_type_and_bad_toml_and_bad_values(tmp_path):
     with pytest.raises(UserError, match="not valid TOML") as info:
         load_config(write(tmp_path, MINIMAL.replace("max_steps = 5", "max_steps = ", 1)))
     assert info.value.line == 7
-    with pytest.raises(UserError, match="contrastive.loss = 'triplet': Input should be 'mnrl' or 'cached_mnrl'"):
+    with pytest.raises(
+        UserError,
+        match="--set contrastive.loss: contrastive.loss = 'triplet': Input should be 'mnrl' or 'cached_mnrl'",
+    ):
         load_config(write(tmp_path, MINIMAL), ["contrastive.loss=triplet"])
     with pytest.raises(UserError, match=r"weights = \[0.5, -1.0\]: give non-negative weights") as info:
         load_config(write(tmp_path, MINIMAL.replace("[0.5, 0.5]", "[0.5, -1.0]")))

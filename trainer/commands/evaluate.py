@@ -269,6 +269,13 @@ def evaluate(
             read_set(spec, paths)
     for name in names:
         model_reference(name)
+    if mentions:  # a bad mention file, or an index that is not one, fails here: not after every model was scored
+        from trainer.linking import Linker, check_files
+        from trainer.mentions import find_documents, read_gold_mentions
+
+        check_files(index_dir, Linker.read_manifest(index_dir))
+        for f in mentions:
+            find_documents(f, read_gold_mentions(f))
     kwargs = {
         "evalsets": folder,
         "pairs_dir": pairs,

@@ -103,6 +103,17 @@ CASES = [
     ),
     Case("seed-negative", "run-all --config run.toml", r"seed", setup=config(model={"seed": -5})),
     Case("seed-too-large", "run-all --config run.toml", r"seed", setup=config(model={"seed": 2**66})),
+    Case(
+        "config-not-utf8",
+        "run-all --config run.toml",
+        r"run\.toml: not UTF-8",
+        setup=lambda w: (w / "run.toml").write_bytes(b'[data]\npairs = "p\xff"\n'),
+    ),
+    Case(
+        "set-value-blames-set",
+        "contrastive --config run.toml --set contrastive.max_steps=ten",
+        r"^error: --set contrastive\.max_steps: contrastive\.max_steps = 'ten'",
+    ),
 ]
 
 
@@ -378,3 +389,12 @@ def test_binary_standard_input_is_one_line(linking_workspace: Path):
     result = CliRunner().invoke(trainer_app, ["link", "--index", "idx"], input=b"\xff\xfeheart \x81attack\n")
     assert result.exit_code == 1 and "standard input is not UTF-8 text" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_evaluate_checks_its_mention_files_before_scoring_any_model(linking_workspace: Path, monkeypatch):
+    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)
+    (linking_workspace / "bad.tsv").write_text("mention\tids\nheart attack\tMESH:D009203\n")
+    args = ["evaluate", "--index", "idx", "--mentions", "gold.tsv", "--mentions", "bad.tsv"]
+    result = CliRunner().invoke(trainer_app, args)
+    assert result.exit_code == 1 and "no mention and gold_ids columns" in result.output, result.output
+    assert "scoring" not in result.output  # no model was loaded or scored first
