@@ -135,7 +135,23 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
     if not _verbose["on"]:
         for key, value in _QUIET_ENV.items():  # before the libraries are imported (commands import them lazily)
             os.environ.setdefault(key, value)
-    app(args=args)
+    try:  # typer vendors its click; older typers use click itself
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
+    except ImportError:
+        from click.exceptions import NoArgsIsHelpError, UsageError
+    try:
+        code = app(args=args, standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:  # a mistyped option or value: the toolkit's one line, not a box
+        command = exc.ctx.command_path if exc.ctx is not None else app.info.name
+        err.print(f"error: {exc.format_message()} — see `{command} --help`", style="red", soft_wrap=True)
+        sys.exit(1)
+    except typer.Abort:
+        err.print("interrupted", style="red", soft_wrap=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def make_app(name: str, help: str, version: str) -> typer.Typer:

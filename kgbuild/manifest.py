@@ -72,16 +72,23 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         return {}
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"manifest.json is not valid JSON ({exc.msg})",
+            path=path,
+            line=exc.lineno,
+            fix="restore it from the command that made the folder, or rerun it",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise UserError(
             f"manifest.json cannot be read ({type(exc).__name__}: {str(exc)[:120]})",
             path=path,
-            fix="rerun the command that wrote this folder (its manifest is damaged)",
+            fix="restore it from the command that made the folder, or rerun it",
         ) from None
     if not isinstance(doc, dict):
         raise UserError(
             f"manifest.json holds a {type(doc).__name__}, not an object",
             path=path,
-            fix="rerun the command that wrote this folder (its manifest is damaged)",
+            fix="restore it from the command that made the folder, or rerun it",
         )
     return doc

@@ -7,7 +7,6 @@ treated as restricted: publishing privately is always allowed, publishing public
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,17 +108,8 @@ def _manifest_sources(manifest: dict[str, Any]) -> list[Source] | None:
 
 
 def manifest_of(folder: Path) -> dict[str, Any]:
-    """read_manifest, with a broken manifest.json reported as the user's file to fix."""
-    try:
-        manifest = read_manifest(folder)
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"manifest.json is not valid JSON ({exc.msg})",
-            path=Path(folder) / "manifest.json",
-            line=exc.lineno,
-            fix="restore it from the command that made the folder, or rerun it",
-        ) from None
-    return manifest if isinstance(manifest, dict) else {}
+    """read_manifest (a broken manifest.json is reported there, as the user's file to fix)."""
+    return read_manifest(folder)
 
 
 def _upstream(folder: Path, manifest: dict[str, Any]) -> Path | None:

@@ -51,3 +51,20 @@ def test_help_and_version_load_no_heavy_library(cli):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "loaded: []" in result.stdout and f"{cli} 0." in result.stdout
+
+
+def test_a_mistyped_option_value_is_one_line_not_a_box():
+    """Issue 28, item 12: `--max-srl abc` gave click's boxed usage error; it is the toolkit's one line, exit 1."""
+    import subprocess
+    import sys
+
+    code = "import sys; from kgbuild.cli import main; sys.argv[0] = 'kgbuild'; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "extract", "--umls", "META", "--out", "kg", "--max-srl", "abc"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Invalid value for '--max-srl'"), proc.stderr
+    assert "kgbuild extract --help" in lines[0] and "╭" not in proc.stderr
