@@ -10,8 +10,10 @@ unpack without an external tool.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -344,20 +346,45 @@ def url_of(base: str, spec: PublicSet, remote: Remote) -> str:
     return f"{base.rstrip('/')}/{spec.repo}/{spec.commit}/{urllib.parse.quote(remote.path)}"
 
 
+# No file of the public sets is near this size, nor takes this long on a working line: a mirror that sends more, or
+# trickles a byte at a time (each read on time, the whole never done), is cut off with one line.
+MAX_BYTES = 64 * 1024 * 1024
+DEADLINE_S = 600.0
+
+
 def download(url: str, *, timeout: float = 60.0) -> bytes:
-    """The body of a GET; every failure is one error naming the URL."""
+    """The body of a GET, within `timeout` per read, DEADLINE_S in all and MAX_BYTES; every failure is one error
+    naming the URL (a body cut short included)."""
     fix = (
         f"check the network (or the mirror in {MIRROR_ENV} / --mirror) and run the command again; if the source "
         "has moved, fetch the file by hand (see the set's SOURCES.md)"
     )
+    deadline_s, max_bytes = DEADLINE_S, MAX_BYTES  # read at each call (a test shortens them)
+    started = time.monotonic()
+    chunks: list[bytes] = []
+    size = 0
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http(s) URLs we build)
-            return response.read()
+            while chunk := response.read1(256 * 1024):  # what has arrived: the deadline is looked at between reads
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UserError(f"download failed: more than {max_bytes:,} bytes", path=url, fix=fix)
+                if time.monotonic() - started > deadline_s:
+                    raise UserError(f"download failed: not done after {deadline_s:,.0f} s", path=url, fix=fix)
+                chunks.append(chunk)
+            if response.length:  # the connection closed before Content-Length bytes came (read1 does not say so)
+                raise http.client.IncompleteRead(b"", response.length)
     except urllib.error.HTTPError as exc:
         raise UserError(f"download failed: HTTP {exc.code} {exc.reason}", path=url, fix=fix) from None
-    except (urllib.error.URLError, OSError) as exc:
+    except http.client.IncompleteRead as exc:
+        got = size + len(exc.partial)
+        raise UserError(
+            f"download failed: the body ended after {got:,} of {got + (exc.expected or 0):,} bytes", path=url, fix=fix
+        ) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise UserError(f"download failed: {reason}", path=url, fix=fix) from None
+        raise UserError(f"download failed: {type(exc).__name__}: {reason}", path=url, fix=fix) from None
+    return b"".join(chunks)
 
 
 def _check(data: bytes, expected: str, what: str, *, fix: str) -> None:

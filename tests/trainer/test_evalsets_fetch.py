@@ -205,3 +205,77 @@ def test_the_real_sources_reproduce_every_file_of_the_shared_sets(evalsets, serv
             continue
         for name in [r.name for r in spec.files] + [b.name for b in spec.built]:
             assert (out / spec.folder / name).read_bytes() == (evalsets / spec.folder / name).read_bytes(), name
+
+
+# -- a mirror that misbehaves (issue 28, item 11) -------------------------------------------------------------------
+
+
+@pytest.fixture
+def bad_mirror():
+    """A loopback HTTP server that answers every GET in the way `mode[0]` says: a body cut short, a trickle, or a
+    body larger than the cap."""
+    import socket
+    import time
+
+    mode = ["short"]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                if mode[0] == "short":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+                elif mode[0] == "trickle":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                    for _ in range(100):  # bounded: a byte every 0.05 s, 5 s at most
+                        if stop.is_set():
+                            break
+                        try:
+                            conn.sendall(b"x")
+                        except OSError:
+                            break
+                        time.sleep(0.05)
+                else:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\n")
+                    try:
+                        for _ in range(30):
+                            conn.sendall(b"x" * 100_000)
+                    except OSError:
+                        pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield mode, f"http://127.0.0.1:{sock.getsockname()[1]}/file.txt"
+    stop.set()
+    thread.join(5)
+    sock.close()
+
+
+@pytest.mark.parametrize(
+    "how, message",
+    [
+        ("short", r"the body ended after 10 of 1,000 bytes"),
+        ("trickle", r"not done after 1 s"),
+        ("huge", r"more than 1,000,000 bytes"),
+    ],
+)
+def test_a_bad_mirror_is_one_line_naming_the_url(bad_mirror, monkeypatch, how, message):
+    from kgbuild.errors import UserError
+
+    mode, url = bad_mirror
+    mode[0] = how
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setattr(evalsets_module, "DEADLINE_S", 1.0)
+    monkeypatch.setattr(evalsets_module, "MAX_BYTES", 1_000_000)
+    with pytest.raises(UserError, match=message) as info:
+        evalsets_module.download(url, timeout=5)
+    assert url in str(info.value)
