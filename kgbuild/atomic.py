@@ -141,6 +141,27 @@ def temp_dir(near: str | Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# Write failures that are the machine's state, not a bug: one line, the output left as it was.
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_CANNOT_WRITE = _FULL | {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+@contextmanager
+def write_errors(out: str | Path) -> Iterator[None]:
+    """A full disk, a read-only file system or a folder without write permission, met while writing `out`, becomes
+    one line naming it (the caller has already put back what it had)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _CANNOT_WRITE:
+            raise
+        raise UserError(
+            f"cannot write the output ({exc.strerror}); nothing was replaced",
+            path=out,
+            fix="free space on its disk, then rerun" if exc.errno in _FULL else "choose a folder you can write to",
+        ) from None
+
+
 @contextmanager
 def atomic_dir(
     out: str | Path, *, force: bool, inputs: Mapping[str, Path | None] | None = None, option: str = "--out"
@@ -152,11 +173,12 @@ def atomic_dir(
     """
     out = check_output(out, force=force, inputs=inputs, option=option)
     tmp = _make_temp(out)
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with write_errors(out):
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # first: the space it held is given back
+            raise
     old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if out.is_dir() and (not any(out.iterdir()) or absolute(os.getcwd()) == out):
         # `--out .`: the folder a shell stands in is filled in place, so that shell sees the new files (a renamed
@@ -311,7 +333,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise UserError(
             f"cannot write this file ({exc.strerror or exc})",
             path=path,
-            fix="free space on its disk" if exc.errno == errno.ENOSPC else "choose a folder you can write to",
+            fix="free space on its disk" if exc.errno in _FULL else "choose a folder you can write to",
         ) from None
     finally:
         if tmp.exists():

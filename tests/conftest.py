@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,3 +24,51 @@ def sample_kg(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sample") / "kg"
     extract_umls(SAMPLE_META, out, progress=False)
     return out
+
+
+def _mount_tmpfs(folder: Path, options: str) -> None:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True).returncode:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 2 MB file system (tmpfs): writes past it fail with ENOSPC, as on a full disk."""
+    disk = tmp_path / "disk"
+    _mount_tmpfs(disk, "size=2m")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A real read-only file system: every write fails with EROFS, whoever the user (root included)."""
+    disk = tmp_path / "ro"
+    _mount_tmpfs(disk, "ro,size=1m")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.fixture
+def fill_disk():
+    """fill_disk(disk): fill it to the last byte; the file it returns is what a user deletes to free space."""
+    return _fill
+
+
+def _fill(disk: Path) -> Path:
+    filler = disk / "filler.bin"
+    with open(filler, "wb", buffering=0) as fh:
+        for size in (4096, 512, 64, 1):  # the last partial block too
+            while True:
+                try:
+                    fh.write(b"\0" * size)
+                except OSError:
+                    break
+    return filler

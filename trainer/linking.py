@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from kgbuild.atomic import atomic_dir, check_output
+from kgbuild.atomic import atomic_dir, check_output, write_errors
 from kgbuild.errors import UserError
 from trainer.hashing import model_fingerprint, sha256_file
 from trainer.models import display_name, model_reference, resolve
@@ -263,10 +263,11 @@ def build_index(
     work = out.parent / f".{out.name}.embeddings"
     embedded = [normalize(t) for t in texts] if normalized else texts
     key = f"{fingerprint}:{names}:{len(texts)}:{_digest(embedded)}"
-    work.mkdir(parents=True, exist_ok=True)
-    lock = _lock(work, out)  # held until the index is written: two builds into one --out never share the chunks
-    encoder = SentenceTransformer(reference, device=None)
-    chunks = _embed_resumable(encoder, embedded, work, key, batch_size=batch_size, progress=progress)
+    with write_errors(out):  # the chunks are written beside --out: a full disk there is one line too
+        work.mkdir(parents=True, exist_ok=True)
+        lock = _lock(work, out)  # held until the index is written: two builds into one --out never share the chunks
+        encoder = SentenceTransformer(reference, device=None)
+        chunks = _embed_resumable(encoder, embedded, work, key, batch_size=batch_size, progress=progress)
     index, chosen = make_faiss_index(chunks, dtype, progress=progress)
     from datetime import UTC, datetime
 

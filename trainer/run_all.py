@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.text import Text
 
-from kgbuild.atomic import check_output, check_overlap
+from kgbuild.atomic import check_output, check_overlap, write_errors
 from kgbuild.console import err, shown
 from kgbuild.errors import UserError
 from kgbuild.manifest import read_manifest, write_manifest
@@ -242,7 +242,8 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
         )
     output_dir = config.output_dir
     _check_run_folder(config, enabled, force=force)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    with write_errors(output_dir):  # a read-only or full disk: one line before anything is loaded
+        output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     inputs = data_inputs(config)
     lineage_block = data_lineage(config)

@@ -6,7 +6,6 @@ Billing is counted by the loopback server, not by the client under test."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -134,42 +133,8 @@ def test_a_signal_during_a_batch_download_lets_it_finish_and_keeps_its_rows(tmp_
 # -- 3: a full disk ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 2 MB filesystem (tmpfs): writes past it fail with ENOSPC, as on a full disk."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
-        pytest.skip("this machine does not allow mounting a tmpfs")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Fill the disk to the last byte; the file is what the user deletes to free space."""
-    filler = disk / "filler.bin"
-    with open(filler, "wb", buffering=0) as fh:
-        chunk = b"\0" * 4096
-        while True:
-            try:
-                fh.write(chunk)
-            except OSError:
-                break
-        for size in (512, 64, 1):  # the last partial block too
-            while True:
-                try:
-                    fh.write(b"\0" * size)
-                except OSError:
-                    break
-    return filler
-
-
 def test_a_full_disk_stops_sending_keeps_what_was_received_and_the_rerun_pays_nothing_twice(
-    tmp_path, fake, small_disk
+    tmp_path, fake, small_disk, fill_disk
 ):
     kg = write_kg(tmp_path / "kg", n_extra=60)
     out = small_disk / "defs"
@@ -177,7 +142,7 @@ def test_a_full_disk_stops_sending_keeps_what_was_received_and_the_rerun_pays_no
 
     def on_answer(paid: int) -> None:
         if paid == 10 and not filled.is_set():
-            fill(small_disk)  # the disk fills up while requests are in flight
+            fill_disk(small_disk)  # the disk fills up while requests are in flight
             filled.set()
 
     server = fake(plan=lambda call: Action(delay_s=0.05), on_answer=on_answer)
@@ -204,9 +169,9 @@ def test_a_full_disk_stops_sending_keeps_what_was_received_and_the_rerun_pays_no
     assert len(server.paid) == 64 and max(server.paid.values()) == 1
 
 
-def test_a_disk_without_room_for_a_run_is_refused_before_anything_is_sent(kg, tmp_path, fake, small_disk):
+def test_a_disk_without_room_for_a_run_is_refused_before_anything_is_sent(kg, tmp_path, fake, small_disk, fill_disk):
     server = fake()
-    fill(small_disk)
+    fill_disk(small_disk)
     with pytest.raises(UserError, match="MB free on the disk of --out"):
         DefinitionGenerator(kg, small_disk / "defs", fast_config(server))
     assert not server.received

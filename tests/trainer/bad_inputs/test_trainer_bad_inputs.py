@@ -398,3 +398,39 @@ def test_evaluate_checks_its_mention_files_before_scoring_any_model(linking_work
     result = CliRunner().invoke(trainer_app, args)
     assert result.exit_code == 1 and "no mention and gold_ids columns" in result.output, result.output
     assert "scoring" not in result.output  # no model was loaded or scored first
+
+
+# -- 12: a full disk, a read-only folder --------------------------------------------------------------------------
+
+
+def test_an_index_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, minilm, small_disk, fill_disk):
+    from test_linking import write_kg
+
+    kg = write_kg(tmp_path / "kg")
+    fill_disk(small_disk)
+    result = CliRunner().invoke(
+        trainer_app, ["index", "--model", str(minilm), "--kg", str(kg), "--out", str(small_disk / "idx")]
+    )
+    assert result.exit_code == 1 and "cannot write the output (No space left on device)" in result.output, (
+        result.output
+    )
+    assert "Traceback" not in result.output and not (small_disk / "idx").exists()
+
+
+def test_a_run_folder_on_a_read_only_disk_is_one_line(workspace: Path, read_only_disk: Path):
+    (workspace / "run.toml").write_text(
+        run_toml().replace('output_dir = "run"', f'output_dir = "{read_only_disk}/run"')
+    )
+    result = invoke("trainer", "run-all --config run.toml")
+    assert result.exit_code == 1 and "Read-only file system" in result.output, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+
+
+def test_publish_staging_on_a_full_disk_is_one_line(sample_kg, small_disk, fill_disk):
+    from kgbuild.cli import app
+
+    fill_disk(small_disk)
+    args = ["publish", str(sample_kg), "--repo-id", "me/kg", "--dry-run", "--stage-dir", str(small_disk / "st")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "No space left on device" in result.output, result.output
+    assert "internal error" not in result.output and not (small_disk / "st").exists()
