@@ -113,6 +113,7 @@ def drops(models: dict[str, Model], order: list[str]) -> dict[str, list[str]]:
 # The seed tables (sql/seeds/<name>.csv) with their column types: small hand-kept tables the SQL joins.
 SEEDS = {
     "relation_phrases": {"relation": "VARCHAR", "role": "VARCHAR", "phrase": "VARCHAR", "inverse": "VARCHAR"},
+    "code_namespaces": {"prefix": "VARCHAR", "sab": "VARCHAR", "whole_id": "BOOLEAN"},
 }
 
 

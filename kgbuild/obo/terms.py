@@ -97,6 +97,9 @@ def read_terms(doc: OboDocument) -> tuple[list[Term], dict[str, RelationType]]:
             None,
             line=stanza.line,
         )
+        own_cui = _UMLS_XREF.match(term_id)  # an id that is a CUI links to UMLS as an xref to it would
+        if own_cui:
+            term.umls_cuis.append(own_cui.group(1).upper())
         obsolete = stanza.first("is_obsolete")
         term.obsolete = bool(obsolete) and obsolete.value.strip().lower() in _TRUE
         definition = stanza.first("def")
