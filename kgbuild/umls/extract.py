@@ -21,6 +21,7 @@ from kgbuild.umls.checks import check_filters, check_present
 from kgbuild.umls.discover import RrfFile, discover, is_empty, read_mrfiles, resolve_meta
 from kgbuild.umls.layout import FILES
 from kgbuild.umls.register import register_raw, translate_error
+from kgbuild.umls.release_zip import ZipMeta
 
 # What extract makes, from sql/umls/ (each file says how it is materialised and what it reads; kgbuild/sqlrun.py
 # orders and drops): int_atom_counts first, so an option that keeps nothing is named before the long steps, then the
@@ -134,7 +135,8 @@ def extract_umls(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     meta = resolve_meta(Path(meta_dir))
-    inputs = {"--umls": meta}  # the META folder read, not the release folder that may hold it beside the output
+    # the META folder read, not the release folder that may hold it beside the output (a zip is read whole)
+    inputs = {"--umls": meta.zip_path if isinstance(meta, ZipMeta) else meta}
     check_output(out, force=force, inputs=inputs)
     check_memory_limit(opts.memory_limit)
     files = discover(meta)
@@ -156,6 +158,8 @@ def extract_umls(
             preserve_insertion_order=False,
         )
         try:
+            if isinstance(meta, ZipMeta):
+                con.register_filesystem(meta.filesystem())
             for name in FILES:
                 register_raw(con, name, files.get(name))
             register_params(con, opts)
