@@ -1,4 +1,5 @@
-"""The `codes` table of an OBO KG: each term's own id, and the codes its xref lines give in other vocabularies."""
+"""Ids read as codes: an OBO xref or a term's own id (or a dictionary's id) → (source name, code), the staging of
+the `codes` table (sql/terms/codes.sql)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import csv
 import re
 from functools import cache
 
-from kgbuild.obo.terms import Term, prefix
+from kgbuild.obo.terms import prefix
 from kgbuild.resources import sql_dir
 
 # An xref's prefix, upper-cased -> the UMLS source name (SAB) of its vocabulary, so that a code reads the same in an
@@ -27,6 +28,9 @@ def namespaces() -> dict[str, tuple[str, bool]]:
 _EDITION = re.compile(r"_\d{4}_\d{2}_\d{2}$")
 _PREFIX = re.compile(r"[A-Za-z][\w.-]*")
 _CUI = re.compile(r"C\d{7}")
+# A dictionary's bare ids that read as codes: a CUI, else a MeSH descriptor or supplementary record id (6 or 9 digits;
+# the NCBI-disease and BC5CDR gold ids and BioSyn's dictionaries write them so).
+_BARE = ((re.compile(r"C\d{7}"), "UMLS"), (re.compile(r"[CDM]\d{6}|[CDM]\d{9}"), "MSH"))
 
 
 def xref_code(xref: str) -> tuple[str, str] | None:
@@ -50,23 +54,6 @@ def id_code(term_id: str) -> tuple[str, str]:
     return code or (prefix(term_id), term_id)
 
 
-def code_rows(terms: list[Term]) -> tuple[dict[str, list[str]], int]:
-    """The codes table's columns, sorted by (cui, sab, code), and the number of xrefs that are not codes. A term's
-    own id comes first, so an xref repeating it does not make a second row."""
-    rows: dict[tuple[str, str, str], str] = {}
-    skipped = 0
-    for term in terms:
-        rows.setdefault((term.id, *id_code(term.id)), "term")
-        for xref in term.xrefs:
-            code = xref_code(xref)
-            if code is None:
-                skipped += 1
-                continue
-            rows.setdefault((term.id, *code), "xref")
-    keys = sorted(rows)
-    return {
-        "cui": [k[0] for k in keys],
-        "sab": [k[1] for k in keys],
-        "code": [k[2] for k in keys],
-        "source": [rows[k] for k in keys],
-    }, skipped
+def bare_code(term_id: str) -> tuple[str, str] | None:
+    """(sab, code) of an id written without a prefix that looks like a code (C0011849, D003920); else None."""
+    return next(((sab, term_id) for pattern, sab in _BARE if pattern.fullmatch(term_id)), None)

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kgbuild import sqlrun
+from kgbuild import params, sqlrun
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.console import err
 from kgbuild.contracts import check_tables_or_raise
@@ -62,15 +62,10 @@ class ExtractOptions:
 
 
 def register_params(con: duckdb.DuckDBPyConnection, opts: ExtractOptions) -> None:
-    con.execute("CREATE TABLE param_langs (lang VARCHAR, position INTEGER)")
-    for i, lang in enumerate(opts.langs):
-        con.execute("INSERT INTO param_langs VALUES (?, ?)", [lang, i])
-    con.execute("CREATE TABLE param_sabs (sab VARCHAR)")
-    for s in opts.sabs:
-        con.execute("INSERT INTO param_sabs VALUES (?)", [s])
-    con.execute("CREATE TABLE param_exclude_sabs (sab VARCHAR)")
-    for s in opts.exclude_sabs:
-        con.execute("INSERT INTO param_exclude_sabs VALUES (?)", [s])
+    langs = [(lang, i) for i, lang in enumerate(opts.langs)]
+    params.register(con, "langs", {"lang": "VARCHAR", "position": "INTEGER"}, langs)
+    params.register(con, "sabs", {"sab": "VARCHAR"}, [(s,) for s in opts.sabs])
+    params.register(con, "exclude_sabs", {"sab": "VARCHAR"}, [(s,) for s in opts.exclude_sabs])
     con.execute(
         "CREATE TABLE run_params AS SELECT ?::BOOLEAN AS keep_suppressed, ?::INTEGER AS max_srl, "
         "?::BOOLEAN AS has_sab_filter",

@@ -944,7 +944,7 @@ CASES = [
         130,
         r"^interrupted$",
         previous="kg",
-        patch=interrupt_at("kgbuild.obo.extract.check_tables_or_raise"),
+        patch=interrupt_at("kgbuild.sources.extract.check_tables_or_raise"),
     ),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kgbuild.obo.codes import xref_code
+from kgbuild.sources.codes import xref_code
 
 
 @pytest.mark.parametrize(
