@@ -39,6 +39,12 @@ def extract(
         "--merge-on",
         help="Namespaces whose shared codes make terms of different inputs one concept, e.g. UMLS,MSH.",
     ),
+    on_conflict: str = typer.Option(
+        "keep-apart",
+        "--on-conflict",
+        help="A term that would join two concepts of one input: keep-apart (counted, listed in manifest.json) or "
+        "fail.",
+    ),
     lang: list[str] = typer.Option(
         ["ENG"], "--lang", help="Languages to keep (MRCONSO.LAT); the first one gives preferred names."
     ),
@@ -77,7 +83,9 @@ def extract(
         inputs = [("--obo", path, {}) for path in obo] + [
             ("--vocab", path, shape) for path, shape in zip(vocab, _shapes(vocab, layout, columns), strict=True)
         ]
-        manifest = extract_sources(inputs, out, merge_on=merge_on, force=force)
+        if on_conflict not in ("keep-apart", "fail"):
+            raise UserError(f"--on-conflict {on_conflict!r}", fix="write --on-conflict keep-apart or fail")
+        manifest = extract_sources(inputs, out, merge_on=merge_on, on_conflict=on_conflict, force=force)
         merge = manifest.get("merge")
         if merge:
             out_console.print(

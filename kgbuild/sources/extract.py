@@ -83,7 +83,7 @@ def _ontology(blocks: list[dict[str, Any]]) -> dict[str, Any]:
         return blocks[0]
     return {
         "name": " + ".join(str(b.get("name")) for b in blocks),
-        "version": "; ".join(f"{b.get('name')} {b.get('version')}" for b in blocks),
+        "version": "; ".join(f"{b.get('name')} {b['version']}" for b in blocks if b.get("version")) or None,
         "format_version": None,
         "licence": most_restrictive([b.get("licence") for b in blocks]),
     }
@@ -94,10 +94,12 @@ def extract_sources(
     out: str | Path,
     *,
     merge_on: list[str] | None = None,
+    on_conflict: str = "keep-apart",
     force: bool = False,
 ) -> dict[str, Any]:
     """Read each (option, path, options) input, in order, and write the KG tables into `out` atomically; return the
-    manifest. `merge_on` names the namespaces whose shared codes make terms of different inputs one concept."""
+    manifest. `merge_on` names the namespaces whose shared codes make terms of different inputs one concept; a
+    conflict is kept apart and counted, or with `on_conflict="fail"` refused (nothing is written)."""
     started = time.perf_counter()
     out = Path(out)
     paths = [Path(path) for _, path, _ in inputs]
@@ -124,6 +126,13 @@ def extract_sources(
                 if name == "int_term_concepts":
                     terms, concepts, conflicts = con.execute(_MERGE_PROBE).fetchone()
                     merged.update(terms_merged=terms, into_concepts=concepts, conflicts=conflicts or [])
+                    if conflicts and on_conflict == "fail":
+                        raise UserError(
+                            f"{len(conflicts):,} terms are in merge conflicts (a term that would join two concepts "
+                            f"of one input), e.g. {', '.join(conflicts[:3])}",
+                            fix="drop --on-conflict fail to keep them apart (they are listed in manifest.json), or "
+                            "merge on fewer namespaces",
+                        )
 
             counts = sqlrun.run(con, "terms", TABLES, tmp, after=after)
             languages = con.execute(_LANGUAGES, {"names": str(tmp / "names.parquet")}).fetchall()

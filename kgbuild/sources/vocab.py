@@ -233,7 +233,8 @@ class VocabSource:
         records = _biosyn(path) if shape.format == "biosyn" else _records(path, shape)
         spec = {"id": Column(("id",)), "name": Column(("name",)), "synonyms": Column(("synonyms",))}
         spec = spec if shape.format == "biosyn" else shape.columns
-        sab = re.sub(r"\W+", "_", path.name.split(".")[0]).upper()
+        stem = path.name.split(".")[0]  # the dictionary's name: the same for medic.tsv and medic.parquet
+        sab = re.sub(r"\W+", "_", stem).upper()
         staged = Staged(source)
         chosen: dict[str, str] | None = None
         seen: dict[str, int] = {}
@@ -285,14 +286,14 @@ class VocabSource:
                 path=path,
                 fix="check the layout (--layout) or the column map (--columns)",
             )
-        staged.add("stg_terms__sources", sab=sab, name=path.name, version=None)
+        staged.add("stg_terms__sources", sab=sab, name=stem, version=None)
         staged.manifest = {
             "kind": self.kind,
             "path": str(path),
             "bytes": path.stat().st_size,
             "rows": len(seen),
             "layout": layout or {"columns": columns},
-            "vocabulary": {"name": path.name, "version": None, "format_version": None, "licence": None},
+            "vocabulary": {"name": stem, "version": None, "format_version": None, "licence": None},
             "dropped": dropped,
         }
         return staged

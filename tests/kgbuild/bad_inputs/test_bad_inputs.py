@@ -153,6 +153,13 @@ def gzip_to(source: str, target: str, cut: int = 0) -> Callable[[Path], None]:
     return run
 
 
+def write(name: str, data: bytes) -> Callable[[Path], None]:
+    def run(w: Path) -> None:
+        (w / name).write_bytes(data)
+
+    return run
+
+
 def split(name: str, lines: int, drop: tuple[str, ...] = (), keep_whole: bool = False) -> Callable[[Path], None]:
     """Split META/name into .aa, .ab, … parts of `lines` lines (as `split -l` does), then drop some parts."""
 
@@ -676,6 +683,38 @@ CASES = [
         r"hp\.obo\.gz: the gzip file is truncated or corrupt",
         previous="kg",
         setup=gzip_to("hp.obo", "hp.obo.gz", cut=300),
+    ),
+    Case(
+        "vocab-layout-missing-column",
+        "extract --vocab {W}/medic.tsv --layout ctd --out {OUT} --force",
+        1,
+        r"medic\.tsv:3: no DiseaseID or ChemicalID column for the id",
+        previous="kg",
+        setup=write("medic.tsv", b"# Fields:\n# DiseaseName\tSynonyms\nDiabetes Mellitus\tDM\n"),
+    ),
+    Case(
+        "merge-on-unknown-namespace",
+        "extract --obo {OBO} --vocab {W}/kb.jsonl --layout scispacy --merge-on UMLS,FOO --out {OUT} --force",
+        1,
+        r"--merge-on FOO: unknown namespace — name one of ",
+        previous="kg",
+        setup=write("kb.jsonl", b'{"concept_id": "C0025958", "canonical_name": "Microcephalus"}\n'),
+    ),
+    Case(
+        "merge-conflict-refused",
+        "extract --obo {OBO} --vocab {W}/kb.jsonl --layout scispacy --merge-on UMLS --on-conflict fail "
+        "--out {OUT} --force",
+        1,
+        r"3 terms are in merge conflicts .*e\.g\. HP:0000252, MONDO:0001149, C0025958",
+        previous="kg",
+        setup=write("kb.jsonl", b'{"concept_id": "C0025958", "canonical_name": "Microcephalus"}\n'),
+    ),
+    Case(
+        "merge-conflict-counted",
+        "extract --obo {OBO} --vocab {W}/kb.jsonl --layout scispacy --merge-on UMLS --out {OUT}",
+        0,
+        r"^merged on UMLS: 0 terms joined 0 concepts",
+        setup=write("kb.jsonl", b'{"concept_id": "C0025958", "canonical_name": "Microcephalus"}\n'),
     ),
     Case("obo-is-a-folder", "extract --obo {META} --out {OUT}", 1, r"--obo is a folder, not an OBO file"),
     Case("obo-missing", "extract --obo {W}/nope.obo --out {OUT}", 1, r"nope\.obo: OBO file not found"),
