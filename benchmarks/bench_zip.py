@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import zipfile
 from pathlib import Path
 
+from synth_meta import ensure
 from timing import run_timed
 
 from kgbuild.tables import differences
@@ -60,10 +60,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     work = args.work or Path(tempfile.gettempdir()) / f"kgbuild-bench-{args.scale}"
-    meta = work / "META"
-    if not (meta / "MRCONSO.RRF").exists():
-        print(f"generating a synthetic META at scale {args.scale} in {meta} ...", flush=True)
-        subprocess.run([PY, str(HERE / "synth_meta.py"), str(meta), "--scale", str(args.scale)], check=True)
+    meta = ensure(work / "META", args.scale)
     release = work / "umls-2099AA-metathesaurus-full.zip"
     if not release.exists():
         print(f"zipping {meta} into {release} ...", flush=True)
