@@ -90,8 +90,8 @@ def extract(
         if merge:
             out_console.print(
                 f"merged on {', '.join(merge['on']) or 'nothing'}: {merge['terms_merged']:,} terms joined "
-                f"{merge['into_concepts']:,} concepts of earlier inputs; {merge['n_conflicts']:,} terms in conflicts "
-                "(left apart, listed in manifest.json)"
+                f"{merge['into_concepts']:,} concepts of earlier inputs; {merge['n_conflicts']:,} conflicts "
+                f"({merge['terms_in_conflicts']:,} terms, left apart, listed in manifest.json)"
             )
     tables = ", ".join(f"{k} {v:,}" for k, v in manifest["tables"].items())
     out_console.print(f"wrote {out}: {tables} ({manifest['timings_s'].get('total', 0):.1f} s)", style="green")

@@ -67,7 +67,8 @@ def describe(folder: Path) -> list[tuple[str, str]]:
             (
                 "merge",
                 f"on {', '.join(merge.get('on') or []) or 'nothing'}: {merge.get('terms_merged', 0):,} terms joined "
-                f"{merge.get('into_concepts', 0):,} concepts; {merge.get('n_conflicts', 0):,} terms in conflicts",
+                f"{merge.get('into_concepts', 0):,} concepts; {merge.get('n_conflicts', 0):,} conflicts "
+                f"({merge.get('terms_in_conflicts', 0):,} terms)",
             )
         )
     if "langs" in params:

@@ -37,8 +37,15 @@ _MERGE_PROBE = """
     SELECT
         count(*) FILTER (WHERE cui <> term_id),
         count(DISTINCT cui) FILTER (WHERE cui <> term_id),
-        list(term_id ORDER BY source, term_id) FILTER (WHERE conflict),
+        count(*) FILTER (WHERE conflict),
     FROM int_term_concepts
+"""
+# each conflict: the terms of one linked group that holds two terms of one input, in input order
+_CONFLICTS = """
+    SELECT list(terms ORDER BY first) FROM (
+        SELECT list(term_id ORDER BY source, term_id) AS terms, min((source, term_id)) AS first
+        FROM int_term_concepts WHERE conflict GROUP BY linked_to
+    )
 """
 _LANGUAGES = """
     SELECT lang, count(*), count(DISTINCT cui), min(file_row_number) AS first
@@ -124,12 +131,18 @@ def extract_sources(
 
             def after(name: str) -> None:
                 if name == "int_term_concepts":
-                    terms, concepts, conflicts = con.execute(_MERGE_PROBE).fetchone()
-                    merged.update(terms_merged=terms, into_concepts=concepts, conflicts=conflicts or [])
+                    terms, concepts, in_conflicts = con.execute(_MERGE_PROBE).fetchone()
+                    conflicts = con.execute(_CONFLICTS).fetchone()[0] or []
+                    merged.update(
+                        terms_merged=terms,
+                        into_concepts=concepts,
+                        terms_in_conflicts=in_conflicts,
+                        conflicts=conflicts,
+                    )
                     if conflicts and on_conflict == "fail":
                         raise UserError(
-                            f"{len(conflicts):,} terms are in merge conflicts (a term that would join two concepts "
-                            f"of one input), e.g. {', '.join(conflicts[:3])}",
+                            f"{len(conflicts):,} merge conflicts (linked terms of which two are in one input, "
+                            f"{in_conflicts:,} terms), e.g. {', '.join(conflicts[0])}",
                             fix="drop --on-conflict fail to keep them apart (they are listed in manifest.json), or "
                             "merge on fewer namespaces",
                         )

@@ -46,5 +46,6 @@ select
     t.term_id,
     case when g.n_terms = g.n_sources then g.anchor else t.term_id end as cui,
     g.n_terms > g.n_sources as conflict,
+    g.anchor as linked_to,  -- the group's first term, whether merged or in conflict (for the manifest)
 from stg_terms__terms as t
 left join groups as g on g.source = t.source and g.term_id = t.term_id

@@ -705,7 +705,7 @@ CASES = [
         "extract --obo {OBO} --vocab {W}/kb.jsonl --layout scispacy --merge-on UMLS --on-conflict fail "
         "--out {OUT} --force",
         1,
-        r"3 terms are in merge conflicts .*e\.g\. HP:0000252, MONDO:0001149, C0025958",
+        r"1 merge conflicts .*e\.g\. HP:0000252, MONDO:0001149, C0025958",
         previous="kg",
         setup=write("kb.jsonl", b'{"concept_id": "C0025958", "canonical_name": "Microcephalus"}\n'),
     ),

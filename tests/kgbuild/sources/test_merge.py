@@ -57,8 +57,13 @@ def test_merged_on_shared_cuis(inputs, tmp_path):
     assert {"HP:0000252", "MONDO:0001149", "C0025958"} <= set(concepts)
     merge = manifest["merge"]
     assert merge["on"] == ["UMLS"]
-    assert (merge["terms_merged"], merge["into_concepts"], merge["n_conflicts"]) == (1, 1, 3)
-    assert merge["conflicts"] == ["HP:0000252", "MONDO:0001149", "C0025958"]
+    assert (merge["terms_merged"], merge["into_concepts"], merge["n_conflicts"], merge["terms_in_conflicts"]) == (
+        1,
+        1,
+        1,
+        3,
+    )
+    assert merge["conflicts"] == [["HP:0000252", "MONDO:0001149", "C0025958"]]
     assert rows(kg / "sources.parquet", "SELECT sab, name FROM t ORDER BY sab") == [
         ("HP", "hp"),
         ("MONDO", None),
@@ -92,7 +97,7 @@ def test_licence_of_a_merged_kg_is_the_most_restrictive(inputs, tmp_path):
     ("merge_on", "on_conflict", "message"),
     [
         (["UMLS,FOO"], "keep-apart", r"--merge-on FOO: unknown namespace"),
-        (["UMLS"], "fail", r"3 terms are in merge conflicts .* e\.g\. HP:0000252, MONDO:0001149, C0025958"),
+        (["UMLS"], "fail", r"1 merge conflicts \(.*, 3 terms\), e\.g\. HP:0000252, MONDO:0001149, C0025958"),
     ],
 )
 def test_refused_merges_write_nothing(inputs, tmp_path, merge_on, on_conflict, message):
@@ -115,5 +120,5 @@ def test_info_lists_the_inputs_and_the_merge(inputs, tmp_path):
     assert shown["licence"] == "none declared"
     assert shown["input 1"] == f"obo {MINI}: hp (mini/releases/2026-01-01), licence {CC_BY}"
     assert shown["input 2"] == f"vocab {tmp_path / 'umls_kb.jsonl'}: umls_kb, licence none declared"
-    assert shown["merge"] == "on UMLS: 1 terms joined 1 concepts; 3 terms in conflicts"
+    assert shown["merge"] == "on UMLS: 1 terms joined 1 concepts; 1 conflicts (3 terms)"
     assert shown["sources"] == "HP, MONDO, UBERON, UMLS_KB"
