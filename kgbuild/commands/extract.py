@@ -117,6 +117,9 @@ def _shapes(vocab: list[Path], layout: list[str], columns: list[str]) -> list[di
 
 
 def register(app: typer.Typer) -> None:
-    app.command(epilog="Example: kgbuild extract --umls 2025AA/META --out kg/ --lang ENG --exclude-sab SNOMEDCT_US")(
-        extract
-    )
+    app.command(
+        epilog="Examples: kgbuild extract --umls 2025AA/META --out kg/ --lang ENG --exclude-sab SNOMEDCT_US · "
+        "kgbuild extract --umls umls-2025AA-metathesaurus-full.zip --out kg/ · "
+        "kgbuild extract --obo doid.obo.gz --obo hp.obo --vocab CTD_diseases.tsv.gz --layout ctd --merge-on UMLS,MSH "
+        "--out kg/"
+    )(extract)
