@@ -66,10 +66,11 @@ def register_params(con: duckdb.DuckDBPyConnection, opts: ExtractOptions) -> Non
     params.register(con, "langs", {"lang": "VARCHAR", "position": "INTEGER"}, langs)
     params.register(con, "sabs", {"sab": "VARCHAR"}, [(s,) for s in opts.sabs])
     params.register(con, "exclude_sabs", {"sab": "VARCHAR"}, [(s,) for s in opts.exclude_sabs])
-    con.execute(
-        "CREATE TABLE run_params AS SELECT ?::BOOLEAN AS keep_suppressed, ?::INTEGER AS max_srl, "
-        "?::BOOLEAN AS has_sab_filter",
-        [opts.keep_suppressed, opts.max_srl, bool(opts.sabs)],
+    params.register(
+        con,
+        "run",
+        {"keep_suppressed": "BOOLEAN", "max_srl": "INTEGER", "has_sab_filter": "BOOLEAN"},
+        [(opts.keep_suppressed, opts.max_srl, bool(opts.sabs))],
     )
 
 
