@@ -42,7 +42,9 @@ def xref_code(xref: str) -> tuple[str, str] | None:
     if sab == "UMLS":
         local = local.upper()
         return (sab, local) if _CUI.fullmatch(local) else None
-    return sab, xref if whole_id else local
+    if whole_id:  # the whole id; CTD writes DO's ids inside its own prefix (DO:DOID:9352)
+        return sab, local if ":" in local else xref
+    return sab, local
 
 
 def id_code(term_id: str) -> tuple[str, str]:

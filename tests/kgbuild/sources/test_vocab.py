@@ -75,9 +75,9 @@ def test_ctd_layout(ctd_kg):
         ("MESH:D003924", "Diabetes Mellitus, Noninsulin-Dependent", "MEDIC", "EXACT", False),
         ("MESH:D003924", "NIDDM", "MEDIC", "EXACT", False),
     ]
-    # ids and alternative ids that are codes become codes (the DO: prefix of CTD is not a code namespace: its own)
+    # ids and alternative ids that are codes become codes (CTD writes DO's ids inside its DO: prefix)
     assert rows(ctd_kg / "codes.parquet", "SELECT * FROM t WHERE cui = 'MESH:D003924'") == [
-        ("MESH:D003924", "DO", "DOID:9352", "xref"),
+        ("MESH:D003924", "DOID", "DOID:9352", "xref"),
         ("MESH:D003924", "MSH", "D003924", "term"),
         ("MESH:D003924", "OMIM", "125853", "xref"),
     ]
