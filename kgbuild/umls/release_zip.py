@@ -89,14 +89,17 @@ class ZipMeta:
         return f"{self.zip_path}!{self.folder}" if self.folder else str(self.zip_path)
 
 
-_CACHE: dict[Path, dict[str, zipfile.ZipInfo]] = {}
+_CACHE: dict[tuple, dict[str, zipfile.ZipInfo]] = {}
 
 
 def _infos(zip_path: Path) -> dict[str, zipfile.ZipInfo]:
-    if zip_path not in _CACHE:
+    """The zip's directory, read once per file version (a zip rewritten in place is read again)."""
+    st = Path(zip_path).stat()
+    key = (Path(zip_path), st.st_mtime_ns, st.st_size)
+    if key not in _CACHE:
         with zipfile.ZipFile(zip_path) as zf:
-            _CACHE[zip_path] = {i.filename: i for i in zf.infolist()}
-    return _CACHE[zip_path]
+            _CACHE[key] = {i.filename: i for i in zf.infolist()}
+    return _CACHE[key]
 
 
 def _info(zip_path: Path, member: str) -> zipfile.ZipInfo:
