@@ -130,10 +130,16 @@ def open_release(path: Path) -> ZipMeta:
     )
     if not folders:
         shown = ", ".join(sorted(infos)[:5]) or "nothing"
+        nested = any(name.endswith(".nlm") for name in infos)  # the Full Release: zips of split parts inside
         raise UserError(
             f"no META/MRCONSO.RRF in the zip (it holds {shown}{' …' if len(infos) > 5 else ''})",
             path=path,
-            fix="give the Metathesaurus release zip (umls-<release>-metathesaurus-full.zip) or its META folder",
+            fix=(
+                "this is the Full Release, whose .nlm members are zips themselves: give the Metathesaurus Full "
+                "Subset (umls-<release>-metathesaurus-full.zip), or unzip every .nlm into one META folder"
+                if nested
+                else "give the Metathesaurus release zip (umls-<release>-metathesaurus-full.zip) or its META folder"
+            ),
         )
     if unsupported:
         raise UserError(

@@ -85,3 +85,9 @@ def test_zip_without_meta_is_refused(tmp_path):
     with pytest.raises(UserError, match=r"no META/MRCONSO\.RRF in the zip \(it holds 2099AA/README\.txt"):
         extract_umls(release, tmp_path / "kg", progress=False)
     assert not (tmp_path / "kg").exists()
+
+
+def test_full_release_zip_says_which_download_to_give(tmp_path):
+    release = make_zip(tmp_path / "umls-2099AA-full.zip", {"2099AA-full/2099aa-1-meta.nlm": b"PK..."})
+    with pytest.raises(UserError, match=r"this is the Full Release, whose \.nlm members are zips themselves"):
+        extract_umls(release, tmp_path / "kg", progress=False)
