@@ -167,3 +167,17 @@ def test_bad_dictionaries(tmp_path, name, text, shape, message):
     with pytest.raises(UserError, match=message):
         _extract(tmp_path, name, **shape)
     assert not list(tmp_path.glob("kg-*"))
+
+
+def test_layouts_and_column_maps_pair_with_vocab_files_in_order():
+    from kgbuild.commands.extract import _shapes
+
+    files = [Path("a.tsv"), Path("b.jsonl"), Path("c.csv")]
+    assert _shapes(files, ["ctd"], []) == [{"layout": "ctd", "columns": None}] * 3
+    assert _shapes(files, ["ctd", "columns", "scispacy"], ["id=x,name=y"]) == [
+        {"layout": "ctd"},
+        {"layout": None, "columns": "id=x,name=y"},
+        {"layout": "scispacy"},
+    ]
+    with pytest.raises(UserError, match=r"3 --vocab with 2 --layout and 1 --columns: which goes with which"):
+        _shapes(files, ["ctd", "scispacy"], ["id=x,name=y"])
