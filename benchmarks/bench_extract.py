@@ -11,11 +11,11 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from synth_meta import ensure
 from timing import run_timed
 
 HERE = Path(__file__).resolve().parent
@@ -67,10 +67,7 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="5GB", help="passed to kgbuild extract (its default too)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.gettempdir()) / f"kgbuild-bench-{args.scale}"
-    meta = work / "META"
-    if not (meta / "MRREL.RRF").exists():
-        print(f"generating a synthetic META at scale {args.scale} in {meta} ...", flush=True)
-        subprocess.run([PY, str(HERE / "synth_meta.py"), str(meta), "--scale", str(args.scale)], check=True)
+    meta = ensure(work / "META", args.scale)
     size_gb = sum(p.stat().st_size for p in meta.iterdir()) / 1e9
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
     results = {}

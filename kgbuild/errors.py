@@ -24,3 +24,8 @@ class UserError(Exception):
         if fix:
             text += f" — {fix}"
         super().__init__(text)
+
+
+def gzip_error(path: str | Path, exc: Exception, *, fix: str = "copy or download this file again") -> UserError:
+    """A gzip stream that ends early or holds bad data (every reader of .gz input says it the same way)."""
+    return UserError(f"the gzip file is truncated or corrupt ({exc})", path=path, fix=fix)

@@ -47,21 +47,29 @@ class Model:
         return f"sql/{self.folder}/{self.name}.sql"
 
 
+# The marts a folder runs from another folder's files: every source of terms (OBO, dictionaries) makes concepts and
+# sources with the very SQL that makes them from a UMLS release; what they read (names, int_source_versions, ...) is
+# the borrowing folder's own model of that name.
+BORROWS: dict[str, dict[str, tuple[str, ...]]] = {"terms": {"umls": ("concepts", "sources")}}
+
+
 @cache
 def load_models(folder: str) -> dict[str, Model]:
-    """The models of sql/<folder>/ by name; a file without its `materialized` line is a bug of the package."""
-    texts = {
-        p.stem: p.read_text(encoding="utf-8") for p in sorted((sql_dir() / folder).glob("*.sql")) if p.stem[0] != "_"
-    }
+    """The models of sql/<folder>/ (and those it borrows) by name; a file without its `materialized` line is a bug
+    of the package."""
+    files = {p.stem: (p, folder) for p in sorted((sql_dir() / folder).glob("*.sql")) if p.stem[0] != "_"}
+    for other, names in BORROWS.get(folder, {}).items():
+        files |= {name: (sql_dir() / other / f"{name}.sql", other) for name in names}
     models = {}
-    for name, text in texts.items():
+    for name, (path, home) in files.items():
+        text = path.read_text(encoding="utf-8")
         header = _HEADER.match(text.split("\n", 1)[0])
         if header is None or header[1] not in KINDS:
-            raise ValueError(f"sql/{folder}/{name}.sql: the first line must be `-- materialized: view|table|mart`")
+            raise ValueError(f"sql/{home}/{name}.sql: the first line must be `-- materialized: view|table|mart`")
         code = _STRING.sub("''", _COMMENT.sub("", text))
         ctes = {m.lower() for m in _CTE.findall(code)}
         words = {w.lower() for w in _WORD.findall(code)} - ctes - {name}
-        models[name] = Model(name, header[1], text, frozenset(words & texts.keys()), folder)
+        models[name] = Model(name, header[1], text, frozenset(words & files.keys()), home)
     return models
 
 
@@ -113,6 +121,7 @@ def drops(models: dict[str, Model], order: list[str]) -> dict[str, list[str]]:
 # The seed tables (sql/seeds/<name>.csv) with their column types: small hand-kept tables the SQL joins.
 SEEDS = {
     "relation_phrases": {"relation": "VARCHAR", "role": "VARCHAR", "phrase": "VARCHAR", "inverse": "VARCHAR"},
+    "code_namespaces": {"prefix": "VARCHAR", "sab": "VARCHAR", "whole_id": "BOOLEAN"},
 }
 
 

@@ -14,9 +14,37 @@ from kgbuild.errors import UserError
 def extract(
     out: Path = typer.Option(..., "--out", help="Folder to write the KG tables to (replaced atomically)."),
     umls: Path | None = typer.Option(
-        None, "--umls", help="META folder of a UMLS release (plain, split or .gz RRF files)."
+        None, "--umls", help="META folder of a UMLS release (plain, split or .gz RRF files), or the NLM release zip."
     ),
-    obo: Path | None = typer.Option(None, "--obo", help="An ontology in OBO format (HPO, MONDO, DO, GO ...)."),
+    obo: list[Path] = typer.Option(
+        [], "--obo", help="An ontology in OBO format, .obo or .obo.gz (HPO, MONDO, DO, GO ...); repeatable."
+    ),
+    vocab: list[Path] = typer.Option(
+        [], "--vocab", help="A flat dictionary: TSV, CSV, JSONL or Parquet (with --layout or --columns); repeatable."
+    ),
+    layout: list[str] = typer.Option(
+        [],
+        "--layout",
+        help="The layout of the n-th --vocab: ctd, scispacy, biosyn, or columns (the next --columns map); "
+        "given once, it holds for every --vocab.",
+    ),
+    columns: list[str] = typer.Option(
+        [],
+        "--columns",
+        help="The column map of the n-th --vocab without a --layout, e.g. id=DiseaseID,name=DiseaseName,"
+        "synonyms=Synonyms:| (fields id, name, synonyms, definition, parents, xrefs, types).",
+    ),
+    merge_on: list[str] = typer.Option(
+        [],
+        "--merge-on",
+        help="Namespaces whose shared codes make terms of different inputs one concept, e.g. UMLS,MSH.",
+    ),
+    on_conflict: str = typer.Option(
+        "keep-apart",
+        "--on-conflict",
+        help="A term that would join two concepts of one input: keep-apart (counted, listed in manifest.json) or "
+        "fail.",
+    ),
     lang: list[str] = typer.Option(
         ["ENG"], "--lang", help="Languages to keep (MRCONSO.LAT); the first one gives preferred names."
     ),
@@ -32,10 +60,11 @@ def extract(
     force: bool = typer.Option(False, "--force", help="Replace an existing --out folder."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
 ) -> None:
-    """Extract a UMLS release (--umls) or an OBO ontology (--obo) into concept, name, definition, relation,
-    semantic-type and source tables, each checked against its contract."""
-    if (umls is None) == (obo is None):
-        raise UserError("give exactly one of --umls META_DIR or --obo FILE.obo")
+    """Extract a UMLS release (--umls), or ontologies (--obo) and dictionaries (--vocab), merged where they share an
+    id (--merge-on), into concept, name, code, definition, relation, semantic-type and source tables, each checked
+    against its contract."""
+    if (umls is None) == (not obo and not vocab):
+        raise UserError("give --umls META_DIR|RELEASE.zip, or one or more --obo FILE and --vocab FILE")
     if umls is not None:
         from kgbuild.umls.extract import ExtractOptions, extract_umls
 
@@ -49,14 +78,48 @@ def extract(
         )
         manifest = extract_umls(umls, out, opts, force=force, progress=progress)
     else:
-        from kgbuild.obo.extract import extract_obo
+        from kgbuild.sources.extract import extract_sources
 
-        manifest = extract_obo(obo, out, force=force)
+        inputs = [("--obo", path, {}) for path in obo] + [
+            ("--vocab", path, shape) for path, shape in zip(vocab, _shapes(vocab, layout, columns), strict=True)
+        ]
+        if on_conflict not in ("keep-apart", "fail"):
+            raise UserError(f"--on-conflict {on_conflict!r}", fix="write --on-conflict keep-apart or fail")
+        manifest = extract_sources(inputs, out, merge_on=merge_on, on_conflict=on_conflict, force=force)
+        merge = manifest.get("merge")
+        if merge:
+            out_console.print(
+                f"merged on {', '.join(merge['on']) or 'nothing'}: {merge['terms_merged']:,} terms joined "
+                f"{merge['into_concepts']:,} concepts of earlier inputs; {merge['n_conflicts']:,} conflicts "
+                f"({merge['terms_in_conflicts']:,} terms, left apart, listed in manifest.json)"
+            )
     tables = ", ".join(f"{k} {v:,}" for k, v in manifest["tables"].items())
     out_console.print(f"wrote {out}: {tables} ({manifest['timings_s'].get('total', 0):.1f} s)", style="green")
 
 
+def _shapes(vocab: list[Path], layout: list[str], columns: list[str]) -> list[dict[str, str | None]]:
+    """The layout or column map of each --vocab, in order. Typer does not say which option came after which, so: one
+    --layout (or one --columns) goes with every --vocab; otherwise give one --layout per --vocab, where `columns`
+    means the next --columns map."""
+    if len(vocab) == 1 or (not layout and len(columns) == 1) or (len(layout) == 1 and not columns):
+        return [{"layout": layout[0] if layout else None, "columns": columns[0] if columns else None}] * len(vocab)
+    if not layout and len(columns) == len(vocab):
+        return [{"layout": None, "columns": c} for c in columns]
+    maps = iter(columns)
+    if len(layout) != len(vocab) or layout.count("columns") != len(columns):
+        raise UserError(
+            f"{len(vocab)} --vocab with {len(layout)} --layout and {len(columns)} --columns: which goes with which is "
+            "ambiguous",
+            fix="give one --layout per --vocab in the same order, writing --layout columns for one that takes the "
+            "next --columns map",
+        )
+    return [{"layout": None, "columns": next(maps)} if name == "columns" else {"layout": name} for name in layout]
+
+
 def register(app: typer.Typer) -> None:
-    app.command(epilog="Example: kgbuild extract --umls 2025AA/META --out kg/ --lang ENG --exclude-sab SNOMEDCT_US")(
-        extract
-    )
+    app.command(
+        epilog="Examples: kgbuild extract --umls 2025AA/META --out kg/ --lang ENG --exclude-sab SNOMEDCT_US · "
+        "kgbuild extract --umls umls-2025AA-metathesaurus-full.zip --out kg/ · "
+        "kgbuild extract --obo doid.obo.gz --obo hp.obo --vocab CTD_diseases.tsv.gz --layout ctd --merge-on UMLS,MSH "
+        "--out kg/"
+    )(extract)

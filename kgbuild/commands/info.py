@@ -45,6 +45,32 @@ def describe(folder: Path) -> list[tuple[str, str]]:
     release = manifest.get("release")
     if release:
         lines.append(("UMLS release", release.get("name", str(release)) if isinstance(release, dict) else release))
+    ontology = manifest.get("ontology")
+    if isinstance(ontology, dict):
+        version = f" ({ontology['version']})" if ontology.get("version") else ""
+        lines.append(("ontology", f"{ontology.get('name')}{version}"))
+        lines.append(("licence", ontology.get("licence") or "none declared"))
+    inputs = manifest.get("inputs") if isinstance(manifest.get("inputs"), dict) else {}
+    for i, source in enumerate(inputs.get("sources") or [], start=1):  # extract --obo/--vocab with several inputs
+        block = source.get("ontology") or source.get("vocabulary") or {}
+        version = f" ({block['version']})" if block.get("version") else ""
+        lines.append(
+            (
+                f"input {i}",
+                f"{source.get('kind')} {source.get('path')}: {block.get('name')}{version}, "
+                f"licence {block.get('licence') or 'none declared'}",
+            )
+        )
+    merge = manifest.get("merge")
+    if isinstance(merge, dict):
+        lines.append(
+            (
+                "merge",
+                f"on {', '.join(merge.get('on') or []) or 'nothing'}: {merge.get('terms_merged', 0):,} terms joined "
+                f"{merge.get('into_concepts', 0):,} concepts; {merge.get('n_conflicts', 0):,} conflicts "
+                f"({merge.get('terms_in_conflicts', 0):,} terms)",
+            )
+        )
     if "langs" in params:
         lines.append(("languages", ", ".join(params["langs"]) or "all"))
     if params.get("sabs"):

@@ -3,10 +3,12 @@ escapes, trailing {modifiers} and ! comments. Anything it cannot read is a UserE
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kgbuild.errors import UserError
+from kgbuild.errors import UserError, gzip_error
 
 STANZA_TYPES = ("Term", "Typedef", "Instance")
 SCOPES = ("EXACT", "BROAD", "NARROW", "RELATED")
@@ -143,7 +145,7 @@ def parse_obo(path: str | Path) -> OboDocument:
     header: list[Clause] = []
     stanzas: list[Stanza] = []
     current: Stanza | None = None
-    with open(path, "rb") as fh:
+    with _open(path) as fh:
         for number, raw in enumerate(_lines(fh, path), start=1):
             text = _strip_comment(raw).strip()
             if not text:
@@ -178,10 +180,18 @@ def parse_obo(path: str | Path) -> OboDocument:
     return OboDocument(path, header, stanzas)
 
 
+def _open(path: Path):
+    """The file's bytes, gunzipped when it is gzip (by its first two bytes, whatever its name: ontologies ship as
+    .obo.gz, and a renamed one reads the same)."""
+    with open(path, "rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+
+
 def _lines(fh, path: Path):
     """Decoded lines without their line ending, each checked where it is: a decoding error or a NUL byte names its
     line and column (a decoder reading blocks would give an offset into the block). A UTF-8 BOM is dropped."""
-    for number, raw in enumerate(fh, start=1):
+    for number, raw in enumerate(_gunzipped(fh, path), start=1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:
@@ -201,6 +211,14 @@ def _lines(fh, path: Path):
                 fix="the file is corrupt or not text: download the ontology again",
             ) from None
         yield line.rstrip("\r\n")
+
+
+def _gunzipped(fh, path: Path):
+    """The lines of `fh`; a truncated or corrupt gzip stream is the user's file to download again."""
+    try:
+        yield from fh
+    except (OSError, EOFError, zlib.error) as exc:
+        raise gzip_error(path, exc, fix="download the ontology again (or give the unpacked .obo)") from None
 
 
 def _refuse_json(path: Path, line: int, text: str) -> None:

@@ -9,7 +9,6 @@ from kgbuild.errors import UserError
 from kgbuild.languages import lat_code
 from kgbuild.obo.parser import LEGACY_SYNONYM_TAGS, SCOPES, OboDocument, read_quoted, unescape
 
-_UMLS_XREF = re.compile(r"^UMLS(?:_CUI)?:(C\d{7})$", re.IGNORECASE)
 # OBO 1.4 has no language tag; ontologies that carry translations write one as a trailing modifier
 # (`{lang="es"}`, as OWL-to-OBO converters do) or keep the OWL literal's `@es` after the quoted text.
 _LANG_MODIFIER = re.compile(r'(?:^|,)\s*(?:xml:)?lang(?:uage)?\s*=\s*"?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)"?')
@@ -40,7 +39,6 @@ class Term:
     synonyms: list[Synonym] = field(default_factory=list)
     parents: list[Edge] = field(default_factory=list)  # is_a
     relationships: list[Edge] = field(default_factory=list)
-    umls_cuis: list[str] = field(default_factory=list)
     xrefs: list[str] = field(default_factory=list)  # every xref id as written, for the codes table
     obsolete: bool = False
     line: int = 0
@@ -140,9 +138,6 @@ def read_terms(doc: OboDocument) -> tuple[list[Term], dict[str, RelationType]]:
             xref = _first_token(clause.value) or ""
             if xref:
                 term.xrefs.append(xref)
-            match = _UMLS_XREF.match(xref)
-            if match:
-                term.umls_cuis.append(match.group(1).upper())
         terms[term_id] = term
     return list(terms.values()), typedefs
 

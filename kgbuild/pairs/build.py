@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from kgbuild import lineage, sqlrun
+from kgbuild import lineage, params, sqlrun
 from kgbuild.atomic import atomic_dir
 from kgbuild.contracts import check_tables_or_raise, columns, table_files, unreadable_file
 from kgbuild.engine import DEFAULT_MEMORY_LIMIT, check_memory_limit, connect, parquet_scan, runtime_error
@@ -345,9 +345,7 @@ def build_pairs(
             inputs = _register_inputs(con, kg, Path(definitions) if definitions else None, options.definitions_model)
             _check_parallel_langs(_check_names(con, options.lang, kg), options, kg)
             con.register("pair_params_arrow", options.sql_params())
-            con.sql("CREATE TABLE param_parallel_langs (lang VARCHAR)")
-            for lang in options.parallel_langs:
-                con.execute("INSERT INTO param_parallel_langs VALUES (?)", [lang])
+            params.register(con, "parallel_langs", {"lang": "VARCHAR"}, [(lang,) for lang in options.parallel_langs])
             con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
             timings["register"] = time.perf_counter() - started
             outputs = OUTPUTS + (PARALLEL_OUTPUTS if options.parallel_langs else ())

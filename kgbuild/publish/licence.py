@@ -139,6 +139,23 @@ def _hub_licence_for(text: str | None) -> str | None:
     return None
 
 
+# From the least to the most restrictive; any other licence (published as `other`) and none at all come after.
+_OPENNESS = ("cc0-1.0", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-4.0")
+
+
+def most_restrictive(licences: list[str | None]) -> str | None:
+    """The licence of content merged from several ontologies: the most restrictive one declared, None when one of
+    them declares none (the guard then refuses a public upload without an acknowledgement)."""
+    if not licences or any(not text for text in licences):
+        return None
+
+    def rank(text: str) -> int:
+        hub = _hub_licence_for(text)
+        return _OPENNESS.index(hub) if hub in _OPENNESS else len(_OPENNESS)
+
+    return max(licences, key=rank)
+
+
 def predates_lineage(folder: Path, what: str) -> None:
     """The one warning for a folder written before manifests carried their lineage (its licence is then guessed)."""
     warn(

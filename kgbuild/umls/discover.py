@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import gzip
+import io
 import re
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kgbuild.errors import UserError
+from kgbuild.errors import UserError, gzip_error
 from kgbuild.umls.layout import COLUMNS, REQUIRED
+from kgbuild.umls.release_zip import ZipMember, ZipMeta, open_release
 
 _PART = re.compile(r"^(?P<name>[A-Z_]+)\.RRF(?:\.(?P<suffix>(?!gz$)[a-z]{2}))?(?P<gz>\.gz)?$")
+
+
+Part = Path | ZipMember  # a file of the META folder, or a member of the release zip
+Meta = Path | ZipMeta
 
 
 @dataclass
 class RrfFile:
     name: str
-    parts: list[Path] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
 
     @property
     def gzipped(self) -> bool:
@@ -28,15 +35,22 @@ class RrfFile:
         return sum(p.stat().st_size for p in self.parts)
 
 
-def resolve_meta(path: Path) -> Path:
-    """The META folder itself, or a release folder holding META/ (a common way to point at it)."""
+def resolve_meta(path: Path) -> Meta:
+    """The META folder itself, a release folder holding META/ (a common way to point at it), or the release zip as
+    NLM ships it (read in place)."""
     path = Path(path)
     if not path.exists():
         raise UserError(
             "META folder not found", path=path, fix="give the META folder of a UMLS release (it holds MRCONSO.RRF)"
         )
+    if path.is_file() and zipfile.is_zipfile(path):
+        return open_release(path)
     if not path.is_dir():
-        raise UserError("--umls is a file, not a folder", path=path, fix="give the META folder of a UMLS release")
+        raise UserError(
+            "--umls is a file, not a folder or a zip",
+            path=path,
+            fix="give the META folder of a UMLS release, or the release zip as downloaded",
+        )
     if not _has(path, "MRCONSO") and (path / "META").is_dir():
         return path / "META"
     return path
@@ -84,17 +98,17 @@ def _one_layout(name: str, layouts: dict[str, list[Path]]) -> list[Path]:
     return paths
 
 
-def _check_readable(part: Path) -> None:
+def _check_readable(part: Part) -> None:
     """Open each part before DuckDB does: a directory, a dangling link, a locked file or a .gz that is not gzip is
     named here, with its fix, instead of failing deep in a query."""
-    if not part.is_file():
+    if isinstance(part, Path) and not part.is_file():
         raise UserError(
             "not a regular file (a folder, or a link to nothing)",
             path=part,
             fix="replace it with the file from the release",
         )
     try:
-        with open(part, "rb") as fh:
+        with open_part(part, gunzip=False) as fh:
             head = fh.read(2)
     except OSError as exc:
         raise UserError(
@@ -106,11 +120,12 @@ def _check_readable(part: Path) -> None:
         raise UserError(
             f"named .gz but not gzip-compressed (it starts with {head!r})",
             path=part,
-            fix=f"rename it to {part.stem} if it is plain text, or copy the .gz from the release again",
+            fix=f"rename it to {part.name.removesuffix('.gz')} if it is plain text, or copy the .gz from the release "
+            "again",
         )
 
 
-def discover(meta: Path) -> dict[str, RrfFile]:
+def discover(meta: Meta) -> dict[str, RrfFile]:
     """Map RRF name → its parts in suffix order. Raises UserError when the folder is not a META, when a file is
     present in two forms (X.RRF beside X.RRF.aa, plain parts beside .gz ones) or when its parts have a gap."""
     found: dict[str, dict[str, list[Path]]] = {}
@@ -133,12 +148,19 @@ def discover(meta: Path) -> dict[str, RrfFile]:
     return files
 
 
-def _gzip_error(part: Path, exc: Exception) -> UserError:
-    return UserError(
-        f"the gzip file is truncated or corrupt ({exc})",
-        path=part,
-        fix="copy or download this part again from the release",
-    )
+def open_part(part: Part, *, gunzip: bool = True) -> io.BufferedIOBase:
+    """A part's bytes, from the folder or streamed from the release zip; a .gz part gunzipped unless asked not to."""
+    raw = part.open() if isinstance(part, ZipMember) else open(part, "rb")
+    return gzip.GzipFile(fileobj=raw) if gunzip and part.suffix == ".gz" else raw
+
+
+def open_text(part: Part) -> io.TextIOWrapper:
+    """A part as UTF-8 text, line endings kept (the readers that name a bad line count them)."""
+    return io.TextIOWrapper(open_part(part), encoding="utf-8", newline="")
+
+
+def _gzip_error(part: Part, exc: Exception) -> UserError:
+    return gzip_error(part, exc, fix="copy or download this part again from the release")
 
 
 def is_empty(f: RrfFile) -> bool:
@@ -146,7 +168,7 @@ def is_empty(f: RrfFile) -> bool:
     for part in f.parts:
         if part.suffix == ".gz":
             try:
-                with gzip.open(part, "rb") as fh:
+                with open_part(part) as fh:
                     if fh.read(1):
                         return False
             except (OSError, EOFError, zlib.error) as exc:
@@ -162,8 +184,7 @@ def read_mrfiles(files: dict[str, RrfFile]) -> dict[str, int]:
         return {}
     declared: dict[str, int] = {}
     for part in files["MRFILES"].parts:
-        opener = gzip.open if part.suffix == ".gz" else open
-        with opener(part, "rt", encoding="utf-8", newline="") as fh:
+        with open_text(part) as fh:
             for lineno, line in enumerate(_lines(fh, part), 1):
                 fields = line.rstrip("\r\n").split("|")
                 if len(fields) < 6 or not fields[4].isdigit():

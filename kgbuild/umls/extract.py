@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kgbuild import sqlrun
+from kgbuild import params, sqlrun
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.console import err
 from kgbuild.contracts import check_tables_or_raise
@@ -21,6 +21,7 @@ from kgbuild.umls.checks import check_filters, check_present
 from kgbuild.umls.discover import RrfFile, discover, is_empty, read_mrfiles, resolve_meta
 from kgbuild.umls.layout import FILES
 from kgbuild.umls.register import register_raw, translate_error
+from kgbuild.umls.release_zip import ZipMeta
 
 # What extract makes, from sql/umls/ (each file says how it is materialised and what it reads; kgbuild/sqlrun.py
 # orders and drops): int_atom_counts first, so an option that keeps nothing is named before the long steps, then the
@@ -61,19 +62,15 @@ class ExtractOptions:
 
 
 def register_params(con: duckdb.DuckDBPyConnection, opts: ExtractOptions) -> None:
-    con.execute("CREATE TABLE param_langs (lang VARCHAR, position INTEGER)")
-    for i, lang in enumerate(opts.langs):
-        con.execute("INSERT INTO param_langs VALUES (?, ?)", [lang, i])
-    con.execute("CREATE TABLE param_sabs (sab VARCHAR)")
-    for s in opts.sabs:
-        con.execute("INSERT INTO param_sabs VALUES (?)", [s])
-    con.execute("CREATE TABLE param_exclude_sabs (sab VARCHAR)")
-    for s in opts.exclude_sabs:
-        con.execute("INSERT INTO param_exclude_sabs VALUES (?)", [s])
-    con.execute(
-        "CREATE TABLE run_params AS SELECT ?::BOOLEAN AS keep_suppressed, ?::INTEGER AS max_srl, "
-        "?::BOOLEAN AS has_sab_filter",
-        [opts.keep_suppressed, opts.max_srl, bool(opts.sabs)],
+    langs = [(lang, i) for i, lang in enumerate(opts.langs)]
+    params.register(con, "langs", {"lang": "VARCHAR", "position": "INTEGER"}, langs)
+    params.register(con, "sabs", {"sab": "VARCHAR"}, [(s,) for s in opts.sabs])
+    params.register(con, "exclude_sabs", {"sab": "VARCHAR"}, [(s,) for s in opts.exclude_sabs])
+    params.register(
+        con,
+        "run",
+        {"keep_suppressed": "BOOLEAN", "max_srl": "INTEGER", "has_sab_filter": "BOOLEAN"},
+        [(opts.keep_suppressed, opts.max_srl, bool(opts.sabs))],
     )
 
 
@@ -134,7 +131,8 @@ def extract_umls(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     meta = resolve_meta(Path(meta_dir))
-    inputs = {"--umls": meta}  # the META folder read, not the release folder that may hold it beside the output
+    # the META folder read, not the release folder that may hold it beside the output (a zip is read whole)
+    inputs = {"--umls": meta.zip_path if isinstance(meta, ZipMeta) else meta}
     check_output(out, force=force, inputs=inputs)
     check_memory_limit(opts.memory_limit)
     files = discover(meta)
@@ -156,6 +154,8 @@ def extract_umls(
             preserve_insertion_order=False,
         )
         try:
+            if isinstance(meta, ZipMeta):
+                con.register_filesystem(meta.filesystem())
             for name in FILES:
                 register_raw(con, name, files.get(name))
             register_params(con, opts)

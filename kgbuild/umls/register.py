@@ -7,8 +7,8 @@ import re
 import duckdb
 
 from kgbuild.engine import sql_list, sql_literal
-from kgbuild.errors import UserError
-from kgbuild.umls.discover import RrfFile
+from kgbuild.errors import UserError, gzip_error
+from kgbuild.umls.discover import RrfFile, open_text
 from kgbuild.umls.layout import COLUMNS
 
 
@@ -23,7 +23,7 @@ def register_raw(con: duckdb.DuckDBPyConnection, name: str, f: RrfFile | None) -
     # Every row ends with '|', so N columns read as N+1 fields; the last one must be empty.
     spec = ", ".join(f"'{c.lower()}': 'VARCHAR'" for c in cols) + ", '_trail': 'VARCHAR'"
     # literals: a view cannot hold parameters
-    paths = sql_list(str(p) for p in f.parts)
+    paths = sql_list(getattr(p, "url", p) for p in f.parts)  # a zip member has its own URL (release_zip.py)
     extra_field = sql_literal(f"EXTRA_FIELD {name}")
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS "
@@ -80,18 +80,17 @@ def translate_error(exc: duckdb.Error, files: dict[str, RrfFile]) -> UserError |
     bad = _BAD_VALUE.search(text)
     if bad:
         return _find_bad_value(files[bad["name"]], bad["column"])
+    shown = {p.url: str(p) for f in files.values() for p in f.parts if hasattr(p, "url")}  # zip members by name
     gz = _GZIP.search(text)
     if gz:
-        return UserError(
-            f"the gzip file is truncated or corrupt ({gz['what']})",
-            path=gz["path"].strip(),
-            fix="copy or download this part again from the release",
-        )
+        path = gz["path"].strip()
+        return gzip_error(shown.get(path, path), gz["what"], fix="copy or download this part again from the release")
     line = _LINE.search(text)
     file = _FILE.search(text)
     if not line:
         return None
     path = file.group(1).strip() if file else "RRF file"
+    path = shown.get(path, path)
     lineno = int(line.group(1))
     if "Maximum line size" in text:
         return UserError(
@@ -122,12 +121,9 @@ def translate_error(exc: duckdb.Error, files: dict[str, RrfFile]) -> UserError |
 
 def _find_bad_row(f: RrfFile) -> UserError:
     """Locate the first row with a non-empty field after the last column (only run once an error is known)."""
-    import gzip
-
     expected = len(COLUMNS[f.name]) + 1
     for part in f.parts:
-        opener = gzip.open if part.suffix == ".gz" else open
-        with opener(part, "rt", encoding="utf-8", newline="") as fh:
+        with open_text(part) as fh:
             for lineno, line in enumerate(fh, 1):
                 fields = line.rstrip("\r\n").split("|")
                 if len(fields) != expected or fields[-1] != "":
@@ -143,13 +139,10 @@ def _find_bad_row(f: RrfFile) -> UserError:
 
 def _find_bad_value(f: RrfFile, column: str) -> UserError:
     """Locate the first row whose `column` fails its check (only run once SQL has found one)."""
-    import gzip
-
     index = COLUMNS[f.name].index(column)
     valid, problem, fix = _VALUES[column]
     for part in f.parts:
-        opener = gzip.open if part.suffix == ".gz" else open
-        with opener(part, "rt", encoding="utf-8", newline="") as fh:
+        with open_text(part) as fh:
             for lineno, line in enumerate(fh, 1):
                 fields = line.rstrip("\r\n").split("|")
                 if index < len(fields) and not valid(fields[index]):

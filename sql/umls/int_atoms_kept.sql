@@ -5,7 +5,7 @@ with atoms as (
 ),
 
 params as (
-    select * from run_params
+    select * from param_run
 )
 
 select a.*

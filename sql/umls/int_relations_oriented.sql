@@ -14,7 +14,7 @@ with rels as (
 ),
 
 params as (
-    select * from run_params
+    select * from param_run
 ),
 
 edges as (

@@ -14,7 +14,7 @@ sab as (
     select
         *,
         row_number() over (partition by sab order by version desc) as n,
-    from stg_umls__mrsab
+    from int_source_versions
 )
 
 select

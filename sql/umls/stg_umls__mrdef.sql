@@ -7,7 +7,7 @@ with source as (
 ),
 
 params as (
-    select * from run_params
+    select * from param_run
 )
 
 select

@@ -119,7 +119,7 @@ def test_each_contract_names_the_code_that_makes_its_table():
         for f in files:
             assert (root / f).is_file(), f"{table}: {f} does not exist"
     # every mart of a SQL folder is named by the contract of its table: table -> code in one hop
-    for folder in ("umls", "pairs"):
+    for folder in ("umls", "terms", "pairs"):
         for name, model in sqlrun.load_models(folder).items():
             if model.kind == "mart":
                 assert model.path in made_by(name), name

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,34 @@ def gzip_as(name: str, target: str, cut: int | None = None, tail: bytes = b"") -
         data = gzip.compress((w / "META" / name).read_bytes())
         (w / "META" / name).unlink()
         (w / "META" / target).write_bytes(data[:cut] + tail if cut else data + tail)
+
+    return run
+
+
+def zip_meta(target: str, members: tuple[str, ...] | None = None) -> Callable[[Path], None]:
+    """A release zip of META at {W}/target (as NLM ships it: <release>/META/...), or of only `members`."""
+
+    def run(w: Path) -> None:
+        with zipfile.ZipFile(w / target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("2099AA/README.txt", "release notes")
+            for p in sorted((w / "META").iterdir()):
+                if members is None or p.name in members:
+                    zf.write(p, f"2099AA/META/{p.name}")
+
+    return run
+
+
+def gzip_to(source: str, target: str, cut: int = 0) -> Callable[[Path], None]:
+    def run(w: Path) -> None:
+        data = gzip.compress((w / source).read_bytes())
+        (w / target).write_bytes(data[: len(data) - cut])
+
+    return run
+
+
+def write(name: str, data: bytes) -> Callable[[Path], None]:
+    def run(w: Path) -> None:
+        (w / name).write_bytes(data)
 
     return run
 
@@ -631,6 +660,62 @@ CASES = [
         previous="kg",
         setup=replace("hp.obo", b"Autosomal dominant", b"Autosomal\x00 dominant"),
     ),
+    Case(
+        "umls-release-zip",
+        "extract --no-progress --umls {W}/r.zip --out {OUT}",
+        0,
+        r"^wrote ",
+        setup=zip_meta("r.zip"),
+    ),
+    Case(
+        "umls-zip-without-meta",
+        "extract --no-progress --umls {W}/r.zip --out {OUT} --force",
+        1,
+        r"r\.zip: no META/MRCONSO\.RRF in the zip \(it holds 2099AA/META/MRREL\.RRF, 2099AA/README\.txt\)",
+        previous="kg",
+        setup=zip_meta("r.zip", members=("MRREL.RRF",)),
+    ),
+    Case("obo-gz", "extract --obo {W}/hp.obo.gz --out {OUT}", 0, r"^wrote ", setup=gzip_to("hp.obo", "hp.obo.gz")),
+    Case(
+        "obo-gz-truncated",
+        "extract --obo {W}/hp.obo.gz --out {OUT} --force",
+        1,
+        r"hp\.obo\.gz: the gzip file is truncated or corrupt",
+        previous="kg",
+        setup=gzip_to("hp.obo", "hp.obo.gz", cut=300),
+    ),
+    Case(
+        "vocab-layout-missing-column",
+        "extract --vocab {W}/medic.tsv --layout ctd --out {OUT} --force",
+        1,
+        r"medic\.tsv:3: no DiseaseID or ChemicalID column for the id",
+        previous="kg",
+        setup=write("medic.tsv", b"# Fields:\n# DiseaseName\tSynonyms\nDiabetes Mellitus\tDM\n"),
+    ),
+    Case(
+        "merge-on-unknown-namespace",
+        "extract --obo {OBO} --vocab {W}/kb.jsonl --layout scispacy --merge-on UMLS,FOO --out {OUT} --force",
+        1,
+        r"--merge-on FOO: unknown namespace — name one of ",
+        previous="kg",
+        setup=write("kb.jsonl", b'{"concept_id": "C0025958", "canonical_name": "Microcephalus"}\n'),
+    ),
+    Case(
+        "merge-conflict-refused",
+        "extract --obo {OBO} --vocab {W}/kb.jsonl --layout scispacy --merge-on UMLS --on-conflict fail "
+        "--out {OUT} --force",
+        1,
+        r"1 merge conflicts .*e\.g\. HP:0000252, MONDO:0001149, C0025958",
+        previous="kg",
+        setup=write("kb.jsonl", b'{"concept_id": "C0025958", "canonical_name": "Microcephalus"}\n'),
+    ),
+    Case(
+        "merge-conflict-counted",
+        "extract --obo {OBO} --vocab {W}/kb.jsonl --layout scispacy --merge-on UMLS --out {OUT}",
+        0,
+        r"^merged on UMLS: 0 terms joined 0 concepts",
+        setup=write("kb.jsonl", b'{"concept_id": "C0025958", "canonical_name": "Microcephalus"}\n'),
+    ),
     Case("obo-is-a-folder", "extract --obo {META} --out {OUT}", 1, r"--obo is a folder, not an OBO file"),
     Case("obo-missing", "extract --obo {W}/nope.obo --out {OUT}", 1, r"nope\.obo: OBO file not found"),
     Case(
@@ -898,7 +983,7 @@ CASES = [
         130,
         r"^interrupted$",
         previous="kg",
-        patch=interrupt_at("kgbuild.obo.extract.check_tables_or_raise"),
+        patch=interrupt_at("kgbuild.sources.extract.check_tables_or_raise"),
     ),
 ]
 

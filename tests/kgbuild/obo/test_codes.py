@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kgbuild.obo.codes import xref_code
+from kgbuild.sources.codes import xref_code
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,7 @@ from kgbuild.obo.codes import xref_code
         ("HP:0000822", ("HPO", "HP:0000822")),  # HPO and GO codes are whole ids, in UMLS too
         ("GO:0008150", ("GO", "GO:0008150")),
         ("DOID:10763", ("DOID", "DOID:10763")),
+        ("DO:DOID:10763", ("DOID", "DOID:10763")),  # CTD's spelling
         ("MONDO:0005044", ("MONDO", "MONDO:0005044")),
         ("EFO:0000537", ("EFO", "0000537")),  # no UMLS name: the prefix, upper-cased
     ],

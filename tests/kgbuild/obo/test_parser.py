@@ -31,12 +31,12 @@ def test_mini_fixture_syntax_corners():
         ("Reduced head circumference", "BROAD"),
     ]
     assert [(e.relation, e.target) for e in micro.parents] == [("is_a", "HP:0000234")]  # {modifier} and ! dropped
-    assert micro.umls_cuis == ["C0025958"]  # the SNOMEDCT_US xref is not a CUI
+    assert micro.xrefs == ["UMLS:C0025958", "SNOMEDCT_US:1829003"]
     assert [(s.text, s.scope) for s in by_id["HP:0001250"].synonyms][-1] == ("Fits", "EXACT")  # legacy tag
     assert by_id["HP:0000489"].obsolete and not by_id["HP:0000252"].obsolete
     assert [(e.relation, e.target) for e in head.relationships] == [("located_in", "UBERON:0000033")]
     assert typedefs["part_of"].name == "part of"
-    assert by_id["MONDO:0001149"].umls_cuis == ["C0025958"]
+    assert by_id["MONDO:0001149"].xrefs[:2] == ["UMLS:C0025958", "MESH:D008831"]  # {modifiers} dropped
 
 
 @pytest.mark.parametrize(
