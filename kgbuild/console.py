@@ -76,7 +76,10 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # an unexpected failure: short message, traceback only with --debug
             if debug_enabled():
                 raise
-            if type(exc).__name__ == "InterruptException":  # duckdb's form of a Ctrl-C during a query
+            # duckdb's forms of a Ctrl-C during a query: its own exception, or a RuntimeError from a reader
+            if type(exc).__name__ == "InterruptException" or (
+                isinstance(exc, RuntimeError) and "Query interrupted" in str(exc)
+            ):
                 err.print("interrupted", style="red", soft_wrap=True)
                 raise typer.Exit(code=130) from None
             err.print(

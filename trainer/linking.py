@@ -33,6 +33,7 @@ import numpy as np
 
 from kgbuild.atomic import atomic_dir, check_output, write_errors
 from kgbuild.errors import UserError
+from kgbuild.sources.codes import bare_code, xref_code
 from trainer.hashing import model_fingerprint, sha256_file
 from trainer.models import display_name, model_reference, resolve
 
@@ -487,26 +488,6 @@ class Linker:
 
 # Prefixes of gold ids in mention corpora -> the KG's sab. NCBI-disease and BC5CDR write MeSH ids bare (D012345,
 # C012345) and OMIM ids as OMIM:123456.
-GOLD_PREFIXES = {
-    "MESH": "MSH",
-    "MSH": "MSH",
-    "OMIM": "OMIM",
-    "MIM": "OMIM",
-    "UMLS": "UMLS",
-    "HP": "HPO",
-    "SNOMEDCT": "SNOMEDCT_US",
-    "SNOMEDCT_US": "SNOMEDCT_US",
-    "DOID": "DOID",
-    "MONDO": "MONDO",
-    "ORPHA": "ORPHANET",
-    "ORPHANET": "ORPHANET",
-    "NCIT": "NCI",
-    "CHEBI": "CHEBI",
-}
-_MESH_ID = re.compile(r"^[CDM]\d{6,9}$")
-_CUI = re.compile(r"^C\d{7}$")
-
-
 def gold_cuis(gold: str, codes: dict[tuple[str, str], set[str]], known: set[str]) -> set[str]:
     """The KG concepts of a gold id field: ids joined by `|` (several concepts) or `+` (a composite mention)."""
     found: set[str] = set()
@@ -514,10 +495,11 @@ def gold_cuis(gold: str, codes: dict[tuple[str, str], set[str]], known: set[str]
         part = part.strip()
         if not part or part == "-1":
             continue
-        prefix, _, local = part.partition(":")
-        if not local:
-            prefix, local = ("UMLS" if _CUI.match(part) else "MSH" if _MESH_ID.match(part) else ""), part
-        sab = GOLD_PREFIXES.get(prefix.upper(), prefix.upper())
+        # read as the KG's codes were (kgbuild.sources.codes, one namespace table): MESH:D003920, D003920, C0011849
+        code = xref_code(part) if ":" in part else bare_code(part)
+        if code is None:
+            continue
+        sab, local = code
         if sab == "UMLS" and local in known:
             found.add(local)
         found |= codes.get((sab, local), set()) | codes.get((sab, part), set())

@@ -3,7 +3,6 @@ its tables (row counts from the Parquet footers, so it is instant on any size)."
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,21 +15,44 @@ from kgbuild.errors import UserError
 
 def describe(folder: Path) -> list[tuple[str, str]]:
     """(what, value) lines about `folder`."""
+    from kgbuild.manifest import read_manifest
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError("not a folder", path=folder, fix="give an output folder of kgbuild or trainer")
+    manifest = read_manifest(folder)  # a manifest that is not a JSON object is one line there
+    try:
+        return _describe(folder, manifest)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a field of the wrong shape: info reads only
+        raise UserError(
+            f"manifest.json does not have the shape its command writes ({type(exc).__name__}: {exc})",
+            path=folder / "manifest.json",
+            fix="restore it from the command that made the folder, or rerun it",
+        ) from exc
+
+
+def _table_rows(files: list[str]) -> int:
+    import pyarrow.parquet as pq
+
+    total = 0
+    for f in files:
+        try:
+            total += pq.ParquetFile(f).metadata.num_rows
+        except Exception as exc:  # pyarrow raises several types for a truncated or foreign file
+            raise UserError(
+                f"not a readable Parquet file ({str(exc).splitlines()[0][:120]})",
+                path=f,
+                fix="rerun the command that wrote this folder",
+            ) from None
+    return total
+
+
+def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
     import duckdb
     import pyarrow.parquet as pq
 
     from kgbuild.contracts import contract_names, table_files
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UserError("not a folder", path=folder, fix="give an output folder of kgbuild or trainer")
-    manifest_path = folder / "manifest.json"
-    manifest: dict[str, Any] = {}
-    if manifest_path.is_file():
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise UserError(f"unreadable manifest ({exc})", path=manifest_path, fix="restore the file") from None
     lines: list[tuple[str, str]] = []
     command = manifest.get("command") or manifest.get("kind")
     lines.append(
@@ -79,7 +101,7 @@ def describe(folder: Path) -> list[tuple[str, str]]:
     for name in [] if index else contract_names():
         files = table_files(folder, name)
         if files:
-            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+            rows = _table_rows(files)
             lines.append((f"table {name}", f"{rows:,} rows in {len(files)} file(s)"))
             if name == "sources":
                 sabs = [

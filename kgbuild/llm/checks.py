@@ -96,7 +96,9 @@ def echoes(text: str, prompt: str, template: str) -> bool:
     runs = _shingles(words, 4)
     if not runs:
         return False
-    return len(runs & _shingles(_WORD.findall(prompt.lower()), 4)) / len(runs) > 0.5
+    # Each run looked up as text in the prompt's words (one C-level search each), not as a set of the prompt's runs.
+    spaced = f" {' '.join(_WORD.findall(prompt.lower()))} "
+    return sum(f" {' '.join(run)} " in spaced for run in runs) / len(runs) > 0.5
 
 
 @functools.lru_cache(maxsize=8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
@@ -23,3 +24,38 @@ def test_info_says_what_a_kg_and_its_pairs_hold(sample_kg, tmp_path):
     assert "pairs splits" in out and "train" in out and "test" in out
     missing = CliRunner().invoke(app, ["info", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "not a folder" in missing.stderr
+
+
+GARBAGE_MANIFESTS = [
+    "[]",
+    "null",
+    '"a string"',
+    '{"command": "trainer run-all", "phases": "x"}',
+    '{"command": "trainer run-all", "phases": {"contrastive": 5}}',
+    '{"kind": "kgbuild-linking-index", "model": 3}',
+    "{not json",
+]
+
+
+@pytest.mark.parametrize("text", GARBAGE_MANIFESTS)
+def test_info_on_a_garbage_manifest_is_one_line(tmp_path, text):
+    """Issue 28, item 10: a manifest of the wrong shape was an internal error in 16 of 22 cases."""
+    from typer.testing import CliRunner
+
+    from kgbuild.cli import app
+
+    (tmp_path / "manifest.json").write_text(text)
+    result = CliRunner().invoke(app, ["info", str(tmp_path)])
+    assert result.exit_code == 1 and "internal error" not in result.output, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "manifest.json" in errors[0]
+
+
+def test_info_on_a_truncated_parquet_names_the_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from kgbuild.cli import app
+
+    (tmp_path / "names.parquet").write_bytes(b"PAR1 cut short")
+    result = CliRunner().invoke(app, ["info", str(tmp_path)])
+    assert result.exit_code == 1 and "names.parquet: not a readable Parquet file" in result.output, result.output
