@@ -429,8 +429,6 @@ class Completer:
         (after recording the reason with `stop`) when the run must stop."""
         attempts = 0
         chars = sum(len(m["content"]) for m in body["messages"])
-        # Encoded once for every attempt: the SDK sends bytes as they are (its own JSON encoder is slower).
-        encoded = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.policy.max_attempts),
             wait=self._wait,
@@ -454,7 +452,7 @@ class Completer:
                         on_attempt()
                     sent_at = time.monotonic()
                     try:
-                        answer = await self._attempt(encoded, chars)
+                        answer = await self._attempt(body, chars)
                     except BaseException as exc:
                         # An answer with an error status, or no connection at all, was not billed; anything else
                         # (a timeout, a dropped connection, an unreadable 200, Ctrl-C) may have been.
@@ -471,7 +469,7 @@ class Completer:
             raise
         return answer, attempts
 
-    async def _attempt(self, body: bytes, chars: int) -> Answer:
+    async def _attempt(self, body: dict[str, Any], chars: int) -> Answer:
         try:
             async with asyncio.timeout(self.timeout_s):
                 resp = await self.client.post(
