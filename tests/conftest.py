@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -26,34 +27,32 @@ def sample_kg(tmp_path_factory) -> Path:
     return out
 
 
-def _mount_tmpfs(folder: Path, options: str) -> None:
+@contextlib.contextmanager
+def _tmpfs(folder: Path, options: str):
+    """A real tmpfs mounted at `folder` while the block runs (root only: skipped elsewhere)."""
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
     folder.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True).returncode:
         pytest.skip("this machine does not allow mounting a tmpfs")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A real 2 MB file system (tmpfs): writes past it fail with ENOSPC, as on a full disk."""
-    disk = tmp_path / "disk"
-    _mount_tmpfs(disk, "size=2m")
-    try:
+    """A real 2 MB file system: writes past it fail with ENOSPC, as on a full disk."""
+    with _tmpfs(tmp_path / "disk", "size=2m") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 @pytest.fixture
 def read_only_disk(tmp_path):
     """A real read-only file system: every write fails with EROFS, whoever the user (root included)."""
-    disk = tmp_path / "ro"
-    _mount_tmpfs(disk, "ro,size=1m")
-    try:
+    with _tmpfs(tmp_path / "ro", "ro,size=1m") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 @pytest.fixture

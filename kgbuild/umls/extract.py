@@ -13,12 +13,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from kgbuild import params, sqlrun
 from kgbuild.atomic import atomic_dir, check_output
 from kgbuild.console import err
-from kgbuild.contracts import check_tables_or_raise
+from kgbuild.contracts import ContractError, check_tables_or_raise
 from kgbuild.engine import check_memory_limit, connect, runtime_error
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.umls.checks import check_filters, check_present
-from kgbuild.umls.discover import RrfFile, discover, is_empty, read_mrfiles, resolve_meta
+from kgbuild.umls.discover import RrfFile, discover, is_empty, open_text, read_mrfiles, resolve_meta
 from kgbuild.umls.layout import FILES
 from kgbuild.umls.register import register_raw, translate_error
 from kgbuild.umls.release_zip import ZipMeta
@@ -123,6 +123,40 @@ def _check_counts(
     return inputs
 
 
+def _input_behind(exc: ContractError, files: dict[str, Any], tmp: Path) -> UserError:
+    """A contract failure that rows of the input explain (an atom listed twice in MRCONSO, which only MRFILES' row
+    count would have caught), named as those input lines; any other failure as it is."""
+    if "MRCONSO" not in files or not any(c.name == "aui.unique" for c in exc.failures):
+        return exc
+    with connect() as con:
+        found = con.execute(
+            "SELECT aui FROM read_parquet(?) GROUP BY aui HAVING count(*) > 1 LIMIT 1", [str(tmp / "names.parquet")]
+        ).fetchall()
+    if not found:
+        return exc
+    aui, seen = found[0][0], []
+    for part in files["MRCONSO"].parts:  # only on this failure: a scan of MRCONSO for the one atom
+        with open_text(part) as fh:
+            for number, line in enumerate(fh, start=1):
+                if f"|{aui}|" in line and line.split("|")[7] == aui:
+                    seen.append((part, number))
+                    if len(seen) == 2:
+                        break
+        if len(seen) == 2:
+            break
+    if len(seen) < 2:
+        return exc
+    (first, line1), (second, line2) = seen
+    where = f"line {line1}" + (f" and line {line2}" if first == second else f" of {first}, and line {line2}")
+    return UserError(
+        f"atom {aui} is listed twice in MRCONSO ({where}); a release has one row per atom",
+        path=second,
+        line=line2,
+        fix="remove the duplicate line, or restore the release as NLM ships it (with MRFILES.RRF, whose row counts "
+        "catch this)",
+    )
+
+
 def extract_umls(
     meta_dir: Path, out: Path, opts: ExtractOptions | None = None, *, force: bool = False, progress: bool = True
 ) -> dict[str, Any]:
@@ -207,7 +241,10 @@ def extract_umls(
             con.close()
 
         t = time.perf_counter()
-        check_tables_or_raise(MARTS, tmp, memory_limit=opts.memory_limit, out=out)
+        try:
+            check_tables_or_raise(MARTS, tmp, memory_limit=opts.memory_limit, out=out)
+        except ContractError as exc:
+            raise _input_behind(exc, files, tmp) from None
         timings["contracts"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         manifest = write_manifest(

@@ -390,6 +390,17 @@ CASES = [
         previous="kg",
         setup=edit("META/MRCONSO.RRF", lambda d: d + b"".join(d.splitlines(True)[:11])),
     ),
+    Case(  # issue 28: without MRFILES the contract caught it, but named neither the input nor the line
+        "duplicate-atom-without-mrfiles",
+        FORCED,
+        1,
+        r"MRCONSO\.RRF:780: atom A\d+ is listed twice in MRCONSO \(line 3 and line 780\)",
+        previous="kg",
+        setup=both(
+            remove("META/MRFILES.RRF"),
+            edit("META/MRCONSO.RRF", lambda d: d + d.splitlines(True)[2]),
+        ),
+    ),
     Case(
         "empty-file",
         FORCED,
