@@ -144,8 +144,8 @@ def _input_behind(exc: ContractError, files: dict[str, Any], tmp: Path) -> UserE
                         break
         if len(seen) == 2:
             break
-    if len(seen) < 2:
-        return exc
+    if len(seen) < 2:  # one row in MRCONSO, twice in names: a (SAB, TTY) ranked twice in MRRANK
+        return _duplicate_rank(files) or exc
     (first, line1), (second, line2) = seen
     where = f"line {line1}" + (f" and line {line2}" if first == second else f" of {first}, and line {line2}")
     return UserError(
@@ -155,6 +155,33 @@ def _input_behind(exc: ContractError, files: dict[str, Any], tmp: Path) -> UserE
         fix="remove the duplicate line, or restore the release as NLM ships it (with MRFILES.RRF, whose row counts "
         "catch this)",
     )
+
+
+def _duplicate_rank(files: dict[str, Any]) -> UserError | None:
+    """The first row MRRANK holds twice, named with its file and lines; None when there is none."""
+    if "MRRANK" not in files:
+        return None
+    first_line: dict[tuple[str, ...], tuple[Any, int]] = {}
+    for part in files["MRRANK"].parts:
+        with open_text(part) as fh:
+            for number, line in enumerate(fh, start=1):
+                fields = line.rstrip("\n").split("|")
+                if len(fields) < 3:
+                    continue
+                key = tuple(fields)  # an exact duplicate row (the same SAB and TTY may be ranked with other flags)
+                if key in first_line:
+                    where, line1 = first_line[key]
+                    return UserError(
+                        f"MRRANK ranks {key[1]} {key[2]} twice (line {line1}"
+                        + (f" of {where}" if where != part else "")
+                        + f" and line {number}): every atom of that kind would be kept twice",
+                        path=part,
+                        line=number,
+                        fix="remove the duplicate line, or restore the release as NLM ships it (with MRFILES.RRF, "
+                        "whose row counts catch this)",
+                    )
+                first_line[key] = (part, number)
+    return None
 
 
 def extract_umls(

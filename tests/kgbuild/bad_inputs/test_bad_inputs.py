@@ -402,6 +402,17 @@ CASES = [
         ),
     ),
     Case(
+        "duplicate-rank-without-mrfiles",
+        FORCED,
+        1,
+        r"MRRANK\.RRF:\d+: MRRANK ranks \S+ \S+ twice \(line 1 and line \d+\)",
+        previous="kg",
+        setup=both(
+            remove("META/MRFILES.RRF"),
+            edit("META/MRRANK.RRF", lambda d: d + d.splitlines(True)[0]),
+        ),
+    ),
+    Case(
         "empty-file",
         FORCED,
         1,
