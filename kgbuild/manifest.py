@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import sys
@@ -92,3 +93,29 @@ def read_manifest(folder: Path) -> dict[str, Any]:
             fix="restore it from the command that made the folder, or rerun it",
         )
     return doc
+
+
+def file_records(folder: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Size and sha256 of each named file of `folder` that exists: what a manifest records so that a later reader can
+    tell a changed, shuffled or truncated file from the one that was written."""
+    records = {}
+    for name in names:
+        path = Path(folder) / name
+        if path.is_file():
+            with open(path, "rb") as fh:
+                records[name] = {"bytes": path.stat().st_size, "sha256": hashlib.file_digest(fh, "sha256").hexdigest()}
+    return records
+
+
+def changed_file(folder: Path, records: dict[str, Any], *, hash_skip: tuple[str, ...] = ()) -> str | None:
+    """What differs between `folder` and its recorded files (missing, another size, other content), else None. The
+    files named in `hash_skip` are compared by size only (large files a reader checks often)."""
+    for name, expected in (records or {}).items():
+        path = Path(folder) / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != expected.get("bytes"):
+            return f"{name} has {path.stat().st_size:,} bytes, the manifest says {expected.get('bytes'):,}"
+        if name not in hash_skip and file_records(folder, [name])[name]["sha256"] != expected.get("sha256"):
+            return f"the content of {name} is not what was written"
+    return None

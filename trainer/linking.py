@@ -33,8 +33,9 @@ import numpy as np
 
 from kgbuild.atomic import atomic_dir, check_output, write_errors
 from kgbuild.errors import UserError
+from kgbuild.manifest import changed_file, file_records
 from kgbuild.sources.codes import bare_code, xref_code
-from trainer.hashing import model_fingerprint, sha256_file
+from trainer.hashing import model_fingerprint
 from trainer.models import display_name, model_reference, resolve
 
 EXACT_BELOW = 50_000  # below this many names an exact search is fast enough and has recall 1
@@ -300,11 +301,7 @@ def build_index(
         if codes is not None:  # carried forward: mention evaluation maps gold codes to concepts from the index alone
             pq.write_table(codes, tmp / "codes.parquet", compression="zstd")
         # What the index is, file by file: a changed, shuffled or truncated file is found when the index is loaded.
-        manifest["files"] = {
-            f.name: {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
-            for f in (tmp / "index.faiss", tmp / "names.parquet", tmp / "codes.parquet")
-            if f.is_file()
-        }
+        manifest["files"] = file_records(tmp, ["index.faiss", "names.parquet", "codes.parquet"])
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)  # our own chunks: the index is written
     lock.close()
@@ -486,6 +483,7 @@ class Linker:
 
 # -- mention-level evaluation -----------------------------------------------------------------------------------------
 
+
 # Prefixes of gold ids in mention corpora -> the KG's sab. NCBI-disease and BC5CDR write MeSH ids bare (D012345,
 # C012345) and OMIM ids as OMIM:123456.
 def gold_cuis(gold: str, codes: dict[tuple[str, str], set[str]], known: set[str]) -> set[str]:
@@ -619,16 +617,9 @@ def check_files(folder: Path, manifest: dict[str, Any], *, verify: bool = False)
     """Each file of the index against the manifest: present, its size, and the sha256 of the small tables (always:
     a shuffled names.parquet keeps its size) and of index.faiss (with `verify`: it can be GBs). Indexes of earlier
     versions carry no file list: nothing to check."""
-    for name, expected in (manifest.get("files") or {}).items():
-        path = Path(folder) / name
-        if not path.is_file():
-            raise _damaged(folder, f"{name} is missing")
-        if path.stat().st_size != expected.get("bytes"):
-            raise _damaged(
-                folder, f"{name} has {path.stat().st_size:,} bytes, the manifest says {expected.get('bytes'):,}"
-            )
-        if (verify or name != "index.faiss") and sha256_file(path) != expected.get("sha256"):
-            raise _damaged(folder, f"the content of {name} is not what was written")
+    what = changed_file(folder, manifest.get("files") or {}, hash_skip=() if verify else ("index.faiss",))
+    if what is not None:
+        raise _damaged(folder, what)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -136,6 +136,11 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
         headline = entry.get("headline") or {}
         lines.append((f"scores {name}", ", ".join(f"{k} {v}" for k, v in headline.items()) or "none"))
     if index:
+        from kgbuild.manifest import changed_file
+
+        if manifest.get("files"):  # info hashes every file, index.faiss included: a slow check, asked for here
+            problem = changed_file(folder, manifest["files"])
+            lines.append(("files", f"CHANGED since built: {problem}" if problem else "as built (sizes and sha256)"))
         chosen = manifest["index"]
         lines.append(
             (

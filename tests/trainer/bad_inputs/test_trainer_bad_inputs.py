@@ -434,3 +434,13 @@ def test_publish_staging_on_a_full_disk_is_one_line(sample_kg, small_disk, fill_
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1 and "No space left on device" in result.output, result.output
     assert "internal error" not in result.output and not (small_disk / "st").exists()
+
+
+def test_kgbuild_info_verifies_an_index_file_by_file(linking_workspace: Path):
+    from kgbuild.cli import app
+
+    result = CliRunner().invoke(app, ["info", "idx"])
+    assert result.exit_code == 0 and re.search(r"files\s+as built", result.output), result.output
+    _truncate("index.faiss")(linking_workspace)
+    result = CliRunner().invoke(app, ["info", "idx"])
+    assert re.search(r"files\s+CHANGED since built: index\.faiss has", result.output), result.output
