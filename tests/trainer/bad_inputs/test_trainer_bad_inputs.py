@@ -344,20 +344,29 @@ LINK_CASES = [
 ]
 
 
-@pytest.fixture
-def linking_workspace(tmp_path, minilm, monkeypatch) -> Path:
+@pytest.fixture(scope="module")
+def built_linking_workspace(tmp_path_factory, minilm) -> Path:
+    """A KG, its index and a link output, built once per module (each test gets its own copy)."""
     from test_linking import write_kg
 
     from trainer.linking import build_index
 
-    w = tmp_path / "lw"
+    w = tmp_path_factory.mktemp("linking") / "lw"
     w.mkdir()
     write_kg(w / "kg")
     build_index(minilm, w / "kg", w / "idx", progress=False)
     (w / "m.txt").write_text("heart attack\nasthma\n")
     (w / "gold.tsv").write_text("mention\tgold_ids\nheart attack\tMESH:D009203\n")
+    args = ["link", "--index", str(w / "idx"), "--mentions", str(w / "m.txt"), "--out", str(w / "links.parquet")]
+    assert CliRunner().invoke(trainer_app, args).exit_code == 0
+    return w
+
+
+@pytest.fixture
+def linking_workspace(built_linking_workspace, tmp_path, monkeypatch) -> Path:
+    w = tmp_path / "lw"
+    shutil.copytree(built_linking_workspace, w)
     monkeypatch.chdir(w)
-    assert invoke("trainer", "link --index idx --mentions m.txt --out links.parquet").exit_code == 0
     return w
 
 
