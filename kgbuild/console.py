@@ -123,6 +123,17 @@ def verbose() -> bool:
     return _verbose["on"]
 
 
+def _quiet_libraries(*, verbose: bool) -> None:
+    """The libraries' log lines ("No device provided", "Loading SentenceTransformer model …", "Saving model to …") and
+    warnings go to stderr only with --verbose: a command shows its own progress and results, and errors."""
+    import logging
+    import warnings
+
+    logging.basicConfig(format="%(message)s", level=logging.INFO if verbose else logging.ERROR, force=True)
+    if not verbose:
+        warnings.filterwarnings("ignore")
+
+
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
     """Run a CLI app. `--debug` and `--verbose` are accepted anywhere on the line (every error message suggests
     --debug, and users put it after the subcommand). Without --verbose, library output is hidden."""
@@ -138,6 +149,7 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
     if not _verbose["on"]:
         for key, value in _QUIET_ENV.items():  # before the libraries are imported (commands import them lazily)
             os.environ.setdefault(key, value)
+    _quiet_libraries(verbose=_verbose["on"])
     try:  # typer vendors its click; older typers use click itself
         from typer._click.exceptions import NoArgsIsHelpError, UsageError
     except ImportError:

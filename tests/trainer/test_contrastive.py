@@ -90,3 +90,34 @@ def test_checkpoints_of_another_configuration_are_not_resumed(tiny_model, pairs_
     )
     assert not (checkpoints / "checkpoint-3").exists() and (checkpoints / "checkpoint-5").is_dir()
     assert [step for step, _ in summary["losses"]] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.slow
+def test_a_phase_command_prints_no_library_log_lines_unless_verbose(tiny_model, pairs_dir, tmp_path):
+    """Issue 31, item 1: `trainer` commands printed the libraries' INFO logs (device, loading, saving)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = "import sys; from trainer.cli import main; sys.argv[0] = 'trainer'; main()"
+
+    def run(out: str, *extra: str) -> str:
+        args = ["contrastive", "--base", str(tiny_model), "--pairs", str(pairs_dir), "--out", str(tmp_path / out)]
+        args += ["--set", "contrastive.max_steps=2", "--set", "contrastive.batch_size=4", *extra]
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    quiet = run("quiet")
+    for leaked in ("No device provided", "Loading SentenceTransformer", "Saving model"):
+        assert leaked not in quiet, quiet
+    assert "contrastive: 2 steps; model saved to" in quiet
+    assert "Loading SentenceTransformer" in run("verbose", "--verbose")

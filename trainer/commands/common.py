@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
@@ -18,7 +17,6 @@ FORCE_OPTION = typer.Option(False, "--force", help="Replace an existing output f
 
 def resolve_config(config: Path | None, overrides: list[str] | None) -> RunConfig:
     """The run config from --config (paths relative to it) or the defaults (paths relative to the cwd)."""
-    logging.basicConfig(format="%(message)s", level=logging.INFO)
     if config is not None:
         return load_config(config, overrides)
     return build_config(apply_overrides({}, overrides or [], None), base_dir=Path.cwd())

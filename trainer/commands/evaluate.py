@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,7 +220,6 @@ def evaluate(
 ) -> None:
     """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B (and MedSTS, MedNLI-S when present),
     plus KG linking accuracy, for every model given, in one table with the published figures of the bases we know."""
-    logging.basicConfig(format="%(message)s", level=logging.WARNING)
     names = list(dict.fromkeys([*(models or []), *(model or []), *([base] if base else [])]))
     if not names and index_dir is not None and mentions:
         from trainer.linking import Linker, index_model
