@@ -259,14 +259,17 @@ def evaluate(
     given = [absolute(p) for p in outputs.values() if p is not None]
     if len(set(given)) < len(given):
         raise UserError("two outputs name the same file", fix="give --json, --plot and --predictions different files")
-    if folder is None and pairs is None and not mentions:
-        warn("no --evalsets (or KGBUILD_EVALSETS) and no --pairs: nothing to score")
     # A missing or corrupt set file, or a model folder that does not exist, fails here: before any model is loaded
     for spec, paths in sets_to_score(folder, only or None) if folder is not None else []:
         if paths is not None:
             read_set(spec, paths)
     for name in names:
         model_reference(name)
+    if folder is None and pairs is None and not mentions:  # before a model is loaded: an empty table is no result
+        raise UserError(
+            "nothing to score: no evaluation sets, no --pairs, no --mentions",
+            fix="give --evalsets DIR (or set KGBUILD_EVALSETS), --pairs PAIRS_DIR, or --mentions FILE --index INDEX",
+        )
     if mentions:  # a bad mention file, or an index that is not one, fails here: not after every model was scored
         from trainer.linking import Linker, check_files
         from trainer.mentions import find_documents, read_gold_mentions

@@ -453,3 +453,10 @@ def test_kgbuild_info_verifies_an_index_file_by_file(linking_workspace: Path):
     _truncate("index.faiss")(linking_workspace)
     result = CliRunner().invoke(app, ["info", "idx"])
     assert re.search(r"files\s+CHANGED since built: index\.faiss has", result.output), result.output
+
+
+def test_evaluate_with_nothing_to_score_is_one_line_before_loading(workspace: Path, monkeypatch):
+    """Issue 31, item 10: it loaded the model, printed an empty table and exited 0."""
+    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)
+    result = invoke("trainer", "evaluate base")
+    assert result.exit_code == 1 and "nothing to score" in result.output and "scoring" not in result.output
