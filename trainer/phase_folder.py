@@ -86,18 +86,27 @@ def refuse_existing(out: Path, force: bool, *, inputs: dict[str, Path | None] | 
     check_output(out, force=force)
 
 
+def checkpoints_for(out: Path) -> Path:
+    """Where a phase run on its own keeps its checkpoints: hidden beside --out (run-all keeps them in its run folder),
+    so that a killed run resumes and no `checkpoints/` folder appears among the user's files."""
+    out = Path(out)
+    return out.parent / f".{out.name}.checkpoints"
+
+
 def drop_checkpoints(checkpoints: Path) -> None:
-    """Delete a finished phase's checkpoint folder (written by the trainer itself), and its parent once empty."""
+    """Delete a finished phase's checkpoint folder (written by the trainer itself), and run-all's `checkpoints/`
+    once empty."""
     checkpoints = Path(checkpoints)
     if not is_main_process() or not checkpoints.is_dir():
         return
     if not (checkpoints / "phase-fingerprint.txt").is_file():  # only a folder resume_checkpoint made is ours
         return
     shutil.rmtree(checkpoints, ignore_errors=True)
-    try:
-        checkpoints.parent.rmdir()
-    except OSError:  # other phases' checkpoints are still there
-        pass
+    if checkpoints.parent.name == "checkpoints":
+        try:
+            checkpoints.parent.rmdir()
+        except OSError:  # other phases' checkpoints are still there
+            pass
 
 
 def resume_checkpoint(checkpoints: Path, key: str) -> str | None:

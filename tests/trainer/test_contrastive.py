@@ -77,7 +77,7 @@ def test_existing_output_and_bad_pairs_are_user_errors(tiny_model, pairs_dir, tm
 def test_checkpoints_of_another_configuration_are_not_resumed(tiny_model, pairs_dir, tmp_path):
     config = ContrastiveConfig(max_steps=3, batch_size=8, save_steps=1000)
     train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", config, max_seq_length=32)
-    checkpoints = tmp_path / "checkpoints" / "c"
+    checkpoints = tmp_path / ".c.checkpoints"  # a phase run on its own: hidden beside its output
     assert (checkpoints / "checkpoint-3").is_dir()
     # a finished checkpoint at step 3 would make a resumed 5-step run train only 2 steps on the old state
     summary = train_contrastive(
@@ -120,4 +120,18 @@ def test_a_phase_command_prints_no_library_log_lines_unless_verbose(tiny_model, 
     for leaked in ("No device provided", "Loading SentenceTransformer", "Saving model"):
         assert leaked not in quiet, quiet
     assert "contrastive: 2 steps; model saved to" in quiet
+    # Issue 31, item 11: a phase run on its own leaves no checkpoints folder beside --out once it is done.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quiet"]
     assert "Loading SentenceTransformer" in run("verbose", "--verbose")
+
+
+def test_ctrl_c_in_a_phase_says_what_is_kept_and_how_to_resume(tmp_path):
+    """Issue 31, item 11: a Ctrl-C in a phase printed only "interrupted"."""
+    from trainer.commands.common import interruptible
+
+    kept = tmp_path / ".final.checkpoints"
+    kept.mkdir()
+    with pytest.raises(UserError) as stop, interruptible(kept):
+        raise KeyboardInterrupt
+    assert stop.value.exit_code == 130
+    assert ".final.checkpoints" in str(stop.value) and "rerun the same command to resume" in str(stop.value)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
-from kgbuild.console import err
+from kgbuild.console import err, shown
+from kgbuild.errors import UserError
 from trainer.config import RunConfig, apply_overrides, build_config, load_config
+from trainer.phase_folder import checkpoints_for, drop_checkpoints
 from trainer.training import is_main_process
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Run config (TOML); its values are the defaults.")
@@ -22,7 +26,22 @@ def resolve_config(config: Path | None, overrides: list[str] | None) -> RunConfi
     return build_config(apply_overrides({}, overrides or [], None), base_dir=Path.cwd())
 
 
-def report(phase: str, summary: dict, out: Path) -> None:
+@contextlib.contextmanager
+def interruptible(kept: Path | None, *, what: str = "the checkpoints so far") -> Iterator[None]:
+    """Ctrl-C says what is kept and how to resume (exit 130), not only "interrupted"."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        where = f"{what} are kept in {shown(kept)}; " if kept is not None and Path(kept).exists() else ""
+        stop = UserError(f"interrupted: {where}rerun the same command to resume (nothing finished is trained again)")
+        stop.exit_code = 130
+        raise stop from None
+
+
+def report(phase: str, summary: dict, out: Path, *, keep_checkpoints: bool = False) -> None:
+    """The phase's line, once its model is saved; a phase run on its own then drops its checkpoints."""
+    if not keep_checkpoints:
+        drop_checkpoints(checkpoints_for(out))
     if not is_main_process():  # under torchrun, one process reports
         return
     losses = summary.get("losses") or []

@@ -8,7 +8,8 @@ import typer
 
 from kgbuild.console import err, user_errors
 from kgbuild.errors import UserError
-from trainer.commands.common import CONFIG_OPTION, FORCE_OPTION, SET_OPTION, report, resolve_config
+from trainer.commands.common import CONFIG_OPTION, FORCE_OPTION, SET_OPTION, interruptible, report, resolve_config
+from trainer.phase_folder import checkpoints_for
 from trainer.phases import PHASES
 
 
@@ -46,16 +47,17 @@ def contrastive(
     cfg = resolve_config(config, overrides)
     pairs = _pairs(pairs, cfg)
     out = _abs(out) or cfg.phase_dir("contrastive")
-    summary = train_contrastive(
-        _model(base) or cfg.phase_inputs("contrastive")["base"],
-        pairs,
-        out,
-        cfg.contrastive,
-        max_seq_length=cfg.model.max_seq_length,
-        seed=cfg.model.seed,
-        force=force,
-    )
-    report(PHASES["contrastive"].label, summary, out)
+    with interruptible(checkpoints_for(out)):
+        summary = train_contrastive(
+            _model(base) or cfg.phase_inputs("contrastive")["base"],
+            pairs,
+            out,
+            cfg.contrastive,
+            max_seq_length=cfg.model.max_seq_length,
+            seed=cfg.model.seed,
+            force=force,
+        )
+    report(PHASES["contrastive"].label, summary, out, keep_checkpoints=cfg.model.keep_checkpoints)
 
 
 @user_errors
@@ -80,18 +82,19 @@ def distill(
     inputs = cfg.phase_inputs("self_distillation")
     teacher = _model(teacher) or inputs["teacher"]
     student = _model(student) or inputs["student"]
-    summary = train_self_distillation(
-        teacher,
-        student,
-        pairs,
-        out,
-        sd,
-        max_seq_length=cfg.model.max_seq_length,
-        seed=cfg.model.seed,
-        cache_dir=out.parent / "cache",
-        force=force,
-    )
-    report(PHASES["self_distillation"].label, summary, out)
+    with interruptible(checkpoints_for(out)):
+        summary = train_self_distillation(
+            teacher,
+            student,
+            pairs,
+            out,
+            sd,
+            max_seq_length=cfg.model.max_seq_length,
+            seed=cfg.model.seed,
+            cache_dir=out.parent / "cache",
+            force=force,
+        )
+    report(PHASES["self_distillation"].label, summary, out, keep_checkpoints=cfg.model.keep_checkpoints)
 
 
 @user_errors
@@ -149,8 +152,11 @@ def multilingual(
         )
     out = _abs(out) or cfg.phase_dir("multilingual")
     teacher = _model(teacher) or inputs["teacher"]
-    summary = train_multilingual(teacher, student, parallel, out, cfg.multilingual, seed=cfg.model.seed, force=force)
-    report(PHASES["multilingual"].label, summary, out)
+    with interruptible(checkpoints_for(out)):
+        summary = train_multilingual(
+            teacher, student, parallel, out, cfg.multilingual, seed=cfg.model.seed, force=force
+        )
+    report(PHASES["multilingual"].label, summary, out, keep_checkpoints=cfg.model.keep_checkpoints)
 
 
 def register(app: typer.Typer) -> None:

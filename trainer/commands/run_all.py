@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from kgbuild.console import err, out, user_errors
-from trainer.commands.common import SET_OPTION, resolve_config
+from trainer.commands.common import SET_OPTION, interruptible, resolve_config
 
 
 def summary_table(manifest: dict[str, Any]) -> Table:
@@ -43,7 +43,8 @@ def run_all(
     from trainer.run_all import run_all as run
 
     cfg = resolve_config(config, [*(overrides or []), *(["model.keep_checkpoints=true"] if keep_checkpoints else [])])
-    manifest = run(cfg, force=force)
+    with interruptible(cfg.output_dir, what="the finished phases and the checkpoints of the one under way"):
+        manifest = run(cfg, force=force)
     if manifest:  # the main process (under torchrun the others return nothing)
         if manifest.get("scores"):
             out.print(summary_table(manifest))  # the result on stdout; messages on stderr

@@ -17,7 +17,7 @@ from trainer.config import ContrastiveConfig
 from trainer.data import load_pairs
 from trainer.hashing import fingerprint
 from trainer.models import model_reference
-from trainer.phase_folder import refuse_existing, resume_checkpoint, save_phase
+from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
 from trainer.sampler import cui_batch_sampler
 from trainer.training import quiet, train_summary, training_arguments
@@ -50,7 +50,7 @@ def train_contrastive(
 
     out = Path(out)
     refuse_existing(out, force, inputs={"--pairs": pairs_dir, "--base": Path(base)})
-    checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
+    checkpoints = Path(checkpoints or checkpoints_for(out))
     started = time.perf_counter()
 
     # 1. Load the base model (e.g. all-mpnet-base-v2), truncating texts to max_seq_length tokens

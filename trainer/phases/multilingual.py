@@ -19,7 +19,7 @@ from trainer.config import MultilingualConfig
 from trainer.data import load_parallel, parallel_languages
 from trainer.hashing import fingerprint
 from trainer.models import model_reference
-from trainer.phase_folder import refuse_existing, resume_checkpoint, save_phase
+from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
 from trainer.training import quiet, train_summary, training_arguments
 
@@ -46,7 +46,7 @@ def train_multilingual(
     refuse_existing(
         out, force, inputs={"--parallel": parallel, "--teacher": Path(teacher), "--student": Path(student)}
     )
-    checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
+    checkpoints = Path(checkpoints or checkpoints_for(out))
     started = time.perf_counter()
 
     # 1. Load the English teacher and the multilingual student (the parallel table is checked first: it is quick)

@@ -25,7 +25,7 @@ from trainer.config import SelfDistillationConfig
 from trainer.data import distillation_texts
 from trainer.hashing import fingerprint, model_fingerprint
 from trainer.models import model_reference
-from trainer.phase_folder import refuse_existing, resume_checkpoint, save_phase
+from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
 from trainer.sampler import length_grouped_batch_sampler
 from trainer.training import is_main_process, quiet, train_summary, training_arguments
@@ -82,7 +82,7 @@ def train_self_distillation(
 
     out = Path(out)
     refuse_existing(out, force, inputs={"--pairs": pairs_dir, "--teacher": Path(teacher), "--student": Path(student)})
-    checkpoints = Path(checkpoints or out.parent / "checkpoints" / out.name)
+    checkpoints = Path(checkpoints or checkpoints_for(out))
     cache_dir = Path(cache_dir or out.parent / "cache")
     started = time.perf_counter()
 
