@@ -210,7 +210,9 @@ class DefinitionStore:
             return True
         free = shutil.disk_usage(self.shards).free
         try:
-            if free < self.min_free_bytes:
+            # The floor stops new work before a write fails half-way; answers already held are written whenever
+            # they fit.
+            if free < self.min_free_bytes and self.disk_full is None:
                 raise OSError(errno.ENOSPC, f"only {free:,} bytes free, under the {self.min_free_bytes:,} kept free")
             self._write_shard(self._buffer)
         except OSError as exc:
