@@ -180,11 +180,7 @@ class BatchRunner:
             for job in [j for j in self.ledger.jobs if j.state == COLLECTED]:  # killed before its files were deleted
                 await self._clean(job, await self._call(self.client.batches.retrieve, job.batch_id))
             await self._advance_all()
-            fresh = RequestStream(
-                (r for r in requests if r is None or r.custom_id not in in_batches),
-                requests.remaining(),
-                lambda: 0,
-            )
+            fresh = requests.without(in_batches)
             await self._submit_stream(fresh, round_=1)
             await self._drain()
         finally:
@@ -565,7 +561,7 @@ class BatchRunner:
         self.ledger.save()
         await self._clean(job, batch)
         if retry:
-            await self._submit_stream(RequestStream(iter(retry), len(retry), lambda: len(retry)), round_=job.round + 1)
+            await self._submit_stream(RequestStream.of(retry), round_=job.round + 1)
 
     async def _results(self, batch: Any, paths: dict[str, Path], meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """The result lines of a finished batch by custom_id (output file first, then the error file); lines that

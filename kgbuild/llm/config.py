@@ -139,11 +139,26 @@ class RequestStream:
     with a look at the first one and a count of the targets not yet looked at. What a stopped run does not send is
     counted from that, never rendered: a huge KG with a tiny budget stops at once."""
 
-    def __init__(self, items: Iterator[Request | None], total: int, looked_at: Callable[[], int]):
+    def __init__(self, items: Iterator[Request | None], left: Callable[[], int]):
         self._items = items
-        self._total = total
-        self._looked_at = looked_at
+        self._left = left  # targets the items have not reached yet
         self._head: list[Request] = []
+
+    @classmethod
+    def of(cls, requests: list[Request]) -> RequestStream:
+        """A stream over a list (a batch's re-queued requests)."""
+        taken = [0]
+
+        def items() -> Iterator[Request]:
+            for req in requests:
+                taken[0] += 1
+                yield req
+
+        return cls(items(), lambda: len(requests) - taken[0])
+
+    def without(self, custom_ids: set[str]) -> RequestStream:
+        """This stream less the requests of `custom_ids` (in batches already); what is left is counted in this one."""
+        return RequestStream((r for r in self if r is None or r.custom_id not in custom_ids), self.remaining)
 
     def __iter__(self) -> RequestStream:
         return self
@@ -164,7 +179,7 @@ class RequestStream:
 
     def remaining(self) -> int:
         """Targets not yet looked at (a held first request included): not sent, and some may be cached."""
-        return len(self._head) + max(0, self._total - self._looked_at())
+        return len(self._head) + max(0, self._left())
 
 
 def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:

@@ -175,7 +175,7 @@ class DefinitionGenerator:
                     self.summary.recovered_rows = store.recovered_rows
                     skip = store.skip_keys(retry_failed=c.retry_failed)
                     self._looked_at = 0
-                    requests = RequestStream(self._requests(facts, skip), facts.count, lambda: self._looked_at)
+                    requests = RequestStream(self._requests(facts, skip), lambda: facts.count - self._looked_at)
                     runner = BatchRunner(recorder) if c.batch else OnlineRunner(recorder)
                     with self._signals(runner):
                         await runner.run(requests)

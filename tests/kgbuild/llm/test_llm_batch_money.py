@@ -171,6 +171,7 @@ def test_a_batch_budget_is_used_in_waves_to_85_percent_and_never_crossed(tmp_pat
     assert server.billed_usd <= cap  # never crossed
     assert server.billed_usd >= 0.85 * cap  # and used (33% before waves)
     assert server.batches_created > 1 and summary.stopped_by_budget
+    assert summary.sent + summary.not_sent == summary.selected == 204  # what was not sent is counted, once
     assert max(server.paid.values()) == 1
 
 
