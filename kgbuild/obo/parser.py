@@ -145,7 +145,7 @@ def parse_obo(path: str | Path) -> OboDocument:
     header: list[Clause] = []
     stanzas: list[Stanza] = []
     current: Stanza | None = None
-    with _open(path) as fh:
+    with open_maybe_gzip(path) as fh:
         for number, raw in enumerate(_lines(fh, path), start=1):
             text = _strip_comment(raw).strip()
             if not text:
@@ -180,9 +180,9 @@ def parse_obo(path: str | Path) -> OboDocument:
     return OboDocument(path, header, stanzas)
 
 
-def _open(path: Path):
-    """The file's bytes, gunzipped when it is gzip (by its first two bytes, whatever its name: ontologies ship as
-    .obo.gz, and a renamed one reads the same)."""
+def open_maybe_gzip(path: Path):
+    """The file's bytes, gunzipped when it is gzip (by its first two bytes, whatever its name: ontologies and
+    dictionaries ship as .gz, and a renamed one reads the same)."""
     with open(path, "rb") as fh:
         gzipped = fh.read(2) == b"\x1f\x8b"
     return gzip.open(path, "rb") if gzipped else open(path, "rb")

@@ -16,7 +16,6 @@ their source."""
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import re
 import zlib
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild.errors import UserError, gzip_error
+from kgbuild.obo.parser import open_maybe_gzip
 from kgbuild.sources import register
 from kgbuild.sources.codes import bare_code, id_code, xref_code
 from kgbuild.sources.staging import Staged
@@ -114,10 +114,8 @@ def _format(path: Path) -> str:
 
 def _text(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, line) of a text file, gunzipped when it is gzip; bad UTF-8 or gzip is named with its line."""
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
     number = 0
-    with gzip.open(path, "rb") if gz else open(path, "rb") as fh:
+    with open_maybe_gzip(path) as fh:
         try:
             for number, raw in enumerate(fh, start=1):  # noqa: B007  (the number names a bad gzip block)
                 yield number, raw.decode("utf-8").rstrip("\r\n")
