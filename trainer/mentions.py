@@ -25,7 +25,7 @@ from typing import Any
 
 from kgbuild.errors import UserError
 from trainer.abbreviations import expand, find_abbreviations
-from trainer.linking import DOCUMENT_ID_COLUMNS, Linker, gold_cuis, normalize, read_table, read_text
+from trainer.linking import DOCUMENT_COLUMNS, DOCUMENT_ID_COLUMNS, Linker, gold_cuis, normalize, read_table, read_text
 
 PROTOCOLS = ("lenient", "published")
 
@@ -192,14 +192,14 @@ def read_documents(path: Path) -> dict[str, str]:
             )
         return docs
     ids = (*DOCUMENT_ID_COLUMNS, "id")
-    text_column = next((c for c in ("text", "document") if _has_column(path, c)), None)
+    text_column = next((c for c in DOCUMENT_COLUMNS if _has_column(path, c)), None)
     if text_column is None:
         raise UserError("no `text` (or `document`) column", path=path, fix="add a column with each document's text")
     rows = read_table(path, text_column, optional=ids)
     id_column = next((c for c in ids if rows and c in rows[0]), None)
     if id_column is None:
         raise UserError(f"no id column ({', '.join(ids)})", path=path, fix="add a column with each document's id")
-    return {str(r[id_column]): r.get("text") or r.get("document") or "" for r in rows}
+    return {str(r[id_column]): r[text_column] or "" for r in rows}
 
 
 def _has_column(path: Path, name: str) -> bool:
