@@ -302,19 +302,30 @@ def _user_error(
     return UserError(f"{where} = {value!r}: {message}", path=source, line=line, fix="fix the value in the config")
 
 
+def _split_override(item: str, source: Path | None) -> tuple[str, str, str]:
+    """(section, key, value text) of a `section.key=value` override."""
+    name, sep, value_text = item.partition("=")
+    section, dot, key = name.strip().partition(".")
+    if not sep or not dot:
+        raise UserError(
+            f"override {item!r} is not of the form section.key=value",
+            path=source,
+            fix="e.g. --set contrastive.max_steps=100",
+        )
+    return section, key, value_text
+
+
+def override_keys(overrides: list[str] | None) -> set[tuple[str, ...]]:
+    """The (section, key) each override sets: a bad value there is the --set's, not the config file's."""
+    return {_split_override(item, None)[:2] for item in overrides or []}
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: Path | None) -> dict[str, Any]:
     """`section.key=value` strings (value in TOML syntax, bare words taken as strings) into the raw dict. A path given
     on the command line is relative to the working directory, not to the config file (a shipped config such as
     configs/hpo-minilm-cpu.toml takes `--set data.pairs=pairs` from where the user runs it)."""
     for item in overrides:
-        name, sep, value_text = item.partition("=")
-        section, dot, key = name.strip().partition(".")
-        if not sep or not dot:
-            raise UserError(
-                f"override {item!r} is not of the form section.key=value",
-                path=source,
-                fix="e.g. --set contrastive.max_steps=100",
-            )
+        section, key, value_text = _split_override(item, source)
         try:
             value = tomllib.loads(f"v = {value_text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -344,5 +355,6 @@ def load_config(path: Path, overrides: list[str] | None = None) -> RunConfig:
             f"not valid TOML: {exc}", path=path, line=int(match.group(1)) if match else None, fix="fix the TOML syntax"
         ) from None
     raw = apply_overrides(raw, overrides or [], path)
-    given = {tuple(item.partition("=")[0].strip().split(".", 1)) for item in overrides or []}
-    return build_config(raw, base_dir=path.resolve().parent, source=path, text=text, overridden=given)
+    return build_config(
+        raw, base_dir=path.resolve().parent, source=path, text=text, overridden=override_keys(overrides)
+    )

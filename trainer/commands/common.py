@@ -10,7 +10,7 @@ import typer
 
 from kgbuild.console import err, shown
 from kgbuild.errors import UserError
-from trainer.config import RunConfig, apply_overrides, build_config, load_config
+from trainer.config import RunConfig, apply_overrides, build_config, load_config, override_keys
 from trainer.phase_folder import checkpoints_for, drop_checkpoints
 from trainer.training import is_main_process
 
@@ -23,7 +23,8 @@ def resolve_config(config: Path | None, overrides: list[str] | None) -> RunConfi
     """The run config from --config (paths relative to it) or the defaults (paths relative to the cwd)."""
     if config is not None:
         return load_config(config, overrides)
-    return build_config(apply_overrides({}, overrides or [], None), base_dir=Path.cwd())
+    raw = apply_overrides({}, overrides or [], None)
+    return build_config(raw, base_dir=Path.cwd(), overridden=override_keys(overrides))
 
 
 @contextlib.contextmanager
