@@ -42,7 +42,7 @@ batch_size = 16
 learning_rate = 5e-5
 save_steps = 100000
 
-[weight_averaging]              # the default soup: phase 2, phase 1 and the base, equal weights
+[weight_averaging]              # the default soup: phase 2, phase 1 and the base, weighted 0.3, 0.3, 0.4
 models = ["self_distillation", "contrastive", "base"]
 
 # BioLORD-2023-M: the averaged model teaches a student the Spanish and French names of the sample (the parallel table

@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cli", ["kgbuild", "trainer"])
 def test_debug_after_the_subcommand_shows_the_traceback(cli, tmp_path):
     args = (

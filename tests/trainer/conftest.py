@@ -5,8 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
-from literal_pairs import write_pairs
-from tiny_bert import build_tiny_model
+
+from tests.helpers.literal_pairs import write_pairs
+from tests.helpers.tiny_bert import build_tiny_model
 
 
 @pytest.fixture(scope="session")

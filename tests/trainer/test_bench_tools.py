@@ -3,24 +3,14 @@ the linking bench."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 from scipy.stats import spearmanr
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import bench_linking, paired_bootstrap
 
 
 def test_the_bootstrap_spearman_is_scipys_row_by_row_ties_included():
-    spearman = load("paired_bootstrap").spearman
+    spearman = paired_bootstrap.spearman
     rng = np.random.default_rng(0)
     gold = rng.integers(0, 5, (50, 40)).astype(float)  # many ties, as in graded similarity sets
     predicted = rng.standard_normal((50, 40))
@@ -30,7 +20,7 @@ def test_the_bootstrap_spearman_is_scipys_row_by_row_ties_included():
 
 
 def test_the_linking_bench_reads_pubtator_and_keeps_spans_that_are_not_gold_mentions(tmp_path):
-    bench = load("bench_linking")
+    bench = bench_linking
     (tmp_path / "bc5cdr").mkdir()
     (tmp_path / "bc5cdr" / "CDR_TestSet.PubTator.txt").write_text(
         "1|t|Lithium causes tremor.\n1|a|Tremor was seen. Renal failure followed.\n1\t0\t7\tLithium\tChemical\tD1\n"

@@ -6,10 +6,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from literal_pairs import pair_rows
 from sentence_transformers import SentenceTransformer
 
 from kgbuild.errors import UserError
+from tests.helpers.literal_pairs import pair_rows
 from trainer.config import ContrastiveConfig
 from trainer.phase_folder import MARKER
 from trainer.phases.contrastive import train_contrastive
@@ -74,6 +74,7 @@ def test_existing_output_and_bad_pairs_are_user_errors(tiny_model, pairs_dir, tm
     assert not (tmp_path / "c").exists()
 
 
+@pytest.mark.slow
 def test_checkpoints_of_another_configuration_are_not_resumed(tiny_model, pairs_dir, tmp_path):
     config = ContrastiveConfig(max_steps=3, batch_size=8, save_steps=1000)
     train_contrastive(str(tiny_model), pairs_dir, tmp_path / "c", config, max_seq_length=32)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from huggingface_hub import ModelCard
-from run_toml import run_toml
-from tiny_bert import build_tiny_model
 from typer.testing import CliRunner
 
 from kgbuild.errors import UserError
 from kgbuild.pairs import PairOptions, build_pairs
 from kgbuild.umls.extract import ExtractOptions, extract_umls
+from tests.helpers.run_toml import run_toml
+from tests.helpers.tiny_bert import build_tiny_model
 from trainer.cli import app
 from trainer.config import MultilingualConfig
 from trainer.data import load_parallel, parallel_languages
@@ -43,6 +43,7 @@ def test_the_phase_reads_the_train_split_of_a_pairs_folder(ml_pairs):
     assert parallel_languages(ml_pairs) == ["FRE", "SPA"]
 
 
+@pytest.mark.slow
 def test_evaluate_reports_cross_lingual_linking_per_language(ml_pairs, tiny_model):
     results = evaluate_model(str(tiny_model), pairs_dir=ml_pairs)
     assert {"KG linking", "XL linking FRE", "XL linking SPA"} <= set(results)

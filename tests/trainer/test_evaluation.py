@@ -156,8 +156,9 @@ def test_cli_evaluate_writes_a_table_and_json_with_kg_linking(tiny_model, pairs_
     assert bad.exit_code == 1 and "unknown linking split 'train'" in bad.output
 
 
+@pytest.mark.slow
 def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_plot(tiny_model, tmp_path):
-    from tiny_bert import build_tiny_model
+    from tests.helpers.tiny_bert import build_tiny_model
 
     other = build_tiny_model(tmp_path / "other", seed=1)
     folder = write_evalsets(tmp_path / "evalsets")

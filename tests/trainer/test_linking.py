@@ -79,6 +79,7 @@ def test_names_link_to_their_own_concept_and_a_concept_appears_once(index):
     assert manifest["index"]["kind"] == "exact"
 
 
+@pytest.mark.slow
 def test_the_cli_reads_mentions_and_writes_jsonl_and_parquet(index, tmp_path):
     mentions = tmp_path / "m.tsv"
     mentions.write_text("id\tmention\n1\tsugar diabetes\n2\twheezing asthma attack\n")
@@ -125,6 +126,7 @@ def test_gold_id_forms():
     assert gold_cuis("-1", codes, set()) == set()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float16", "int8"])
 def test_the_hnsw_index_agrees_with_exact_search(dtype, monkeypatch):
     monkeypatch.setattr(linking, "EXACT_BELOW", 100)
@@ -167,6 +169,7 @@ def test_a_graph_index_links_like_the_exact_one_and_its_manifest_sets_the_search
     assert Linker.load(graph).index.hnsw.efSearch == 100
 
 
+@pytest.mark.slow
 def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(
     index, kg, minilm, tmp_path, monkeypatch, capsys
 ):
@@ -203,6 +206,7 @@ def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(
     assert [c.score for r in resumed for c in r] == pytest.approx([c.score for r in clean for c in r], abs=1e-5)
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line(index, kg, tiny_model, tmp_path):
     def run(*args: str, **kwargs):
         result = runner.invoke(app, list(args), **kwargs)

@@ -5,9 +5,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sentence_transformers import SentenceTransformer
-from tiny_bert import build_tiny_model
 
 from kgbuild.errors import UserError
+from tests.helpers.tiny_bert import build_tiny_model
 from trainer.config import MultilingualConfig
 from trainer.phases.multilingual import train_multilingual
 
@@ -27,6 +27,7 @@ PARALLEL = [
 ]
 
 
+@pytest.mark.slow
 def test_student_maps_both_languages_to_the_teacher(tiny_model, tmp_path):
     pq.write_table(
         pa.table({"en": [e for e, _ in PARALLEL], "xx": [x for _, x in PARALLEL]}), tmp_path / "parallel.parquet"

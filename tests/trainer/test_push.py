@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -12,24 +11,17 @@ import pyarrow.parquet as pq
 import pytest
 import typer
 from huggingface_hub import ModelCard
-from run_toml import run_toml
-from tiny_bert import build_tiny_model
 from typer.testing import CliRunner
 
 from kgbuild import lineage
 from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.publish import upload as upload_module
+from tests.helpers import publish_hub
+from tests.helpers.run_toml import run_toml
+from tests.helpers.tiny_bert import build_tiny_model
 from trainer.commands.push import register
 from trainer.push import push_model
-
-# The Hub test doubles live with the dataset publish tests; load that file directly so this module does not depend
-# on how the tests folder is packaged.
-_spec = importlib.util.spec_from_file_location(
-    "publish_hub_for_push", Path(__file__).parents[1] / "kgbuild" / "publish" / "publish_hub.py"
-)
-publish_hub = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(publish_hub)
 
 TOKEN = "hf_pushTestToken0123456789abcdef"
 

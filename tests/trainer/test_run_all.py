@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from huggingface_hub import ModelCard
-from run_toml import run_toml
 from sentence_transformers import SentenceTransformer
 from typer.testing import CliRunner
 
+from tests.helpers.run_toml import run_toml
 from trainer.cli import app
 from trainer.push import push_model
 
@@ -110,7 +110,8 @@ def test_config_errors_are_one_red_line_naming_the_file(project):
 def test_run_all_with_the_optional_multilingual_phase(project, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from tiny_bert import build_tiny_model
+
+    from tests.helpers.tiny_bert import build_tiny_model
 
     pq.write_table(
         pa.table(

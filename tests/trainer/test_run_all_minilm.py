@@ -4,10 +4,10 @@ import json
 import shutil
 
 import pytest
-from run_toml import run_toml
 from sentence_transformers import SentenceTransformer
 from typer.testing import CliRunner
 
+from tests.helpers.run_toml import run_toml
 from trainer.cli import app
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from run_toml import run_toml
 
 from kgbuild.errors import UserError
+from tests.helpers.run_toml import run_toml
 from trainer.config import load_config
 
 MINIMAL = run_toml(base="models/tiny")

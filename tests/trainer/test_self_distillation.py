@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
-from tiny_bert import build_tiny_model
 
 from kgbuild.errors import UserError
+from tests.helpers.tiny_bert import build_tiny_model
 from trainer.config import SelfDistillationConfig
 from trainer.data import distillation_texts
 from trainer.phases.self_distillation import train_self_distillation

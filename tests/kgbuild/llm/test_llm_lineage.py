@@ -38,6 +38,7 @@ def test_definitions_and_the_pairs_made_with_them_keep_the_kg_lineage(sample_kg,
     assert [s["command"] for s in lic.chain] == ["build-pairs", "generate-definitions", "extract --umls"]
 
 
+@pytest.mark.slow
 def test_two_models_in_one_folder_are_listed_and_build_pairs_takes_one(sample_kg, tmp_path, fake, monkeypatch):
     """Issue 25, item 4: the model an answer came from is part of its identity. Two runs with two models into one
     --out keep both (paid for), the manifest lists both, and build-pairs takes one model's answers, never a mix."""

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from kg_rows import write_kg, write_llm_definitions
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
@@ -15,6 +14,7 @@ from kgbuild.contracts import check_or_raise
 from kgbuild.errors import UserError
 from kgbuild.llm.prompt import KGFacts, Selection
 from kgbuild.pairs import PairOptions, build_pairs
+from tests.helpers.kg_rows import write_kg, write_llm_definitions
 
 INJURY = "Injury or Poisoning"
 BODY = "Body Part, Organ, or Organ Component"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from kg_rows import write_kg
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
@@ -16,6 +15,7 @@ from kgbuild.contracts import check_or_raise
 from kgbuild.errors import UserError
 from kgbuild.pairs import PairOptions, build_pairs
 from kgbuild.umls.extract import ExtractOptions, extract_umls
+from tests.helpers.kg_rows import write_kg
 
 
 def rows(path: Path, query: str) -> list[tuple]:

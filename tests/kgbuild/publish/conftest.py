@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from publish_hub import CardValidator, online
 from publish_kg import make_kg
+
+from tests.helpers.publish_hub import CardValidator, online
 
 TOKEN = "hf_publishTestToken0123456789abcdef"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from publish_hub import RecordingApi
 from publish_kg import make_kg, write_table
 from typer.testing import CliRunner
 
@@ -14,6 +13,7 @@ from kgbuild.errors import UserError
 from kgbuild.manifest import write_manifest
 from kgbuild.publish.dataset import publish_dataset
 from kgbuild.publish.licence import assess
+from tests.helpers.publish_hub import RecordingApi
 
 OPEN = [("MSH", "MeSH", "2025", "ENG", 0, 5)]
 RESTRICTED = [("MDR", "MedDRA", "27.1", "ENG", 3, 2), ("MSH", "MeSH", "2025", "ENG", 0, 3)]

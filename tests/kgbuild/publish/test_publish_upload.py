@@ -6,13 +6,13 @@ import json
 
 import pytest
 from datasets import load_dataset
-from publish_hub import CardValidator, RecordingApi, online, snapshot
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
 from kgbuild.errors import UserError
 from kgbuild.publish import upload as upload_module
 from kgbuild.publish.dataset import publish_dataset
+from tests.helpers.publish_hub import CardValidator, RecordingApi, online, snapshot
 
 
 def test_upload_sends_the_verified_staged_folder_privately_to_the_revision(kg, tmp_path, hub_token, card_validator):

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from run_toml import run_toml
 from typer.testing import CliRunner
 
+from tests.helpers.run_toml import run_toml
 from trainer.cli import app as trainer_app
 
 
