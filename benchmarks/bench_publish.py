@@ -23,7 +23,7 @@ PY = sys.executable
 SYNTH = """
 import sys, duckdb
 from pathlib import Path
-from kgbuild.manifest import write_manifest
+from kgbuild.core.manifest import write_manifest
 out, n = Path(sys.argv[1]), int(sys.argv[2])
 out.mkdir(parents=True)
 con = duckdb.connect()
@@ -53,7 +53,7 @@ write_manifest(out, command="extract --umls", inputs={}, parameters={"langs": ["
 OURS_SHARDS = """
 import sys
 from pathlib import Path
-from kgbuild.contracts import table_files
+from kgbuild.core.contracts import table_files
 from kgbuild.publish.stage import write_shards
 kg, out, shard = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 for t in ("concepts", "names", "definitions", "relations", "semantic_types"):

@@ -23,7 +23,7 @@ from pathlib import Path
 from synth_meta import ensure
 from timing import run_timed
 
-from kgbuild.tables import differences
+from kgbuild.core.tables import differences
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable

@@ -1,4 +1,4 @@
-"""Compare the tables of two KG folders row by row (kgbuild.tables.differences): the before/after check of a change
+"""Compare the tables of two KG folders row by row (kgbuild.core.tables.differences): the before/after check of a change
 that must leave the output alone, e.g. the same ontology extracted by two commits.
 
 Usage: python benchmarks/compare_kg.py BEFORE_DIR AFTER_DIR [BEFORE_DIR AFTER_DIR ...]
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kgbuild.tables import differences
+from kgbuild.core.tables import differences
 
 
 def main(argv: list[str]) -> int:

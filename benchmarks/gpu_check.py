@@ -333,7 +333,7 @@ def bare_args(setup: Setup, out: Path, batch_size: int, steps: int):
 def train_pairs_dataset(setup: Setup):
     from datasets import load_dataset
 
-    from kgbuild.tables import table_files
+    from kgbuild.core.tables import table_files
 
     ds = load_dataset("parquet", data_files=table_files(setup.pairs, "pairs"), split="train")
     return ds.filter(lambda b: [s == "train" for s in b["split"]], batched=True)
@@ -497,7 +497,7 @@ def pairs_info(setup: Setup) -> dict[str, Any]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from kgbuild.tables import table_files
+    from kgbuild.core.tables import table_files
 
     table = pq.read_table(table_files(setup.pairs, "pairs"), columns=["anchor", "positive", "cui", "split"])
     train = table.filter(pc.equal(table["split"], "train"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kgbuild import __version__
 from kgbuild.commands import build_pairs, demo, extract, generate_definitions, info, publish, validate
-from kgbuild.console import make_app, run_app
+from kgbuild.core.console import make_app, run_app
 
 app = make_app("kgbuild", "Biomedical knowledge graphs (UMLS, OBO) to BioLORD-style training data.", __version__)
 

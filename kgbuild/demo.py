@@ -15,8 +15,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from kgbuild.console import err, out, shown
-from kgbuild.errors import UserError
+from kgbuild.core.console import err, out, shown
+from kgbuild.core.errors import UserError
 
 SAMPLE_META = Path(__file__).parent / "sample" / "META"
 
@@ -133,7 +133,7 @@ def _definitions(kg: Path, defs_dir: Path, work: Path, opts: DemoOptions) -> Pat
 def _show_definitions(kg: Path, defs_dir: Path, summary: Any) -> None:
     """How many were written and kept, and two of them: passing ones first, else failing ones with the check that
     kept them out (a 135M model fails many: that is what the checks are for)."""
-    from kgbuild.engine import connect
+    from kgbuild.core.engine import connect
 
     with connect() as con:
         rows = con.execute(
@@ -176,7 +176,7 @@ def _claim(work: Path) -> None:
 
 def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
     """Run every step into `workdir` (replacing earlier demo outputs); return what was written and the scores."""
-    from kgbuild.pairs.build import PairOptions, build_pairs
+    from kgbuild.pairs import PairOptions, build_pairs
     from kgbuild.publish.dataset import publish_dataset
     from kgbuild.umls.extract import ExtractOptions, extract_umls
     from trainer.config import load_config

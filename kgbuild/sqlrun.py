@@ -22,8 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from kgbuild.engine import sql_literal
-from kgbuild.resources import read_sql, sql_dir
+from kgbuild.core.engine import sql_literal
+from kgbuild.core.resources import read_sql, sql_dir
 
 KINDS = ("view", "table", "mart")
 _HEADER = re.compile(r"^--\s*materialized:\s*(\w+)\s*$")

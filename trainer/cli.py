@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kgbuild.console import make_app, run_app
+from kgbuild.core.console import make_app, run_app
 from trainer import __version__
 from trainer.commands import evalsets, evaluate, linking, phases, push, run_all
 

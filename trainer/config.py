@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 
 
 class Section(BaseModel):

@@ -11,8 +11,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from kgbuild.errors import UserError
-from kgbuild.tables import table_files
+from kgbuild.core.errors import UserError
+from kgbuild.core.tables import table_files
 
 PREFIX = "XL linking"  # result names: "XL linking SPA", one per language
 

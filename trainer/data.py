@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
-from kgbuild.errors import UserError
-from kgbuild.tables import table_files
+from kgbuild.core.errors import UserError
+from kgbuild.core.tables import table_files
 
 if TYPE_CHECKING:  # imported where used: `trainer --help` must not pay for loading datasets
     import datasets
@@ -129,8 +129,8 @@ def load_parallel(path: Path, *, split: str = "train") -> datasets.Dataset:
     """The parallel texts (en, xx) for multilingual distillation: the `split` rows of a build-pairs parallel table
     (so no dev/test concept is distilled), or every row of a two-column table of the user's own."""
     # DuckDB: only this check needs it, not the training data
-    from kgbuild.contracts import check_table
-    from kgbuild.engine import connect
+    from kgbuild.core.contracts import check_table
+    from kgbuild.core.engine import connect
 
     files = parallel_files(path)
     if _own_table(files):

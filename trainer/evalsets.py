@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgbuild.atomic import atomic_dir
-from kgbuild.errors import UserError
+from kgbuild.core.atomic import atomic_dir
+from kgbuild.core.errors import UserError
 
 RAW_GITHUB = "https://raw.githubusercontent.com"
 MIRROR_ENV = "KGBUILD_EVALSETS_MIRROR"  # a base URL laid out as OWNER/REPO/COMMIT/PATH (a mirror, a test server)
@@ -415,7 +415,7 @@ def fetch(
     skipped with their reason), for their licence lines."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from kgbuild.console import err
+    from kgbuild.core.console import err
 
     base = base or os.environ.get(MIRROR_ENV) or RAW_GITHUB
     folders = [s.folder for s in PUBLIC_SETS]
@@ -473,7 +473,7 @@ def fetch(
 def _write_manifest(folder: Path, base: str, written: list[PublicSet], skipped: list[PublicSet]) -> None:
     from datetime import UTC, datetime
 
-    from kgbuild.manifest import versions
+    from kgbuild.core.manifest import versions
 
     doc = {
         "command": "trainer evalsets fetch",

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from kgbuild.console import verbose
-from kgbuild.errors import UserError
+from kgbuild.core.console import verbose
+from kgbuild.core.errors import UserError
 from trainer.crosslingual import crosslingual_scores
 from trainer.data import load_linking
 

@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from kgbuild.atomic import atomic_dir, check_output, write_errors
-from kgbuild.errors import UserError
-from kgbuild.manifest import changed_file, file_records
+from kgbuild.core.atomic import atomic_dir, check_output, write_errors
+from kgbuild.core.errors import UserError
+from kgbuild.core.manifest import changed_file, file_records
 from kgbuild.sources.codes import bare_code, xref_code
 from trainer.hashing import model_fingerprint
 from trainer.models import display_name, model_reference, resolve
@@ -86,7 +86,7 @@ def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
     per distinct (cui, name), names compared case-sensitively as written."""
     import duckdb
 
-    from kgbuild.contracts import table_files
+    from kgbuild.core.contracts import table_files
 
     if which not in ("all", "preferred"):
         raise UserError(f"unknown --names {which!r}", fix="use --names all or --names preferred")
@@ -123,7 +123,7 @@ def _kg_codes(kg: Path) -> Any | None:
     """The KG's codes table (cui, sab, code) as Arrow, or None for a KG extracted before it existed."""
     import duckdb
 
-    from kgbuild.contracts import table_files
+    from kgbuild.core.contracts import table_files
 
     files = table_files(kg, "codes")
     if not files:
@@ -327,8 +327,8 @@ def _lock(work: Path, out: Path) -> Any:
 
 def kg_provenance(kg: Path) -> dict[str, Any]:
     """What the index was built from: the KG folder, its UMLS release or ontology name and version, the extract's
-    filters and the sources table (kgbuild.lineage reads them, as for every other step)."""
-    from kgbuild.lineage import origin
+    filters and the sources table (kgbuild.core.lineage reads them, as for every other step)."""
+    from kgbuild.core.lineage import origin
 
     entry = origin(kg)["origins"][0]
     ontology = entry["ontology"] or {}
@@ -651,7 +651,7 @@ class _Bar:
         self.reused = 0  # done by an earlier run (resumed chunks): not part of this run's rate
 
     def __enter__(self) -> _Bar:
-        from kgbuild.console import err
+        from kgbuild.core.console import err
 
         if self.enabled and err.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from trainer.abbreviations import expand, find_abbreviations
 from trainer.linking import DOCUMENT_COLUMNS, DOCUMENT_ID_COLUMNS, Linker, gold_cuis, normalize, read_table, read_text
 
@@ -414,7 +414,7 @@ def evaluate_mentions(
 
 def write_predictions(path: Path, records: list[dict[str, Any]]) -> None:
     """One JSON line per mention (and protocol), written atomically."""
-    from kgbuild.atomic import atomic_write_bytes
+    from kgbuild.core.atomic import atomic_write_bytes
 
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     atomic_write_bytes(Path(path), text.encode("utf-8"))

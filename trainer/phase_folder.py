@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kgbuild.atomic import atomic_dir, atomic_write_bytes, check_output, check_overlap
-from kgbuild.console import note, shown
-from kgbuild.errors import UserError
+from kgbuild.core.atomic import atomic_dir, atomic_write_bytes, check_output, check_overlap
+from kgbuild.core.console import note, shown
+from kgbuild.core.errors import UserError
 from trainer.training import barrier, is_main_process
 
 MARKER = "trainer_phase.json"  # written last into a phase's folder: its presence means the phase finished

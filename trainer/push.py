@@ -12,11 +12,9 @@ from pathlib import Path
 
 from huggingface_hub import HfApi, ModelCard
 
-from kgbuild.atomic import atomic_dir, temp_dir
-from kgbuild.errors import UserError
-from kgbuild.publish.licence import Licence, guard
-from kgbuild.publish.stage import redact_paths, refuse_links
-from kgbuild.publish.upload import Uploaded, check_repo_id, upload
+from kgbuild.core.atomic import atomic_dir, temp_dir
+from kgbuild.core.errors import UserError
+from kgbuild.publish import Licence, Uploaded, check_repo_id, guard, redact_paths, refuse_links, upload_folder
 from trainer import model_card
 from trainer.model_card import ModelFacts, training_licence
 
@@ -143,7 +141,7 @@ def push_model(
     del model
 
     def send(folder: Path) -> Uploaded:
-        return upload(
+        return upload_folder(
             folder,
             repo_id=repo_id,
             repo_type="model",

@@ -16,10 +16,10 @@ from typing import Any
 
 from rich.text import Text
 
-from kgbuild.atomic import check_output, check_overlap, write_errors
-from kgbuild.console import err, shown
-from kgbuild.errors import UserError
-from kgbuild.manifest import read_manifest, write_manifest
+from kgbuild.core.atomic import check_output, check_overlap, write_errors
+from kgbuild.core.console import err, shown
+from kgbuild.core.errors import UserError
+from kgbuild.core.manifest import read_manifest, write_manifest
 from trainer import __version__
 from trainer.config import RunConfig
 from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headline, reference_for
@@ -37,7 +37,7 @@ def file_digest(path: Path) -> dict[str, Any]:
 
 def data_inputs(config: RunConfig) -> dict[str, Any]:
     """Hashes of the data a run reads (pairs and parallel tables)."""
-    from kgbuild.contracts import table_files
+    from kgbuild.core.contracts import table_files
 
     inputs: dict[str, Any] = {}
     if config.data.pairs and Path(config.data.pairs).is_dir():
@@ -56,7 +56,7 @@ def data_inputs(config: RunConfig) -> dict[str, Any]:
 def data_lineage(config: RunConfig) -> dict[str, Any] | None:
     """The lineage of the data a run reads (the folders data_inputs hashes), carried into the run manifest so that
     `trainer push` reads the training data's licence there, not from folders that may have moved since."""
-    from kgbuild import lineage
+    from kgbuild.core import lineage
 
     folders = [Path(config.data.pairs)] if config.data.pairs and Path(config.data.pairs).is_dir() else []
     parallel = config.parallel if config.multilingual.enabled else None

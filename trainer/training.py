@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kgbuild.console import verbose
-from kgbuild.errors import UserError
+from kgbuild.core.console import verbose
+from kgbuild.core.errors import UserError
 
 
 def bf16_enabled(setting: str) -> bool:
@@ -91,7 +91,7 @@ def _phase_bar_class():
         def on_train_begin(self, args, state, control, **kwargs):
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            from kgbuild.console import err
+            from kgbuild.core.console import err
 
             self.progress = Progress(
                 TextColumn(self.label),

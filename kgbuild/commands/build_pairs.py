@@ -5,9 +5,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kgbuild.console import err, user_errors
-from kgbuild.console import out as out_console
-from kgbuild.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
+from kgbuild.core.console import err, user_errors
+from kgbuild.core.console import out as out_console
+from kgbuild.core.options import option
+from kgbuild.pairs import PairOptions  # the options alone: polars and pyarrow load only for this command
 
 
 @user_errors
@@ -17,40 +18,24 @@ def build_pairs_command(
     definitions: Path | None = typer.Option(
         None, "--definitions", help="Folder of kgbuild generate-definitions (rows with status ok)."
     ),
-    definitions_model: str | None = typer.Option(
-        None,
-        "--definitions-model",
-        help="The model whose definitions are used when --definitions holds several (default: the model of the "
-        "generate-definitions run that wrote it).",
+    definitions_model: str | None = option(PairOptions, "definitions_model", "--definitions-model"),
+    seed: int = option(PairOptions, "seed", "--seed"),
+    train_pct: int = option(PairOptions, "train_pct", "--train-pct"),
+    dev_pct: int = option(PairOptions, "dev_pct", "--dev-pct"),
+    max_pairs_per_concept: int = option(PairOptions, "max_pairs_per_concept", "--max-pairs-per-concept"),
+    max_synonyms: int = option(PairOptions, "max_synonyms", "--max-synonyms"),
+    max_anchor_names: int = option(PairOptions, "max_anchor_names", "--max-anchor-names"),
+    name_in_descriptions: bool = option(
+        PairOptions, "name_in_descriptions", "--name-in-descriptions/--no-name-in-descriptions"
     ),
-    seed: int = typer.Option(42, "--seed", help="Seed of the concept splits and of every tie-break."),
-    train_pct: int = typer.Option(80, "--train-pct", help="Percent of concepts in train."),
-    dev_pct: int = typer.Option(10, "--dev-pct", help="Percent of concepts in dev (test gets the rest)."),
-    max_pairs_per_concept: int = typer.Option(24, "--max-pairs-per-concept", help="Cap of pairs per concept."),
-    max_synonyms: int = typer.Option(8, "--max-synonyms", help="Cap of name-synonym pairs per concept."),
-    max_anchor_names: int = typer.Option(
-        4, "--max-anchor-names", help="Names of a concept paired with each of its definitions/description."
-    ),
-    name_in_descriptions: bool = typer.Option(
-        True,
-        "--name-in-descriptions/--no-name-in-descriptions",
-        help='Open each description with the concept\'s name ("Varicella is a disease ...") or leave it out.',
-    ),
-    lang: str = typer.Option("ENG", "--lang", help="Language of the names (names.lang)."),
-    parallel_langs: list[str] = typer.Option(
-        [],
-        "--parallel-lang",
-        help="Also write parallel.parquet (--lang names and definitions against "
-        "this language's) and a cross-lingual linking set; repeatable.",
-    ),
-    max_parallel_per_concept: int = typer.Option(
-        16, "--max-parallel-per-concept", help="Cap of parallel pairs per concept and language."
-    ),
-    memory_limit: str = typer.Option(DEFAULT_MEMORY_LIMIT, "--memory-limit", help=MEMORY_LIMIT_HELP),
+    lang: str = option(PairOptions, "lang", "--lang"),
+    parallel_langs: list[str] = option(PairOptions, "parallel_langs", "--parallel-lang"),
+    max_parallel_per_concept: int = option(PairOptions, "max_parallel_per_concept", "--max-parallel-per-concept"),
+    memory_limit: str = option(PairOptions, "memory_limit", "--memory-limit"),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
 ) -> None:
     """Build descriptions, training pairs (split by concept) and a KG linking set from KG tables."""
-    from kgbuild.pairs import PairOptions, build_pairs  # polars and pyarrow load only for this command
+    from kgbuild.pairs import build_pairs
 
     options = PairOptions(
         seed=seed,

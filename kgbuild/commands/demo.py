@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.console import user_errors
+from kgbuild.core.console import user_errors
 
 
 @user_errors

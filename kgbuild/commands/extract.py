@@ -4,10 +4,10 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.console import out as out_console
-from kgbuild.console import user_errors
-from kgbuild.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
-from kgbuild.errors import UserError
+from kgbuild.core.console import out as out_console
+from kgbuild.core.console import user_errors
+from kgbuild.core.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
+from kgbuild.core.errors import UserError
 
 
 @user_errors

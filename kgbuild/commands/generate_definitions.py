@@ -4,14 +4,16 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.console import err, user_errors
-from kgbuild.errors import UserError
+from kgbuild.core.console import err, user_errors
+from kgbuild.core.errors import UserError
+from kgbuild.core.options import option
+from kgbuild.llm.config import CheckConfig, GenerateConfig, RetryPolicy  # light: the SDK loads in the command
 
 
 def _most_common_error(out: Path) -> str:
     import duckdb
 
-    from kgbuild.contracts import table_files
+    from kgbuild.core.contracts import table_files
 
     files = table_files(out, "llm_definitions")
     if not files:
@@ -28,51 +30,28 @@ def _most_common_error(out: Path) -> str:
 def generate_definitions(
     kg: Path = typer.Option(..., "--kg", help="KG folder written by `kgbuild extract`."),
     out: Path = typer.Option(..., "--out", help="DEFS folder: the cache of answers; a rerun resumes it."),
-    model: str = typer.Option("gpt-4o-mini", "--model", help="Model name sent to the server."),
-    base_url: str = typer.Option(
-        None,
-        "--base-url",
-        help="An OpenAI-compatible server (vLLM, llama.cpp, Ollama), "
-        "e.g. http://127.0.0.1:8000/v1. Default: OpenAI (or $OPENAI_BASE_URL).",
-    ),
-    limit: int = typer.Option(None, "--limit", help="Only the first N target concepts (in send order)."),
-    concurrency: int = typer.Option(64, "--concurrency", help="Requests in flight."),
-    rpm: float = typer.Option(None, "--rpm", help="Requests per minute at most."),
-    tpm: float = typer.Option(None, "--tpm", help="Tokens per minute at most (prompt estimate + max tokens)."),
-    budget_usd: float = typer.Option(None, "--budget-usd", help="Stop before this run's spend would cross X dollars."),
-    batch: bool = typer.Option(False, "--batch", help="Use the OpenAI Batch API (half price, up to 24 h)."),
-    only_missing: bool = typer.Option(
-        True, "--only-missing/--all", help="Concepts without a definition (default), or all concepts."
-    ),
-    order: str = typer.Option("degree", "--order", help="degree: most-connected first; cui: by identifier."),
-    retry_failed: bool = typer.Option(
-        False,
-        "--retry-failed",
-        help="Also re-send answers that failed an output "
-        "check (empty, refusal, truncated, too short/long, not naming the concept).",
-    ),
-    temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature (0: the most likely answer)."),
-    max_tokens: int = typer.Option(160, "--max-tokens", help="Tokens per answer; longer is kept, marked truncated."),
-    seed: int = typer.Option(None, "--seed", help="Sent to servers that support it."),
-    timeout: float = typer.Option(
-        60.0, "--timeout", help="Seconds per attempt (a deadline for the whole answer) before it is retried."
-    ),
-    max_attempts: int = typer.Option(6, "--max-attempts", help="Attempts per request (retries + 1)."),
-    prices: Path = typer.Option(None, "--prices", help="A price table like kgbuild/llm/prices.toml."),
-    min_words: int = typer.Option(20, "--min-words", help="Output check: fewer words is too_short."),
-    max_words: int = typer.Option(110, "--max-words", help="Output check: more words is too_long."),
-    poll: float = typer.Option(60.0, "--poll", help="Seconds between Batch status polls."),
-    max_enqueued_tokens: int = typer.Option(
-        None,
-        "--max-enqueued-tokens",
-        help="Your Batch queue limit (input tokens); batches are submitted while the queue stays under it.",
-    ),
-    abandon_batches: bool = typer.Option(
-        False,
-        "--abandon-batches",
-        help="Online run over a folder with batches still pending: cancel them at the provider first (what they "
-        "already hold is collected), then send the rest online. Without it such a run is refused.",
-    ),
+    model: str = option(GenerateConfig, "model", "--model"),
+    base_url: str = option(GenerateConfig, "base_url", "--base-url"),
+    limit: int = option(GenerateConfig, "limit", "--limit"),
+    concurrency: int = option(GenerateConfig, "concurrency", "--concurrency"),
+    rpm: float = option(GenerateConfig, "rpm", "--rpm"),
+    tpm: float = option(GenerateConfig, "tpm", "--tpm"),
+    budget_usd: float = option(GenerateConfig, "budget_usd", "--budget-usd"),
+    batch: bool = option(GenerateConfig, "batch", "--batch"),
+    only_missing: bool = option(GenerateConfig, "only_missing", "--only-missing/--all"),
+    order: str = option(GenerateConfig, "order", "--order"),
+    retry_failed: bool = option(GenerateConfig, "retry_failed", "--retry-failed"),
+    temperature: float = option(GenerateConfig, "temperature", "--temperature"),
+    max_tokens: int = option(GenerateConfig, "max_tokens", "--max-tokens"),
+    seed: int = option(GenerateConfig, "seed", "--seed"),
+    timeout: float = option(GenerateConfig, "timeout_s", "--timeout"),
+    max_attempts: int = option(RetryPolicy, "max_attempts", "--max-attempts"),
+    prices: Path = option(GenerateConfig, "prices", "--prices"),
+    min_words: int = option(CheckConfig, "min_words", "--min-words"),
+    max_words: int = option(CheckConfig, "max_words", "--max-words"),
+    poll: float = option(GenerateConfig, "batch_poll_s", "--poll"),
+    max_enqueued_tokens: int = option(GenerateConfig, "batch_max_enqueued_tokens", "--max-enqueued-tokens"),
+    abandon_batches: bool = option(GenerateConfig, "abandon_batches", "--abandon-batches"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
 ) -> None:
     """Write 40-60 word definitions grounded in the KG for the concepts that lack one, cached and resumable.
@@ -92,9 +71,8 @@ def generate_definitions(
     that echoes or refuses). An answer whose usage cannot be true is counted at its worst case.
     """
     # Imported here: the openai SDK takes a third of a second to import, which every other command would pay.
-    from kgbuild.llm.checks import CheckConfig
-    from kgbuild.llm.client import RetryPolicy, RunStopped
-    from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
+    from kgbuild.llm.client import RunStopped
+    from kgbuild.llm.generate import DefinitionGenerator
 
     config = GenerateConfig(
         model=model,

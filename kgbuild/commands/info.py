@@ -9,13 +9,13 @@ from typing import Any
 
 import typer
 
-from kgbuild.console import user_errors
-from kgbuild.errors import UserError
+from kgbuild.core.console import user_errors
+from kgbuild.core.errors import UserError
 
 
 def describe(folder: Path) -> list[tuple[str, str]]:
     """(what, value) lines about `folder`."""
-    from kgbuild.manifest import read_manifest
+    from kgbuild.core.manifest import read_manifest
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -51,7 +51,7 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
     import duckdb
     import pyarrow.parquet as pq
 
-    from kgbuild.contracts import contract_names, table_files
+    from kgbuild.core.contracts import contract_names, table_files
 
     lines: list[tuple[str, str]] = []
     command = manifest.get("command") or manifest.get("kind")
@@ -136,7 +136,7 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
         headline = entry.get("headline") or {}
         lines.append((f"scores {name}", ", ".join(f"{k} {v}" for k, v in headline.items()) or "none"))
     if index:
-        from kgbuild.manifest import changed_file
+        from kgbuild.core.manifest import changed_file
 
         if manifest.get("files"):  # info hashes every file, index.faiss included: a slow check, asked for here
             problem = changed_file(folder, manifest["files"])

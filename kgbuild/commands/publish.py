@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kgbuild.console import err, out, user_errors
+from kgbuild.core.console import err, out, user_errors
 from kgbuild.publish.licence import ACK_FLAG
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kgbuild.console import err, out, user_errors
-from kgbuild.contracts import check_folder, unknown_parquet_files
-from kgbuild.errors import UserError
+from kgbuild.core.console import err, out, user_errors
+from kgbuild.core.contracts import check_folder, unknown_parquet_files
+from kgbuild.core.errors import UserError
 
 
 @user_errors

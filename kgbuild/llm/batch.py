@@ -34,8 +34,8 @@ from typing import Any
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from kgbuild.atomic import atomic_write_bytes
-from kgbuild.errors import UserError
+from kgbuild.core.atomic import atomic_write_bytes
+from kgbuild.core.errors import UserError
 from kgbuild.llm.budget import Budget
 from kgbuild.llm.client import (
     RETRY_STATUS,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.llm.pricing import Price
 
 # Chat formats add a few tokens per message (role, separators) and a few per request.

@@ -28,9 +28,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kgbuild.contracts import arrow_schema
-from kgbuild.engine import connect
-from kgbuild.errors import UserError
+from kgbuild.core.contracts import arrow_schema
+from kgbuild.core.engine import connect
+from kgbuild.core.errors import UserError
+from kgbuild.llm.config import MIN_FREE_BYTES
 
 TABLE = "llm_definitions"
 
@@ -45,8 +46,6 @@ STATUSES = (OK, ERROR, *CHECK_FAILURES)
 # A write that fails with one of these means the disk (or the quota) is full: the run stops sending and keeps what
 # it holds in memory until it can write it.
 _FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-# Below this much free space a shard is not started: the run stops sending before a write fails half-way.
-MIN_FREE_BYTES = 64 * 1024 * 1024
 
 # When one key has several rows (a failed row, then a later answer), the best one wins: ok > check failure > error.
 _RANK_SQL = f"CASE status WHEN '{OK}' THEN 2 WHEN '{ERROR}' THEN 0 ELSE 1 END"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
 from kgbuild.llm.cache import OK, SURROGATES
+from kgbuild.llm.config import CheckConfig
 
 _REFUSAL = re.compile(
     r"\b(i['’]m sorry|i am sorry|i apologi[sz]e|i can(?:not|['’]t)|i am unable|i['’]m unable|as an ai\b|"
@@ -31,12 +31,6 @@ _PROMPT_LABEL = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _STOP = frozenset("a an and or of the in on to for with by at from as is nos unspecified other".split())
-
-
-@dataclass(frozen=True)
-class CheckConfig:
-    min_words: int = 20
-    max_words: int = 110
 
 
 # What no definition holds and some servers send: lone surrogates (cache.SURROGATES), control characters (NUL and

@@ -28,8 +28,9 @@ import httpx2
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.llm.budget import Budget
+from kgbuild.llm.config import RetryPolicy
 from kgbuild.llm.ratelimit import RateLimiter
 from kgbuild.redact import redact
 
@@ -56,22 +57,6 @@ class RunStopped(UserError):
     """The run stops early: nothing more is sent; answers received so far are kept. `summary` is the run's."""
 
     summary: Any = None
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 6
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
-    # A server asking for a longer wait than this (a 429 with Retry-After: 86400) stops the run instead of freezing it.
-    max_retry_after_s: float = 120.0
-    # The circuit breaker: this many consecutive failed attempts of one kind (at least; the run's concurrency if
-    # larger, since one wave of workers fails together) lasting this long, with no success in between.
-    breaker_attempts: int = 8
-    breaker_seconds: float = 10.0
-    # 429s are rate limiting, which the cool-down handles, until nothing but 429s has come back for this long: a
-    # storm (a server that only rate limits, without Retry-After) then stops the run like any other failure.
-    breaker_429_seconds: float = 60.0
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""What a generate-definitions run is given (GenerateConfig), what it sends (Request) and what it counts (Summary):
-the types every part of the run shares (the generator, the recorder, the online and the batch runners)."""
+"""What a generate-definitions run is given (GenerateConfig, RetryPolicy, CheckConfig: the defaults and help of the
+command's options), what it sends (Request) and what it counts (Summary): the types every part of the run shares (the
+generator, the recorder, the online and the batch runners). Light to import: the command reads its options here."""
 
 from __future__ import annotations
 
@@ -8,29 +9,61 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from kgbuild.llm.cache import MIN_FREE_BYTES
-from kgbuild.llm.checks import CheckConfig
-from kgbuild.llm.client import RetryPolicy, redact
+from kgbuild.core.options import described
+from kgbuild.redact import redact
+
+# Below this much free space a shard is not started: the run stops sending before a write fails half-way.
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = described(6, "Attempts per request (retries + 1).")
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    # A server asking for a longer wait than this (a 429 with Retry-After: 86400) stops the run instead of freezing it.
+    max_retry_after_s: float = 120.0
+    # The circuit breaker: this many consecutive failed attempts of one kind (at least; the run's concurrency if
+    # larger, since one wave of workers fails together) lasting this long, with no success in between.
+    breaker_attempts: int = 8
+    breaker_seconds: float = 10.0
+    # 429s are rate limiting, which the cool-down handles, until nothing but 429s has come back for this long: a
+    # storm (a server that only rate limits, without Retry-After) then stops the run like any other failure.
+    breaker_429_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    min_words: int = described(20, "Output check: fewer words is too_short.")
+    max_words: int = described(110, "Output check: more words is too_long.")
 
 
 @dataclass
 class GenerateConfig:
-    model: str = "gpt-4o-mini"
-    base_url: str | None = None
-    limit: int | None = None
-    concurrency: int = 64
-    rpm: float | None = None
-    tpm: float | None = None
-    budget_usd: float | None = None
-    batch: bool = False
-    only_missing: bool = True
-    order: str = "degree"
-    retry_failed: bool = False
-    temperature: float = 0.0
-    max_tokens: int = 160
-    seed: int | None = None
-    timeout_s: float = 60.0
-    prices: Path | None = None
+    model: str = described("gpt-4o-mini", "Model name sent to the server.")
+    base_url: str | None = described(
+        None,
+        "An OpenAI-compatible server (vLLM, llama.cpp, Ollama), e.g. http://127.0.0.1:8000/v1. "
+        "Default: OpenAI (or $OPENAI_BASE_URL).",
+    )
+    limit: int | None = described(None, "Only the first N target concepts (in send order).")
+    concurrency: int = described(64, "Requests in flight.")
+    rpm: float | None = described(None, "Requests per minute at most.")
+    tpm: float | None = described(None, "Tokens per minute at most (prompt estimate + max tokens).")
+    budget_usd: float | None = described(None, "Stop before this run's spend would cross X dollars.")
+    batch: bool = described(False, "Use the OpenAI Batch API (half price, up to 24 h).")
+    only_missing: bool = described(True, "Concepts without a definition (default), or all concepts.")
+    order: str = described("degree", "degree: most-connected first; cui: by identifier.")
+    retry_failed: bool = described(
+        False,
+        "Also re-send answers that failed an output check (empty, refusal, truncated, too short/long, not naming "
+        "the concept).",
+    )
+    temperature: float = described(0.0, "Sampling temperature (0: the most likely answer).")
+    max_tokens: int = described(160, "Tokens per answer; longer is kept, marked truncated.")
+    seed: int | None = described(None, "Sent to servers that support it.")
+    timeout_s: float = described(60.0, "Seconds per attempt (a deadline for the whole answer) before it is retried.")
+    prices: Path | None = described(None, "A price table like kgbuild/llm/prices.toml.")
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     checks: CheckConfig = field(default_factory=CheckConfig)
     flush_rows: int = 5000
@@ -40,15 +73,21 @@ class GenerateConfig:
     min_free_bytes: int = MIN_FREE_BYTES
     disk_retry_s: float = 5.0
     # An online run with batches pending from an earlier --batch run: refused unless they are cancelled first.
-    abandon_batches: bool = False
+    abandon_batches: bool = described(
+        False,
+        "Online run over a folder with batches still pending: cancel them at the provider first (what they "
+        "already hold is collected), then send the rest online. Without it such a run is refused.",
+    )
     # The quality breaker: stop when more than this share of a window of answers fails the output checks.
     quality_window: int = 50
     quality_max_failing: float = 0.9
     # Batch API
     batch_max_lines: int = 50_000
     batch_max_bytes: int = 190_000_000  # the API allows 200 MB per input file
-    batch_poll_s: float = 60.0
-    batch_max_enqueued_tokens: int | None = None
+    batch_poll_s: float = described(60.0, "Seconds between Batch status polls.")
+    batch_max_enqueued_tokens: int | None = described(
+        None, "Your Batch queue limit (input tokens); batches are submitted while the queue stays under it."
+    )
     batch_max_rounds: int = 3
     # Polls that keep failing (a dead server) stop the run after this long; the ledger keeps the batches.
     batch_poll_give_up_s: float = 900.0

@@ -22,10 +22,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from kgbuild import lineage
-from kgbuild.atomic import check_overlap
-from kgbuild.contracts import check_or_raise, table_files
-from kgbuild.errors import UserError
+from kgbuild.core import lineage
+from kgbuild.core.atomic import check_overlap
+from kgbuild.core.contracts import check_or_raise, table_files
+from kgbuild.core.errors import UserError
+from kgbuild.core.manifest import write_manifest
 from kgbuild.llm.batch import BatchRunner, pending_batches
 from kgbuild.llm.cache import CHECK_FAILURES, ERROR, OK, TABLE, DefinitionStore, is_ours, request_key, short_key
 from kgbuild.llm.client import RunStopped, api_key_from_env
@@ -34,7 +35,6 @@ from kgbuild.llm.online import OnlineRunner
 from kgbuild.llm.pricing import load_price
 from kgbuild.llm.prompt import TEMPLATE_VERSION, KGFacts, Selection, render_messages
 from kgbuild.llm.recorder import ProgressBar, Recorder
-from kgbuild.manifest import write_manifest
 
 __all__ = ["DefinitionGenerator", "GenerateConfig", "Summary"]
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from kgbuild.errors import UserError
-from kgbuild.resources import cached_model
+from kgbuild.core.errors import UserError
+from kgbuild.core.resources import cached_model
 
 BACKENDS = ("auto", "transformers", "llama.cpp")
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 
 DEFAULT_PRICES = Path(__file__).with_name("prices.toml")
 

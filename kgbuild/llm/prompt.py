@@ -11,10 +11,10 @@ from pathlib import Path
 
 import duckdb
 
-from kgbuild.contracts import table_files
-from kgbuild.engine import connect, parquet_scan
-from kgbuild.errors import UserError
-from kgbuild.resources import read_sql
+from kgbuild.core.contracts import table_files
+from kgbuild.core.engine import connect, parquet_scan
+from kgbuild.core.errors import UserError
+from kgbuild.core.resources import read_sql
 from kgbuild.sqlrun import prepare
 
 # Bump when the wording below changes: it is part of every request key, so old answers are not reused for it.

@@ -180,7 +180,7 @@ class ProgressBar:
         if self.enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            from kgbuild.console import err
+            from kgbuild.core.console import err
 
             self._progress = Progress(
                 TextColumn("definitions"),

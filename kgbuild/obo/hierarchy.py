@@ -7,7 +7,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.obo.terms import Term
 
 

@@ -8,7 +8,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kgbuild.errors import UserError, gzip_error
+from kgbuild.core.errors import UserError, gzip_error
 
 STANZA_TYPES = ("Term", "Typedef", "Instance")
 SCOPES = ("EXACT", "BROAD", "NARROW", "RELATED")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kgbuild.errors import UserError
-from kgbuild.languages import lat_code
+from kgbuild.core.errors import UserError
+from kgbuild.core.languages import lat_code
 from kgbuild.obo.parser import LEGACY_SYNONYM_TAGS, SCOPES, OboDocument, read_quoted, unescape
 
 # OBO 1.4 has no language tag; ontologies that carry translations write one as a trailing modifier

@@ -1,7 +1,11 @@
-"""build-pairs: KG tables → descriptions, training pairs with concept-level splits, and a KG linking set."""
+"""build-pairs: KG tables → descriptions, training pairs with concept-level splits, and a KG linking set.
+
+`PairOptions` loads alone (the command builds its options from it); `build_pairs` brings polars and pyarrow."""
 
 from __future__ import annotations
 
-from kgbuild.pairs.build import PairOptions, build_pairs
+from kgbuild.core.lazy import exports
 
-__all__ = ["PairOptions", "build_pairs"]
+_API = {"PairOptions": "options", "build_pairs": "build"}
+__all__ = sorted(_API)
+__getattr__ = exports(__name__, _API)

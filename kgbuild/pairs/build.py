@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from kgbuild import lineage, params, sqlrun
-from kgbuild.atomic import atomic_dir
-from kgbuild.contracts import check_tables_or_raise, columns, table_files, unreadable_file
-from kgbuild.engine import DEFAULT_MEMORY_LIMIT, check_memory_limit, connect, parquet_scan, runtime_error
-from kgbuild.errors import UserError
-from kgbuild.manifest import read_manifest, write_manifest
-
-TEMPLATE_VERSION = "v1"
+from kgbuild import params, sqlrun
+from kgbuild.core import lineage
+from kgbuild.core.atomic import atomic_dir
+from kgbuild.core.contracts import check_tables_or_raise, columns, table_files, unreadable_file
+from kgbuild.core.engine import connect, parquet_scan, runtime_error
+from kgbuild.core.errors import UserError
+from kgbuild.core.manifest import read_manifest, write_manifest
+from kgbuild.pairs.options import PairOptions
 
 # KG tables build-pairs reads, with the columns it needs from each.
 KG_INPUTS = ("concepts", "names", "definitions", "relations", "relation_labels")
@@ -30,70 +29,6 @@ OUTPUTS = ("descriptions", "pairs", "linking", "linking_candidates")
 # With --parallel-lang: the parallel table and its cross-lingual linking set, after the four above (they reuse the
 # concept splits and names of this run, so no test concept of the pairs is ever distilled).
 PARALLEL_OUTPUTS = ("parallel", "crosslingual_linking")
-
-
-@dataclass(frozen=True)
-class PairOptions:
-    """Parameters of build-pairs; all land in manifest.json."""
-
-    seed: int = 42
-    train_pct: int = 80
-    dev_pct: int = 10
-    lang: str = "ENG"
-    max_anchor_names: int = 4  # names of a concept paired with each of its texts
-    max_synonyms: int = 8  # preferred name <-> synonym pairs per concept
-    max_definitions: int = 3
-    max_llm_definitions: int = 2
-    max_pairs_per_concept: int = 24  # so very large concepts do not dominate
-    max_types: int = 2  # semantic types named in a description
-    max_parents: int = 2
-    max_relations: int = 3
-    # "Varicella is a disease which ..." (True) or "A disease which ..." (False): with the name, a description pair
-    # can be solved by string match; measured in BENCHMARKS.md (issue 14)
-    name_in_descriptions: bool = True
-    min_reading_ratio: float = 1.0  # see sql/pairs/int_relation_readings.sql
-    max_linking_queries: int = 3
-    parallel_langs: tuple[str, ...] = ()  # target languages of the parallel table (names.lang codes)
-    max_parallel_per_concept: int = 16  # parallel pairs per concept and language
-    template_version: str = TEMPLATE_VERSION
-    memory_limit: str = DEFAULT_MEMORY_LIMIT
-    threads: int | None = None
-    # The model whose LLM definitions become pairs (a DEFS folder may hold several): default, the DEFS run's own.
-    definitions_model: str | None = None
-
-    def validate(self) -> None:
-        if not (0 <= self.train_pct and 0 <= self.dev_pct and self.train_pct + self.dev_pct <= 100):
-            raise UserError(
-                f"bad split percentages train={self.train_pct} dev={self.dev_pct}",
-                fix="give --train-pct and --dev-pct between 0 and 100 with a sum of at most 100",
-            )
-        for name in (
-            "max_anchor_names",
-            "max_pairs_per_concept",
-            "max_types",
-            "max_parents",
-            "max_relations",
-            "max_linking_queries",
-            "max_parallel_per_concept",
-        ):
-            if getattr(self, name) < 1:
-                raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
-        check_memory_limit(self.memory_limit)
-        if not -(2**63) <= self.seed < 2**63:
-            raise UserError(f"--seed {self.seed} does not fit in 64 bits", fix="give a --seed such as 42")
-        for name in ("max_synonyms", "max_definitions", "max_llm_definitions"):
-            if getattr(self, name) < 0:
-                raise UserError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        if self.lang in self.parallel_langs:
-            raise UserError(
-                f"--parallel-lang {self.lang} is the language of the pairs (--lang {self.lang})",
-                fix="give --parallel-lang the other languages, e.g. --parallel-lang SPA",
-            )
-
-    def sql_params(self) -> pa.Table:
-        # the languages are a table of their own; the definitions' model selects rows of an input
-        skip = {"memory_limit", "threads", "parallel_langs", "definitions_model"}
-        return pa.table({k: [v] for k, v in asdict(self).items() if k not in skip})
 
 
 def _register_table(con: duckdb.DuckDBPyConnection, name: str, files: list[str], needed: list[str]) -> int:

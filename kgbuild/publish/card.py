@@ -14,9 +14,9 @@ import yaml
 from huggingface_hub import DatasetCard
 
 from kgbuild import __version__
-from kgbuild.contracts import load_contract
-from kgbuild.errors import UserError
-from kgbuild.languages import iso_code
+from kgbuild.core.contracts import load_contract
+from kgbuild.core.errors import UserError
+from kgbuild.core.languages import iso_code
 from kgbuild.publish.licence import Licence, terms_text
 
 BIOLORD_BIBTEX = """@article{remy2024biolord,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
-from kgbuild.atomic import check_output, temp_dir
-from kgbuild.errors import UserError
+from kgbuild.core.atomic import check_output, temp_dir
+from kgbuild.core.errors import UserError
 from kgbuild.publish.licence import Licence, assess, guard
 from kgbuild.publish.stage import SHARD_BYTES, Staged, checked_tables, stage_dataset
-from kgbuild.publish.upload import Uploaded, check_repo_id, upload
+from kgbuild.publish.upload import Uploaded, check_repo_id, upload_folder
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def publish_dataset(
     guard(lic, public=public, acknowledged=acknowledge_rights, path=data_dir)
 
     def send(staged: Staged) -> Uploaded:
-        return upload(
+        return upload_folder(
             staged.folder,
             repo_id=repo_id,
             repo_type="dataset",

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kgbuild import lineage
-from kgbuild.console import warn
-from kgbuild.errors import UserError
-from kgbuild.lineage import origin_kind, read_sources
-from kgbuild.manifest import read_manifest
+from kgbuild.core import lineage
+from kgbuild.core.console import warn
+from kgbuild.core.errors import UserError
+from kgbuild.core.lineage import origin_kind, read_sources
+from kgbuild.core.manifest import read_manifest
 
 UMLS_LICENCE_URL = (
     "https://www.nlm.nih.gov/research/umls/knowledge_sources/metathesaurus/release/license_agreement.html"

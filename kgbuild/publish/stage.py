@@ -22,14 +22,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kgbuild.atomic import atomic_dir
-from kgbuild.contracts import ContractError, check_folder, contract_names, table_files
-from kgbuild.errors import UserError
+from kgbuild.core.atomic import atomic_dir
+from kgbuild.core.contracts import ContractError, check_folder, contract_names, table_files
+from kgbuild.core.errors import UserError
+from kgbuild.core.resources import contracts_dir
 from kgbuild.publish import card as cards
 from kgbuild.publish.card import StagedTable
 from kgbuild.publish.licence import Licence, manifest_of
 from kgbuild.publish.verify import verify_dataset_folder
-from kgbuild.resources import contracts_dir
 
 # The Hub and `push_to_hub` keep Parquet files well under 500 MB; smaller shards stream and resume better.
 SHARD_BYTES = 256 * 1024 * 1024

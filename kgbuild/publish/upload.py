@@ -15,8 +15,8 @@ import httpx
 from huggingface_hub import HfApi, RepoCard, get_token
 from huggingface_hub.errors import HfHubHTTPError
 
-from kgbuild.atomic import MARKER
-from kgbuild.errors import UserError
+from kgbuild.core.atomic import MARKER
+from kgbuild.core.errors import UserError
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
@@ -91,7 +91,7 @@ def _hub_error(exc: HfHubHTTPError, repo_id: str) -> UserError:
     return UserError(f"the Hub refused the upload ({status}: {first_line})", fix=hint)
 
 
-def upload(
+def upload_folder(
     folder: Path,
     *,
     repo_id: str,

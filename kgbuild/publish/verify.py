@@ -6,9 +6,9 @@ from pathlib import Path
 
 import duckdb
 
-from kgbuild.contracts import ContractError, check_table, columns
-from kgbuild.engine import connect
-from kgbuild.errors import UserError
+from kgbuild.core.contracts import ContractError, check_table, columns
+from kgbuild.core.engine import connect
+from kgbuild.core.errors import UserError
 from kgbuild.publish import card as cards
 from kgbuild.publish.card import StagedTable
 

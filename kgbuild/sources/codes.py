@@ -7,8 +7,8 @@ import csv
 import re
 from functools import cache
 
+from kgbuild.core.resources import sql_dir
 from kgbuild.obo.terms import prefix
-from kgbuild.resources import sql_dir
 
 # An xref's prefix, upper-cased -> the UMLS source name (SAB) of its vocabulary, so that a code reads the same in an
 # OBO KG and in a UMLS KG (MSH D006973 either way); one table for every reader, sql/seeds/code_namespaces.csv. A

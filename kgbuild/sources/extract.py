@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild import params, sqlrun
-from kgbuild.atomic import atomic_dir, check_output
-from kgbuild.contracts import check_tables_or_raise
-from kgbuild.engine import connect
-from kgbuild.errors import UserError
-from kgbuild.manifest import write_manifest
+from kgbuild.core.atomic import atomic_dir, check_output
+from kgbuild.core.contracts import check_tables_or_raise
+from kgbuild.core.engine import connect
+from kgbuild.core.errors import UserError
+from kgbuild.core.manifest import write_manifest
 from kgbuild.publish.licence import most_restrictive
 from kgbuild.sources import SOURCES
 from kgbuild.sources import obo as _obo  # noqa: F401  (registers --obo)

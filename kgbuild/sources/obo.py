@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.obo.hierarchy import is_a_graph
 from kgbuild.obo.parser import parse_obo, unescape
 from kgbuild.obo.terms import prefix, read_terms

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kgbuild.errors import UserError, gzip_error
+from kgbuild.core.errors import UserError, gzip_error
 from kgbuild.obo.parser import open_maybe_gzip
 from kgbuild.sources import register
 from kgbuild.sources.codes import bare_code, id_code, xref_code

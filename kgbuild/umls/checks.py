@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kgbuild.console import warn
-from kgbuild.errors import UserError
+from kgbuild.core.console import warn
+from kgbuild.core.errors import UserError
 from kgbuild.umls.discover import RrfFile
 from kgbuild.umls.layout import FILES
 

@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kgbuild.errors import UserError, gzip_error
+from kgbuild.core.errors import UserError, gzip_error
 from kgbuild.umls.layout import COLUMNS, REQUIRED
 from kgbuild.umls.release_zip import ZipMember, ZipMeta, open_release
 

@@ -11,12 +11,12 @@ import duckdb
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kgbuild import params, sqlrun
-from kgbuild.atomic import atomic_dir, check_output
-from kgbuild.console import err
-from kgbuild.contracts import ContractError, check_tables_or_raise
-from kgbuild.engine import check_memory_limit, connect, runtime_error
-from kgbuild.errors import UserError
-from kgbuild.manifest import write_manifest
+from kgbuild.core.atomic import atomic_dir, check_output
+from kgbuild.core.console import err
+from kgbuild.core.contracts import ContractError, check_tables_or_raise
+from kgbuild.core.engine import check_memory_limit, connect, runtime_error
+from kgbuild.core.errors import UserError
+from kgbuild.core.manifest import write_manifest
 from kgbuild.umls.checks import check_filters, check_present
 from kgbuild.umls.discover import RrfFile, discover, is_empty, open_text, read_mrfiles, resolve_meta
 from kgbuild.umls.layout import FILES

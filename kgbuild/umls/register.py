@@ -6,8 +6,8 @@ import re
 
 import duckdb
 
-from kgbuild.engine import sql_list, sql_literal
-from kgbuild.errors import UserError, gzip_error
+from kgbuild.core.engine import sql_list, sql_literal
+from kgbuild.core.errors import UserError, gzip_error
 from kgbuild.umls.discover import RrfFile, open_text
 from kgbuild.umls.layout import COLUMNS
 

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import fsspec
 from fsspec.spec import AbstractBufferedFile
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 
 PROTOCOL = "nlmzip"
 # gzip member header: magic, CM=deflate, no flags, no mtime, no extra flags, OS unknown

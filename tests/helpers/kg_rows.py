@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kgbuild.contracts import arrow_schema
+from kgbuild.core.contracts import arrow_schema
 
 
 def write_kg(

@@ -28,7 +28,7 @@ def test_debug_after_the_subcommand_shows_the_traceback(cli, tmp_path):
 def test_text_we_did_not_write_is_never_read_as_markup(capsys):
     from typer.testing import CliRunner
 
-    from kgbuild import console
+    from kgbuild.core import console
     from trainer.cli import app
 
     console.warn("pip install -e '.[local-llm]' then weights [0.5, 0.5] in /data/[v2]/kg")
@@ -43,7 +43,7 @@ def test_help_and_version_load_no_heavy_library(cli):
     """`--help` and `--version` answer at once, and library progress bars stay hidden: tqdm and huggingface_hub read
     their settings when imported, so nothing may import them before `run_app` sets those settings."""
     code = (
-        f"import sys; from {cli}.cli import app; from kgbuild.console import run_app\n"
+        f"import sys; from {cli}.cli import app; from kgbuild.core.console import run_app\n"
         "for args in (['--help'], ['--version']):\n"
         "    try:\n        run_app(app, args)\n    except SystemExit:\n        pass\n"
         "heavy = ('torch', 'datasets', 'transformers', 'sentence_transformers', 'huggingface_hub', 'tqdm')\n"

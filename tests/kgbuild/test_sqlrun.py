@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from kgbuild import sqlrun
-from kgbuild.engine import connect, parquet_scan, sql_list, sql_literal
-from kgbuild.resources import sql_dir
+from kgbuild.core.engine import connect, parquet_scan, sql_list, sql_literal
+from kgbuild.core.resources import sql_dir
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_quoting_and_connection(tmp_path):
 def test_each_contract_names_the_code_that_makes_its_table():
     from pathlib import Path
 
-    from kgbuild.contracts import contract_names, made_by
+    from kgbuild.core.contracts import contract_names, made_by
 
     root = Path(__file__).resolve().parents[2]
     for table in contract_names():

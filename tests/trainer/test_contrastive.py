@@ -8,7 +8,7 @@ import pytest
 import torch
 from sentence_transformers import SentenceTransformer
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from tests.helpers.literal_pairs import pair_rows
 from trainer.config import ContrastiveConfig
 from trainer.phase_folder import MARKER

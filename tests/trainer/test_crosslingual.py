@@ -11,7 +11,7 @@ import pytest
 from huggingface_hub import ModelCard
 from typer.testing import CliRunner
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.pairs import PairOptions, build_pairs
 from kgbuild.umls.extract import ExtractOptions, extract_umls
 from tests.helpers.run_toml import run_toml

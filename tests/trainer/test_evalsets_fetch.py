@@ -269,7 +269,7 @@ def bad_mirror():
     ],
 )
 def test_a_bad_mirror_is_one_line_naming_the_url(bad_mirror, monkeypatch, how, message):
-    from kgbuild.errors import UserError
+    from kgbuild.core.errors import UserError
 
     mode, url = bad_mirror
     mode[0] = how

@@ -13,7 +13,7 @@ from sentence_transformers.sentence_transformer.evaluation import (
 )
 from typer.testing import CliRunner
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from trainer.cli import app
 from trainer.evaluate import (
     MEDNLI_S_GOLD,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from trainer import linking
 from trainer.cli import app
 from trainer.linking import Linker, build_index, gold_cuis, make_faiss_index

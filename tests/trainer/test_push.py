@@ -13,9 +13,9 @@ import typer
 from huggingface_hub import ModelCard
 from typer.testing import CliRunner
 
-from kgbuild import lineage
-from kgbuild.errors import UserError
-from kgbuild.manifest import write_manifest
+from kgbuild.core import lineage
+from kgbuild.core.errors import UserError
+from kgbuild.core.manifest import write_manifest
 from kgbuild.publish import upload as upload_module
 from tests.helpers import publish_hub
 from tests.helpers.run_toml import run_toml

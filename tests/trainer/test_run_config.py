@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from tests.helpers.run_toml import run_toml
 from trainer.config import load_config
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from tests.helpers.tiny_bert import build_tiny_model
 from trainer.config import SelfDistillationConfig
 from trainer.data import distillation_texts

@@ -5,7 +5,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from typer.testing import CliRunner
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from tests.helpers.tiny_bert import build_tiny_model
 from trainer.cli import app
 from trainer.phases.weight_averaging import average_models, average_state_dicts

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.console import err, shown
-from kgbuild.errors import UserError
+from kgbuild.core.console import err, shown
+from kgbuild.core.errors import UserError
 from trainer.config import RunConfig, apply_overrides, build_config, load_config, override_keys
 from trainer.phase_folder import checkpoints_for, drop_checkpoints
 from trainer.training import is_main_process

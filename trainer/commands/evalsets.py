@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.console import err, user_errors
+from kgbuild.core.console import err, user_errors
 from trainer.evalsets import FOLDERS, MIRROR_ENV, RAW_GITHUB, fetch, licence_line
 
 app = typer.Typer(

@@ -21,9 +21,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kgbuild.atomic import absolute, atomic_write_bytes, check_file_output
-from kgbuild.console import err, user_errors, warn
-from kgbuild.errors import UserError
+from kgbuild.core.atomic import absolute, atomic_write_bytes, check_file_output
+from kgbuild.core.console import err, user_errors, warn
+from kgbuild.core.errors import UserError
 from trainer.evaluate import (
     EVALSETS,
     REFERENCES,

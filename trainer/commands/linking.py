@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.console import err, user_errors
-from kgbuild.errors import UserError
+from kgbuild.core.console import err, user_errors
+from kgbuild.core.errors import UserError
 from trainer.commands.common import FORCE_OPTION
 
 
@@ -82,7 +82,7 @@ def link(
     ),
 ) -> None:
     """Link mentions to concepts: the top-k (cui, name, score) of each, one JSON line per mention."""
-    from kgbuild.atomic import check_file_output
+    from kgbuild.core.atomic import check_file_output
     from trainer.linking import Linker, read_mentions
     from trainer.mentions import read_documents, resolve_rows
 
@@ -112,7 +112,7 @@ def link(
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from kgbuild.atomic import atomic_write_bytes
+        from kgbuild.core.atomic import atomic_write_bytes
 
         sink = pa.BufferOutputStream()
         pq.write_table(pa.Table.from_pylist(rows), sink)
@@ -132,7 +132,7 @@ def link(
         if out is None:
             sys.stdout.write("\n".join(lines) + "\n")
         else:
-            from kgbuild.atomic import atomic_write_bytes
+            from kgbuild.core.atomic import atomic_write_bytes
 
             atomic_write_bytes(out, ("\n".join(lines) + "\n").encode("utf-8"))
     n_resolved = sum(x is not None for x in resolved)

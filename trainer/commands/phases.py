@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.console import err, user_errors
-from kgbuild.errors import UserError
+from kgbuild.core.console import err, user_errors
+from kgbuild.core.errors import UserError
 from trainer.commands.common import CONFIG_OPTION, FORCE_OPTION, SET_OPTION, interruptible, report, resolve_config
 from trainer.phase_folder import checkpoints_for
 from trainer.phases import PHASES

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.console import err, user_errors
-from kgbuild.publish.licence import ACK_FLAG
+from kgbuild.core.console import err, user_errors
+from kgbuild.publish import ACK_FLAG
 
 
 @user_errors

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from kgbuild.console import err, out, user_errors
+from kgbuild.core.console import err, out, user_errors
 from trainer.commands.common import SET_OPTION, interruptible, resolve_config
 
 

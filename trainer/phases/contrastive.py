@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from trainer.config import ContrastiveConfig
 from trainer.data import load_pairs
 from trainer.hashing import fingerprint

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kgbuild.console import verbose
-from kgbuild.errors import UserError
+from kgbuild.core.console import verbose
+from kgbuild.core.errors import UserError
 from trainer.config import MultilingualConfig
 from trainer.data import load_parallel, parallel_languages
 from trainer.hashing import fingerprint

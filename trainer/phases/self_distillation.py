@@ -19,8 +19,8 @@ from typing import Any
 
 import datasets
 
-from kgbuild.atomic import atomic_dir
-from kgbuild.errors import UserError
+from kgbuild.core.atomic import atomic_dir
+from kgbuild.core.errors import UserError
 from trainer.config import SelfDistillationConfig
 from trainer.data import distillation_texts
 from trainer.hashing import fingerprint, model_fingerprint

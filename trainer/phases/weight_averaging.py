@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from trainer.models import model_reference
 from trainer.phase_folder import refuse_existing, save_phase
 

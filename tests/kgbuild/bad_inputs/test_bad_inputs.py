@@ -945,7 +945,7 @@ CASES = [
         1,
         r"cannot write in .*locked \(permission denied\)",
         setup=make_dir("locked"),
-        patch=lambda mp: mp.setattr("kgbuild.atomic._can_write", lambda folder: False),
+        patch=lambda mp: mp.setattr("kgbuild.core.atomic._can_write", lambda folder: False),
     ),
     # 5. killed runs: their temporary folders are removed by the next run when provably ours and dead
     Case(

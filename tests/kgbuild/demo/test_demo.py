@@ -66,7 +66,7 @@ import importlib.util, sys
 find_spec = importlib.util.find_spec
 importlib.util.find_spec = lambda name, *a: None if name == "llama_cpp" else find_spec(name, *a)
 from kgbuild.cli import app
-from kgbuild.console import run_app
+from kgbuild.core.console import run_app
 run_app(app, sys.argv[1:])
 """
 

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from llm_fake_server import Action
-from llm_helpers import fast_config
 
-from kgbuild.llm.checks import CheckConfig, check_answer, clean_text, repair_text
+from kgbuild.llm.checks import check_answer, clean_text, repair_text
+from kgbuild.llm.config import CheckConfig
 from kgbuild.llm.generate import DefinitionGenerator
 from kgbuild.llm.prompt import INSTRUCTIONS, SYSTEM, TEMPLATE_TEXT, Facts, render_messages
+from tests.helpers.llm_fake_server import Action
+from tests.helpers.llm_helpers import fast_config
 
-pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "llm_answers" / "answers.jsonl"
 ANSWERS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]

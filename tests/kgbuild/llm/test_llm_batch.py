@@ -12,13 +12,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from llm_helpers import fast_config, write_kg
 from test_llm_kill import start_child
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.llm.generate import DefinitionGenerator
+from tests.helpers.llm_helpers import fast_config, write_kg
 
-pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 
 def table(out: Path) -> list[dict]:

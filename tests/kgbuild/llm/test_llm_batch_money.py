@@ -13,15 +13,15 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-from llm_helpers import fast_config, write_kg
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.llm.client import RunStopped
 from kgbuild.llm.generate import DefinitionGenerator
+from tests.helpers.llm_helpers import fast_config, write_kg
 
-pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 
 def rows(out: Path) -> list[dict]:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from kgbuild.cli import app
 
-pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 runner = CliRunner()
 
@@ -75,7 +75,7 @@ def test_bad_input_is_one_red_line_and_exit_1_with_nothing_written(kg, tmp_path,
 
 
 def test_a_server_that_refuses_the_key_stops_with_exit_1(kg, tmp_path, fake):
-    from llm_fake_server import Action
+    from tests.helpers.llm_fake_server import Action
 
     server = fake(plan=lambda c: Action(status=401))
     out = tmp_path / "defs"

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from llm_fake_server import Action, FakeOpenAI
-from llm_helpers import fast_config
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.llm.generate import DefinitionGenerator
+from tests.helpers.llm_fake_server import Action, FakeOpenAI
+from tests.helpers.llm_helpers import fast_config
 
-pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 
 def rows(out: Path) -> dict[str, dict]:

@@ -8,12 +8,12 @@ import json
 
 import duckdb
 import pytest
-from llm_fake_server import Action, default_text
-from llm_helpers import fast_config
 
 from kgbuild.llm.generate import DefinitionGenerator
+from tests.helpers.llm_fake_server import Action, default_text
+from tests.helpers.llm_helpers import fast_config
 
-pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 
 def rows(out) -> list[dict]:

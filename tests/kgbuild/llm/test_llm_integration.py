@@ -13,7 +13,7 @@ import pytest
 from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
 from kgbuild.llm.local_server import choose_backend, local_server, smollm2_gguf
 
-pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -82,7 +82,7 @@ def test_real_finish_reason_length_is_marked_truncated(llama_server, kg, tmp_pat
 
 
 def test_the_local_server_has_no_batch_api(llama_server, kg, tmp_path, monkeypatch):
-    from kgbuild.errors import UserError
+    from kgbuild.core.errors import UserError
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(UserError, match="no Batch API"):

@@ -15,19 +15,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from llm_fake_server import Action
-from llm_helpers import fast_config, write_kg
 
-from kgbuild.contracts import check_table, table_files
+from kgbuild.core.contracts import check_table, table_files
 from kgbuild.llm.generate import DefinitionGenerator
+from tests.helpers.llm_fake_server import Action
+from tests.helpers.llm_helpers import fast_config, write_kg
 
-pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 ROOT = Path(__file__).resolve().parents[3]
 
 CHILD = """
 import sys
-from kgbuild.llm.client import RetryPolicy
+from kgbuild.llm.config import RetryPolicy
 from kgbuild.llm.generate import DefinitionGenerator, GenerateConfig
 config = GenerateConfig(base_url=sys.argv[3], concurrency=8, flush_rows=int(sys.argv[4]), flush_seconds=3600,
                         retry=RetryPolicy(max_attempts=3, backoff_base_s=0.01, backoff_max_s=0.05),

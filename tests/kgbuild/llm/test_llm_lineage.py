@@ -7,15 +7,15 @@ import shutil
 
 import duckdb
 import pytest
-from llm_helpers import fast_config
 
-from kgbuild import lineage
-from kgbuild.errors import UserError
+from kgbuild.core import lineage
+from kgbuild.core.errors import UserError
 from kgbuild.llm import DefinitionGenerator
 from kgbuild.pairs import PairOptions, build_pairs
 from kgbuild.publish.licence import assess
+from tests.helpers.llm_helpers import fast_config
 
-pytest_plugins = ["llm_fixtures"]  # the loopback-server fixture
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the loopback-server fixture
 
 
 def test_definitions_and_the_pairs_made_with_them_keep_the_kg_lineage(sample_kg, tmp_path, fake, monkeypatch):

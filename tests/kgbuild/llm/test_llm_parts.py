@@ -9,14 +9,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kgbuild.contracts import check_table, table_files
-from kgbuild.errors import UserError
+from kgbuild.core.contracts import check_table, table_files
+from kgbuild.core.errors import UserError
 from kgbuild.llm.cache import DefinitionStore, request_key
-from kgbuild.llm.checks import CheckConfig, check_answer, clean_text, names_concept
+from kgbuild.llm.checks import check_answer, clean_text, names_concept
+from kgbuild.llm.config import CheckConfig
 from kgbuild.llm.pricing import load_price
 from kgbuild.llm.prompt import TEMPLATE_VERSION, KGFacts, Selection, render_messages
 
-pytest_plugins = ["llm_fixtures"]  # the KG, loopback-server and config fixtures
+pytest_plugins = ["tests.helpers.llm_fixtures"]  # the KG, loopback-server and config fixtures
 
 
 def facts(kg: Path, **selection) -> list:
@@ -205,9 +206,8 @@ def test_facts_come_the_same_a_chunk_at_a_time(kg):
 
 
 def test_two_concepts_with_the_same_prompt_are_sent_once(kg, tmp_path, fake):
-    from llm_helpers import fast_config
-
     from kgbuild.llm.generate import DefinitionGenerator
+    from tests.helpers.llm_helpers import fast_config
 
     con = duckdb.connect()
     con.sql(

@@ -9,11 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kgbuild.contracts import check_folder
-from kgbuild.errors import UserError
+from kgbuild.core.contracts import check_folder
+from kgbuild.core.errors import UserError
+from kgbuild.core.tables import differences
 from kgbuild.obo import extract_obo
 from kgbuild.pairs import PairOptions, build_pairs
-from kgbuild.tables import differences
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "obo"
 

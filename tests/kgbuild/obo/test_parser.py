@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.obo import parse_obo
 from kgbuild.obo.terms import read_terms
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
-from kgbuild.contracts import check_or_raise
-from kgbuild.errors import UserError
+from kgbuild.core.contracts import check_or_raise
+from kgbuild.core.errors import UserError
 from kgbuild.llm.prompt import KGFacts, Selection
 from kgbuild.pairs import PairOptions, build_pairs
 from tests.helpers.kg_rows import write_kg, write_llm_definitions

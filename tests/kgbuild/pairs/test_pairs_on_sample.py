@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from kgbuild.contracts import check_folder
+from kgbuild.core.contracts import check_folder
 from kgbuild.pairs import build_pairs
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from publish_kg import make_kg
 
 from tests.helpers.publish_hub import CardValidator, online
+from tests.helpers.publish_kg import make_kg
 
 TOKEN = "hf_publishTestToken0123456789abcdef"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from publish_kg import ROWS, make_kg, write_table
 
-from kgbuild.contracts import ContractError, check_or_raise
+from kgbuild.core.contracts import ContractError, check_or_raise
+from tests.helpers.publish_kg import ROWS, make_kg, write_table
 
 
 def test_repeated_four_column_key_is_counted(tmp_path):

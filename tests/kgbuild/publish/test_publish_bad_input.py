@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from publish_kg import ROWS, make_kg, write_table
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
 from kgbuild.publish import upload as upload_module
 from tests.helpers.publish_hub import RecordingApi
+from tests.helpers.publish_kg import ROWS, make_kg, write_table
 
 
 def run(args, monkeypatch):

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from publish_kg import make_kg, write_table
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
-from kgbuild.errors import UserError
-from kgbuild.manifest import write_manifest
+from kgbuild.core.errors import UserError
+from kgbuild.core.manifest import write_manifest
 from kgbuild.publish.dataset import publish_dataset
 from kgbuild.publish.licence import assess
 from tests.helpers.publish_hub import RecordingApi
+from tests.helpers.publish_kg import make_kg, write_table
 
 OPEN = [("MSH", "MeSH", "2025", "ENG", 0, 5)]
 RESTRICTED = [("MDR", "MedDRA", "27.1", "ENG", 3, 2), ("MSH", "MeSH", "2025", "ENG", 0, 3)]

@@ -10,17 +10,17 @@ import json
 import shutil
 
 import pytest
-from publish_kg import make_kg, write_table
 from typer.testing import CliRunner
 
-from kgbuild import lineage
 from kgbuild.cli import app
-from kgbuild.errors import UserError
-from kgbuild.manifest import write_manifest
+from kgbuild.core import lineage
+from kgbuild.core.errors import UserError
+from kgbuild.core.manifest import write_manifest
 from kgbuild.pairs import build_pairs
 from kgbuild.publish.dataset import publish_dataset
 from kgbuild.publish.licence import assess
 from kgbuild.umls.extract import ExtractOptions, extract_umls
+from tests.helpers.publish_kg import make_kg, write_table
 
 OPEN = [("MSH", "MeSH", "2025", "ENG", 0, 5)]
 RESTRICTED = [("MDR", "MedDRA", "27.1", "ENG", 3, 2), ("MSH", "MeSH", "2025", "ENG", 0, 3)]

@@ -8,11 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
-from publish_kg import ROWS
 
-from kgbuild.contracts import columns
+from kgbuild.core.contracts import columns
 from kgbuild.publish.dataset import default_stage_dir, publish_dataset
 from kgbuild.publish.stage import write_shards
+from tests.helpers.publish_kg import ROWS
 
 KG_TABLES = [
     "codes",
@@ -28,7 +28,7 @@ KG_TABLES = [
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
-    from publish_kg import make_kg
+    from tests.helpers.publish_kg import make_kg
 
     root = tmp_path_factory.mktemp("stage")
     kg = make_kg(root / "kg")
@@ -102,7 +102,7 @@ def test_manifest_is_published_without_local_paths(staged):
 
 
 def test_dry_run_default_stage_dir_sits_beside_data_dir_and_needs_force_to_replace(kg, monkeypatch):
-    from kgbuild.errors import UserError
+    from kgbuild.core.errors import UserError
 
     monkeypatch.delenv("HF_TOKEN", raising=False)  # a dry run needs no token
     result = publish_dataset(kg, repo_id="my-lab/kg", dry_run=True)
@@ -113,7 +113,7 @@ def test_dry_run_default_stage_dir_sits_beside_data_dir_and_needs_force_to_repla
 
 
 def test_write_shards_keeps_row_order_across_files_and_shards(tmp_path):
-    from publish_kg import write_table
+    from tests.helpers.publish_kg import write_table
 
     rows = [(f"C{i:07d}", "rel", "RO", f"C{i + 1:07d}", "MSH") for i in range(1000)]
     a = write_table(tmp_path, "relations", rows[:400], name="relations-0.parquet")

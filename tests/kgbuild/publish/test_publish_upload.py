@@ -9,7 +9,7 @@ from datasets import load_dataset
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.publish import upload as upload_module
 from kgbuild.publish.dataset import publish_dataset
 from tests.helpers.publish_hub import CardValidator, RecordingApi, online, snapshot

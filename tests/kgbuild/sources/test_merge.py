@@ -8,11 +8,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kgbuild.contracts import check_folder
-from kgbuild.errors import UserError
+from kgbuild.core.contracts import check_folder
+from kgbuild.core.errors import UserError
+from kgbuild.core.tables import differences
 from kgbuild.publish.licence import assess, most_restrictive
 from kgbuild.sources.extract import extract_sources
-from kgbuild.tables import differences
 
 MINI = Path(__file__).resolve().parents[2] / "fixtures" / "obo" / "mini.obo"
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kgbuild.contracts import check_folder
-from kgbuild.errors import UserError
+from kgbuild.core.contracts import check_folder
+from kgbuild.core.errors import UserError
+from kgbuild.core.tables import differences
 from kgbuild.sources.extract import extract_sources
-from kgbuild.tables import differences
 
 # DiseaseName, DiseaseID, AltDiseaseIDs, Definition, ParentIDs, Synonyms
 ROWS = [

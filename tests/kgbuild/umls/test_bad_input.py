@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 from kgbuild.umls.extract import extract_umls
 
 TESTS = Path(__file__).resolve().parents[2]

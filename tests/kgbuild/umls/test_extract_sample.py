@@ -8,7 +8,7 @@ import shutil
 import duckdb
 import pytest
 
-from kgbuild.contracts import check_folder
+from kgbuild.core.contracts import check_folder
 from kgbuild.umls.extract import MARTS, ExtractOptions, extract_umls
 
 

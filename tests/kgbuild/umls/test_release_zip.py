@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kgbuild.errors import UserError
-from kgbuild.tables import differences
+from kgbuild.core.errors import UserError
+from kgbuild.core.tables import differences
 from kgbuild.umls.extract import extract_umls
 
 TESTS = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Fixtures of the generate-definitions tests, loaded with `pytest_plugins = ["llm_fixtures"]`.
+"""Fixtures of the generate-definitions tests, loaded with `pytest_plugins = ["tests.helpers.llm_fixtures"]`.
 
 Not a conftest.py: other test folders import their `conftest` module by name, and a second conftest.py would
 shadow it.
@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from llm_fake_server import FakeOpenAI
-from llm_helpers import write_kg
+
+from tests.helpers.llm_fake_server import FakeOpenAI
+from tests.helpers.llm_helpers import write_kg
 
 
 @pytest.fixture

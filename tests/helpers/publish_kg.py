@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kgbuild.manifest import write_manifest
+from kgbuild.core.manifest import write_manifest
 
 S, I32, I64, B = pa.string(), pa.int32(), pa.int64(), pa.bool_()
 SCHEMAS = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from llm_fake_server import FakeOpenAI
 
-from kgbuild.llm.client import RetryPolicy
+from kgbuild.llm.config import RetryPolicy
 from kgbuild.llm.generate import GenerateConfig
+from tests.helpers.llm_fake_server import FakeOpenAI
 
 
 def write_kg(folder: Path, n_extra: int = 0) -> Path:

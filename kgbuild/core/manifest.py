@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild import __version__
-from kgbuild.atomic import atomic_write_bytes
-from kgbuild.errors import UserError
+from kgbuild.core.atomic import atomic_write_bytes
+from kgbuild.core.errors import UserError
 
 _DEPENDENCIES = (
     "duckdb",

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 
 # Written first into every temporary folder: while the run lives it is its lock (pid, host); once renamed into place
 # it marks the folder as kgbuild's own, so a later --force may replace it.
@@ -280,7 +280,7 @@ def _sweep_stale(out: Path) -> list[Path]:
             shutil.rmtree(entry, ignore_errors=True)
         found.append(entry)
     if found:
-        from kgbuild.console import note
+        from kgbuild.core.console import note
 
         note(
             f"cleaned up {len(found)} temporary folder(s) left beside {out} by a run that was killed: "

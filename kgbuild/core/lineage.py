@@ -20,8 +20,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kgbuild.manifest import read_manifest
-from kgbuild.tables import table_files
+from kgbuild.core.manifest import read_manifest
+from kgbuild.core.tables import table_files
 
 KEY = "lineage"
 _SOURCE_COLUMNS = ("sab", "name", "version", "srl", "n_atoms")

@@ -49,7 +49,7 @@ def _say(text: str, style: str) -> None:
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a CLI command: a UserError becomes one red line on stderr and exit code 1 (traceback with --debug);
     Ctrl-C becomes "interrupted" and exit code 130 (the outputs clean up on their way out)."""
-    from kgbuild.errors import UserError
+    from kgbuild.core.errors import UserError
     from kgbuild.redact import redact
 
     @functools.wraps(fn)

@@ -14,7 +14,7 @@ def _find(name: str) -> Path:
     packaged = Path(str(resources.files("kgbuild"))) / name
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parent.parent / name
+    checkout = Path(__file__).resolve().parents[2] / name
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError(f"{name}/ is missing from the kgbuild installation; reinstall the package")

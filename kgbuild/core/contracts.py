@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import yaml
 
-from kgbuild.engine import connect, parquet_scan, runtime_error, sql_literal
-from kgbuild.errors import UserError
-from kgbuild.resources import contracts_dir
-from kgbuild.tables import table_files
+from kgbuild.core.engine import connect, parquet_scan, runtime_error, sql_literal
+from kgbuild.core.errors import UserError
+from kgbuild.core.resources import contracts_dir
+from kgbuild.core.tables import table_files
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from kgbuild.errors import UserError
+from kgbuild.core.errors import UserError
 
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|[KMGT]i?B)\s*$", re.IGNORECASE)
 _PARQUET_PATH = re.compile(r"""(?:file|File|reading file|read file)\s*['"]?([^'"\s]+\.parquet)['"]?""")

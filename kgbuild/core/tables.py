@@ -1,4 +1,4 @@
-"""Where a table's Parquet files are in a folder. Apart from kgbuild.contracts so that readers of the tables (the
+"""Where a table's Parquet files are in a folder. Apart from kgbuild.core.contracts so that readers of the tables (the
 trainer) do not need DuckDB."""
 
 from __future__ import annotations
