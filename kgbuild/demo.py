@@ -177,7 +177,7 @@ def _claim(work: Path) -> None:
 def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
     """Run every step into `workdir` (replacing earlier demo outputs); return what was written and the scores."""
     from kgbuild.pairs import PairOptions, build_pairs
-    from kgbuild.publish.dataset import publish_dataset
+    from kgbuild.publish import PublishOptions, publish_dataset
     from kgbuild.umls.extract import ExtractOptions, extract_umls
     from trainer.config import load_config
     from trainer.run_all import run_all
@@ -210,11 +210,9 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
     _step("4/5 Hugging Face dataset repository (dry run, nothing sent)")
     published = publish_dataset(
         work / "pairs",
-        repo_id="local/kgbuild-demo-pairs",
-        dry_run=True,
-        stage_dir=work / "hub",
-        force=True,
-        validate_online=False,
+        PublishOptions(
+            repo_id="local/kgbuild-demo-pairs", dry_run=True, stage_dir=work / "hub", force=True, validate_online=False
+        ),
     )
     err.print(
         "staged and verified: "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,11 +31,10 @@ from kgbuild.core.languages import iso_code
 from kgbuild.publish import (
     BIOLORD_BIBTEX,
     Licence,
-    assess,
     from_lineage,
     licence_metadata,
-    predates_lineage,
     redact_paths,
+    repo_id_problem,
     terms_text,
     unknown,
 )
@@ -42,7 +42,6 @@ from trainer import models
 from trainer.hashing import short_hash
 from trainer.phases import PHASES
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _PHASE_TITLES = {p.name: p.title for p in PHASES.values()}
 # What a phase's summary (its marker, the run manifest's phases) says about the model it made.
 _PHASE_INFO = (
@@ -188,7 +187,7 @@ def hub_model_id(reference: str | None) -> str | None:
     if not reference or Path(reference).exists() or Path(reference).is_absolute():
         return None
     reference = models.hub_id(reference)
-    return reference if _HUB_ID.match(reference) else None
+    return None if repo_id_problem(reference) else reference
 
 
 def _model_name(reference: Any) -> str:
@@ -458,11 +457,11 @@ def local_id(folder: Path) -> str:
     return f"./{folder.parent.name}/{folder.name}" if folder.parent.name else f"./{folder.name}"
 
 
-def build(facts: ModelFacts, lic: Licence) -> ModelCard:
-    """The BioLORD card of a trained model (`describe_loaded` first), as its run folder's; for_hub() makes it the Hub
-    repository's (one way to the pushed card, whether built now or reused)."""
-    model_id = local_id(facts.folder)
-    name = facts.folder.name
+def build(facts: ModelFacts, lic: Licence, *, repo_id: str | None = None, datasets: Sequence[str] = ()) -> ModelCard:
+    """The BioLORD card of a trained model (`describe_loaded` first): its run folder's, or with `repo_id` the Hub
+    repository's (its name, how to load it, the Hub datasets it was trained on)."""
+    model_id = repo_id or local_id(facts.folder)
+    name = repo_id.rsplit("/", 1)[-1] if repo_id else facts.folder.name
     base = facts.base_model
     phase = facts.phase
     marker = {"card": "model", "phase": phase, "key": card_key(facts, lic), "model_id": model_id}
@@ -476,6 +475,7 @@ def build(facts: ModelFacts, lic: Licence) -> ModelCard:
         marker=marker,
         languages=model_languages(facts),
     )
+    data.datasets = list(datasets) or None
     config = facts.config
     phases = [_phase_row(n, info, config.get(n) or {}) for n, info in _phases_of(facts).items()]
     details = [
@@ -496,7 +496,8 @@ def build(facts: ModelFacts, lic: Licence) -> ModelCard:
         dimension=facts.dimension,
         details=[(k, _cell(v)) for k, v in details],
         phases=phases,
-        data_lines=_data_lines(facts, lic),
+        data_lines=[f"Hub dataset: [{d}](https://huggingface.co/datasets/{d})" for d in datasets]
+        + _data_lines(facts, lic),
         evaluation=_evaluation(facts),
         scale=_scale(facts),
         multilingual="multilingual" in _phases_of(facts),
@@ -535,21 +536,20 @@ def phase_card(name: str, phase: str, info: dict[str, Any], settings: dict[str, 
 
 def training_licence(facts: ModelFacts) -> Licence:
     """The licence of the training data: the lineage block of the run manifest (carried from the pairs and parallel
-    folders it read); a run manifest written before lineage: the pairs folder it names, followed back to its KG."""
+    folders it read). Without one (pairs of the user's own, or made before lineage was recorded) the data's origin is
+    not guessed: it is unknown, hence restricted."""
     if not facts.run:
         return unknown(
             "the run manifest (manifest.json of trainer run-all) was not found beside the model, so its "
             "training data cannot be established"
         )
     block = facts.run.get(lineage.KEY)
-    run_folder = facts.run_path.parent if facts.run_path else facts.folder
-    if isinstance(block, dict):
-        return from_lineage(block, folder=run_folder, manifest=facts.run)
-    predates_lineage(run_folder, "training data")
-    pairs = facts.pairs_dir
-    if pairs is None:
-        return unknown("the training data folder named in the run manifest ([data] pairs) was not found")
-    return assess(pairs)
+    if not isinstance(block, dict):
+        return unknown(
+            "the run manifest records no lineage of its training data (pairs not made by this kgbuild's build-pairs); "
+            "rebuild the pairs with kgbuild build-pairs and rerun trainer run-all to record it"
+        )
+    return from_lineage(block, folder=facts.run_path.parent if facts.run_path else facts.folder, manifest=facts.run)
 
 
 def _template(name: str) -> str:
@@ -581,25 +581,6 @@ def current(facts: ModelFacts, lic: Licence) -> ModelCard | None:
     if card is None or card.data.kgbuild.get("card") != "model":
         return None
     return card if card.data.kgbuild.get("key") == card_key(facts, lic) else None
-
-
-def for_hub(card: ModelCard, repo_id: str, datasets: list[str]) -> ModelCard:
-    """The run folder's card as the Hub repository's: its name, how to load it, the Hub datasets it was trained on."""
-    marker = dict(card.data.kgbuild)
-    old_id, name = marker.get("model_id"), repo_id.rsplit("/", 1)[-1]
-    text = card.text
-    if old_id:
-        text = text.replace(f'SentenceTransformer("{old_id}")', f'SentenceTransformer("{repo_id}")')
-    text = re.sub(r"^# .*$", f"# {name}", text, count=1, flags=re.MULTILINE)
-    if datasets:
-        hub = [f"- Hub dataset: [{d}](https://huggingface.co/datasets/{d})" for d in datasets]
-        text = text.replace("### Data\n\n", "### Data\n\n" + "\n".join(hub) + "\n", 1)
-        card.data.datasets = list(datasets)
-    if card.data.eval_results:
-        card.data.model_name = name
-    card.data.kgbuild = {**marker, "model_id": repo_id}
-    card.text = text
-    return ModelCard(str(card))
 
 
 def validate(text: str) -> ModelCard:

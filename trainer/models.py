@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.util
-import re
 import shutil
 import zipfile
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from kgbuild.core.errors import UserError
 from kgbuild.core.resources import cached_model
+from kgbuild.publish import repo_id_problem  # what the Hub accepts as a repo id: else it was meant as a folder
 from trainer.hashing import sha256_file
 
 MPNET = "all-mpnet-base-v2"
@@ -169,13 +169,9 @@ def model_reference(value: str | Path) -> str:
                 fix="give a sentence-transformers model folder or a hub id",
             )
         return text
-    if text.startswith((".", "/", "~")) or text.count("/") > 1 or not _HUB_ID.fullmatch(text):
+    if text.startswith((".", "/", "~")) or repo_id_problem(text, namespaced=False):
         raise UserError("model folder not found", path=text, fix="check the path, or train the earlier phase first")
     return text
-
-
-# What the Hub accepts as a repo id ([org/]name): anything else can only have been meant as a folder.
-_HUB_ID = re.compile(r"(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}")
 
 
 def display_name(model: str | Path) -> str:

@@ -1,6 +1,7 @@
 """`trainer push MODEL_DIR --repo-id ORG/NAME`: publish a trained model with a generated model card.
 
-Same shape as `kgbuild publish`: check, licence guard, stage a verified folder, then upload (private by default).
+What is particular to a model: its staged folder (loads and embeds as MODEL_DIR does) and its card; the check,
+licence guard, staging place and upload are kgbuild.publish's one publisher, shared with `kgbuild publish`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,18 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import HfApi, ModelCard
-
-from kgbuild.core.atomic import atomic_dir, temp_dir
+from kgbuild.core.atomic import atomic_dir
 from kgbuild.core.errors import UserError
-from kgbuild.publish import Licence, Uploaded, check_repo_id, guard, redact_paths, refuse_links, upload_folder
+from kgbuild.publish import (
+    Licence,
+    Published,
+    PublishOptions,
+    check_options,
+    check_repo_id,
+    publish,
+    redact_paths,
+    refuse_links,
+)
 from trainer import model_card
 from trainer.model_card import ModelFacts, training_licence
 
@@ -33,12 +41,10 @@ _PROBE = ["myocardial infarction", "heart attack"]
 
 
 @dataclass(frozen=True)
-class Pushed:
-    folder: Path
+class StagedModel:
     facts: ModelFacts
     licence: Licence
-    uploaded: Uploaded | None
-    card_reused: bool = False  # the card trainer run-all wrote into MODEL_DIR was current and went out as is
+    card_reused: bool = False  # MODEL_DIR's own card (trainer run-all's) was current: the staged one says the same
 
 
 def _copy_model(src: Path, dest: Path) -> None:
@@ -89,78 +95,48 @@ def _verify_model(folder: Path, reference) -> None:
     model_card.validate((folder / "README.md").read_text(encoding="utf-8"))
 
 
-def hub_card(facts: ModelFacts, lic: Licence, *, repo_id: str, datasets: list[str]) -> tuple[ModelCard, bool]:
-    """The card trainer run-all wrote into the model folder when it is ours and current, else one built the same
-    way; either way made the Hub repository's (its id, the Hub datasets). Returns it and whether it was reused."""
-    card = model_card.current(facts, lic)
-    reused = card is not None
-    return model_card.for_hub(card if reused else model_card.build(facts, lic), repo_id, datasets), reused
-
-
 def stage_model(
-    facts: ModelFacts, lic: Licence, stage_dir: Path, *, repo_id: str, datasets: list[str], force: bool, reference
-) -> tuple[Path, bool]:
+    facts: ModelFacts, lic: Licence, stage_dir: Path, *, repo_id: str, datasets: list[str], force: bool
+) -> StagedModel:
+    """Load MODEL_DIR (it must load as users will load it), then write and verify the repository folder."""
+    model, reference = load_model(facts.folder, what="MODEL_DIR")
+    model_card.describe_loaded(facts, model)
+    del model
     with atomic_dir(stage_dir, force=force, inputs={"MODEL_DIR": facts.folder}, option="--stage-dir") as tmp:
         _copy_model(facts.folder, tmp)
-        card, reused = hub_card(facts, lic, repo_id=repo_id, datasets=datasets)
+        reused = model_card.current(facts, lic) is not None
+        card = model_card.build(facts, lic, repo_id=repo_id, datasets=datasets)
         (tmp / "README.md").write_text(str(card), encoding="utf-8")
         if facts.run:
             (tmp / "kgbuild_run.json").write_text(
                 json.dumps(redact_paths(facts.run), indent=2, ensure_ascii=False), encoding="utf-8"
             )
         _verify_model(tmp, reference)
-    return Path(stage_dir), reused
+    return StagedModel(facts, lic, reused)
 
 
 def push_model(
     model_dir: Path,
+    options: PublishOptions,
     *,
-    repo_id: str,
-    public: bool = False,
-    dry_run: bool = False,
-    stage_dir: Path | None = None,
-    revision: str | None = None,
-    acknowledge_rights: bool = False,
-    force: bool = False,
     run_manifest: Path | None = None,
     datasets: list[str] | None = None,
-    api: HfApi | None = None,
-    validate_online: bool = True,
-) -> Pushed:
+) -> Published[StagedModel]:
     model_dir = Path(model_dir)
-    check_repo_id(repo_id)
+    check_options(model_dir, options, "MODEL_DIR")
     for ds in datasets or []:
-        check_repo_id(ds)
+        check_repo_id(ds, "--dataset")
     if not model_dir.is_dir():
         raise UserError("MODEL_DIR not found", path=model_dir, fix="give a trained model folder, e.g. run/final")
     facts = model_card.read_model(model_dir, run_manifest)
     lic = training_licence(facts)
-    guard(lic, public=public, acknowledged=acknowledge_rights, path=model_dir)
-    model, reference = load_model(model_dir, what="MODEL_DIR")
-    model_card.describe_loaded(facts, model)
-    del model
-
-    def send(folder: Path) -> Uploaded:
-        return upload_folder(
-            folder,
-            repo_id=repo_id,
-            repo_type="model",
-            public=public,
-            revision=revision,
-            api=api,
-            validate_online=validate_online,
-            commit_message="trainer push",
-        )
-
-    def stage(where: Path, replace: bool) -> tuple[Path, bool]:
-        return stage_model(
-            facts, lic, where, repo_id=repo_id, datasets=datasets or [], force=replace, reference=reference
-        )
-
-    if dry_run or stage_dir is not None:
-        folder, reused = stage(Path(stage_dir) if stage_dir else model_dir.parent / f"{model_dir.name}.hub", force)
-        return Pushed(folder, facts, lic, None if dry_run else send(folder), reused)
-    with temp_dir(model_dir.parent / f"{model_dir.name}.hub") as scratch:  # removed after the upload
-        folder, reused = stage(scratch / "repo", False)
-        sent = send(folder)
-    return Pushed(folder, facts, lic, sent, reused)
+    return publish(
+        model_dir,
+        options,
+        repo_type="model",
+        licence=lic,
+        stage=lambda folder, force: stage_model(
+            facts, lic, folder, repo_id=options.repo_id, datasets=datasets or [], force=force
+        ),
+        message=lambda _: "trainer push",
+    )

@@ -100,7 +100,7 @@ def _derived(manifest: dict[str, Any]) -> bool:
 
 def of_input(folder: Path) -> dict[str, Any] | None:
     """The lineage an input folder hands on: its own block plus its step; a KG's origin; None for a derived folder
-    written before lineage was recorded (the caller then records none, and publishing walks back as before)."""
+    written before lineage was recorded (the caller then records none, and publishing refuses the result)."""
     folder = Path(folder)
     manifest = read_manifest(folder) if folder.is_dir() else {}
     block = manifest.get(KEY)

@@ -10,21 +10,29 @@ from __future__ import annotations
 from kgbuild.core.lazy import exports
 
 _API = {
+    # the one publisher: options, the stage → verify → upload path, and the dataset's use of it
+    "PUBLISH_FLAGS": "publisher",
+    "PublishOptions": "publisher",
+    "Published": "publisher",
+    "check_options": "publisher",
+    "publish": "publisher",
+    "publish_dataset": "dataset",
+    "Uploaded": "upload",
+    "check_repo_id": "repo_ids",
+    "repo_id_problem": "repo_ids",
+    # the licence of a folder's content, and what cards say of it
     "ACK_FLAG": "licence",
     "Licence": "licence",
     "assess": "licence",
     "from_lineage": "licence",
     "guard": "licence",
-    "predates_lineage": "licence",
     "terms_text": "licence",
     "unknown": "licence",
     "BIOLORD_BIBTEX": "card",
     "licence_metadata": "card",
+    # what every staged folder needs
     "redact_paths": "stage",
     "refuse_links": "stage",
-    "Uploaded": "upload",
-    "check_repo_id": "upload",
-    "upload_folder": "upload",
 }
 __all__ = sorted(_API)
 __getattr__ = exports(__name__, _API)

@@ -1,17 +1,19 @@
 """The dataset card (README.md): Hub metadata with one config per table, then what the tables are and how they came.
 
-Everything in it comes from the contracts (table and column descriptions), the manifests (release, filters,
-versions) and the licence assessment, so the card cannot drift from the data it describes.
+Built like the model card: huggingface_hub's DatasetCard from card data (DatasetCardData) and a template
+(dataset_card_template.md). Everything in it comes from the contracts (table and column descriptions), the manifests
+(release, filters, versions) and the licence assessment, so the card cannot drift from the data it describes.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 import yaml
-from huggingface_hub import DatasetCard
+from huggingface_hub import DatasetCard, DatasetCardData
 
 from kgbuild import __version__
 from kgbuild.core.contracts import load_contract
@@ -107,157 +109,94 @@ def _cell(text: Any) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
-def _table_section(repo_id: str, t: StagedTable) -> str:
+def _table(t: StagedTable) -> dict[str, Any]:
+    """What the card says of one table: its contract's words, its size, its splits and columns."""
     contract = load_contract(t.name)
     schema = contract["schema"][0]
-    purpose = (contract.get("description") or {}).get("purpose", "")
-    lines = [f"### `{t.name}`", ""]
-    if purpose:
-        lines += [purpose, ""]
-    if schema.get("description"):
-        lines += [schema["description"], ""]
-    grain = schema.get("dataGranularityDescription")
-    lines += [
-        f"{t.rows:,} rows{f' ({grain})' if grain else ''} in {len(t.shards)} Parquet shard(s). "
-        f"Contract: `contracts/{t.name}.odcs.yaml`.",
-        "",
-    ]
-    if t.splits and len(t.splits) > 1:
-        lines += [
-            f"Splits by concept ({', '.join(f'`{s}`' for s in t.splits)}): a concept's rows are all in one "
-            "split, so no test concept is seen in training. Train on `train`, choose on `validation`, report "
-            "on `test`.",
-            "",
-        ]
-    lines += [
-        "```python",
-        "from datasets import load_dataset",
-        "",
-        f'ds = load_dataset("{repo_id}", "{t.name}", split="train")',
-        "```",
-        "",
-        "| column | type | required | description |",
-        "|---|---|---|---|",
-    ]
-    for prop in schema["properties"]:
-        required = "yes" if prop.get("required") else ""
-        lines.append(
-            f"| `{prop['name']}` | {_cell(prop.get('physicalType'))} | {required} | "
-            f"{_cell(prop.get('description', ''))} |"
-        )
-    return "\n".join(lines)
+    return {
+        "name": t.name,
+        "code": f"`{t.name}`",
+        "purpose": (contract.get("description") or {}).get("purpose", ""),
+        "description": schema.get("description"),
+        "grain": schema.get("dataGranularityDescription"),
+        "rows": f"{t.rows:,}",
+        "shards": len(t.shards),
+        "splits": ", ".join(f"`{s}`" for s in t.splits) if t.splits and len(t.splits) > 1 else None,
+        "columns": [
+            {
+                "name": prop["name"],
+                "type": _cell(prop.get("physicalType")),
+                "required": "yes" if prop.get("required") else "",
+                "description": _cell(prop.get("description", "")),
+            }
+            for prop in schema["properties"]
+        ],
+    }
 
 
-def _provenance(lic: Licence, data_manifest: dict[str, Any]) -> str:
-    lines = ["## How the data was made", ""]
+def _made_with(lic: Licence) -> str:
     if lic.origin == "umls":
-        lines.append(
+        return (
             f"Extracted from the UMLS Metathesaurus release **{lic.release or 'unknown'}** with "
             "`kgbuild extract --umls`."
         )
-    elif lic.origin == "obo":
+    if lic.origin == "obo":
         onto = lic.ontology or {}
-        lines.append(
+        return (
             f"Extracted from the ontology **{onto.get('name') or 'unknown'}** version "
             f"**{onto.get('version') or 'unknown'}** with `kgbuild extract --obo`."
         )
-    else:
-        lines.append("The extract step that made the knowledge graph could not be found (no manifest).")
+    return "The extract step that made the knowledge graph could not be found (no manifest)."
+
+
+# The extract filters in the order a reader looks for them; any other parameter after them.
+_FILTERS = ("langs", "sabs", "exclude_sabs", "keep_suppressed", "max_srl")
+
+
+def build(repo_id: str, tables: list[StagedTable], lic: Licence, data_manifest: dict[str, Any]) -> DatasetCard:
+    """The dataset card, from its data: the card metadata (DatasetCardData) and the template's fields."""
     params = lic.extract_parameters
-    if params:
-        lines += ["", "Extract filters:", ""]
-        for key in ("langs", "sabs", "exclude_sabs", "keep_suppressed", "max_srl"):
-            if key in params:
-                lines.append(f"- `{key}`: {json.dumps(params[key])}")
-        for key, value in params.items():
-            if key not in ("langs", "sabs", "exclude_sabs", "keep_suppressed", "max_srl"):
-                lines.append(f"- `{key}`: {json.dumps(value, default=str)}")
-    if lic.chain:
-        lines += [
-            "",
-            "Steps, newest first (from each folder's `manifest.json`):",
-            "",
-            "| step | created | kgbuild | parameters |",
-            "|---|---|---|---|",
-        ]
-        for step in lic.chain:
-            params_text = json.dumps(step.get("parameters") or {}, default=str, sort_keys=True)
-            lines.append(
-                f"| `kgbuild {_cell(step.get('command') or '?')}` | {_cell(step.get('created_at'))} | "
-                f"{_cell(step.get('kgbuild'))} | `{_cell(params_text)}` |"
-            )
+    filters = [(k, json.dumps(params[k])) for k in _FILTERS if k in params]
+    filters += [(k, json.dumps(v, default=str)) for k, v in params.items() if k not in _FILTERS]
     versions = data_manifest.get("versions") or {}
-    shown = ", ".join(f"{k} {v}" for k, v in versions.items() if k not in ("platform",))
-    lines += ["", f"Published with kgbuild {__version__}." + (f" The data was made with {shown}." if shown else "")]
     llm = None
     if data_manifest.get("command") == "generate-definitions":
         llm = (data_manifest.get("parameters") or {}).get("model")
-    if llm:
-        lines += [
-            "",
-            f"The `llm_definitions` texts were generated by the model `{llm}`; its provider's terms apply "
-            "to generated text as well.",
-        ]
-    return "\n".join(lines)
-
-
-def _sources_section(lic: Licence) -> str:
-    if not lic.sources:
-        return "## Source vocabularies\n\nNot recorded (see the licence section)."
-    lines = [
-        "## Source vocabularies",
-        "",
-        f"Read from the {lic.sources_from.split(' of ')[0]}.",
-        "",
-        "| sab | name | version | SRL | atoms |",
-        "|---|---|---|---|---|",
-    ]
-    for s in lic.sources:
-        lines.append(
-            f"| {_cell(s.sab)} | {_cell(s.name)} | {_cell(s.version)} | "
-            f"{_cell('' if s.srl is None else s.srl)} | {_cell(s.n_atoms)} |"
-        )
-    return "\n".join(lines)
-
-
-def render(repo_id: str, tables: list[StagedTable], lic: Licence, data_manifest: dict[str, Any]) -> str:
-    meta = yaml.safe_dump(metadata(repo_id, tables, lic), sort_keys=False, allow_unicode=True, width=1000)
-    total = sum(t.rows for t in tables)
-    body = [
-        f"# {repo_id.split('/')[-1]}",
-        "",
-        f"Biomedical knowledge-graph tables ({', '.join(f'`{t.name}`' for t in tables)}; {total:,} rows) made with "
-        f"kgbuild {__version__}, a toolkit that reproduces the data of "
-        "BioLORD-2023-style biomedical embedding models. Each table is one config, checked against its data contract "
-        "before upload.",
-        "",
-        "## Licence",
-        "",
-        terms_text(lic),
-        "",
-        "## Tables",
-        "",
-        "\n\n".join(_table_section(repo_id, t) for t in tables),
-        "",
-        _sources_section(lic),
-        "",
-        _provenance(lic, data_manifest),
-        "",
-        "## Limitations",
-        "",
-        "Names, definitions and relations are reproduced as released by their sources; generated descriptions and "
-        "LLM definitions can be wrong. This is not clinical advice. Check the licence section before any reuse.",
-        "",
-        "## Citation",
-        "",
-        "If you use this data to train embedding models, please cite BioLORD-2023:",
-        "",
-        "```bibtex",
-        BIOLORD_BIBTEX,
-        "```",
-        "",
-    ]
-    return f"---\n{meta}---\n\n" + "\n".join(body)
+    return DatasetCard.from_template(
+        DatasetCardData(**metadata(repo_id, tables, lic)),
+        template_str=(resources.files("kgbuild.publish") / "dataset_card_template.md").read_text(encoding="utf-8"),
+        name=repo_id.split("/")[-1],
+        repo_id=repo_id,
+        version=__version__,
+        tables=[_table(t) for t in tables],
+        total=f"{sum(t.rows for t in tables):,}",
+        terms=terms_text(lic),
+        sources=[
+            {
+                "sab": _cell(s.sab),
+                "name": _cell(s.name),
+                "version": _cell(s.version),
+                "srl": _cell("" if s.srl is None else s.srl),
+                "n_atoms": _cell(s.n_atoms),
+            }
+            for s in lic.sources
+        ],
+        sources_from=lic.sources_from.split(" of ")[0],
+        made_with=_made_with(lic),
+        filters=filters,
+        chain=[
+            {
+                "command": _cell(step.get("command") or "?"),
+                "created_at": _cell(step.get("created_at")),
+                "kgbuild": _cell(step.get("kgbuild")),
+                "parameters": _cell(json.dumps(step.get("parameters") or {}, default=str, sort_keys=True)),
+            }
+            for step in lic.chain
+        ],
+        versions=", ".join(f"{k} {v}" for k, v in versions.items() if k not in ("platform",)),
+        llm=llm,
+        bibtex=BIOLORD_BIBTEX,
+    )
 
 
 def validate(text: str, table_names: list[str]) -> DatasetCard:

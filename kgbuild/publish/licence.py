@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from kgbuild.core import lineage
-from kgbuild.core.console import warn
 from kgbuild.core.errors import UserError
-from kgbuild.core.lineage import origin_kind, read_sources
+from kgbuild.core.lineage import origin_kind
 from kgbuild.core.manifest import read_manifest
 
 UMLS_LICENCE_URL = (
@@ -94,39 +93,9 @@ def _source(item: Any) -> Source | None:
     )
 
 
-def _read_sources(folder: Path) -> list[Source] | None:
-    rows = read_sources(folder)
-    return None if rows is None else [s for row in rows if (s := _source(row))]
-
-
-def _manifest_sources(manifest: dict[str, Any]) -> list[Source] | None:
-    """Sources recorded in a manifest (a list of {sab, srl, ...}), when a producer wrote them."""
-    recorded = manifest.get("sources")
-    if not isinstance(recorded, list) or not recorded:
-        return None
-    return [s for item in recorded if (s := _source(item))] or None
-
-
 def manifest_of(folder: Path) -> dict[str, Any]:
     """read_manifest (a broken manifest.json is reported there, as the user's file to fix)."""
     return read_manifest(folder)
-
-
-def _upstream(folder: Path, manifest: dict[str, Any]) -> Path | None:
-    """The KG folder a derived output (build-pairs, generate-definitions) records in its manifest inputs."""
-    inputs = manifest.get("inputs")
-    kg = inputs.get("kg") if isinstance(inputs, dict) else None
-    given = kg.get("path") if isinstance(kg, dict) else kg
-    if not isinstance(given, str) or not given:
-        return None
-    path = Path(given)
-    # "as given" was relative to where that command ran; also try beside DATA_DIR (a work folder moved as a whole).
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path, folder.parent / path]
-    candidates.append(folder.parent / path.name)
-    for candidate in candidates:
-        if candidate.is_dir() and candidate.resolve() != folder.resolve():
-            return candidate
-    return None
 
 
 def _hub_licence_for(text: str | None) -> str | None:
@@ -154,41 +123,6 @@ def most_restrictive(licences: list[str | None]) -> str | None:
         return _OPENNESS.index(hub) if hub in _OPENNESS else len(_OPENNESS)
 
     return max(licences, key=rank)
-
-
-def predates_lineage(folder: Path, what: str) -> None:
-    """The one warning for a folder written before manifests carried their lineage (its licence is then guessed)."""
-    warn(
-        f"{folder} predates lineage: its manifest.json has no lineage block, so the licence of its {what} is read "
-        "by following earlier manifests' input paths back to the KG; rebuild it with this kgbuild to record it"
-    )
-
-
-def _walk_back(folder: Path) -> Licence:
-    """The licence of a folder with no lineage block: walk from it to the KG it was made from (at most five hops)."""
-    chain: list[dict[str, Any]] = []
-    sources: list[Source] | None = None
-    sources_from = "not found"
-    kg_manifest: dict[str, Any] = {}
-    seen: set[Path] = set()
-    current: Path | None = folder
-    while current is not None and current.resolve() not in seen and len(chain) < 5:
-        seen.add(current.resolve())
-        manifest = manifest_of(current)
-        chain.append(lineage.step(current, manifest))
-        if sources is None:
-            sources = _read_sources(current)
-            if sources is not None:
-                sources_from = f"sources table of {current}"
-            else:
-                sources = _manifest_sources(manifest)
-                if sources is not None:
-                    sources_from = f"manifest of {current}"
-        if origin_kind(manifest) != "unknown":  # reached the extract output: the KG itself
-            kg_manifest = manifest
-            break
-        current = _upstream(current, manifest)
-    return _decide(lineage.origin_facts(kg_manifest), sources or [], sources_from, chain, [])
 
 
 def from_lineage(block: dict[str, Any], *, folder: Path, manifest: dict[str, Any]) -> Licence:
@@ -275,8 +209,8 @@ def _decide(
 
 def assess(data_dir: Path) -> Licence:
     """Decide whether DATA_DIR's content is freely redistributable, from its own manifest: the lineage block that
-    build-pairs and generate-definitions carry forward, or for a KG its release/ontology and sources table. A folder
-    written before lineage was recorded is followed back to its KG instead, with a warning."""
+    build-pairs and generate-definitions carry forward, or for a KG its release/ontology and sources table. A derived
+    folder without lineage is refused (rebuilding it records one)."""
     folder = Path(data_dir)
     manifest = manifest_of(folder)
     block = manifest.get(lineage.KEY)
@@ -287,8 +221,11 @@ def assess(data_dir: Path) -> Licence:
         sources = [s for item in facts["sources"] if (s := _source(item))]
         found = f"{facts['sources_from']} of {folder}" if facts["sources_from"] else "not found"
         return _decide(facts, sources, found, [lineage.step(folder, manifest)], [])
-    predates_lineage(folder, "content")
-    return _walk_back(folder)
+    raise UserError(  # where its content comes from is not guessed by following old manifests back
+        "no lineage block (written before kgbuild recorded where content comes from)",
+        path=folder / "manifest.json",
+        fix="rebuild it with the command that made it; this kgbuild records the lineage",
+    )
 
 
 def unknown(reason: str) -> Licence:

@@ -195,6 +195,6 @@ def stage_dataset(
             (tmp / "manifest.json").write_text(
                 json.dumps(redact_paths(manifest), indent=2, ensure_ascii=False), encoding="utf-8"
             )
-        (tmp / "README.md").write_text(cards.render(repo_id, staged, licence, manifest), encoding="utf-8")
+        (tmp / "README.md").write_text(str(cards.build(repo_id, staged, licence, manifest)), encoding="utf-8")
         verify_dataset_folder(tmp, staged)
     return Staged(stage_dir, staged, licence)

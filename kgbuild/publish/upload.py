@@ -7,7 +7,6 @@ printed, logged or written. Every Hub call goes through the `api` object, so cal
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +16,7 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from kgbuild.core.atomic import MARKER
 from kgbuild.core.errors import UserError
-
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+from kgbuild.publish.repo_ids import check_repo_id
 
 
 @dataclass(frozen=True)
@@ -29,15 +27,6 @@ class Uploaded:
     revision: str | None
     private: bool
     commit_url: str | None
-
-
-def check_repo_id(repo_id: str) -> str:
-    if not _REPO_ID.match(repo_id or "") or "--" in repo_id or ".." in repo_id or repo_id.endswith(".git"):
-        raise UserError(
-            f"invalid --repo-id {repo_id!r}",
-            fix="use ORG/NAME: letters, digits, '-', '_' and '.', e.g. my-lab/umls-kg-2025aa",
-        )
-    return repo_id
 
 
 def resolve_token() -> str:

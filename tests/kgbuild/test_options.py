@@ -56,3 +56,15 @@ def test_the_commands_defaults_are_the_libraries():
         if field.name in pairs:
             assert pairs[field.name].help == field.metadata["help"], field.name
             assert pairs[field.name].default == field.default, field.name
+
+
+def test_publish_and_push_share_one_option_block():
+    from kgbuild.publish import PUBLISH_FLAGS, PublishOptions
+    from trainer.cli import app as trainer_app
+
+    publish = _params("publish")
+    push = {p.name: p for p in typer.main.get_command(trainer_app).commands["push"].params}
+    for name in PUBLISH_FLAGS:
+        field = next(f for f in dataclasses.fields(PublishOptions) if f.name == name)
+        for params in (publish, push):
+            assert params[name].help == field.metadata["help"] and params[name].opts == [PUBLISH_FLAGS[name]], name

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from kgbuild.core import lineage
 from kgbuild.core.errors import UserError
 from kgbuild.core.manifest import write_manifest
+from kgbuild.publish import PublishOptions
 from kgbuild.publish import upload as upload_module
 from tests.helpers import publish_hub
 from tests.helpers.run_toml import run_toml
@@ -61,9 +62,9 @@ def scores(biosses: float, acc1: float) -> dict:
     return {"results": results, "headline": {"BIOSSES": biosses, "KG linking acc@1": acc1}}
 
 
-def write_run(root: Path, model: Path, *, sources: list[tuple], carried: bool = False) -> Path:
-    """A run folder as `trainer run-all` leaves it: phase outputs beside manifest.json; `carried`: with the lineage
-    block build-pairs and run-all now write, else as they did before."""
+def write_run(root: Path, model: Path, *, sources: list[tuple], carried: bool = True) -> Path:
+    """A run folder as `trainer run-all` leaves it: phase outputs beside manifest.json, with the lineage block that
+    build-pairs and run-all write (`carried=False`: as they wrote before lineage was recorded)."""
     kg = write_kg(root / "kg", sources)
     pairs = root / "pairs"
     pairs.mkdir()
@@ -157,7 +158,9 @@ def test_dry_run_stages_a_loadable_model_with_its_card(tiny, tmp_path):
     from sentence_transformers import SentenceTransformer
 
     final = write_run(tmp_path, tiny, sources=OPEN)
-    result = push_model(final, repo_id="my-lab/biolord-tiny", dry_run=True, datasets=["my-lab/umls-pairs"])
+    result = push_model(
+        final, PublishOptions(repo_id="my-lab/biolord-tiny", dry_run=True), datasets=["my-lab/umls-pairs"]
+    )
     folder = result.folder
     assert folder == tmp_path / "run" / "final.hub" and result.uploaded is None
     staged, original = SentenceTransformer(str(folder), device="cpu"), SentenceTransformer(str(tiny), device="cpu")
@@ -232,8 +235,10 @@ def test_without_run_manifest_the_training_data_is_unknown(tiny, tmp_path):
     model = tmp_path / "m"
     shutil.copytree(tiny, model)
     with pytest.raises(UserError, match="run manifest .* was not found"):
-        push_model(model, repo_id="my-lab/x", public=True, dry_run=True)
-    result = push_model(model, repo_id="my-lab/x", dry_run=True)  # private is allowed; the card says why
+        push_model(model, PublishOptions(repo_id="my-lab/x", public=True, dry_run=True))
+    result = push_model(
+        model, PublishOptions(repo_id="my-lab/x", dry_run=True)
+    )  # private is allowed; the card says why
     text = (result.folder / "README.md").read_text()
     assert "could not be established" in text and "not recorded" in text
     assert "No evaluation scores were recorded" in text and "base_model" not in text.split("---")[1]
@@ -252,7 +257,7 @@ def test_bad_model_dir_is_refused_before_staging(tiny, tmp_path, hub):
 
 
 def test_the_run_manifest_lineage_decides_after_the_pairs_and_kg_are_gone(tiny, tmp_path, hub):
-    final = write_run(tmp_path, tiny, sources=SNOMED, carried=True)
+    final = write_run(tmp_path, tiny, sources=SNOMED)
     shutil.rmtree(tmp_path / "kg")
     shutil.rmtree(tmp_path / "pairs")
     result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--public"])
@@ -264,13 +269,14 @@ def test_the_run_manifest_lineage_decides_after_the_pairs_and_kg_are_gone(tiny, 
     assert "UMLS Metathesaurus release 2025AA" in text and "SNOMEDCT_US (SRL 9)" in text
 
 
-def test_a_run_manifest_without_lineage_is_walked_back_with_a_warning(tiny, tmp_path, hub):
-    final = write_run(tmp_path, tiny, sources=SNOMED)
+def test_a_run_manifest_without_lineage_is_of_unknown_origin_and_not_walked_back(tiny, tmp_path, hub):
+    final = write_run(tmp_path, tiny, sources=OPEN, carried=False)  # open sources: only a walk back would find them
     result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--public"])
-    assert result.exit_code == 1 and "SNOMED CT content" in result.output  # found through the pairs and the KG
-    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--dry-run"])  # warnings print when a command ends
+    assert result.exit_code == 1 and "records no lineage of its training data" in result.output
+    assert "rebuild the pairs with kgbuild build-pairs" in result.output and hub.calls == []
+    result = cli([str(final), "--repo-id", "my-lab/biolord-tiny", "--dry-run"])  # private: allowed, the card says why
     assert result.exit_code == 0, result.output
-    assert "predates lineage" in result.output and "the licence of its training data" in result.output
+    assert "could not be established" in (tmp_path / "run" / "final.hub" / "README.md").read_text()
 
 
 def test_run_all_carries_the_lineage_of_its_pairs_and_parallel_folders(tmp_path):

@@ -9,6 +9,7 @@ from huggingface_hub import ModelCard
 from sentence_transformers import SentenceTransformer
 from typer.testing import CliRunner
 
+from kgbuild.publish import PublishOptions
 from tests.helpers.run_toml import run_toml
 from trainer.cli import app
 from trainer.push import push_model
@@ -190,16 +191,20 @@ def test_every_phase_folder_holds_its_card_and_push_reuses_the_final_one(project
     assert "max_steps=5" in phase.text and "batch_size=8" in phase.text and "a local model (base)" in phase.text
 
     # push reuses the current card, as the Hub repository's; built afresh it is the same card
-    pushed = push_model(out / "final", repo_id="my-lab/tiny", dry_run=True, stage_dir=tmp_path / "reused")
-    assert pushed.card_reused
+    pushed = push_model(
+        out / "final", PublishOptions(repo_id="my-lab/tiny", dry_run=True, stage_dir=tmp_path / "reused")
+    )
+    assert pushed.staged.card_reused
     reused, text = staged_card(pushed.folder)
     assert reused["kgbuild"] == {**data["kgbuild"], "model_id": "my-lab/tiny"}
     assert reused["model-index"][0]["name"] == "tiny" and text.startswith("\n# tiny\n")
     assert 'SentenceTransformer("my-lab/tiny")' in text and "./run/final" not in text
     saved = (out / "final" / "README.md").read_text()
     (out / "final" / "README.md").unlink()
-    rebuilt = push_model(out / "final", repo_id="my-lab/tiny", dry_run=True, stage_dir=tmp_path / "rebuilt")
-    assert not rebuilt.card_reused and staged_card(rebuilt.folder) == (reused, text)
+    rebuilt = push_model(
+        out / "final", PublishOptions(repo_id="my-lab/tiny", dry_run=True, stage_dir=tmp_path / "rebuilt")
+    )
+    assert not rebuilt.staged.card_reused and staged_card(rebuilt.folder) == (reused, text)
 
     # evaluation changes: the final card is rewritten; the old one, put back, is stale and push does not reuse it
     result = run("run-all", "--config", str(project / "run.toml"), "--set", "evaluate.linking=false")
@@ -208,5 +213,7 @@ def test_every_phase_folder_holds_its_card_and_push_reuses_the_final_one(project
     assert "model-index" not in fresh.data.to_dict() and "No evaluation scores were recorded" in fresh.text
     assert fresh.data.kgbuild["key"] != data["kgbuild"]["key"]
     (out / "final" / "README.md").write_text(saved)
-    pushed = push_model(out / "final", repo_id="my-lab/tiny", dry_run=True, stage_dir=tmp_path / "stale")
-    assert not pushed.card_reused and "model-index" not in staged_card(pushed.folder)[0]
+    pushed = push_model(
+        out / "final", PublishOptions(repo_id="my-lab/tiny", dry_run=True, stage_dir=tmp_path / "stale")
+    )
+    assert not pushed.staged.card_reused and "model-index" not in staged_card(pushed.folder)[0]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from kgbuild.cli import app
+from kgbuild.core import lineage
 from kgbuild.core.errors import UserError
 from kgbuild.core.manifest import write_manifest
-from kgbuild.publish.dataset import publish_dataset
+from kgbuild.publish import PublishOptions, publish_dataset
 from kgbuild.publish.licence import assess
 from tests.helpers.publish_hub import RecordingApi
 from tests.helpers.publish_kg import make_kg, write_table
@@ -21,8 +23,8 @@ SNOMED = [("MSH", "MeSH", "2025", "ENG", 0, 3), ("SNOMEDCT_US", "SNOMED CT, US E
 
 
 def derived(folder, kg_path, *, command="generate-definitions"):
-    """A derived output (one contracted table) whose manifest names the KG it came from, as written before lineage
-    was recorded: the guard walks back to the KG (test_publish_lineage.py has the folders written now)."""
+    """A derived output (one contracted table) whose manifest carries the lineage of the KG it came from, as
+    generate-definitions writes it (a KG missing then gives an origin that cannot be established)."""
     folder.mkdir(parents=True)
     write_table(folder, "definitions", [("C0015967", "L1", "LLM", "A rise in body temperature.", "llm")])
     write_manifest(
@@ -32,6 +34,7 @@ def derived(folder, kg_path, *, command="generate-definitions"):
         parameters={"model": "gpt-x"},
         tables={"definitions": 1},
         timings={},
+        extra={"lineage": lineage.carry(Path(kg_path))},
     )
     return folder
 
@@ -48,7 +51,7 @@ def test_restricted_sources_are_refused_for_public_before_staging(tmp_path, sour
     kg = make_kg(tmp_path / "kg", sources=sources)
     api = RecordingApi()
     with pytest.raises(UserError, match=reason) as info:
-        publish_dataset(kg, repo_id="my-lab/kg", public=True, api=api)
+        publish_dataset(kg, PublishOptions(repo_id="my-lab/kg", public=True, api=api))
     assert "--i-have-redistribution-rights" in str(info.value) and "drop --public" in str(info.value)
     assert api.calls == [] and sorted(p.name for p in tmp_path.iterdir()) == ["kg"]
 
@@ -57,7 +60,10 @@ def test_restricted_sources_publish_publicly_with_the_acknowledgement(tmp_path, 
     kg = make_kg(tmp_path / "kg", sources=SNOMED)
     api = RecordingApi()
     result = publish_dataset(
-        kg, repo_id="my-lab/kg", public=True, acknowledge_rights=True, api=api, stage_dir=tmp_path / "repo"
+        kg,
+        PublishOptions(
+            repo_id="my-lab/kg", public=True, acknowledge_rights=True, api=api, stage_dir=tmp_path / "repo"
+        ),
     )
     assert api.call("create_repo")["private"] is False and not result.uploaded.private
     text = (tmp_path / "repo" / "README.md").read_text()
@@ -69,14 +75,14 @@ def test_restricted_sources_publish_publicly_with_the_acknowledgement(tmp_path, 
 def test_restricted_sources_publish_privately_without_acknowledgement(tmp_path, hub_token, card_validator):
     kg = make_kg(tmp_path / "kg", sources=RESTRICTED)
     api = RecordingApi()
-    publish_dataset(kg, repo_id="my-lab/kg", api=api)
+    publish_dataset(kg, PublishOptions(repo_id="my-lab/kg", api=api))
     assert api.call("create_repo")["private"] is True and "upload_folder" in api.names()
 
 
 def test_open_umls_sources_publish_publicly_and_the_card_still_states_the_terms(tmp_path, hub_token, card_validator):
     kg = make_kg(tmp_path / "kg", sources=OPEN)
     api = RecordingApi()
-    publish_dataset(kg, repo_id="my-lab/kg", public=True, api=api, stage_dir=tmp_path / "repo")
+    publish_dataset(kg, PublishOptions(repo_id="my-lab/kg", public=True, api=api, stage_dir=tmp_path / "repo"))
     assert api.call("create_repo")["private"] is False
     text = (tmp_path / "repo" / "README.md").read_text()
     assert "subject to the UMLS Metathesaurus License Agreement" in text
@@ -86,7 +92,7 @@ def test_open_umls_sources_publish_publicly_and_the_card_still_states_the_terms(
 
 def test_obo_data_carries_its_ontology_licence(tmp_path):
     kg = make_kg(tmp_path / "kg", origin="obo", sources=[("HP", "hp", "2025-05-06", "ENG", 0, 5)])
-    result = publish_dataset(kg, repo_id="my-lab/hpo", public=True, dry_run=True)
+    result = publish_dataset(kg, PublishOptions(repo_id="my-lab/hpo", public=True, dry_run=True))
     text = (result.staged.folder / "README.md").read_text()
     assert "license: cc-by-4.0" in text and "tags:\n- biomedical\n- knowledge-graph\n- obo" in text
     assert (
@@ -101,10 +107,10 @@ def test_obo_without_a_declared_licence_is_restricted(tmp_path):
     manifest["ontology"]["licence"] = None
     (kg / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(UserError, match="the ontology hp declares no licence"):
-        publish_dataset(kg, repo_id="my-lab/hpo", public=True, dry_run=True)
+        publish_dataset(kg, PublishOptions(repo_id="my-lab/hpo", public=True, dry_run=True))
 
 
-def test_derived_folder_follows_its_manifest_to_the_kg_sources(tmp_path):
+def test_a_derived_folders_licence_is_its_lineage(tmp_path):
     restricted = make_kg(tmp_path / "kg-restricted", sources=RESTRICTED)
     open_kg = make_kg(tmp_path / "kg-open", sources=OPEN)
     defs = derived(tmp_path / "defs", restricted)
@@ -112,21 +118,14 @@ def test_derived_folder_follows_its_manifest_to_the_kg_sources(tmp_path):
     assert lic.origin == "umls" and lic.restricted and "MDR (SRL 3)" in " ".join(lic.reasons)
     assert [s["folder"] for s in lic.chain] == ["defs", "kg-restricted"] and lic.release == "2025AA"
     with pytest.raises(UserError, match="MDR"):
-        publish_dataset(defs, repo_id="my-lab/defs", public=True, dry_run=True)
+        publish_dataset(defs, PublishOptions(repo_id="my-lab/defs", public=True, dry_run=True))
     ok = derived(tmp_path / "defs-open", open_kg)
-    result = publish_dataset(ok, repo_id="my-lab/defs", public=True, dry_run=True)
+    result = publish_dataset(ok, PublishOptions(repo_id="my-lab/defs", public=True, dry_run=True))
     text = (result.staged.folder / "README.md").read_text()
     assert "generated by the model `gpt-x`" in text and "| `kgbuild generate-definitions` |" in text
 
 
-def test_derived_folder_with_a_relative_kg_path_moved_with_its_work_folder(tmp_path, monkeypatch):
-    make_kg(tmp_path / "work" / "kg", sources=OPEN)
-    defs = derived(tmp_path / "work" / "defs", "kg")  # recorded as given: relative to where it was run
-    monkeypatch.chdir(tmp_path)
-    assert not assess(defs).restricted
-
-
-def test_unreachable_kg_means_the_licence_cannot_be_established(tmp_path):
+def test_a_kg_missing_when_the_folder_was_made_means_the_licence_cannot_be_established(tmp_path):
     defs = derived(tmp_path / "defs", tmp_path / "gone")
     lic = assess(defs)
     assert lic.restricted and lic.origin == "unknown"
@@ -142,22 +141,9 @@ def test_unreachable_kg_means_the_licence_cannot_be_established(tmp_path):
     assert "dry run: verified repository folder" in result.output and (tmp_path / "defs.hub" / "README.md").exists()
 
 
-def test_sources_recorded_in_a_manifest_are_used_when_the_kg_is_gone(tmp_path):
-    defs = derived(tmp_path / "defs", tmp_path / "gone")
-    manifest = json.loads((defs / "manifest.json").read_text())
-    manifest.update({"release": {"name": "2025AA"}, "sources": [{"sab": "MSH", "srl": 0}, {"sab": "MDR", "srl": 3}]})
-    (defs / "manifest.json").write_text(json.dumps(manifest))
-    lic = assess(defs)
-    assert lic.origin == "umls" and lic.sources_from.startswith("manifest of")
-    assert lic.reasons == ["UMLS sources with restriction level above 0: MDR (SRL 3)"]
-    manifest["sources"] = [{"sab": "MSH", "srl": 0}]
-    (defs / "manifest.json").write_text(json.dumps(manifest))
-    assert not assess(defs).restricted
-
-
 def test_kg_without_manifest_cannot_tell_umls_from_obo(tmp_path):
     kg = make_kg(tmp_path / "kg", sources=OPEN, manifest=False)
     lic = assess(kg)
     assert lic.restricted and lic.origin == "unknown" and lic.sources_from.startswith("sources table")
     with pytest.raises(UserError, match="origin .* could not be established"):
-        publish_dataset(kg, repo_id="my-lab/kg", public=True, dry_run=True)
+        publish_dataset(kg, PublishOptions(repo_id="my-lab/kg", public=True, dry_run=True))

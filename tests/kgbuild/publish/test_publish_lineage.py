@@ -17,7 +17,6 @@ from kgbuild.core import lineage
 from kgbuild.core.errors import UserError
 from kgbuild.core.manifest import write_manifest
 from kgbuild.pairs import build_pairs
-from kgbuild.publish.dataset import publish_dataset
 from kgbuild.publish.licence import assess
 from kgbuild.umls.extract import ExtractOptions, extract_umls
 from tests.helpers.publish_kg import make_kg, write_table
@@ -129,7 +128,7 @@ def test_the_same_kg_read_twice_is_one_origin(tmp_path):
     assert len(block["origins"]) == 1 and len(block["steps"]) == 2
 
 
-def test_an_input_that_predates_lineage_gives_no_block_and_publish_walks_back_with_a_warning(tmp_path, capsys):
+def test_an_input_without_lineage_is_refused_with_the_rebuild_hint_and_nothing_staged(tmp_path):
     kg = make_kg(tmp_path / "kg", sources=RESTRICTED)
     old = tmp_path / "defs"
     old.mkdir()
@@ -137,14 +136,12 @@ def test_an_input_that_predates_lineage_gives_no_block_and_publish_walks_back_wi
     write_manifest(old, command="generate-definitions", inputs={"kg": str(kg)}, parameters={}, tables={}, timings={})
     assert lineage.carry(kg, old) is None  # rather than a block that leaves the old folder's sources out
 
-    lic = assess(old)
-    warning = capsys.readouterr().err
-    assert "predates lineage" in warning and "rebuild it" in warning and str(old) in warning.replace("\n", "")
-    assert lic.restricted and lic.release == "2025AA" and [s["folder"] for s in lic.chain] == ["defs", "kg"]
-    with pytest.raises(UserError, match="MDR"):
-        publish_dataset(old, repo_id="my-lab/defs", public=True, dry_run=True)
+    with pytest.raises(UserError, match="no lineage block") as info:
+        assess(old)  # its origin is never guessed by following the manifests back to a KG
+    assert "rebuild it" in str(info.value) and str(old / "manifest.json") in str(info.value)
     result = CliRunner().invoke(app, ["publish", str(old), "--repo-id", "my-lab/defs", "--dry-run"])
-    assert result.exit_code == 0 and "predates lineage" in result.output
+    assert result.exit_code == 1 and "no lineage block" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "defs.hub").exists()
 
 
 def test_a_kg_is_its_own_origin_without_a_warning(tmp_path, capsys):

@@ -10,7 +10,8 @@ from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
 from kgbuild.core.contracts import columns
-from kgbuild.publish.dataset import default_stage_dir, publish_dataset
+from kgbuild.publish import PublishOptions, publish_dataset
+from kgbuild.publish.publisher import default_stage_dir
 from kgbuild.publish.stage import write_shards
 from tests.helpers.publish_kg import ROWS
 
@@ -33,7 +34,9 @@ def staged(tmp_path_factory):
     root = tmp_path_factory.mktemp("stage")
     kg = make_kg(root / "kg")
     # A tiny shard size forces several shards per table, as a large KG would have.
-    result = publish_dataset(kg, repo_id="my-lab/umls-kg", dry_run=True, stage_dir=root / "repo", shard_bytes=900)
+    result = publish_dataset(
+        kg, PublishOptions(repo_id="my-lab/umls-kg", dry_run=True, stage_dir=root / "repo"), shard_bytes=900
+    )
     return kg, result
 
 
@@ -105,11 +108,11 @@ def test_dry_run_default_stage_dir_sits_beside_data_dir_and_needs_force_to_repla
     from kgbuild.core.errors import UserError
 
     monkeypatch.delenv("HF_TOKEN", raising=False)  # a dry run needs no token
-    result = publish_dataset(kg, repo_id="my-lab/kg", dry_run=True)
+    result = publish_dataset(kg, PublishOptions(repo_id="my-lab/kg", dry_run=True))
     assert result.staged.folder == default_stage_dir(kg) == kg.parent / "kg.hub"
     with pytest.raises(UserError, match="already exists"):
-        publish_dataset(kg, repo_id="my-lab/kg", dry_run=True)
-    assert publish_dataset(kg, repo_id="my-lab/kg", dry_run=True, force=True).staged.folder.is_dir()
+        publish_dataset(kg, PublishOptions(repo_id="my-lab/kg", dry_run=True))
+    assert publish_dataset(kg, PublishOptions(repo_id="my-lab/kg", dry_run=True, force=True)).staged.folder.is_dir()
 
 
 def test_write_shards_keeps_row_order_across_files_and_shards(tmp_path):
@@ -133,7 +136,10 @@ def test_pairs_and_linking_are_staged_as_real_splits_and_no_concept_crosses_them
     pairs = tmp_path / "pairs"
     build_pairs(sample_kg, pairs, progress=False)
     result = publish_dataset(
-        pairs, repo_id="my-lab/umls-pairs", dry_run=True, stage_dir=tmp_path / "repo", acknowledge_rights=True
+        pairs,
+        PublishOptions(
+            repo_id="my-lab/umls-pairs", dry_run=True, stage_dir=tmp_path / "repo", acknowledge_rights=True
+        ),
     )
     folder = result.staged.folder
     card = DatasetCard.load(folder / "README.md")

@@ -10,14 +10,16 @@ from typer.testing import CliRunner
 
 from kgbuild.cli import app
 from kgbuild.core.errors import UserError
+from kgbuild.publish import PublishOptions, publish_dataset
 from kgbuild.publish import upload as upload_module
-from kgbuild.publish.dataset import publish_dataset
 from tests.helpers.publish_hub import CardValidator, RecordingApi, online, snapshot
 
 
 def test_upload_sends_the_verified_staged_folder_privately_to_the_revision(kg, tmp_path, hub_token, card_validator):
     api = RecordingApi()
-    result = publish_dataset(kg, repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", revision="v2025aa", api=api)
+    result = publish_dataset(
+        kg, PublishOptions(repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", revision="v2025aa", api=api)
+    )
 
     assert api.names() == ["create_repo", "repo_info", "create_branch", "upload_folder"]
     assert api.call("create_repo") == {
@@ -48,10 +50,10 @@ def test_upload_sends_the_verified_staged_folder_privately_to_the_revision(kg, t
 
 def test_without_stage_dir_the_scratch_folder_is_removed_after_upload(kg, hub_token, card_validator):
     api = RecordingApi()
-    result = publish_dataset(kg, repo_id="my-lab/umls-kg", api=api)
+    result = publish_dataset(kg, PublishOptions(repo_id="my-lab/umls-kg", api=api))
     assert "revision" in api.call("upload_folder") and api.call("upload_folder")["revision"] is None
     assert "create_branch" not in api.names()
-    assert "README.md" in api.sent and not api.sent_from.exists() and not result.stage_kept
+    assert "README.md" in api.sent and not api.sent_from.exists() and not result.kept
     assert sorted(p.name for p in kg.parent.iterdir()) == ["kg"]  # no scratch left beside DATA_DIR
 
 
@@ -71,7 +73,7 @@ def test_cli_upload_never_prints_the_token(kg, tmp_path, hub_token, card_validat
 def test_existing_public_repo_is_not_uploaded_to_without_public(kg, hub_token, card_validator):
     api = RecordingApi(existing_public=True)
     with pytest.raises(UserError, match="already exists and is public"):
-        publish_dataset(kg, repo_id="my-lab/umls-kg", api=api)
+        publish_dataset(kg, PublishOptions(repo_id="my-lab/umls-kg", api=api))
     assert "upload_folder" not in api.names()
 
 
@@ -80,7 +82,7 @@ def test_the_hub_rejecting_the_card_stops_before_any_repository_call(kg, tmp_pat
     with CardValidator(reject='"license" must be one of [...]') as server:
         online(monkeypatch, server.url)
         with pytest.raises(UserError, match="the Hub rejects the card's metadata"):
-            publish_dataset(kg, repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", api=api)
+            publish_dataset(kg, PublishOptions(repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", api=api))
     assert api.calls == []
 
 
@@ -89,7 +91,7 @@ def test_no_token_is_a_clear_error_and_nothing_is_sent(kg, tmp_path, monkeypatch
     monkeypatch.setattr(upload_module, "get_token", lambda: None)  # no `hf auth login` either
     api = RecordingApi()
     with pytest.raises(UserError, match="no Hugging Face token found.*HF_TOKEN"):
-        publish_dataset(kg, repo_id="my-lab/umls-kg", api=api)
+        publish_dataset(kg, PublishOptions(repo_id="my-lab/umls-kg", api=api))
     assert api.calls == []
 
 
@@ -99,14 +101,14 @@ def test_a_token_inside_the_staged_files_is_refused(kg, tmp_path, hub_token, car
     (kg / "manifest.json").write_text(json.dumps(manifest))
     api = RecordingApi()
     with pytest.raises(UserError, match="contains the Hugging Face token") as info:
-        publish_dataset(kg, repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", api=api)
+        publish_dataset(kg, PublishOptions(repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", api=api))
     assert hub_token not in str(info.value) and api.calls == []
 
 
 @pytest.mark.parametrize("repo_id", ["umls-kg", "my lab/kg", "my-lab/kg/extra", "-lab/kg", "lab/kg.git"])
 def test_invalid_repo_id_is_refused_before_anything(kg, repo_id):
     with pytest.raises(UserError, match="invalid --repo-id"):
-        publish_dataset(kg, repo_id=repo_id, dry_run=True)
+        publish_dataset(kg, PublishOptions(repo_id=repo_id, dry_run=True))
     assert not (kg.parent / "kg.hub").exists()
 
 
@@ -116,5 +118,5 @@ def test_offline_mode_is_one_line_before_anything_is_sent(kg, tmp_path, hub_toke
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # as `export HF_HUB_OFFLINE=1` sets it
     api = RecordingApi()
     with pytest.raises(UserError, match="HF_HUB_OFFLINE is set"):
-        publish_dataset(kg, repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", api=api)
+        publish_dataset(kg, PublishOptions(repo_id="my-lab/umls-kg", stage_dir=tmp_path / "repo", api=api))
     assert api.calls == []
