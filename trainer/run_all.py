@@ -9,7 +9,6 @@ Each phase folder's README.md is its model card, rewritten after the phase's eva
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headli
 from trainer.hashing import sha256_file, short_hash
 from trainer.phase_folder import drop_checkpoints, finished
 from trainer.phases import PHASES
-from trainer.training import barrier, is_main_process
+from trainer.training import barrier, is_main_process, world_size
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +296,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
                 "trainer_version": __version__,
                 "config_file": str(config.source) if config.source else None,
                 "seeds": {"seed": config.model.seed, "data_seed": config.model.seed},
-                "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+                "world_size": world_size(),
                 "phases": phases,
                 "scores": scores,
                 "reference": {"name": reference, **REFERENCES.get(reference or "", {})},

@@ -26,6 +26,11 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def world_size() -> int:
+    """Processes training together (torchrun / accelerate launch set WORLD_SIZE); 1 when run plainly."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def barrier() -> None:
     """Under torchrun every process runs the same code; wait here for the main process's single-process steps."""
     import torch.distributed as dist

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import random
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from trainer.models import model_reference
 from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
 from trainer.sampler import length_grouped_batch_sampler
-from trainer.training import is_main_process, quiet, train_summary, training_arguments
+from trainer.training import is_main_process, quiet, train_summary, training_arguments, world_size
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +102,7 @@ def train_self_distillation(
     texts = distillation_texts(pairs_dir, columns=config.texts, kinds=config.kinds)
     # A step budget smaller than one epoch sees only max_steps x batch texts: draw those (seeded) and let the teacher
     # embed just them, instead of the whole corpus (143k texts on HPO for the 12.8k that 400 steps of 32 learn)
-    seen = config.max_steps * config.batch_size * int(os.environ.get("WORLD_SIZE", "1"))
+    seen = config.max_steps * config.batch_size * world_size()
     if 0 < seen < len(texts):
         texts = random.Random(seed).sample(texts, seen)
     logger.info("self-distillation: %d distinct texts", len(texts))
