@@ -125,8 +125,6 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
     if phase == "weight_averaging":
         inputs = config.phase_inputs(phase)  # one weight per model: checked when the config was read
         models, weights = inputs["models"], inputs["weights"]
-        if not is_main_process():
-            return {}
         return average_models(models, weights, out, force=True, marker=marker)
     inputs = config.phase_inputs(phase)
     parallel = _require(

@@ -31,6 +31,45 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def join_processes() -> None:
+    """Under torchrun: join the process group now (accelerate's, which the trainer then uses), before any model is
+    loaded, so that each process's models go to its own GPU and the work before training (the teacher's embeddings)
+    can be shared across the processes. Nothing when run plainly."""
+    if world_size() > 1:
+        import torch
+        from accelerate import PartialState
+
+        PartialState(cpu=not torch.cuda.is_available())  # CPU: gloo, as training_arguments' use_cpu asks
+
+
+def encode_shared(model: Any, texts: list[str], *, batch_size: int, show_progress_bar: bool = False):
+    """`model`'s embeddings of `texts` (a float32 array), computed once across the processes of a torchrun: each
+    embeds its contiguous share and the shares are gathered, so every process holds them all. Returns the array and
+    the number of texts each process embedded."""
+    import numpy as np
+    import torch.distributed as dist
+
+    size = world_size()
+    if size == 1 or not (dist.is_available() and dist.is_initialized()):
+        vectors = model.encode(
+            texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=show_progress_bar
+        )
+        return vectors.astype(np.float32, copy=False), [len(texts)]
+    rank = dist.get_rank()
+    bounds = [len(texts) * i // size for i in range(size + 1)]
+    share = texts[bounds[rank] : bounds[rank + 1]]
+    mine = (
+        model.encode(
+            share, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=show_progress_bar and rank == 0
+        ).astype(np.float32, copy=False)
+        if share
+        else np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
+    )
+    shares: list[Any] = [None] * size
+    dist.all_gather_object(shares, mine)
+    return np.concatenate(shares), [len(share) for share in shares]
+
+
 def barrier() -> None:
     """Under torchrun every process runs the same code; wait here for the main process's single-process steps."""
     import torch.distributed as dist

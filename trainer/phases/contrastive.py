@@ -22,7 +22,7 @@ from trainer.models import model_reference
 from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
 from trainer.sampler import cui_batch_sampler
-from trainer.training import quiet, train_summary, training_arguments, world_size
+from trainer.training import join_processes, quiet, train_summary, training_arguments, world_size
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def train_contrastive(
     refuse_existing(out, force, inputs={"--pairs": pairs_dir, "--base": Path(base)})
     checkpoints = Path(checkpoints or checkpoints_for(out))
     started = time.perf_counter()
+    join_processes()  # under torchrun: before the model loads, so it goes to this process's GPU
 
     # 1. Load the base model (e.g. all-mpnet-base-v2), truncating texts to max_seq_length tokens
     model = SentenceTransformer(model_reference(base))

@@ -21,7 +21,7 @@ from trainer.hashing import fingerprint
 from trainer.models import model_reference
 from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
-from trainer.training import quiet, train_summary, training_arguments
+from trainer.training import encode_shared, join_processes, quiet, train_summary, training_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ def train_multilingual(
     )
     checkpoints = Path(checkpoints or checkpoints_for(out))
     started = time.perf_counter()
+    join_processes()  # under torchrun: before the models load, so the teacher's work is shared
 
     # 1. Load the English teacher and the multilingual student (the parallel table is checked first: it is quick)
     parallel_ds = load_parallel(parallel)
@@ -66,9 +67,9 @@ def train_multilingual(
         )
 
     # 2. The parallel texts (en, xx) and the teacher's embedding of the English side as the label
-    labels = teacher_model.encode(
-        parallel_ds["en"][:], batch_size=config.encode_batch_size, convert_to_numpy=True, show_progress_bar=verbose()
-    )  # the phase's own bar shows progress
+    labels, shares = encode_shared(
+        teacher_model, parallel_ds["en"][:], batch_size=config.encode_batch_size, show_progress_bar=verbose()
+    )  # under torchrun each process embeds its share
     train_dataset = parallel_ds.add_column("label", labels.tolist())  # columns (en, xx, label)
     del teacher_model
 
@@ -88,6 +89,7 @@ def train_multilingual(
         "teacher": teacher_ref,
         "student": student_ref,
         "languages": parallel_languages(parallel),
+        "teacher_texts_per_process": shares,
         **train_summary(trainer, started, len(parallel_ds)),
     }
 
