@@ -78,6 +78,26 @@ def barrier() -> None:
         dist.barrier()
 
 
+# The workers that took the host time between steps from 26-56% to under 1% on an H200 with 16 CPU threads
+# (BENCHMARKS.md, "The same with 6 DataLoader workers"); more only share the same cores.
+MAX_AUTO_WORKERS = 6
+
+
+def dataloader_workers(setting: int | None) -> int:
+    """A phase's DataLoader workers: the setting when given; unset, on a GPU machine one per CPU core this process
+    can spare (its share of the cores, less one for itself), at most MAX_AUTO_WORKERS; without a GPU none, since the
+    workers would take cores from the training itself."""
+    import torch
+
+    if setting is not None:
+        return setting
+    if not torch.cuda.is_available():
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    per_process = cores // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(0, min(MAX_AUTO_WORKERS, per_process - 1))
+
+
 def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any):
     """SentenceTransformerTrainingArguments from a phase config section (shared fields of every phase)."""
     import torch
@@ -100,7 +120,7 @@ def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any
         data_seed=seed,
         report_to="none",
         dataloader_pin_memory=torch.cuda.is_available(),
-        dataloader_num_workers=getattr(phase, "dataloader_workers", 0),
+        dataloader_num_workers=dataloader_workers(getattr(phase, "dataloader_workers", 0)),
         # without a GPU, accelerate forms a multi-process group (gloo) only when told to use the CPU
         use_cpu=not torch.cuda.is_available(),
         # The HF trainer's own bar and its raw log dicts on stdout only with --verbose; quiet() shows ours instead.
@@ -180,6 +200,7 @@ def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:
     return {
         "steps": trainer.state.global_step,
         "world_size": trainer.args.world_size,  # processes under torchrun / accelerate launch (DDP)
+        "dataloader_workers": trainer.args.dataloader_num_workers,  # as set, or as chosen from the cores
         "epoch": trainer.state.epoch,
         "rows": n_rows,
         "losses": losses,

@@ -182,6 +182,7 @@ def test_run_all_under_torchrun_scores_like_one_process_with_the_total_batch(pai
     assert [p["status"] for p in m2["phases"].values()] == ["trained"] * 4
     for phase in ("contrastive", "self_distillation", "multilingual"):
         assert m2["phases"][phase]["world_size"] == 2
+        assert m2["phases"][phase]["dataloader_workers"] == 0  # chosen (unset): no GPU here, so none
         losses2 = [loss for _, loss in m2["phases"][phase]["losses"]]
         losses1 = [loss for _, loss in m1["phases"][phase]["losses"]]
         assert losses2 == pytest.approx(losses1, rel=1e-3), phase
