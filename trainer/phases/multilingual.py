@@ -37,8 +37,12 @@ def train_multilingual(
     checkpoints: Path | None = None,
     force: bool = False,
     marker: dict[str, Any] | None = None,
+    callbacks: list | None = None,
 ) -> dict[str, Any]:
-    """Train the multilingual `student` on the parallel table towards `teacher`'s English embeddings."""
+    """Train the multilingual `student` on the parallel table towards `teacher`'s English embeddings.
+
+    `callbacks`: transformers TrainerCallbacks for the trainer (e.g. benchmarks/gpu_check.py's meter).
+    """
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MSELoss
 
@@ -82,7 +86,9 @@ def train_multilingual(
     args = training_arguments(config, checkpoints, seed=seed)
 
     # 6. Train
-    trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
+    trainer = SentenceTransformerTrainer(
+        model=student_model, args=args, train_dataset=train_dataset, loss=loss, callbacks=callbacks
+    )
     key = fingerprint(config, teacher_ref, student_ref, str(parallel), seed)
     quiet(trainer, PHASES["multilingual"].label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {
