@@ -249,7 +249,7 @@ def test_a_run_killed_under_torchrun_resumes_under_torchrun_and_then_in_one_proc
     checkpoints = tmp_path / ".contrastive.checkpoints"
     args = (
         *("contrastive", "--base", str(tiny_model), "--pairs", str(pairs_dir), "--out", str(out)),
-        *("--set=contrastive.max_steps=40", "--set=contrastive.batch_size=2", "--set=contrastive.save_steps=2"),
+        *("--set=contrastive.max_steps=12", "--set=contrastive.batch_size=2", "--set=contrastive.save_steps=2"),
         "--set=model.max_seq_length=16",
     )
     first = run_until_checkpoint(torchrun_command(*args), checkpoints, after=0, cwd=tmp_path)
@@ -261,5 +261,5 @@ def test_a_run_killed_under_torchrun_resumes_under_torchrun_and_then_in_one_proc
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"resuming from checkpoint-{second}" in done.stderr
     marker = json.loads((out / "trainer_phase.json").read_text())
-    assert marker["steps"] == 40 and marker["world_size"] == 1
+    assert marker["steps"] == 12 and marker["world_size"] == 1
     assert SentenceTransformer(str(out), device="cpu").encode(["heart attack"]).shape == (1, 32)
