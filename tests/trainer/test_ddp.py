@@ -217,14 +217,9 @@ def run_until_checkpoint(cmd: list[str], checkpoints: Path, *, after: int, cwd: 
                 pass
         proc.wait()
 
-    proc = subprocess.Popen(
-        cmd,
-        env=test_env(),
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = cwd / f"torchrun-after-{after}.log"  # a file, not a pipe: a full pipe would stall the run
+    stderr = log.open("w")
+    proc = subprocess.Popen(cmd, env=test_env(), cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -237,10 +232,11 @@ def run_until_checkpoint(cmd: list[str], checkpoints: Path, *, after: int, cwd: 
                 kill()
                 return max(steps)
             time.sleep(0.05)
-        raise AssertionError(f"no checkpoint after step {after}: {proc.communicate()[1][-2000:]}")
+        raise AssertionError(f"no checkpoint after step {after}: {log.read_text()[-2000:]}")
     finally:
         if proc.poll() is None:
             kill()
+        stderr.close()
 
 
 @pytest.mark.slow
