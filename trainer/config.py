@@ -50,7 +50,9 @@ class TrainingConfig(Section):
     save_steps: int = Field(500, ge=1)
     save_total_limit: int = Field(2, ge=1)
     logging_steps: int = Field(10, ge=1)
-    dataloader_workers: int = Field(0, ge=0)  # processes that fetch, tokenise and collate batches ahead of the GPU
+    # processes that fetch, tokenise and collate batches ahead of the GPU; unset: chosen from the machine's cores
+    # (trainer.training.dataloader_workers), and the chosen number is recorded in the run manifest
+    dataloader_workers: int | None = Field(None, ge=0)
 
 
 class ContrastiveConfig(TrainingConfig):

@@ -12,11 +12,14 @@ ten times faster but stays at 0.95-0.96 at every nprobe that keeps it above 1,50
 
 An index folder holds `index.faiss`, `names.parquet` (row id → cui, name) and `manifest.json` (the model's
 fingerprint and path, the KG's manifest, counts, storage, search parameters). Embedding a large KG is resumable:
-finished chunks are kept beside the output until the index is written.
+finished chunks are kept beside the output until the index is written. `--devices` splits the embedding of each
+chunk across several GPUs or CPU processes (sentence-transformers' multi-process pool); the chunks and the index are
+the same as those of one device.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -24,7 +27,7 @@ import shutil
 import string
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,12 +139,56 @@ def _kg_codes(kg: Path) -> Any | None:
 # -- building ---------------------------------------------------------------------------------------------------------
 
 
+def parse_devices(spec: str | None) -> list[str] | None:
+    """`--devices`: N (the first N GPUs), cpu:N (N CPU processes) or a list such as cuda:0,cuda:1; None or one
+    device: no pool (the model's own device, or that one)."""
+    if spec is None:
+        return None
+    import torch
+
+    spec = spec.strip().lower()
+    gpus = torch.cuda.device_count()
+    fix = "e.g. --devices 2 (two GPUs), --devices cpu:2 (two CPU processes) or --devices cuda:0,cuda:1"
+    if spec.isdigit() or spec.startswith("cpu:"):
+        count = spec.removeprefix("cpu:")
+        if not count.isdigit() or int(count) < 1:
+            raise UserError(f"--devices {spec!r} is not a number of devices", fix=fix)
+        if spec.startswith("cpu:"):
+            return ["cpu"] * int(count)
+        if int(count) > gpus:
+            raise UserError(
+                f"--devices {spec} asks for {count} GPUs but this machine has {gpus}",
+                fix="use --devices cpu:N for N CPU processes, or fewer GPUs",
+            )
+        return [f"cuda:{i}" for i in range(int(count))]
+    devices = [d.strip() for d in spec.split(",") if d.strip()]
+    for device in devices:
+        kind, _, number = device.partition(":")
+        if kind == "cpu" and not number:
+            continue
+        if kind != "cuda" or not number.isdigit():
+            raise UserError(f"--devices: {device!r} is not a device", fix=fix)
+        if int(number) >= gpus:
+            raise UserError(f"--devices: {device} is not on this machine ({gpus} GPUs)", fix=fix)
+    if not devices:
+        raise UserError(f"--devices {spec!r} names no device", fix=fix)
+    return devices
+
+
 def _embed_resumable(
-    model: Any, names: list[str], work: Path, key: str, *, batch_size: int, progress: bool | None
+    model: Any,
+    names: list[str],
+    work: Path,
+    key: str,
+    *,
+    batch_size: int,
+    progress: bool | None,
+    pool: dict[str, Any] | None = None,
 ) -> list[np.ndarray]:
     """Normalised float32 embeddings of `names`, a chunk at a time; chunks already in `work` (same key) are reused,
     so an interrupted run on a large KG picks up where it stopped. The chunks come back memory-mapped from `work`:
-    the index reads them one at a time, so 11M names (17 GB of float32) are never in memory together."""
+    the index reads them one at a time, so 11M names (17 GB of float32) are never in memory together. `pool`: a
+    multi-process pool (start_multi_process_pool) that splits each block of names across its devices."""
     work.mkdir(parents=True, exist_ok=True)
     key = f"{key}:chunk {CHUNK}"  # chunks of another size (an earlier version's) are not these chunks
     stamp = work / "key.txt"
@@ -150,6 +197,7 @@ def _embed_resumable(
             stale.unlink()
     stamp.write_text(key + "\n")
     n_chunks = max(1, math.ceil(len(names) / CHUNK))
+    step = STEP * (len(pool["processes"]) if pool else 1)  # a block per device between two moves of the bar
     parts = []
     with _Bar(len(names), "embedding names", enabled=progress) as bar:
         for i in range(n_chunks):
@@ -157,8 +205,8 @@ def _embed_resumable(
             part_names = names[i * CHUNK : (i + 1) * CHUNK]
             if not path.is_file():  # a chunk already there is not read here: the index maps it below
                 blocks = []
-                for start in range(0, len(part_names), STEP):  # the bar moves within a chunk on a slow machine
-                    block = part_names[start : start + STEP]
+                for start in range(0, len(part_names), step):  # the bar moves within a chunk on a slow machine
+                    block = part_names[start : start + step]
                     blocks.append(
                         model.encode(
                             block,
@@ -166,6 +214,7 @@ def _embed_resumable(
                             convert_to_numpy=True,
                             normalize_embeddings=True,
                             show_progress_bar=False,
+                            **({"pool": pool} if pool else {}),
                         ).astype(np.float32)
                     )
                     bar.advance(len(block))
@@ -237,18 +286,21 @@ def build_index(
     progress: bool | None = True,
     normalized: bool = False,
     threads: int | None = None,
+    devices: str | None = None,
 ) -> dict[str, Any]:
     """Embed the KG's names with `model` and write the index folder `out`; returns its manifest.
 
     `normalized`: embed each name in its `normalize`d form (the linker then normalises queries alike); `threads`: CPU
-    threads for the encoder and faiss (default: theirs); `progress`: True a bar on a terminal and a plain line every
-    30 s in a log file, None those lines only, False nothing."""
+    threads for the encoder and faiss (default: theirs), shared by the CPU processes of `devices`; `devices`: the
+    embedding split across devices (parse_devices); `progress`: True a bar on a terminal and a plain line every 30 s
+    in a log file, None those lines only, False nothing."""
     from sentence_transformers import SentenceTransformer
 
     faiss = _faiss()
     out, kg = Path(out), Path(kg)
     if dtype not in DTYPES:
         raise UserError(f"unknown --dtype {dtype!r}", fix=f"use one of {', '.join(DTYPES)}")
+    targets = parse_devices(devices)
     reference = model_reference(model)
     check_output(
         out, force=force, inputs={"--kg": kg, **({"--model": Path(reference)} if Path(reference).exists() else {})}
@@ -268,8 +320,13 @@ def build_index(
     with write_errors(out):  # the chunks are written beside --out: a full disk there is one line too
         work.mkdir(parents=True, exist_ok=True)
         lock = _lock(work, out)  # held until the index is written: two builds into one --out never share the chunks
-        encoder = SentenceTransformer(reference, device=None)
-        chunks = _embed_resumable(encoder, embedded, work, key, batch_size=batch_size, progress=progress)
+        encoder = SentenceTransformer(
+            reference, device="cpu" if targets and len(targets) > 1 else (targets or [None])[0]
+        )
+        with _pool(encoder, targets, threads) as pool:
+            chunks = _embed_resumable(
+                encoder, embedded, work, key, batch_size=batch_size, progress=progress, pool=pool
+            )
     index, chosen = make_faiss_index(chunks, dtype, progress=progress)
     from datetime import UTC, datetime
 
@@ -289,6 +346,7 @@ def build_index(
         "rows": len(texts),
         "concepts": len(set(cuis)),
         "index": chosen,
+        "devices": targets or [str(encoder.device)],
     }
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -306,6 +364,31 @@ def build_index(
     shutil.rmtree(work, ignore_errors=True)  # our own chunks: the index is written
     lock.close()
     return manifest
+
+
+@contextlib.contextmanager
+def _pool(encoder: Any, targets: list[str] | None, threads: int | None) -> Iterator[dict[str, Any] | None]:
+    """sentence-transformers' multi-process pool on `targets` (two or more), stopped on the way out; None for one."""
+    if not targets or len(targets) < 2:
+        yield None
+        return
+    import os
+
+    cpus = targets.count("cpu")
+    saved = os.environ.get("OMP_NUM_THREADS")
+    if cpus:  # the workers read it when they start: CPU processes share the cores instead of each taking them all
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (threads or os.cpu_count() or 1) // cpus))
+    try:
+        pool = encoder.start_multi_process_pool(targets)
+    finally:
+        if cpus and saved is None:
+            del os.environ["OMP_NUM_THREADS"]
+        elif cpus:
+            os.environ["OMP_NUM_THREADS"] = saved
+    try:
+        yield pool
+    finally:
+        encoder.stop_multi_process_pool(pool)
 
 
 def _lock(work: Path, out: Path) -> Any:

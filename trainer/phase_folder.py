@@ -141,8 +141,14 @@ def _checkpoints(folder: Path) -> list[Path]:
 
 
 def _complete(checkpoint: Path) -> bool:
+    """A readable trainer_state.json, and no file left empty or JSON file unreadable: under torchrun the other
+    processes still write into the checkpoint after the main one has written its state (a kill then left an empty
+    tokenizer_config.json that failed every resume)."""
     try:
         state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        for path in checkpoint.rglob("*"):
+            if path.is_file() and (path.stat().st_size == 0 or path.suffix == ".json"):
+                json.loads(path.read_text(encoding="utf-8"))  # an empty file fails here too
     except (OSError, ValueError):
         return False
     return isinstance(state, dict) and "global_step" in state

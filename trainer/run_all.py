@@ -9,8 +9,8 @@ Each phase folder's README.md is its model card, rewritten after the phase's eva
 from __future__ import annotations
 
 import logging
-import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headli
 from trainer.hashing import sha256_file, short_hash
 from trainer.phase_folder import drop_checkpoints, finished
 from trainer.phases import PHASES
-from trainer.training import barrier, is_main_process
+from trainer.training import barrier, is_main_process, world_size
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,9 @@ def _require(value: Any, what: str, config: RunConfig, fix: str) -> Any:
     return value
 
 
-def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any]) -> dict[str, Any]:
+def _run_phase(
+    phase: str, config: RunConfig, out: Path, marker: dict[str, Any], callbacks: list | None = None
+) -> dict[str, Any]:
     from trainer.phases.contrastive import train_contrastive
     from trainer.phases.multilingual import train_multilingual
     from trainer.phases.self_distillation import train_self_distillation
@@ -106,6 +108,7 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
             checkpoints=checkpoints,
             force=True,
             marker=marker,
+            callbacks=callbacks,
         )
     if phase == "self_distillation":
         pairs = _require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder")
@@ -122,12 +125,11 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
             cache_dir=config.output_dir / "cache",
             force=True,
             marker=marker,
+            callbacks=callbacks,
         )
     if phase == "weight_averaging":
         inputs = config.phase_inputs(phase)  # one weight per model: checked when the config was read
         models, weights = inputs["models"], inputs["weights"]
-        if not is_main_process():
-            return {}
         return average_models(models, weights, out, force=True, marker=marker)
     inputs = config.phase_inputs(phase)
     parallel = _require(
@@ -147,6 +149,7 @@ def _run_phase(phase: str, config: RunConfig, out: Path, marker: dict[str, Any])
         checkpoints=checkpoints,
         force=True,
         marker=marker,
+        callbacks=callbacks,
     )
 
 
@@ -216,8 +219,12 @@ def _check_run_folder(config: RunConfig, enabled: list[str], *, force: bool) -> 
                 check_output(config.phase_dir(phase), force=True)
 
 
-def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
-    """Run the enabled phases of `config` in order and return the manifest (also written to output_dir)."""
+def run_all(
+    config: RunConfig, *, force: bool = False, callbacks: Callable[[str], list] | None = None
+) -> dict[str, Any]:
+    """Run the enabled phases of `config` in order and return the manifest (also written to output_dir).
+
+    `callbacks`: a phase's name → transformers TrainerCallbacks for its trainer (benchmarks/gpu_check.py's meters)."""
     from trainer.data import pair_files, parallel_files
 
     enabled = [p for p in PHASES if getattr(config, p).enabled]
@@ -297,7 +304,7 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
                 "trainer_version": __version__,
                 "config_file": str(config.source) if config.source else None,
                 "seeds": {"seed": config.model.seed, "data_seed": config.model.seed},
-                "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+                "world_size": world_size(),
                 "phases": phases,
                 "scores": scores,
                 "reference": {"name": reference, **REFERENCES.get(reference or "", {})},
@@ -323,7 +330,9 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             eta = f"; the run has about {_duration(left)} left" if left is not None else ""
             err.print(f"{phase} (phase {i + 1} of {len(enabled)}): {PHASES[phase].verb} into {shown(out)}{eta}")
             t = time.perf_counter()
-            summary = _run_phase(phase, config, out, {"fingerprint": fingerprint})
+            summary = _run_phase(
+                phase, config, out, {"fingerprint": fingerprint}, callbacks(phase) if callbacks else None
+            )
             timings[phase] = time.perf_counter() - t
             phases[phase] = {"status": "trained", "output": str(out), "fingerprint": fingerprint, **summary}
             upstream_trained = True

@@ -14,6 +14,11 @@ cached loss (GradCache) embeds a batch in mini-batches and trims each one to its
 similar length. The batches are the same sets of rows, so the loss is unchanged. `length_grouped_batch_sampler`
 does the same for a loss without mini-batches (self-distillation): batches of similar lengths, which changes
 which texts share a batch.
+
+Several processes (torchrun): the loss gathers every process's embeddings, so the negatives of one step are the
+rows of all processes together. The plan is then made of global batches (batch_size x world_size rows, each cui
+once) and each is emitted as world_size consecutive parts, one per process (accelerate hands batch i to process
+i mod world_size): no two processes hold the same concept in one step.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ class CuiBatchSampler(DefaultBatchSampler):
 
     Rows are visited in a seeded random order and each goes to the oldest open batch that has none of its keys yet;
     a batch is emitted when full. The batches of an epoch are planned once, so `__len__` is exact and every DDP
-    process (same seed) sees the same plan.
+    process (same seed) sees the same plan. With `world_size` > 1 the plan is of global batches, each emitted as
+    `world_size` parts of `batch_size` rows (see the module's docstring).
     """
 
     def __init__(
@@ -45,6 +51,7 @@ class CuiBatchSampler(DefaultBatchSampler):
         cuis: Sequence[str],
         text_columns: Sequence[str] | None = None,
         lengths: Sequence[int] | None = None,
+        world_size: int = 1,
     ) -> None:
         super().__init__(
             dataset,
@@ -54,6 +61,7 @@ class CuiBatchSampler(DefaultBatchSampler):
             generator=generator,
             seed=seed,
         )
+        self.world_size = max(1, world_size)
         if len(cuis) != len(dataset):
             raise ValueError(f"{len(cuis)} cuis for a dataset of {len(dataset)} rows")
         if lengths is not None and len(lengths) != len(dataset):
@@ -76,6 +84,7 @@ class CuiBatchSampler(DefaultBatchSampler):
             return self._plans[epoch]
         generator = torch.Generator().manual_seed(self.seed + epoch)
         order = torch.randperm(len(self.cuis), generator=generator).tolist()
+        size = self.batch_size * self.world_size  # one step of all processes together
         batches: list[list[int]] = []
         open_batches: list[tuple[set[object], list[int]]] = []
         for index in order:
@@ -88,13 +97,16 @@ class CuiBatchSampler(DefaultBatchSampler):
                 open_batches.append((seen, members))
             seen.update(keys)
             members.append(index)
-            if len(members) == self.batch_size:
+            if len(members) == size:
                 batches.append(members)
                 open_batches = [b for b in open_batches if b[1] is not members]
         # Leftovers: batches that could not be filled without repeating a cui. A batch of one pair has no
-        # negative (its loss is 0), so it is dropped even without drop_last.
-        if not self.drop_last:
+        # negative (its loss is 0), so it is dropped even without drop_last. Under several processes they are dropped
+        # too: the gathering loss needs parts of one size on every process.
+        if not self.drop_last and self.world_size == 1:
             batches.extend(members for _, members in open_batches if len(members) > 1)
+        if self.world_size > 1:
+            batches = [b[i : i + self.batch_size] for b in batches for i in range(0, size, self.batch_size)]
         if self.lengths is not None:  # longest first: the mini-batches of a cached loss are cut from similar lengths
             batches = [sorted(batch, key=lambda i: -self.lengths[i]) for batch in batches]
         self._plans = {epoch: batches}  # keep one epoch: memory stays O(rows)
@@ -108,15 +120,19 @@ class CuiBatchSampler(DefaultBatchSampler):
 
 
 def cui_batch_sampler(
-    cuis: Sequence[str], text_columns: Sequence[str] | None = None, lengths: Sequence[int] | None = None
+    cuis: Sequence[str],
+    text_columns: Sequence[str] | None = None,
+    lengths: Sequence[int] | None = None,
+    world_size: int = 1,
 ) -> Callable[..., CuiBatchSampler]:
     """The `batch_sampler` argument for SentenceTransformerTrainingArguments, bound to the rows' cuis (and, to order
-    each batch longest first, their lengths)."""
+    each batch longest first, their lengths; to plan global batches, the number of processes)."""
     return functools.partial(
         CuiBatchSampler,
         cuis=list(cuis),
         text_columns=text_columns,
         lengths=list(lengths) if lengths is not None else None,
+        world_size=world_size,
     )
 
 

@@ -26,12 +26,76 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def world_size() -> int:
+    """Processes training together (torchrun / accelerate launch set WORLD_SIZE); 1 when run plainly."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def join_processes() -> None:
+    """Under torchrun: join the process group now (accelerate's, which the trainer then uses), before any model is
+    loaded, so that each process's models go to its own GPU and the work before training (the teacher's embeddings)
+    can be shared across the processes. Nothing when run plainly."""
+    if world_size() > 1:
+        import torch
+        from accelerate import PartialState
+
+        PartialState(cpu=not torch.cuda.is_available())  # CPU: gloo, as training_arguments' use_cpu asks
+
+
+def encode_shared(model: Any, texts: list[str], *, batch_size: int, show_progress_bar: bool = False):
+    """`model`'s embeddings of `texts` (a float32 array), computed once across the processes of a torchrun: each
+    embeds its contiguous share and the shares are gathered, so every process holds them all. Returns the array and
+    the number of texts each process embedded."""
+    import numpy as np
+    import torch.distributed as dist
+
+    size = world_size()
+    if size == 1 or not (dist.is_available() and dist.is_initialized()):
+        vectors = model.encode(
+            texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=show_progress_bar
+        )
+        return vectors.astype(np.float32, copy=False), [len(texts)]
+    rank = dist.get_rank()
+    bounds = [len(texts) * i // size for i in range(size + 1)]
+    share = texts[bounds[rank] : bounds[rank + 1]]
+    mine = (
+        model.encode(
+            share, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=show_progress_bar and rank == 0
+        ).astype(np.float32, copy=False)
+        if share
+        else np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
+    )
+    shares: list[Any] = [None] * size
+    dist.all_gather_object(shares, mine)
+    return np.concatenate(shares), [len(share) for share in shares]
+
+
 def barrier() -> None:
     """Under torchrun every process runs the same code; wait here for the main process's single-process steps."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+
+
+# The workers that took the host time between steps from 26-56% to under 1% on an H200 with 16 CPU threads
+# (BENCHMARKS.md, "The same with 6 DataLoader workers"); more only share the same cores.
+MAX_AUTO_WORKERS = 6
+
+
+def dataloader_workers(setting: int | None) -> int:
+    """A phase's DataLoader workers: the setting when given; unset, on a GPU machine one per CPU core this process
+    can spare (its share of the cores, less one for itself), at most MAX_AUTO_WORKERS; without a GPU none, since the
+    workers would take cores from the training itself."""
+    import torch
+
+    if setting is not None:
+        return setting
+    if not torch.cuda.is_available():
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    per_process = cores // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(0, min(MAX_AUTO_WORKERS, per_process - 1))
 
 
 def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any):
@@ -56,7 +120,7 @@ def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any
         data_seed=seed,
         report_to="none",
         dataloader_pin_memory=torch.cuda.is_available(),
-        dataloader_num_workers=getattr(phase, "dataloader_workers", 0),
+        dataloader_num_workers=dataloader_workers(getattr(phase, "dataloader_workers", 0)),
         # without a GPU, accelerate forms a multi-process group (gloo) only when told to use the CPU
         use_cpu=not torch.cuda.is_available(),
         # The HF trainer's own bar and its raw log dicts on stdout only with --verbose; quiet() shows ours instead.
@@ -136,6 +200,7 @@ def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:
     return {
         "steps": trainer.state.global_step,
         "world_size": trainer.args.world_size,  # processes under torchrun / accelerate launch (DDP)
+        "dataloader_workers": trainer.args.dataloader_num_workers,  # as set, or as chosen from the cores
         "epoch": trainer.state.epoch,
         "rows": n_rows,
         "losses": losses,

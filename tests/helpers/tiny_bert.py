@@ -31,8 +31,9 @@ def write_vocab(path: Path) -> Path:
     return path
 
 
-def build_tiny_model(folder: Path, *, seed: int = 0, hidden: int = 32, layers: int = 2) -> Path:
-    """Write a sentence-transformers folder (BERT + mean pooling) to `folder` and return it."""
+def build_tiny_model(folder: Path, *, seed: int = 0, hidden: int = 32, layers: int = 2, dropout: float = 0.1) -> Path:
+    """Write a sentence-transformers folder (BERT + mean pooling) to `folder` and return it. `dropout=0`: the same
+    batch gives the same loss however it is split across processes (dropout masks depend on the split)."""
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
@@ -51,6 +52,8 @@ def build_tiny_model(folder: Path, *, seed: int = 0, hidden: int = 32, layers: i
         num_attention_heads=2,
         intermediate_size=2 * hidden,
         max_position_embeddings=128,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     BertModel(config).save_pretrained(hf)
     tokenizer.save_pretrained(hf)

@@ -93,6 +93,26 @@ def test_checkpoints_of_another_configuration_are_not_resumed(tiny_model, pairs_
     assert [step for step, _ in summary["losses"]] == [1, 2, 3, 4, 5]
 
 
+def test_a_checkpoint_with_an_empty_or_unreadable_file_is_not_resumed(tmp_path):
+    """Under torchrun the other processes still write into a checkpoint after the main one wrote its
+    trainer_state.json: a kill then leaves an empty tokenizer_config.json, which failed every resume."""
+    from trainer.phase_folder import resume_checkpoint
+
+    checkpoints = tmp_path / "checkpoints"
+    for step in (2, 4, 6):
+        folder = checkpoints / f"checkpoint-{step}"
+        (folder / "1_Pooling").mkdir(parents=True)
+        (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        (folder / "tokenizer_config.json").write_text("{}")
+        (folder / "1_Pooling" / "config.json").write_text("{}")
+        (folder / "model.safetensors").write_bytes(b"weights")
+    (checkpoints / "checkpoint-6" / "tokenizer_config.json").write_text("")  # killed while it was being written
+    (checkpoints / "checkpoint-4" / "1_Pooling" / "config.json").write_text('{"pooling_mode')  # cut short
+    (checkpoints / "phase-fingerprint.txt").write_text("key\n")
+    assert resume_checkpoint(checkpoints, "key") == str(checkpoints / "checkpoint-2")
+    assert sorted(p.name for p in checkpoints.glob("checkpoint-*")) == ["checkpoint-2"]
+
+
 @pytest.mark.slow
 def test_a_phase_command_prints_no_library_log_lines_unless_verbose(tiny_model, pairs_dir, tmp_path):
     """Issue 31, item 1: `trainer` commands printed the libraries' INFO logs (device, loading, saving)."""

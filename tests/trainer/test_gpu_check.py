@@ -4,6 +4,7 @@ counts are exact where the batches are known (one batch per epoch holds every ro
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,66 @@ def test_cpu_mode_reports_every_figure_with_exact_token_counts(tiny_model, pairs
     }
     assert all(v > 0 for v in report["ratios"].values())
     assert "| phase 1 trainer (cui-unique) | ok |" in done.stdout
+
+
+def write_kg(folder: Path) -> Path:
+    """A KG folder of the literal concepts (the names `trainer index` reads)."""
+    import pyarrow as pa
+    from literal_pairs import CONCEPTS
+
+    folder.mkdir(parents=True)
+    concepts = [{"cui": cui, "preferred_name": name} for cui, (name, _, _) in CONCEPTS.items()]
+    names = [{"cui": cui, "name": n} for cui, (name, synonyms, _) in CONCEPTS.items() for n in [name, *synonyms]]
+    pq.write_table(pa.Table.from_pylist(concepts), folder / "concepts.parquet")
+    pq.write_table(pa.Table.from_pylist(names), folder / "names.parquet")
+    return folder
+
+
+@pytest.mark.slow
+def test_run_all_mode_meters_every_phase_evaluates_indexes_and_runs_the_bare_script(
+    tiny_model, pairs_dir, tmp_path, monkeypatch
+):
+    """--run-all in its CPU dry mode: `trainer run-all` with every phase and evaluation, each training phase
+    metered, the KG's names indexed, and the bare script's phase 1 and 2 beside it."""
+    kg = write_kg(tmp_path / "kg")
+    env = {k: v for k, v in os.environ.items() if k != "KGBUILD_EVALSETS"}  # KG linking only: the tiny run stays quick
+    command = [
+        *(sys.executable, str(SCRIPT), "--device", "cpu", "--tiny", "--run-all"),
+        *("--pairs", str(pairs_dir), "--tokenizer", str(tiny_model), "--kg", str(kg)),
+        *("--peak-tflops", "1", "--work", str(tmp_path / "work"), "--json", str(tmp_path / "check.json")),
+    ]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((tmp_path / "check.json").read_text())
+
+    result = report["run_all"]
+    assert result["status"] == "ok" and set(result["phases"]) == {
+        "contrastive",
+        "self_distillation",
+        "weight_averaging",
+        "multilingual",
+    }
+    for phase in ("contrastive", "self_distillation", "multilingual"):
+        record = result["phases"][phase]
+        assert record["steps_measured"] == 2 and record["samples_per_s"] > 0, phase
+        assert 0 < record["real_tokens"] <= record["padded_tokens"]
+        assert 0 < record["useful_mfu"] <= record["mfu"] < 1 and record["peak_mem_gib"] > 0
+    assert result["phases"]["weight_averaging"]["wall_s"] >= 0
+    assert set(result["evaluation_s"]) == {
+        "base",
+        "contrastive",
+        "self_distillation",
+        "weight_averaging",
+        "multilingual",
+    }
+    assert "KG linking acc@1" in result["scores"]["weight_averaging"]
+    names = pq.read_table(kg / "names.parquet").num_rows
+    assert result["index"]["status"] == "ok" and result["index"]["names"] == names
+    runs = {r["name"]: r for r in report["runs"]}
+    bare = ("phase 1 bare sentence-transformers", "phase 2 bare sentence-transformers")
+    assert all(runs[name]["status"] == "ok" for name in bare)
+    assert all(v > 0 for v in report["ratios"].values()) and set(report["ratios"]) == {
+        "run-all phase 1 / bare",
+        "run-all phase 2 / bare",
+    }
+    assert "| run-all contrastive | ok |" in done.stdout and "index: ok" in done.stdout

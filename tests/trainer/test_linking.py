@@ -461,3 +461,49 @@ def test_the_index_provenance_of_a_umls_kg_is_its_release_and_sources(sample_kg)
     assert found["origin"] == "umls" and found["release"] == "SAMPLE-2025AA" and found["ontology"] is None
     assert found["filters"]["langs"] == ["ENG"]
     assert {"sab": "MSH", "name": "MeSH (Medical Subject Headings), 2025", "version": "2025"} in found["sources"]
+
+
+def test_devices_are_gpus_cpu_processes_or_a_list_and_a_wrong_one_is_one_line(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert linking.parse_devices(None) is None
+    assert linking.parse_devices("2") == ["cuda:0", "cuda:1"]
+    assert linking.parse_devices("cpu:3") == ["cpu", "cpu", "cpu"]
+    assert linking.parse_devices("cuda:1, cuda:0") == ["cuda:1", "cuda:0"]
+    for bad, said in (("3", "asks for 3 GPUs"), ("cpu:x", "not a number"), ("cuda:2", "not on this machine")):
+        with pytest.raises(UserError, match=said):
+            linking.parse_devices(bad)
+    with pytest.raises(UserError, match="not a device"):
+        linking.parse_devices("tpu:0")
+
+
+@pytest.mark.slow
+def test_an_index_embedded_by_two_cpu_processes_resumes_per_chunk_and_equals_the_one_device_index(
+    kg, tiny_model, tmp_path, monkeypatch
+):
+    from sentence_transformers import SentenceTransformer
+
+    faiss = linking._faiss()
+    monkeypatch.setattr(linking, "CHUNK", 4)  # the literal KG's names in chunks of 4
+    build_index(tiny_model, kg, tmp_path / "one.index", progress=False)
+    calls: list[int] = []
+    encode = SentenceTransformer.encode
+
+    def interrupted(self, texts, **kwargs):  # the parent hands each block to the pool through encode
+        calls.append(len(texts))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return encode(self, texts, **kwargs)
+
+    monkeypatch.setattr(SentenceTransformer, "encode", interrupted)
+    out = tmp_path / "two.index"
+    with pytest.raises(KeyboardInterrupt):
+        build_index(tiny_model, kg, out, progress=False, devices="cpu:2")
+    assert len(list((tmp_path / ".two.index.embeddings").glob("chunk-*.npy"))) == 2
+    manifest = build_index(tiny_model, kg, out, progress=False, devices="cpu:2")
+    assert manifest["devices"] == ["cpu", "cpu"]
+    one, two = (faiss.read_index(str(tmp_path / f / "index.faiss")) for f in ("one.index", "two.index"))
+    assert two.ntotal == one.ntotal
+    assert two.reconstruct_n(0, two.ntotal) == pytest.approx(one.reconstruct_n(0, one.ntotal), abs=1e-5)
+    assert (out / "names.parquet").read_bytes() == (tmp_path / "one.index" / "names.parquet").read_bytes()

@@ -149,3 +149,26 @@ def test_the_shipped_hpo_config_runs_once_pairs_and_output_are_given(tmp_path, m
         str(tmp_path / "run" / "contrastive"),
         MINILM,
     ]
+
+
+def test_dataloader_workers_left_unset_are_chosen_from_the_cores(monkeypatch):
+    import os
+
+    import torch
+
+    from trainer.config import ContrastiveConfig
+    from trainer.training import MAX_AUTO_WORKERS, dataloader_workers
+
+    assert ContrastiveConfig().dataloader_workers is None  # unset by default
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert dataloader_workers(None) == 0  # no GPU: the cores train
+    assert dataloader_workers(3) == 3  # a set value is kept, GPU or not
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert dataloader_workers(None) == MAX_AUTO_WORKERS == 6
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # four processes on this node share the 16 cores
+    assert dataloader_workers(None) == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
+    assert dataloader_workers(None) == 0 and dataloader_workers(0) == 0

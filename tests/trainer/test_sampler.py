@@ -64,6 +64,20 @@ def test_a_dominant_concept_spreads_over_batches():
         assert sum(cuis[i] == "BIG" for i in batch) <= 1
 
 
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_under_two_processes_the_plan_is_global_and_no_step_holds_a_cui_twice(drop_last):
+    ds, cuis = make()
+    sampler = CuiBatchSampler(ds, batch_size=4, drop_last=drop_last, cuis=cuis, seed=3, world_size=2)
+    single = CuiBatchSampler(ds, batch_size=8, drop_last=True, cuis=cuis, seed=3)
+    parts = list(sampler)
+    assert len(parts) == len(sampler) and len(parts) % 2 == 0 and all(len(p) == 4 for p in parts)
+    # accelerate hands part i to process i mod 2: one step = two consecutive parts = one global batch
+    steps = [parts[i] + parts[i + 1] for i in range(0, len(parts), 2)]
+    for step in steps:
+        assert len({cuis[i] for i in step}) == len(step), "two processes hold one cui in the same step"
+    assert steps == list(single)  # the same global batches as one process with the total batch
+
+
 def test_sorted_by_length_gives_the_same_batches_longest_first():
     ds, cuis = make()
     lengths = [len(p) + 7 * (i % 5) for i, p in enumerate(ds["positive"][:])]

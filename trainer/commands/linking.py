@@ -28,6 +28,12 @@ def index(
         "`trainer link` then normalises mentions alike.",
     ),
     threads: int = typer.Option(None, "--threads", help="CPU threads for the encoder and faiss (default: all)."),
+    devices: str = typer.Option(
+        None,
+        "--devices",
+        help="Split the embedding across devices: N (the first N GPUs), cpu:N (N CPU processes) or a list "
+        "(cuda:0,cuda:1); resumable per chunk, the same index as one device.",
+    ),
     force: bool = FORCE_OPTION,
     progress: bool = typer.Option(
         True,
@@ -49,6 +55,7 @@ def index(
         progress=True if progress else None,
         normalized=normalized,
         threads=threads,
+        devices=devices,
     )
     chosen = manifest["index"]
     err.print(

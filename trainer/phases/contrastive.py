@@ -2,7 +2,9 @@
 
 MultipleNegativesRankingLoss (or its cached/GradCache variant for large batches on small memory) over the train
 split of a build-pairs folder; a cui-aware batch sampler keeps every concept at most once per batch, so synonyms
-are never used as negatives.
+are never used as negatives. Under torchrun the loss gathers the embeddings of every process (sentence-transformers'
+`gather_across_devices`), so each anchor has the whole global batch as negatives, and the batch plan is global
+(trainer/sampler.py): the same loss as one process with the total batch.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from trainer.models import model_reference
 from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
 from trainer.sampler import cui_batch_sampler
-from trainer.training import quiet, train_summary, training_arguments
+from trainer.training import join_processes, quiet, train_summary, training_arguments, world_size
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ def train_contrastive(
     refuse_existing(out, force, inputs={"--pairs": pairs_dir, "--base": Path(base)})
     checkpoints = Path(checkpoints or checkpoints_for(out))
     started = time.perf_counter()
+    join_processes()  # under torchrun: before the model loads, so it goes to this process's GPU
 
     # 1. Load the base model (e.g. all-mpnet-base-v2), truncating texts to max_seq_length tokens
     model = SentenceTransformer(model_reference(base))
@@ -67,18 +70,22 @@ def train_contrastive(
         )
     logger.info("contrastive: %d training pairs of %d concepts", len(pairs.cuis), len(set(pairs.cuis)))
 
-    # 3. Define the loss: in-batch negatives (InfoNCE); cached = GradCache, same loss with bounded memory
+    # 3. Define the loss: in-batch negatives (InfoNCE); cached = GradCache, same loss with bounded memory; under
+    #    several processes the negatives are gathered from all of them
+    gather = world_size() > 1
     if config.loss == "cached_mnrl":
-        loss = CachedMultipleNegativesRankingLoss(model, scale=config.scale, mini_batch_size=config.mini_batch_size)
+        loss = CachedMultipleNegativesRankingLoss(
+            model, scale=config.scale, mini_batch_size=config.mini_batch_size, gather_across_devices=gather
+        )
     else:
-        loss = MultipleNegativesRankingLoss(model, scale=config.scale)
+        loss = MultipleNegativesRankingLoss(model, scale=config.scale, gather_across_devices=gather)
 
     # 4. Evaluator: none inside the loop; `trainer run-all` evaluates every phase's output (trainer.evaluate)
 
     # 5. Training arguments: warm-up, bf16 where the GPU has it, checkpoints, and the cui-aware batch sampler
     #    (sort_by_length: rows of a batch longest first, by characters of the positive, the longer text)
     lengths = [len(text) for text in pairs.dataset["positive"][:]] if config.sort_by_length else None
-    batch_sampler = cui_batch_sampler(pairs.cuis, lengths=lengths)
+    batch_sampler = cui_batch_sampler(pairs.cuis, lengths=lengths, world_size=world_size())
     args = training_arguments(config, checkpoints, seed=seed, batch_sampler=batch_sampler)
 
     # 6. Train (resuming from the newest checkpoint of an interrupted run)

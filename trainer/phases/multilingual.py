@@ -21,7 +21,7 @@ from trainer.hashing import fingerprint
 from trainer.models import model_reference
 from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
-from trainer.training import quiet, train_summary, training_arguments
+from trainer.training import encode_shared, join_processes, quiet, train_summary, training_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,12 @@ def train_multilingual(
     checkpoints: Path | None = None,
     force: bool = False,
     marker: dict[str, Any] | None = None,
+    callbacks: list | None = None,
 ) -> dict[str, Any]:
-    """Train the multilingual `student` on the parallel table towards `teacher`'s English embeddings."""
+    """Train the multilingual `student` on the parallel table towards `teacher`'s English embeddings.
+
+    `callbacks`: transformers TrainerCallbacks for the trainer (e.g. benchmarks/gpu_check.py's meter).
+    """
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MSELoss
 
@@ -48,6 +52,7 @@ def train_multilingual(
     )
     checkpoints = Path(checkpoints or checkpoints_for(out))
     started = time.perf_counter()
+    join_processes()  # under torchrun: before the models load, so the teacher's work is shared
 
     # 1. Load the English teacher and the multilingual student (the parallel table is checked first: it is quick)
     parallel_ds = load_parallel(parallel)
@@ -66,9 +71,9 @@ def train_multilingual(
         )
 
     # 2. The parallel texts (en, xx) and the teacher's embedding of the English side as the label
-    labels = teacher_model.encode(
-        parallel_ds["en"][:], batch_size=config.encode_batch_size, convert_to_numpy=True, show_progress_bar=verbose()
-    )  # the phase's own bar shows progress
+    labels, shares = encode_shared(
+        teacher_model, parallel_ds["en"][:], batch_size=config.encode_batch_size, show_progress_bar=verbose()
+    )  # under torchrun each process embeds its share
     train_dataset = parallel_ds.add_column("label", labels.tolist())  # columns (en, xx, label)
     del teacher_model
 
@@ -81,13 +86,16 @@ def train_multilingual(
     args = training_arguments(config, checkpoints, seed=seed)
 
     # 6. Train
-    trainer = SentenceTransformerTrainer(model=student_model, args=args, train_dataset=train_dataset, loss=loss)
+    trainer = SentenceTransformerTrainer(
+        model=student_model, args=args, train_dataset=train_dataset, loss=loss, callbacks=callbacks
+    )
     key = fingerprint(config, teacher_ref, student_ref, str(parallel), seed)
     quiet(trainer, PHASES["multilingual"].label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
     summary = {
         "teacher": teacher_ref,
         "student": student_ref,
         "languages": parallel_languages(parallel),
+        "teacher_texts_per_process": shares,
         **train_summary(trainer, started, len(parallel_ds)),
     }
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import random
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import datasets
 
 from kgbuild.core.atomic import atomic_dir
+from kgbuild.core.console import verbose
 from kgbuild.core.errors import UserError
 from trainer.config import SelfDistillationConfig
 from trainer.data import distillation_texts
@@ -28,15 +28,24 @@ from trainer.models import model_reference
 from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
 from trainer.phases import PHASES
 from trainer.sampler import length_grouped_batch_sampler
-from trainer.training import is_main_process, quiet, train_summary, training_arguments
+from trainer.training import (
+    encode_shared,
+    is_main_process,
+    join_processes,
+    quiet,
+    train_summary,
+    training_arguments,
+    world_size,
+)
 
 logger = logging.getLogger(__name__)
 
 
 def teacher_embeddings(
     teacher, teacher_ref: str, texts: list[str], cache_dir: Path, *, batch_size: int = 128
-) -> datasets.Dataset:
-    """A dataset (text, label) with the teacher's embedding of each text, computed once and cached on disk.
+) -> tuple[datasets.Dataset, list[int]]:
+    """A dataset (text, label) with the teacher's embedding of each text, computed once and cached on disk, and the
+    number of texts each process embedded (under torchrun each embeds its share: trainer.training.encode_shared).
 
     The cache key covers the teacher's weights and the exact texts, so a changed teacher or corpus is recomputed.
     """
@@ -44,18 +53,13 @@ def teacher_embeddings(
     cached = Path(cache_dir) / f"teacher-{key}"
     if cached.is_dir():
         logger.info("self-distillation: teacher embeddings from cache %s", cached)
-        return datasets.load_from_disk(str(cached))
-    ds = datasets.Dataset.from_dict({"text": texts})
-    ds = ds.map(
-        lambda batch: {"label": teacher.encode(batch["text"], batch_size=batch_size, convert_to_numpy=True).tolist()},
-        batched=True,
-        batch_size=max(batch_size * 8, 1024),
-        desc="teacher embeddings",
-    )
+        return datasets.load_from_disk(str(cached)), []
+    labels, shares = encode_shared(teacher, texts, batch_size=batch_size, show_progress_bar=verbose())
+    ds = datasets.Dataset.from_dict({"text": texts, "label": labels.tolist()})
     if is_main_process():
         with atomic_dir(cached, force=True) as tmp:
             ds.save_to_disk(str(tmp))
-    return ds
+    return ds, shares
 
 
 def train_self_distillation(
@@ -85,6 +89,7 @@ def train_self_distillation(
     checkpoints = Path(checkpoints or checkpoints_for(out))
     cache_dir = Path(cache_dir or out.parent / "cache")
     started = time.perf_counter()
+    join_processes()  # under torchrun: before the models load, so the teacher's work is shared
 
     # 1. Load the teacher (the contrastive model) and the student (the phase-1 model, or the base)
     teacher_ref, student_ref = model_reference(teacher), model_reference(student)
@@ -103,11 +108,11 @@ def train_self_distillation(
     texts = distillation_texts(pairs_dir, columns=config.texts, kinds=config.kinds)
     # A step budget smaller than one epoch sees only max_steps x batch texts: draw those (seeded) and let the teacher
     # embed just them, instead of the whole corpus (143k texts on HPO for the 12.8k that 400 steps of 32 learn)
-    seen = config.max_steps * config.batch_size * int(os.environ.get("WORLD_SIZE", "1"))
+    seen = config.max_steps * config.batch_size * world_size()
     if 0 < seen < len(texts):
         texts = random.Random(seed).sample(texts, seen)
     logger.info("self-distillation: %d distinct texts", len(texts))
-    train_dataset = teacher_embeddings(
+    train_dataset, shares = teacher_embeddings(
         teacher_model, teacher_ref, texts, cache_dir, batch_size=config.encode_batch_size
     )  # columns (text, label)
     del teacher_model
@@ -128,7 +133,12 @@ def train_self_distillation(
     key = fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
     label = PHASES["self_distillation"].label
     quiet(trainer, label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
-    summary = {"teacher": teacher_ref, "student": student_ref, **train_summary(trainer, started, len(texts))}
+    summary = {
+        "teacher": teacher_ref,
+        "student": student_ref,
+        "teacher_texts_per_process": shares,  # [] when the embeddings came from the cache
+        **train_summary(trainer, started, len(texts)),
+    }
 
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
     save_phase(student_model, out, info={"phase": "self_distillation", **summary, **(marker or {})}, settings=config)

@@ -19,6 +19,7 @@ import torch
 from kgbuild.core.errors import UserError
 from trainer.models import model_reference
 from trainer.phase_folder import refuse_existing, save_phase
+from trainer.training import is_main_process
 
 
 def normalise_weights(weights: Sequence[float]) -> list[float]:
@@ -94,11 +95,14 @@ def average_models(
     force: bool = False,
     marker: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Average sentence-transformers models (folders or hub ids) into a normal model folder at `out`."""
+    """Average sentence-transformers models (folders or hub ids) into a normal model folder at `out`. Under torchrun
+    the main process does it alone (nothing to share: it is seconds on a CPU); the others return what it will do."""
     from sentence_transformers import SentenceTransformer
 
     out = Path(out)
     refuse_existing(out, force, inputs={f"model {i + 1}": Path(m) for i, m in enumerate(models)})
+    if not is_main_process():
+        return {"models": [model_reference(m) for m in models], "weights": normalise_weights(weights), "main": False}
     started = time.perf_counter()
 
     # 1. Load every model on CPU (the first one is the container the average is written into)
