@@ -156,9 +156,33 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
 def info(folder: Path = typer.Argument(..., help="An output folder of kgbuild or trainer.")) -> None:
     """What a KG / pairs / definitions / run / index folder holds: tables and rows, sources, languages, splits, and
     the manifest's summary."""
-    lines = describe(folder)
-    width = max(len(what) for what, _ in lines)
-    sys.stdout.write("".join(f"{what:<{width}}  {value}\n" for what, value in lines))
+    sys.stdout.write("".join(f"{line}\n" for line in layout(describe(folder))))
+
+
+WIDTH = 80  # every line fits a standard terminal
+LABEL = 26  # a longer label puts its value on the next line
+
+
+def layout(lines: list[tuple[str, str]]) -> list[str]:
+    """(what, value) pairs as two columns within WIDTH: a long value wraps under itself, between the items of a
+    list ("a, b; c") where it can, and a long path is cut wherever it must."""
+    import textwrap
+
+    width = min(LABEL, max((len(what) for what, _ in lines), default=0))
+    room = WIDTH - width - 2
+    result = []
+    for what, value in lines:
+        # inside a list item a space is a no-break space while wrapping (textwrap breaks at ASCII spaces only)
+        items = value.replace(" ", "\u00a0").replace(",\u00a0", ", ").replace(";\u00a0", "; ")
+        pieces = textwrap.wrap(items, room, break_long_words=False, break_on_hyphens=False) or [""]
+        wrapped = [
+            w for p in pieces for w in textwrap.wrap(p.replace("\u00a0", " "), room, break_on_hyphens=False) or [""]
+        ]
+        if len(what) > width:
+            result.append(what)
+            what = ""
+        result += [f"{what if i == 0 else '':<{width}}  {w}" for i, w in enumerate(wrapped)]
+    return result
 
 
 def register(app: typer.Typer) -> None:

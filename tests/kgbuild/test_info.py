@@ -59,3 +59,22 @@ def test_info_on_a_truncated_parquet_names_the_file(tmp_path):
     (tmp_path / "names.parquet").write_bytes(b"PAR1 cut short")
     result = CliRunner().invoke(app, ["info", str(tmp_path)])
     assert result.exit_code == 1 and "names.parquet: not a readable Parquet file" in result.output, result.output
+
+
+def test_info_on_a_run_fits_80_columns(tmp_path):
+    """Issue 31, item 3: a run's scores were one 184-character line, split mid-word by the terminal."""
+    import json
+
+    headline = {f"set number {i}": 81.25 for i in range(8)}
+    phase = {"status": "trained", "steps": 5, "output": str(tmp_path / ("a-long-folder-name-" * 4) / "contrastive")}
+    manifest = {
+        "command": "trainer run-all",
+        "created_at": "2026-12-07T05:00:00+00:00",
+        "phases": {"contrastive": phase, "self_distillation": phase},
+        "scores": {"base": {"headline": headline}, "self_distillation": {"headline": headline}},
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(app, ["info", str(tmp_path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80, result.stdout
+    assert "set number 3 81.25" in result.stdout.replace("\n", " ")  # wrapped between the items, not inside one
