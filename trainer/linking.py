@@ -23,7 +23,6 @@ import re
 import shutil
 import string
 import sys
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 from kgbuild.atomic import atomic_dir, check_output, write_errors
 from kgbuild.errors import UserError
 from kgbuild.manifest import changed_file, file_records
+from kgbuild.progress import Bar
 from kgbuild.sources.codes import bare_code, xref_code
 from trainer.hashing import model_fingerprint
 from trainer.models import display_name, model_reference, resolve
@@ -49,7 +49,6 @@ EF_SEARCH = 64  # recall@5 0.996 at 8,800 queries/s on 1M (float16); kept in the
 CHUNK = 8_192
 STEP = 1_024  # names encoded between two moves of the progress bar
 ADD_BLOCK = 65_536  # vectors added to the index at a time (memory: one block of float32 beside the index)
-PROGRESS_EVERY_S = 30.0  # a plain progress line this often when stderr is a log file, not a terminal
 DTYPES = ("float32", "float16", "int8")
 MANIFEST = "manifest.json"
 
@@ -151,7 +150,7 @@ def _embed_resumable(
     stamp.write_text(key + "\n")
     n_chunks = max(1, math.ceil(len(names) / CHUNK))
     parts = []
-    with _Bar(len(names), "embedding names", enabled=progress) as bar:
+    with Bar(len(names), "embedding names", enabled=progress, unit="names") as bar:
         for i in range(n_chunks):
             path = work / f"chunk-{i:06d}.npy"
             part_names = names[i * CHUNK : (i + 1) * CHUNK]
@@ -206,7 +205,7 @@ def make_faiss_index(
         rng = np.random.default_rng(seed)
         index.train(_rows(parts, np.sort(rng.choice(n, min(n, 100_000), replace=False))))
     # A chunk at a time: memory holds the index and one chunk; the bar moves while a large graph is built.
-    with _Bar(n, "indexing names", enabled=progress if kind == "hnsw" else False) as bar:
+    with Bar(n, "indexing names", unit="names", enabled=progress if kind == "hnsw" else False) as bar:
         for part in parts:
             for start in range(0, len(part), ADD_BLOCK):
                 block = np.ascontiguousarray(part[start : start + ADD_BLOCK], dtype=np.float32)
@@ -638,66 +637,3 @@ def _digest(texts: Iterable[str]) -> str:
     for t in texts:
         h.update(t.encode("utf-8") + b"\x00")
     return h.hexdigest()[:16]
-
-
-class _Bar:
-    """Progress on stderr: a rich bar with ETA on a terminal; in a log file (or with `enabled` None) a plain line
-    every PROGRESS_EVERY_S seconds with done/total and ETA, and one at the end; nothing when `enabled` is False."""
-
-    def __init__(self, total: int, label: str, *, enabled: bool | None):
-        self.total, self.label, self.enabled = total, label, enabled
-        self._progress = self._task = None
-        self.done, self._lines, self._printed = 0, False, -1
-        self.reused = 0  # done by an earlier run (resumed chunks): not part of this run's rate
-
-    def __enter__(self) -> _Bar:
-        from kgbuild.console import err
-
-        if self.enabled and err.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._progress = Progress(
-                TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task(self.label, total=self.total)
-        elif self.enabled is not False:
-            self._lines = True
-            self._start = self._last = time.monotonic()
-        return self
-
-    def advance(self, n: int, *, reused: bool = False) -> None:
-        self.done += n
-        self.reused += n if reused else 0
-        if self._progress is not None:
-            self._progress.advance(self._task, n)
-        elif self._lines and time.monotonic() - self._last >= PROGRESS_EVERY_S:
-            self._line()
-
-    def _line(self) -> None:
-        self._last = now = time.monotonic()
-        self._printed = self.done
-        elapsed = now - self._start
-        rate = (self.done - self.reused) / elapsed if elapsed > 0 else 0.0
-        left = (self.total - self.done) / rate if rate > 0 else float("nan")
-        eta = "" if math.isnan(left) else f", ETA {_duration(left)}"
-        reused = f" ({self.reused:,} from an earlier run)" if self.reused else ""
-        print(
-            f"{self.label}: {self.done:,}/{self.total:,} ({100 * self.done / max(1, self.total):.0f}%){reused}, "
-            f"{_duration(elapsed)} elapsed{eta}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-        elif self._lines and exc[0] is None and self._printed != self.done:  # the last line says it finished
-            self._line()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"

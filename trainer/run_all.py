@@ -217,7 +217,8 @@ def _check_run_folder(config: RunConfig, enabled: list[str], *, force: bool) -> 
 
 
 def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
-    """Run the enabled phases of `config` in order and return the manifest (also written to output_dir)."""
+    """Run the enabled phases of `config` in order and return the manifest (also written to output_dir); each
+    evaluation shows a bar per set and model (plain lines in a log file or inside kgbuild.progress.plain)."""
     from trainer.data import pair_files, parallel_files
 
     enabled = [p for p in PHASES if getattr(config, p).enabled]
@@ -275,6 +276,8 @@ def run_all(config: RunConfig, *, force: bool = False) -> dict[str, Any]:
             linking=config.evaluate.linking,
             linking_split=config.evaluate.linking_split,
             batch_size=config.evaluate.batch_size,
+            label=name,
+            progress=True,
         )
         timings[f"evaluate_{name}"] = time.perf_counter() - t
         scores[name] = {"model": model, "fingerprint": fingerprint, "results": result, "headline": headline(result)}

@@ -354,3 +354,19 @@ def test_published_figures_attach_only_to_a_model_identified_exactly(minilm, tin
     renamed = tmp_path / "final"
     shutil.copytree(minilm, renamed)  # the very weights under any name
     assert reference_for(str(renamed)) == reference_for("sentence-transformers/all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
+
+
+def test_evaluation_prints_a_plain_progress_line_per_set_and_model_in_a_log_file(tiny_model, pairs_dir, tmp_path):
+    """Issue 31, item 2: `trainer evaluate` on the sets was 16 min without a line when stderr was a log file."""
+    folder = write_evalsets(tmp_path / "evalsets")
+    args = ["evaluate", str(tiny_model), "--evalsets", str(folder), "--pairs", str(pairs_dir)]
+    result = CliRunner().invoke(app, args, env={"KGBUILD_PROGRESS_EVERY_S": "0"})
+    assert result.exit_code == 0, result.output
+    name = display_name(tiny_model)
+    lines = result.stderr.splitlines()
+    for row in ("BIOSSES", "STS-B", "KG linking"):
+        mine = [line for line in lines if line.startswith(f"{name} {row}: ")]
+        assert mine and "(100%)" in mine[-1] and "texts/s" in mine[-1], result.stderr
+    assert any("ETA" in line for line in lines)
+    quiet = CliRunner().invoke(app, [*args, "--format", "csv"], env={"KGBUILD_PROGRESS_EVERY_S": "600"})
+    assert quiet.exit_code == 0 and len([x for x in quiet.stderr.splitlines() if "(100%)" in x]) == 3  # the last ones

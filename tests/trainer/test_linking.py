@@ -393,7 +393,7 @@ def test_an_obo_index_records_the_ontology_and_long_builds_print_plain_progress(
     obo = Path(__file__).parents[1] / "fixtures" / "obo" / "mini.obo"
     kg = tmp_path / "kg"
     assert CliRunner().invoke(kgbuild_app, ["extract", "--obo", str(obo), "--out", str(kg)]).exit_code == 0
-    monkeypatch.setattr(linking, "PROGRESS_EVERY_S", 0.0)  # a line at every step, as a log file gets every 30 s
+    monkeypatch.setenv("KGBUILD_PROGRESS_EVERY_S", "0")  # a line at every step, as a log file gets every 30 s
     monkeypatch.setattr(linking, "STEP", 4)
     result = runner.invoke(
         app,

@@ -22,6 +22,7 @@ import typer
 from kgbuild.atomic import absolute, atomic_write_bytes, check_file_output
 from kgbuild.console import err, user_errors, warn
 from kgbuild.errors import UserError
+from kgbuild.progress import progress_option
 from trainer.evaluate import (
     EVALSETS,
     REFERENCES,
@@ -128,6 +129,7 @@ def evaluate(
         None, "--predictions", help="Write each mention's gold, coverage, top-k and hits here (.jsonl)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace existing --json/--plot/--predictions files."),
+    progress: bool = progress_option(),
 ) -> None:
     """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B (and MedSTS, MedNLI-S when present),
     plus KG linking accuracy, for every model given, in one table with the published figures of the bases we know."""
@@ -194,6 +196,7 @@ def evaluate(
         "sets": only or None,
         "linking_split": linking_split,
         "batch_size": batch_size,
+        "progress": True if progress else None,
     }
     scores: dict[str, dict] = {}
     records: list[dict] = []

@@ -10,6 +10,7 @@ import typer
 
 from kgbuild.console import err, user_errors
 from kgbuild.errors import UserError
+from kgbuild.progress import progress_option
 from trainer.commands.common import FORCE_OPTION
 
 
@@ -29,11 +30,7 @@ def index(
     ),
     threads: int = typer.Option(None, "--threads", help="CPU threads for the encoder and faiss (default: all)."),
     force: bool = FORCE_OPTION,
-    progress: bool = typer.Option(
-        True,
-        "--progress/--no-progress",
-        help="A bar on a terminal (a log file gets a plain line every 30 s); --no-progress: those lines only.",
-    ),
+    progress: bool = progress_option(),
 ) -> None:
     """Embed the KG's names with the model into a nearest-neighbour index (faiss) for `trainer link`."""
     from trainer.linking import build_index
@@ -80,9 +77,11 @@ def link(
     verify: bool = typer.Option(
         False, "--verify", help="Also check index.faiss against its sha256 (the tables are always checked)."
     ),
+    progress: bool = progress_option(),
 ) -> None:
     """Link mentions to concepts: the top-k (cui, name, score) of each, one JSON line per mention."""
     from kgbuild.atomic import check_file_output
+    from trainer.evaluate import encoding_progress
     from trainer.linking import Linker, read_mentions
     from trainer.mentions import read_documents, resolve_rows
 
@@ -102,7 +101,10 @@ def link(
     resolved = resolve_rows(mention_rows, docs)  # an abbreviation defined in its document is linked as its long form
     texts = [r["mention"] for r in mention_rows]
     linker = Linker.load(index_dir, model=model, verify=verify)
-    results = linker.link([x or t for t, x in zip(texts, resolved, strict=True)], top_k=top_k, batch_size=batch_size)
+    with encoding_progress(linker.encoder, len(texts), "linking mentions", enabled=True if progress else None):
+        results = linker.link(
+            [x or t for t, x in zip(texts, resolved, strict=True)], top_k=top_k, batch_size=batch_size
+        )
     rows = [
         {"mention": m, "resolved": x, "rank": r + 1, "cui": c.cui, "name": c.name, "score": round(c.score, 6)}
         for m, x, cands in zip(texts, resolved, results, strict=True)

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from kgbuild.console import err, user_errors
+from kgbuild.progress import plain, progress_option
 from trainer.commands.common import SET_OPTION, interruptible, resolve_config
 
 
@@ -33,13 +34,15 @@ def run_all(
         "--keep-checkpoints",
         help="Keep each finished phase's checkpoints (default: deleted once its model is saved).",
     ),
+    progress: bool = progress_option(),
 ) -> None:
     """Run the enabled phases in order, evaluate after each, resume finished ones, write manifest.json."""
     from trainer.run_all import run_all as run
 
     cfg = resolve_config(config, [*(overrides or []), *(["model.keep_checkpoints=true"] if keep_checkpoints else [])])
     with interruptible(cfg.output_dir, what="the finished phases and the checkpoints of the one under way"):
-        manifest = run(cfg, force=force)
+        with plain(not progress):
+            manifest = run(cfg, force=force)
     if manifest:  # the main process (under torchrun the others return nothing)
         if manifest.get("scores"):
             sys.stdout.write(summary_table(manifest))  # the result on stdout; messages on stderr
