@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 DEFAULT_EVERY_S = 30.0
+QUICK_S = 5.0  # a step done sooner, with no line yet, prints no closing line either (ten quick sets, ten lines)
 _plain = {"on": False}
 
 
@@ -51,12 +52,13 @@ def duration(seconds: float) -> str:
 
 
 class Bar:
-    """Progress on stderr: a rich bar with ETA on a terminal; in a log file (or with `enabled` None) a plain line
-    every `every_s()` seconds and one at the end; nothing when `enabled` is False. `unit` names what is counted in
+    """Progress on stderr: a rich bar with ETA on a terminal (gone when done if `transient`); in a log file (or with
+    `enabled` None) a plain line every `every_s()` seconds and one at the end unless the step was quick; nothing when
+    `enabled` is False. `unit` names what is counted in
     the plain line's rate ("names", "steps"); `note` adds a field (the loss) to both."""
 
-    def __init__(self, total: int, label: str, *, enabled: bool | None, unit: str = ""):
-        self.total, self.label, self.unit = total, label, unit
+    def __init__(self, total: int, label: str, *, enabled: bool | None, unit: str = "", transient: bool = False):
+        self.total, self.label, self.unit, self.transient = total, label, unit, transient
         self.enabled = None if enabled and _plain["on"] else enabled
         self._progress = self._task = None
         self.done, self._lines, self._printed = 0, False, -1
@@ -76,6 +78,7 @@ class Bar:
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[note]}"),
                 console=err,
+                transient=self.transient,
             )
             self._progress.__enter__()
             self._task = self._progress.add_task(self.label, total=self.total, note="")
@@ -119,4 +122,5 @@ class Bar:
         if self._progress is not None:
             self._progress.__exit__(*exc)
         elif self._lines and exc[0] is None and self._printed != self.done:  # the last line says it finished
-            self._line()
+            if self._printed >= 0 or time.monotonic() - self._start >= min(QUICK_S, every_s()):
+                self._line()

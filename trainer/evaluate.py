@@ -376,7 +376,7 @@ def encoding_progress(model, total: int, label: str, *, enabled: bool | None = T
     each batch, so the embeddings are computed exactly as without it."""
     from kgbuild.progress import Bar
 
-    with Bar(total, label, enabled=enabled, unit="texts") as bar:
+    with Bar(total, label, enabled=enabled, unit="texts", transient=True) as bar:  # the score line follows
 
         def count(module, args, output) -> None:
             embeddings = output.get("sentence_embedding") if hasattr(output, "get") else None
