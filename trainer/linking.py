@@ -80,15 +80,17 @@ def normalize(text: str) -> str:
 _PUNCTUATION = re.compile(r"[\s" + re.escape(string.punctuation) + r"]+")
 
 
-def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
-    """(cuis, names) to index: every kept name (`all`), or the preferred name of each concept (`preferred`); one row
-    per distinct (cui, name), names compared case-sensitively as written."""
+def kg_names(kg: Path, which: str, langs: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """(cuis, names) to index: every kept name (`all`; only those of `langs` when given), or the preferred name of
+    each concept (`preferred`); one row per distinct (cui, name), names compared case-sensitively as written."""
     import duckdb
 
     from kgbuild.contracts import table_files
 
     if which not in ("all", "preferred"):
         raise UserError(f"unknown --names {which!r}", fix="use --names all or --names preferred")
+    if langs and which == "preferred":
+        raise UserError("--lang chooses among all names", fix="use --names all with --lang, or leave --lang out")
     kg = Path(kg)
     if not kg.is_dir():
         raise UserError("KG folder not found", path=kg, fix="give the output folder of `kgbuild extract`")
@@ -96,6 +98,8 @@ def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
         files, query = table_files(kg, "concepts"), "SELECT cui, preferred_name AS name FROM read_parquet($f)"
     else:
         files, query = table_files(kg, "names"), "SELECT DISTINCT cui, name FROM read_parquet($f)"
+        if langs:  # names.lang holds the UMLS language codes (ENG, SPA, …)
+            query += " WHERE lang IN (SELECT unnest($langs::VARCHAR[]))"
     if not files:
         table = "concepts" if which == "preferred" else "names"
         raise UserError(
@@ -104,8 +108,10 @@ def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
             fix="give the output folder of `kgbuild extract`",
         )
     try:
+        where = "AND" if " WHERE " in query else "WHERE"
         rows = duckdb.sql(
-            f"{query} WHERE name IS NOT NULL AND trim(name) <> '' ORDER BY cui, name", params={"f": files}
+            f"{query} {where} name IS NOT NULL AND trim(name) <> '' ORDER BY cui, name",
+            params={"f": files, **({"langs": list(langs)} if langs else {})},
         ).fetchall()
     except duckdb.Error as exc:
         raise UserError(
@@ -113,6 +119,8 @@ def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
             path=kg,
             fix="run `kgbuild validate` on it, or extract it again",
         ) from None
+    if not rows and langs:
+        raise UserError(f"the KG has no names in {', '.join(langs)}", path=kg, fix="check --lang (e.g. --lang ENG)")
     if not rows:
         raise UserError("the KG has no names to index", path=kg, fix="check the extract filters (--lang, --sab)")
     return [r[0] for r in rows], [r[1] for r in rows]
@@ -236,8 +244,10 @@ def build_index(
     progress: bool | None = True,
     normalized: bool = False,
     threads: int | None = None,
+    langs: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Embed the KG's names with `model` and write the index folder `out`; returns its manifest.
+    """Embed the KG's names with `model` (only those of `langs` when given) and write the index folder `out`; returns
+    its manifest.
 
     `normalized`: embed each name in its `normalize`d form (the linker then normalises queries alike); `threads`: CPU
     threads for the encoder and faiss (default: theirs); `progress`: True a bar on a terminal and a plain line every
@@ -259,7 +269,7 @@ def build_index(
 
         torch.set_num_threads(threads)
         faiss.omp_set_num_threads(threads)
-    cuis, texts = kg_names(kg, names)
+    cuis, texts = kg_names(kg, names, langs)
     fingerprint = model_fingerprint(reference)
     work = out.parent / f".{out.name}.embeddings"
     embedded = [normalize(t) for t in texts] if normalized else texts
@@ -284,6 +294,7 @@ def build_index(
         },
         "kg": kg_provenance(kg),
         "names": names,
+        "langs": list(langs) or None,
         "normalized": normalized,
         "rows": len(texts),
         "concepts": len(set(cuis)),

@@ -8,6 +8,7 @@ from rich.table import Table
 from kgbuild.console import err, user_errors
 from kgbuild.console import out as out_console
 from kgbuild.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
+from kgbuild.progress import progress_option
 
 
 @user_errors
@@ -48,6 +49,7 @@ def build_pairs_command(
     ),
     memory_limit: str = typer.Option(DEFAULT_MEMORY_LIMIT, "--memory-limit", help=MEMORY_LIMIT_HELP),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+    progress: bool = progress_option(),
 ) -> None:
     """Build descriptions, training pairs (split by concept) and a KG linking set from KG tables."""
     from kgbuild.pairs import PairOptions, build_pairs  # polars and pyarrow load only for this command
@@ -66,15 +68,9 @@ def build_pairs_command(
         max_parallel_per_concept=max_parallel_per_concept,
         definitions_model=definitions_model,
     )
-    with err.status("build-pairs") as status:
-        manifest = build_pairs(
-            kg,
-            out,
-            definitions=definitions,
-            options=options,
-            force=force,
-            progress=lambda step: status.update(f"build-pairs: {step}"),
-        )
+    manifest = build_pairs(
+        kg, out, definitions=definitions, options=options, force=force, progress=True if progress else None
+    )
     table = Table("table", "rows", title=str(out))
     for name, rows in manifest["tables"].items():
         table.add_row(name, f"{rows:,}")

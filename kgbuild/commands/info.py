@@ -255,7 +255,8 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
             (
                 "index",
                 f"{manifest['rows']:,} names of {manifest['concepts']:,} concepts, {chosen['kind']} "
-                f"{chosen['dtype']}; model {manifest['model']['reference']}",
+                f"{chosen['dtype']}; model {manifest['model']['reference']}"
+                + (f"; names in {', '.join(manifest['langs'])}" if manifest.get("langs") else ""),
             )
         )
     return lines

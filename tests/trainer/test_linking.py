@@ -457,3 +457,25 @@ def test_the_index_provenance_of_a_umls_kg_is_its_release_and_sources(sample_kg)
     assert found["origin"] == "umls" and found["release"] == "SAMPLE-2025AA" and found["ontology"] is None
     assert found["filters"]["langs"] == ["ENG"]
     assert {"sab": "MSH", "name": "MeSH (Medical Subject Headings), 2025", "version": "2025"} in found["sources"]
+
+
+def test_index_lang_keeps_the_names_of_one_language(tiny_model, tmp_path):
+    """Issue 31, item 9: `trainer index` had no --lang and mixed the languages of the KG."""
+    kg = tmp_path / "kg"
+    kg.mkdir()
+    con = duckdb.connect()
+    con.sql(
+        "create table names as select * from (values ('C1', 'heart attack', 'ENG'), ('C1', 'infarto', 'SPA'), "
+        "('C2', 'fever', 'ENG'), ('C2', 'fiebre', 'SPA')) t(cui, name, lang)"
+    )
+    con.sql(f"copy names to '{kg / 'names.parquet'}' (format parquet)")
+    out = tmp_path / "idx"
+    args = ["index", "--model", str(tiny_model), "--kg", str(kg), "--out", str(out), "--lang", "SPA"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    import pyarrow.parquet as pq
+
+    assert sorted(pq.read_table(out / "names.parquet").column("name").to_pylist()) == ["fiebre", "infarto"]
+    assert json.loads((out / "manifest.json").read_text())["langs"] == ["SPA"]
+    none = runner.invoke(app, [*args[:-1], "FRE", "--force"])
+    assert none.exit_code == 1 and "no names in FRE" in none.stderr

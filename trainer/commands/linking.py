@@ -20,6 +20,9 @@ def index(
     kg: Path = typer.Option(..., "--kg", help="KG folder written by `kgbuild extract`."),
     out: Path = typer.Option(..., "--out", help="Index folder to write."),
     names: str = typer.Option("all", "--names", help="all: every kept name; preferred: one name per concept."),
+    langs: list[str] = typer.Option(
+        None, "--lang", help="Index only the names in this language (names.lang, e.g. ENG); repeatable. Default: all."
+    ),
     dtype: str = typer.Option("float32", "--dtype", help="Vector storage: float32, float16 or int8."),
     batch_size: int = typer.Option(128, "--batch-size", help="Encoding batch size."),
     normalized: bool = typer.Option(
@@ -46,6 +49,7 @@ def index(
         progress=True if progress else None,
         normalized=normalized,
         threads=threads,
+        langs=list(dict.fromkeys(langs or [])),
     )
     chosen = manifest["index"]
     err.print(
