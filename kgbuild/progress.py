@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 DEFAULT_EVERY_S = 30.0
-QUICK_S = 5.0  # a step done sooner, with no line yet, prints no closing line either (ten quick sets, ten lines)
+QUICK_S = 5.0  # a step done sooner, with no line yet, prints no closing line in a log file (ten quick sets, ten lines)
 _plain = {"on": False}
 
 
@@ -53,8 +53,8 @@ def duration(seconds: float) -> str:
 
 class Bar:
     """Progress on stderr: a rich bar with ETA on a terminal (gone when done if `transient`); in a log file (or with
-    `enabled` None) a plain line every `every_s()` seconds and one at the end unless the step was quick; nothing when
-    `enabled` is False. `unit` names what is counted in
+    `enabled` None) a plain line every `every_s()` seconds and one at the end (in a log file, not after a quick step:
+    only `enabled` None asks for every closing line); nothing when `enabled` is False. `unit` names what is counted in
     the plain line's rate ("names", "steps"); `note` adds a field (the loss) to both."""
 
     def __init__(self, total: int, label: str, *, enabled: bool | None, unit: str = "", transient: bool = False):
@@ -122,5 +122,6 @@ class Bar:
         if self._progress is not None:
             self._progress.__exit__(*exc)
         elif self._lines and exc[0] is None and self._printed != self.done:  # the last line says it finished
-            if self._printed >= 0 or time.monotonic() - self._start >= min(QUICK_S, every_s()):
+            quick = time.monotonic() - self._start < min(QUICK_S, every_s())
+            if self._printed >= 0 or not quick or self.enabled is None:
                 self._line()

@@ -479,3 +479,25 @@ def test_index_lang_keeps_the_names_of_one_language(tiny_model, tmp_path):
     assert json.loads((out / "manifest.json").read_text())["langs"] == ["SPA"]
     none = runner.invoke(app, [*args[:-1], "FRE", "--force"])
     assert none.exit_code == 1 and "no names in FRE" in none.stderr
+
+
+def test_evaluate_and_link_read_one_mention_format_tsv_or_parquet(index, tmp_path, monkeypatch):
+    """Issue 31, item 9: `--mentions` of evaluate took a TSV only, link also Parquet and other document-id names."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)
+    tsv = write_corpus(tmp_path / "set")
+    lines = [line.split("\t") for line in tsv.read_text().splitlines()]
+    columns = {name: [row[i] for row in lines[1:]] for i, name in enumerate(lines[0])}
+    columns["document_id"] = columns.pop("pmid")  # the id under another of link's names
+    parquet = tsv.with_suffix(".parquet")
+    pq.write_table(pa.table(columns), parquet)
+    scores = {}
+    for path in (tsv, parquet):
+        result = runner.invoke(app, ["evaluate", "--index", str(index), "--mentions", str(path), "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        scores[path.suffix] = [line.split(",", 1)[1] for line in result.stdout.splitlines()[1:]]
+    assert scores[".parquet"] == scores[".tsv"]
+    linked = runner.invoke(app, ["link", "--index", str(index), "--mentions", str(parquet)])
+    assert linked.exit_code == 0 and len(linked.stdout.splitlines()) == len(lines) - 1, linked.output

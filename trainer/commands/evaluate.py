@@ -112,9 +112,9 @@ def evaluate(
     mentions: list[Path] = typer.Option(
         None,
         "--mentions",
-        help="Mention file with gold ids (TSV with mention and "
-        "gold_ids columns, e.g. NCBI-disease, BC5CDR): linking coverage and acc@k "
-        "through --index (repeatable).",
+        help="Mention file: the format of `trainer link --mentions` (.tsv or .parquet with a `mention` column, the "
+        "document's id as `document_id` or `pmid`) plus a `gold_ids` column, e.g. NCBI-disease, BC5CDR: linking "
+        "coverage and acc@k through --index (repeatable).",
     ),
     index_dir: Path = typer.Option(
         None, "--index", help="Index folder from `trainer index` (for --mentions); its model when none is given."

@@ -66,7 +66,8 @@ def link(
         "-",
         "--mentions",
         help="Mentions: .txt (one per line), .tsv or .parquet with a `mention` column (and the document as a `text` "
-        "or `document` column, or its id as `document_id`/`pmid`), or - for standard input.",
+        "or `document` column, or its id as `document_id`/`pmid`; an evaluation file's `gold_ids` is ignored), "
+        "or - for standard input.",
     ),
     documents: Path = typer.Option(
         None,
