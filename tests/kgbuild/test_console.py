@@ -68,3 +68,36 @@ def test_a_mistyped_option_value_is_one_line_not_a_box():
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: Invalid value for '--max-srl'"), proc.stderr
     assert "kgbuild extract --help" in lines[0] and "╭" not in proc.stderr
+
+
+def _commands(group, path=()):
+    import typer
+
+    click_group = typer.main.get_command(group) if isinstance(group, typer.Typer) else group
+    for name, command in getattr(click_group, "commands", {}).items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
+def test_usage_lines_name_arguments_as_click_does_and_long_steps_have_progress_options():
+    """Issue 31, item 9: Usage lines read `{data_dir}`; --progress/--no-progress was missing from build-pairs,
+    evaluate, link and run-all."""
+    from typer.testing import CliRunner
+
+    from kgbuild.cli import app as kgbuild_app
+    from trainer.cli import app as trainer_app
+
+    helps = {}
+    for app in (kgbuild_app, trainer_app):
+        for command in _commands(app):
+            result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+            assert result.exit_code == 0, (command, result.output)
+            usage = next(line for line in result.output.splitlines() if line.startswith("Usage:"))
+            assert "{" not in usage, usage
+            helps[command[-1]] = result.output
+    assert "DATA_DIR" in helps["publish"] and "[MODELS]..." in helps["evaluate"]
+    for command in ("build-pairs", "evaluate", "link", "run-all", "index"):
+        assert "--no-progress" in helps[command], command
+    assert "--lang" in helps["index"]
