@@ -322,16 +322,21 @@ def override_keys(overrides: list[str] | None) -> set[tuple[str, ...]]:
     return {_split_override(item, None)[:2] for item in overrides or []}
 
 
+def toml_value(text: str) -> Any:
+    """A value written as in TOML (3, 0.5, true, [0.3, 0.7], "x"); a bare word is taken as the string it is."""
+    try:
+        return tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text.strip()
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: Path | None) -> dict[str, Any]:
     """`section.key=value` strings (value in TOML syntax, bare words taken as strings) into the raw dict. A path given
     on the command line is relative to the working directory, not to the config file (a shipped config such as
     configs/hpo-minilm-cpu.toml takes `--set data.pairs=pairs` from where the user runs it)."""
     for item in overrides:
         section, key, value_text = _split_override(item, source)
-        try:
-            value = tomllib.loads(f"v = {value_text.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = value_text.strip()
+        value = toml_value(value_text)
         if isinstance(value, str) and value and (section, key) in _PATH_FIELDS:
             value = str(Path(value).resolve())
         elif isinstance(value, str) and (section, key) in _MODEL_FIELDS and Path(value).exists():

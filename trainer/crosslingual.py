@@ -42,7 +42,13 @@ def load_crosslingual(folder: Path, *, split: str = "test") -> dict[str, tuple[l
 
 
 def crosslingual_scores(
-    model: Any, folder: Path, candidates: tuple[list[str], list[str]] | None, *, batch_size: int = 64
+    model: Any,
+    folder: Path,
+    candidates: tuple[list[str], list[str]] | None,
+    *,
+    batch_size: int = 64,
+    label: str = "",
+    progress: bool | None = False,
 ) -> dict[str, dict[str, Any]]:
     """{"XL linking SPA": {"acc@1", "acc@5", "n"}, …} for each language of the test split; {} without the set."""
     from trainer.evaluate import linking_accuracy
@@ -55,7 +61,16 @@ def crosslingual_scores(
     cand_cuis, cand_names = candidates
     return {
         f"{PREFIX} {lang}": {
-            **linking_accuracy(model, queries, gold, cand_cuis, cand_names, batch_size=batch_size),
+            **linking_accuracy(
+                model,
+                queries,
+                gold,
+                cand_cuis,
+                cand_names,
+                batch_size=batch_size,
+                label=f"{label} {PREFIX} {lang}".strip(),
+                progress=progress,
+            ),
             "n": len(queries),
         }
         for lang, (queries, gold) in sets.items()

@@ -329,7 +329,23 @@ PUBLIC_SETS: tuple[PublicSet, ...] = (
         ),
     ),
 )
-FOLDERS = tuple(s.folder for s in PUBLIC_SETS)
+# The mention corpora by the names the README and --mentions' help give them (they are no `evaluate --sets` row).
+_MENTION_SETS = {"ncbi-disease": "NCBI-disease", "bc5cdr": "BC5CDR"}
+
+
+def set_names(spec: PublicSet) -> list[str]:
+    """The names `fetch --only` takes for a set: those of `trainer evaluate --sets` (UMNSRS-sim, SICK-R, …), or the
+    mention corpus's (NCBI-disease, BC5CDR)."""
+    return [_MENTION_SETS[spec.folder]] if spec.folder in _MENTION_SETS else [n.strip() for n in spec.sets.split(",")]
+
+
+NAMES = tuple(n for s in PUBLIC_SETS for n in set_names(s))
+
+
+def folder_of(name: str) -> str | None:
+    """The folder that holds a set named as `trainer evaluate --sets` names it; its folder's own name (umnsrs, sick:
+    what --only took before) still works."""
+    return next((s.folder for s in PUBLIC_SETS if name == s.folder or name in set_names(s)), None)
 
 
 def licence_line(spec: PublicSet) -> str:
@@ -418,11 +434,11 @@ def fetch(
     from kgbuild.core.console import err
 
     base = base or os.environ.get(MIRROR_ENV) or RAW_GITHUB
-    folders = [s.folder for s in PUBLIC_SETS]
-    unknown = [name for name in only or [] if name not in folders]
+    unknown = [name for name in only or [] if folder_of(name) is None]
     if unknown:
-        raise UserError(f"unknown set(s) {unknown}", fix=f"choose from {', '.join(folders)}")
-    chosen = [s for s in PUBLIC_SETS if not only or s.folder in only]
+        raise UserError(f"unknown set(s) {unknown}", fix=f"choose from {', '.join(NAMES)}")
+    wanted = {folder_of(name) for name in only or []}
+    chosen = [s for s in PUBLIC_SETS if not only or s.folder in wanted]
     todo = [s for s in chosen if not s.skipped]
     if not todo:
         raise UserError(

@@ -11,13 +11,14 @@ InformationRetrievalEvaluator), so a trainer can run the same ones and put them 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -362,9 +363,41 @@ def _n(evaluator) -> int:
     return len(evaluator.queries) if hasattr(evaluator, "queries") else len(evaluator.scores)
 
 
-def run_evaluator(evaluator, model) -> dict[str, float]:
-    """One evaluator's figures in our units: {"spearman": ×100} or {"acc@k": %}, with "n"."""
-    metrics = evaluator(model)
+def _texts(evaluator) -> int:
+    """How many texts an evaluator embeds: queries and candidates, or each distinct sentence of a pair set once."""
+    if hasattr(evaluator, "corpus"):
+        return len(evaluator.queries) + len(evaluator.corpus)
+    return len(dict.fromkeys([*evaluator.sentences1, *evaluator.sentences2]))
+
+
+@contextlib.contextmanager
+def encoding_progress(model, total: int, label: str, *, enabled: bool | None = True) -> Iterator[None]:
+    """A progress display (core.progress.Bar) of the texts `model` embeds inside the block: a forward hook counts
+    each batch, so the embeddings are computed exactly as without it."""
+    from kgbuild.core.progress import Bar
+
+    with Bar(total, label, enabled=enabled, unit="texts", transient=True) as bar:  # the score line follows
+
+        def count(module, args, output) -> None:
+            embeddings = output.get("sentence_embedding") if hasattr(output, "get") else None
+            bar.advance(len(embeddings) if embeddings is not None else 0)
+
+        hook = model.register_forward_hook(count)
+        try:
+            yield
+        finally:
+            hook.remove()
+
+
+def run_evaluator(evaluator, model, *, label: str = "", progress: bool | None = False) -> dict[str, float]:
+    """One evaluator's figures in our units: {"spearman": ×100} or {"acc@k": %}, with "n". `progress`: a bar of its
+    texts (labelled `label`) on a terminal, plain lines in a log file (True), nothing (False)."""
+    with (
+        encoding_progress(model, _texts(evaluator), label, enabled=progress)
+        if progress is not False
+        else contextlib.nullcontext()
+    ):
+        metrics = evaluator(model)
     prefix = f"{evaluator.name}_" if evaluator.name else ""
     n = _n(evaluator)
     if hasattr(evaluator, "accuracy_at_k"):
@@ -388,10 +421,15 @@ def linking_accuracy(
     *,
     ks: tuple[int, ...] = (1, 5),
     batch_size: int = 64,
+    label: str = "",
+    progress: bool | None = False,
 ) -> dict[str, float]:
     """acc@k ×100: the share of queries whose gold cui is among the k nearest candidate names (cosine)."""
     scores = run_evaluator(
-        linking_evaluator("", queries, gold, cand_cuis, cand_names, ks=ks, batch_size=batch_size), model
+        linking_evaluator("", queries, gold, cand_cuis, cand_names, ks=ks, batch_size=batch_size),
+        model,
+        label=label,
+        progress=progress,
     )
     scores.pop("n")
     return scores
@@ -533,18 +571,35 @@ def evaluate_model(
     linking: bool = True,
     linking_split: str = "test",
     batch_size: int = 64,
+    label: str | None = None,
+    progress: bool | None = False,
 ) -> dict[str, Any]:
-    """Scores of one model (a path, hub id or a loaded SentenceTransformer): {set: {"spearman"|acc@k, "n"}}."""
+    """Scores of one model (a path, hub id or a loaded SentenceTransformer): {set: {"spearman"|acc@k, "n"}}.
+    `progress`: a bar per set on a terminal and a plain line at an interval in a log file (True), plain lines only
+    (None), nothing (False); each labelled "`label` SET" (default: the model's short name)."""
     plan = evaluation_plan(
         evalsets, pairs_dir, sets=sets, linking=linking, linking_split=linking_split, batch_size=batch_size
     )
+    if label is None:
+        from trainer.models import display_name
+
+        label = display_name(model) if isinstance(model, str | Path) else "model"
     if isinstance(model, str | Path):
         model = load_model(model)
-    results = {name: {"skipped": e} if isinstance(e, str) else run_evaluator(e, model) for name, e in plan.items()}
+    results = {
+        name: {"skipped": e}
+        if isinstance(e, str)
+        else run_evaluator(e, model, label=f"{label} {name}", progress=progress)
+        for name, e in plan.items()
+    }
     if linking and pairs_dir is not None:
         # build-pairs --parallel-lang: the same candidates, queried in each other language (trainer/crosslingual.py)
         loaded = load_linking(pairs_dir, split=linking_split)
-        results.update(crosslingual_scores(model, pairs_dir, loaded and loaded[2:], batch_size=batch_size))
+        results.update(
+            crosslingual_scores(
+                model, pairs_dir, loaded and loaded[2:], batch_size=batch_size, label=label, progress=progress
+            )
+        )
     return results
 
 

@@ -26,7 +26,6 @@ import re
 import shutil
 import string
 import sys
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 from kgbuild.core.atomic import atomic_dir, check_output, write_errors
 from kgbuild.core.errors import UserError
 from kgbuild.core.manifest import changed_file, file_records
+from kgbuild.core.progress import Bar
 from kgbuild.sources.codes import bare_code, xref_code
 from trainer.hashing import model_fingerprint
 from trainer.models import display_name, model_reference, resolve
@@ -52,7 +52,6 @@ EF_SEARCH = 64  # recall@5 0.996 at 8,800 queries/s on 1M (float16); kept in the
 CHUNK = 8_192
 STEP = 1_024  # names encoded between two moves of the progress bar
 ADD_BLOCK = 65_536  # vectors added to the index at a time (memory: one block of float32 beside the index)
-PROGRESS_EVERY_S = 30.0  # a plain progress line this often when stderr is a log file, not a terminal
 DTYPES = ("float32", "float16", "int8")
 MANIFEST = "manifest.json"
 
@@ -84,15 +83,17 @@ def normalize(text: str) -> str:
 _PUNCTUATION = re.compile(r"[\s" + re.escape(string.punctuation) + r"]+")
 
 
-def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
-    """(cuis, names) to index: every kept name (`all`), or the preferred name of each concept (`preferred`); one row
-    per distinct (cui, name), names compared case-sensitively as written."""
+def kg_names(kg: Path, which: str, langs: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """(cuis, names) to index: every kept name (`all`; only those of `langs` when given), or the preferred name of
+    each concept (`preferred`); one row per distinct (cui, name), names compared case-sensitively as written."""
     import duckdb
 
     from kgbuild.core.contracts import table_files
 
     if which not in ("all", "preferred"):
         raise UserError(f"unknown --names {which!r}", fix="use --names all or --names preferred")
+    if langs and which == "preferred":
+        raise UserError("--lang chooses among all names", fix="use --names all with --lang, or leave --lang out")
     kg = Path(kg)
     if not kg.is_dir():
         raise UserError("KG folder not found", path=kg, fix="give the output folder of `kgbuild extract`")
@@ -100,6 +101,8 @@ def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
         files, query = table_files(kg, "concepts"), "SELECT cui, preferred_name AS name FROM read_parquet($f)"
     else:
         files, query = table_files(kg, "names"), "SELECT DISTINCT cui, name FROM read_parquet($f)"
+        if langs:  # names.lang holds the UMLS language codes (ENG, SPA, …)
+            query += " WHERE lang IN (SELECT unnest($langs::VARCHAR[]))"
     if not files:
         table = "concepts" if which == "preferred" else "names"
         raise UserError(
@@ -108,8 +111,10 @@ def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
             fix="give the output folder of `kgbuild extract`",
         )
     try:
+        where = "AND" if " WHERE " in query else "WHERE"
         rows = duckdb.sql(
-            f"{query} WHERE name IS NOT NULL AND trim(name) <> '' ORDER BY cui, name", params={"f": files}
+            f"{query} {where} name IS NOT NULL AND trim(name) <> '' ORDER BY cui, name",
+            params={"f": files, **({"langs": list(langs)} if langs else {})},
         ).fetchall()
     except duckdb.Error as exc:
         raise UserError(
@@ -117,6 +122,8 @@ def kg_names(kg: Path, which: str) -> tuple[list[str], list[str]]:
             path=kg,
             fix="run `kgbuild validate` on it, or extract it again",
         ) from None
+    if not rows and langs:
+        raise UserError(f"the KG has no names in {', '.join(langs)}", path=kg, fix="check --lang (e.g. --lang ENG)")
     if not rows:
         raise UserError("the KG has no names to index", path=kg, fix="check the extract filters (--lang, --sab)")
     return [r[0] for r in rows], [r[1] for r in rows]
@@ -199,7 +206,7 @@ def _embed_resumable(
     n_chunks = max(1, math.ceil(len(names) / CHUNK))
     step = STEP * (len(pool["processes"]) if pool else 1)  # a block per device between two moves of the bar
     parts = []
-    with _Bar(len(names), "embedding names", enabled=progress) as bar:
+    with Bar(len(names), "embedding names", enabled=progress, unit="names") as bar:
         for i in range(n_chunks):
             path = work / f"chunk-{i:06d}.npy"
             part_names = names[i * CHUNK : (i + 1) * CHUNK]
@@ -255,7 +262,7 @@ def make_faiss_index(
         rng = np.random.default_rng(seed)
         index.train(_rows(parts, np.sort(rng.choice(n, min(n, 100_000), replace=False))))
     # A chunk at a time: memory holds the index and one chunk; the bar moves while a large graph is built.
-    with _Bar(n, "indexing names", enabled=progress if kind == "hnsw" else False) as bar:
+    with Bar(n, "indexing names", unit="names", enabled=progress if kind == "hnsw" else False) as bar:
         for part in parts:
             for start in range(0, len(part), ADD_BLOCK):
                 block = np.ascontiguousarray(part[start : start + ADD_BLOCK], dtype=np.float32)
@@ -287,8 +294,10 @@ def build_index(
     normalized: bool = False,
     threads: int | None = None,
     devices: str | None = None,
+    langs: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Embed the KG's names with `model` and write the index folder `out`; returns its manifest.
+    """Embed the KG's names with `model` (only those of `langs` when given) and write the index folder `out`; returns
+    its manifest.
 
     `normalized`: embed each name in its `normalize`d form (the linker then normalises queries alike); `threads`: CPU
     threads for the encoder and faiss (default: theirs), shared by the CPU processes of `devices`; `devices`: the
@@ -312,7 +321,7 @@ def build_index(
 
         torch.set_num_threads(threads)
         faiss.omp_set_num_threads(threads)
-    cuis, texts = kg_names(kg, names)
+    cuis, texts = kg_names(kg, names, langs)
     fingerprint = model_fingerprint(reference)
     work = out.parent / f".{out.name}.embeddings"
     embedded = [normalize(t) for t in texts] if normalized else texts
@@ -342,6 +351,7 @@ def build_index(
         },
         "kg": kg_provenance(kg),
         "names": names,
+        "langs": list(langs) or None,
         "normalized": normalized,
         "rows": len(texts),
         "concepts": len(set(cuis)),
@@ -721,66 +731,3 @@ def _digest(texts: Iterable[str]) -> str:
     for t in texts:
         h.update(t.encode("utf-8") + b"\x00")
     return h.hexdigest()[:16]
-
-
-class _Bar:
-    """Progress on stderr: a rich bar with ETA on a terminal; in a log file (or with `enabled` None) a plain line
-    every PROGRESS_EVERY_S seconds with done/total and ETA, and one at the end; nothing when `enabled` is False."""
-
-    def __init__(self, total: int, label: str, *, enabled: bool | None):
-        self.total, self.label, self.enabled = total, label, enabled
-        self._progress = self._task = None
-        self.done, self._lines, self._printed = 0, False, -1
-        self.reused = 0  # done by an earlier run (resumed chunks): not part of this run's rate
-
-    def __enter__(self) -> _Bar:
-        from kgbuild.core.console import err
-
-        if self.enabled and err.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._progress = Progress(
-                TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task(self.label, total=self.total)
-        elif self.enabled is not False:
-            self._lines = True
-            self._start = self._last = time.monotonic()
-        return self
-
-    def advance(self, n: int, *, reused: bool = False) -> None:
-        self.done += n
-        self.reused += n if reused else 0
-        if self._progress is not None:
-            self._progress.advance(self._task, n)
-        elif self._lines and time.monotonic() - self._last >= PROGRESS_EVERY_S:
-            self._line()
-
-    def _line(self) -> None:
-        self._last = now = time.monotonic()
-        self._printed = self.done
-        elapsed = now - self._start
-        rate = (self.done - self.reused) / elapsed if elapsed > 0 else 0.0
-        left = (self.total - self.done) / rate if rate > 0 else float("nan")
-        eta = "" if math.isnan(left) else f", ETA {_duration(left)}"
-        reused = f" ({self.reused:,} from an earlier run)" if self.reused else ""
-        print(
-            f"{self.label}: {self.done:,}/{self.total:,} ({100 * self.done / max(1, self.total):.0f}%){reused}, "
-            f"{_duration(elapsed)} elapsed{eta}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-        elif self._lines and exc[0] is None and self._printed != self.done:  # the last line says it finished
-            self._line()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"

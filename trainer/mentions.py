@@ -79,7 +79,7 @@ def set_name(path: Path | str, protocol: str, *, abbreviations: bool = True) -> 
 def published_figure(reference: str, name: str, metric: str) -> float | None:
     """The published figure of `reference` for a result row, when that row is a file it reported on, scored under
     the published protocol with abbreviations resolved (as they were)."""
-    m = re.fullmatch(r"mentions (\S+?)(?:_mentions)?\.tsv \(published\)", name)
+    m = re.fullmatch(r"mentions (\S+?)(?:_mentions)?\.(?:tsv|parquet) \(published\)", name)
     return LINKING_REFERENCES[reference]["sets"].get(m.group(1), {}).get(metric) if m else None
 
 
@@ -94,40 +94,46 @@ class GoldMention:
     parts: list[str] = field(default_factory=list)  # BC5CDR's composite_parts column, when the corpus gives them
 
 
+GOLD_COLUMNS = ("gold_ids", "start", "end", "composite_parts")
+
+
 def read_gold_mentions(path: Path) -> list[GoldMention]:
-    """A mention file with gold ids: TSV with a header holding `mention` and `gold_ids` columns, and optionally `pmid`,
-    `start`, `end` (offsets into the document) and `composite_parts` (the layout of the NCBI-disease and BC5CDR files
-    in the evaluation sets)."""
+    """A mention file with gold ids, in the one mention-file format of `trainer link` (trainer.linking.read_table): a
+    TSV with a header, or Parquet, holding `mention` and `gold_ids` columns, and optionally the document's id
+    (`document_id`, `doc_id` or `pmid`), `start`, `end` (offsets into the document) and `composite_parts` (the layout
+    of the NCBI-disease and BC5CDR files in the evaluation sets)."""
     path = Path(path)
     if not path.is_file():
-        raise UserError("mention file not found", path=path, fix="give a TSV with mention and gold_ids columns")
-    lines = read_text(path).splitlines()
-    header = lines[0].split("\t") if lines else []
-    if "mention" not in header or "gold_ids" not in header:
         raise UserError(
-            f"the header has no mention and gold_ids columns (header: {header})",
+            "mention file not found", path=path, fix="give a .tsv or .parquet with mention and gold_ids columns"
+        )
+    table = read_table(path, "mention", optional=(*GOLD_COLUMNS, *DOCUMENT_ID_COLUMNS))
+    header_line = 1 if path.suffix != ".parquet" else None
+    if table and "gold_ids" not in table[0] or not table and path.suffix != ".parquet":
+        have = list(table[0]) if table else []
+        raise UserError(
+            f"the header has no mention and gold_ids columns (found: {have})",
             path=path,
-            line=1,
+            line=header_line,
             fix="use the layout of ../shared/evalsets/ncbi-disease/*_mentions.tsv",
         )
-    col = {name: i for i, name in enumerate(header)}
     rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
+    first = 2 if header_line else 1  # a TSV's first row is its line 2; a Parquet file's rows count from 1
+    for number, value in enumerate(table, start=first):
+        if not (value.get("mention") or "").strip():
             continue
-        fields = line.split("\t")
-        if len(fields) <= max(col["mention"], col["gold_ids"]):
+        if value.get("gold_ids") is None:
             raise UserError("too few fields", path=path, line=number, fix="one mention per row, tab-separated")
-        value = {name: fields[i] if i < len(fields) else "" for name, i in col.items()}
-        row = GoldMention(number, value["mention"], value["gold_ids"], value.get("pmid") or None)
-        if value.get("start") and value.get("end"):
+        doc = next((str(value[c]) for c in DOCUMENT_ID_COLUMNS if value.get(c) not in (None, "")), None)
+        row = GoldMention(number, value["mention"], str(value["gold_ids"]), doc)
+        if value.get("start") not in (None, "") and value.get("end") not in (None, ""):
             try:
                 row.start, row.end = int(value["start"]), int(value["end"])
             except ValueError:
                 raise UserError(
                     "start and end must be whole numbers", path=path, line=number, fix="restore the file"
                 ) from None
-        row.parts = [p for p in value.get("composite_parts", "").split("|") if p.strip()]
+        row.parts = [p for p in str(value.get("composite_parts") or "").split("|") if p.strip()]
         rows.append(row)
     if not rows:
         raise UserError("no mentions", path=path, fix="give a file with at least one mention row")

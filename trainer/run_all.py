@@ -282,6 +282,8 @@ def run_all(
             linking=config.evaluate.linking,
             linking_split=config.evaluate.linking_split,
             batch_size=config.evaluate.batch_size,
+            label=name,
+            progress=True,
         )
         timings[f"evaluate_{name}"] = time.perf_counter() - t
         scores[name] = {"model": model, "fingerprint": fingerprint, "results": result, "headline": headline(result)}

@@ -145,45 +145,32 @@ def _phase_bar_class():
     from transformers import TrainerCallback
 
     class PhaseBar(TrainerCallback):
-        """One progress bar per training phase: steps, loss, time left."""
+        """One progress display per training phase (core.progress.Bar): steps, loss, time left; plain lines in a
+        log file."""
 
         def __init__(self, label: str):
             self.label = label
-            self.progress = None
-            self.task = None
+            self.bar = None
 
         def on_train_begin(self, args, state, control, **kwargs):
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from kgbuild.core.progress import Bar
 
-            from kgbuild.core.console import err
-
-            self.progress = Progress(
-                TextColumn(self.label),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[loss]}"),
-                console=err,
-                transient=False,
-            )
-            self.progress.start()
-            self.task = self.progress.add_task(
-                self.label, total=state.max_steps or None, completed=state.global_step, loss=""
-            )
+            self.bar = Bar(state.max_steps or 0, self.label, enabled=True, unit="steps").__enter__()
+            self.bar.advance(state.global_step, reused=True)  # resumed from a checkpoint: not in this run's rate
 
         def on_step_end(self, args, state, control, **kwargs):
-            if self.progress is not None:
-                self.progress.update(self.task, completed=state.global_step)
+            if self.bar is not None:
+                self.bar.update(state.global_step)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if self.progress is not None and logs and "loss" in logs:
-                self.progress.update(self.task, loss=f"loss {float(logs['loss']):.4f}")
+            if self.bar is not None and logs and "loss" in logs:
+                self.bar.note = f"loss {float(logs['loss']):.4f}"
 
         def on_train_end(self, args, state, control, **kwargs):
-            if self.progress is not None:
-                self.progress.update(self.task, completed=state.global_step)
-                self.progress.stop()
-                self.progress = None
+            if self.bar is not None:
+                self.bar.update(state.global_step)
+                self.bar.__exit__(None, None, None)
+                self.bar = None
 
     return PhaseBar
 

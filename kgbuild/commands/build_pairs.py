@@ -8,6 +8,7 @@ from rich.table import Table
 from kgbuild.core.console import err, user_errors
 from kgbuild.core.console import out as out_console
 from kgbuild.core.options import option
+from kgbuild.core.progress import progress_option
 from kgbuild.pairs import PairOptions  # the options alone: polars and pyarrow load only for this command
 
 
@@ -33,6 +34,7 @@ def build_pairs_command(
     max_parallel_per_concept: int = option(PairOptions, "max_parallel_per_concept", "--max-parallel-per-concept"),
     memory_limit: str = option(PairOptions, "memory_limit", "--memory-limit"),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+    progress: bool = progress_option(),
 ) -> None:
     """Build descriptions, training pairs (split by concept) and a KG linking set from KG tables."""
     from kgbuild.pairs import build_pairs
@@ -51,15 +53,9 @@ def build_pairs_command(
         max_parallel_per_concept=max_parallel_per_concept,
         definitions_model=definitions_model,
     )
-    with err.status("build-pairs") as status:
-        manifest = build_pairs(
-            kg,
-            out,
-            definitions=definitions,
-            options=options,
-            force=force,
-            progress=lambda step: status.update(f"build-pairs: {step}"),
-        )
+    manifest = build_pairs(
+        kg, out, definitions=definitions, options=options, force=force, progress=True if progress else None
+    )
     table = Table("table", "rows", title=str(out))
     for name, rows in manifest["tables"].items():
         table.add_row(name, f"{rows:,}")

@@ -47,6 +47,100 @@ def _table_rows(files: list[str]) -> int:
     return total
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def _shown(path: Any) -> str:
+    from kgbuild.core.console import shown
+
+    return shown(path) if path else "?"
+
+
+def _work(entry: dict[str, Any]) -> str:
+    """What a phase did: its steps, or the models it averaged."""
+    if entry.get("steps") is not None:
+        return _count(int(entry["steps"]), "step")
+    models = entry.get("models") or []
+    weights = entry.get("weights") or []
+    if models:
+        how = f" (weights {'/'.join(map(str, weights))})" if weights else ""
+        return f"averaged {', '.join(Path(m).name for m in models)}{how}"
+    return "no steps recorded"
+
+
+# A trainer phase folder holds this marker (trainer.phase_folder.MARKER), written last, instead of a manifest.json.
+PHASE_MARKER = "trainer_phase.json"
+
+
+def _phase_lines(folder: Path) -> list[tuple[str, str]] | None:
+    """A trainer phase's folder (run/final, run/contrastive, or a standalone `trainer contrastive --out`): its phase,
+    what it did, and the run it belongs to."""
+    import json
+    from datetime import UTC, datetime
+
+    from kgbuild.core.manifest import read_manifest
+
+    marker = folder / PHASE_MARKER
+    if not marker.is_file():
+        return None
+    info = json.loads(marker.read_text(encoding="utf-8"))
+    if not isinstance(info, dict):
+        raise TypeError(f"{PHASE_MARKER} is not a JSON object")
+    when = datetime.fromtimestamp(marker.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    run = read_manifest(folder.parent) if (folder.parent / "manifest.json").is_file() else {}
+    of_run = run.get("command") == "trainer run-all" and folder.name in {
+        Path(str(e.get("output", ""))).name for e in (run.get("phases") or {}).values()
+    }
+    phase = info.get("phase", "unknown phase")
+    lines = [("made by", f"trainer {phase} ({when})"), ("phase", f"{phase}, {_work(info)}")]
+    if info.get("base"):
+        lines.append(("from", _shown(info["base"])))
+    if of_run:
+        lines.append(
+            ("part of", f"the trainer run-all in {_shown(folder.parent)} (kgbuild info {_shown(folder.parent)})")
+        )
+        headline = ((run.get("scores") or {}).get(phase) or {}).get("headline") or {}
+        if headline:
+            lines.append(("scores", ", ".join(f"{k} {v}" for k, v in headline.items())))
+        lines += _lineage_lines(run.get("lineage"))
+    return lines
+
+
+def _lineage_lines(lineage: Any) -> list[tuple[str, str]]:
+    """Where the content comes from (the KG each origin is, its release or ontology, licence, languages) and the
+    steps that made the inputs, oldest first."""
+    if not isinstance(lineage, dict):
+        return []
+    lines = []
+    for origin in lineage.get("origins") or []:
+        ontology = origin.get("ontology") or {}
+        if ontology:
+            version = f" {ontology['version']}" if ontology.get("version") else ""
+            what = f"{ontology.get('name')}{version}, licence {ontology.get('licence') or 'none declared'}"
+        else:
+            what = f"UMLS {origin.get('release') or 'release unknown'}"
+        sources = [s.get("sab") for s in origin.get("sources") or [] if s.get("sab")]
+        if sources:
+            what += f"; sources {', '.join(sources[:10])}{', …' if len(sources) > 10 else ''}"
+        languages = ", ".join(origin.get("languages") or {})
+        lines.append(
+            (
+                "made from",
+                f"{origin.get('origin')} KG {_shown(origin.get('kg'))}: {what}"
+                + (f"; languages {languages}" if languages else ""),
+            )
+        )
+    for step in lineage.get("steps") or []:
+        lines.append(
+            (
+                "step",
+                f"{step.get('command')} → {_shown(step.get('folder'))} ({step.get('created_at', 'date unknown')})",
+            )
+        )
+    return lines
+
+
 def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
     import duckdb
     import pyarrow.parquet as pq
@@ -55,6 +149,9 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
 
     lines: list[tuple[str, str]] = []
     command = manifest.get("command") or manifest.get("kind")
+    phase = _phase_lines(folder) if not manifest else None
+    if phase is not None:
+        return phase
     lines.append(
         (
             "made by",
@@ -93,8 +190,17 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
                 f"({merge.get('terms_in_conflicts', 0):,} terms)",
             )
         )
-    if "langs" in params:
+    languages = manifest.get("languages")
+    if isinstance(languages, dict) and languages:  # an extract's counts per language
+        lines.append(
+            ("languages", ", ".join(f"{k} ({_count(v.get('concepts', 0), 'concept')})" for k, v in languages.items()))
+        )
+    elif "langs" in params:
         lines.append(("languages", ", ".join(params["langs"]) or "all"))
+    dropped = {k: v for k, v in (manifest.get("dropped") or {}).items() if v}
+    if dropped:
+        lines.append(("dropped", ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in dropped.items())))
+    lines += _lineage_lines(manifest.get("lineage"))
     if params.get("sabs"):
         lines.append(("sources kept", ", ".join(params["sabs"])))
     index = manifest.get("kind") == "kgbuild-linking-index"  # its names.parquet is the index's, not a KG table
@@ -102,7 +208,7 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
         files = table_files(folder, name)
         if files:
             rows = _table_rows(files)
-            lines.append((f"table {name}", f"{rows:,} rows in {len(files)} file(s)"))
+            lines.append((f"table {name}", f"{_count(rows, 'row')} in {_count(len(files), 'file')}"))
             if name == "sources":
                 sabs = [
                     r[0]
@@ -116,7 +222,12 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
                     "SELECT split, count(*), count(DISTINCT cui) FROM read_parquet($f) GROUP BY split ORDER BY split",
                     params={"f": files},
                 ).fetchall()
-                lines.append((f"{name} splits", "; ".join(f"{s} {n:,} rows / {c:,} concepts" for s, n, c in counts)))
+                lines.append(
+                    (
+                        f"{name} splits",
+                        "; ".join(f"{s} {_count(n, 'row')} / {_count(c, 'concept')}" for s, n, c in counts),
+                    )
+                )
     summary = manifest.get("summary") or {}
     if summary:  # generate-definitions
         statuses = ", ".join(f"{k} {v:,}" for k, v in (summary.get("statuses") or {}).items())
@@ -129,9 +240,7 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
             )
         )
     for phase, entry in (manifest.get("phases") or {}).items():  # trainer run-all
-        lines.append(
-            (f"phase {phase}", f"{entry.get('status')}, {entry.get('steps', '–')} steps → {entry.get('output')}")
-        )
+        lines.append((f"phase {phase}", f"{entry.get('status')}, {_work(entry)} → {_shown(entry.get('output'))}"))
     for name, entry in (manifest.get("scores") or {}).items():
         headline = entry.get("headline") or {}
         lines.append((f"scores {name}", ", ".join(f"{k} {v}" for k, v in headline.items()) or "none"))
@@ -146,7 +255,8 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
             (
                 "index",
                 f"{manifest['rows']:,} names of {manifest['concepts']:,} concepts, {chosen['kind']} "
-                f"{chosen['dtype']}; model {manifest['model']['reference']}",
+                f"{chosen['dtype']}; model {manifest['model']['reference']}"
+                + (f"; names in {', '.join(manifest['langs'])}" if manifest.get("langs") else ""),
             )
         )
     return lines
@@ -156,9 +266,33 @@ def _describe(folder: Path, manifest: dict[str, Any]) -> list[tuple[str, str]]:
 def info(folder: Path = typer.Argument(..., help="An output folder of kgbuild or trainer.")) -> None:
     """What a KG / pairs / definitions / run / index folder holds: tables and rows, sources, languages, splits, and
     the manifest's summary."""
-    lines = describe(folder)
-    width = max(len(what) for what, _ in lines)
-    sys.stdout.write("".join(f"{what:<{width}}  {value}\n" for what, value in lines))
+    sys.stdout.write("".join(f"{line}\n" for line in layout(describe(folder))))
+
+
+WIDTH = 80  # every line fits a standard terminal
+LABEL = 26  # a longer label puts its value on the next line
+
+
+def layout(lines: list[tuple[str, str]]) -> list[str]:
+    """(what, value) pairs as two columns within WIDTH: a long value wraps under itself, between the items of a
+    list ("a, b; c") where it can, and a long path is cut wherever it must."""
+    import textwrap
+
+    width = min(LABEL, max((len(what) for what, _ in lines), default=0))
+    room = WIDTH - width - 2
+    result = []
+    for what, value in lines:
+        # inside a list item a space is a no-break space while wrapping (textwrap breaks at ASCII spaces only)
+        items = value.replace(" ", "\u00a0").replace(",\u00a0", ", ").replace(";\u00a0", "; ")
+        pieces = textwrap.wrap(items, room, break_long_words=False, break_on_hyphens=False) or [""]
+        wrapped = [
+            w for p in pieces for w in textwrap.wrap(p.replace("\u00a0", " "), room, break_on_hyphens=False) or [""]
+        ]
+        if len(what) > width:
+            result.append(what)
+            what = ""
+        result += [f"{what if i == 0 else '':<{width}}  {w}" for i, w in enumerate(wrapped)]
+    return result
 
 
 def register(app: typer.Typer) -> None:

@@ -169,8 +169,19 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def _usage_name(argument: Any) -> str:
+    """A positional argument on a Usage line as click writes it (DATA_DIR, [MODELS]...), not typer's "{data_dir}"."""
+    name = argument.display_name_raw.upper()
+    name = name if argument.required else f"[{name}]"
+    return name + ("..." if argument.nargs != 1 else "")
+
+
 def make_app(name: str, help: str, version: str) -> typer.Typer:
     """A typer app with the shared --debug and --version options (kgbuild and trainer)."""
+    from typer.core import TyperArgument
+
+    if hasattr(TyperArgument, "_usage_display_name"):  # typer ≥ 0.16 writes a required argument as {name}
+        TyperArgument._usage_display_name = _usage_name
     app = typer.Typer(
         name=name,
         help=help,

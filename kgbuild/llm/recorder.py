@@ -166,48 +166,32 @@ _MIN_JUDGED = 20
 
 
 class ProgressBar:
-    """A rich progress bar on stderr with the running counts and dollars; silent when disabled."""
+    """The definitions' progress (core.progress.Bar) with the running counts and dollars: a bar on a terminal, a
+    plain line every 30 s in a log file; silent when disabled. Answers from the cache are not part of the rate."""
 
     def __init__(self, total: int, *, enabled: bool):
-        self.total = total
-        self.enabled = enabled
-        self._progress = None
-        self._task = None
+        from kgbuild.core.progress import Bar
+
+        self.bar = Bar(total, "definitions", enabled=enabled, unit="answers")
         self._last = 0.0
         self._summary: Summary | None = None
 
     def __enter__(self) -> ProgressBar:
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            from kgbuild.core.console import err
-
-            self._progress = Progress(
-                TextColumn("definitions"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[stats]}"),
-                console=err,
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task("definitions", total=self.total, stats="")
+        self.bar.__enter__()
         return self
 
     def advance(self, s: Summary) -> None:
         self._summary = s
-        if self._progress is None:
-            return
         now = time.monotonic()
         if now - self._last < 0.2:  # redrawing per row would cost more than the request at 300/s
             return
         self._last = now
+        self.bar.reused = s.cached
         stats = f"ok {s.done} · cached {s.cached} · failed {s.failed_checks + s.errors} · ${s.cost_usd:.4f}"
-        self._progress.update(self._task, completed=s.cached + s.done + s.failed_checks + s.errors, stats=stats)
+        self.bar.update(s.cached + s.done + s.failed_checks + s.errors, note=stats)
 
     def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            if self._summary is not None:
-                self._last = 0.0
-                self.advance(self._summary)  # the final counts, whatever the throttle skipped
-            self._progress.__exit__(*exc)
+        if self._summary is not None:
+            self._last = 0.0
+            self.advance(self._summary)  # the final counts, whatever the throttle skipped
+        self.bar.__exit__(*exc)

@@ -17,7 +17,10 @@ from kgbuild.core.contracts import check_tables_or_raise, columns, table_files, 
 from kgbuild.core.engine import connect, parquet_scan, runtime_error
 from kgbuild.core.errors import UserError
 from kgbuild.core.manifest import read_manifest, write_manifest
+from kgbuild.core.progress import Bar
 from kgbuild.pairs.options import PairOptions
+
+TEMPLATE_VERSION = "v1"
 
 # KG tables build-pairs reads, with the columns it needs from each.
 KG_INPUTS = ("concepts", "names", "definitions", "relations", "relation_labels")
@@ -253,11 +256,12 @@ def build_pairs(
     definitions: Path | None = None,
     options: PairOptions | None = None,
     force: bool = False,
-    progress: Any = None,
+    progress: bool | None = False,
 ) -> dict[str, Any]:
     """Build descriptions, pairs, linking and linking_candidates from KG tables; return the manifest.
 
-    `progress`, when given, is called with the name of each step before it runs.
+    `progress`: a bar of the SQL steps on a terminal, plain lines in a log file (True), those lines only (None),
+    nothing (False; kgbuild.core.progress.Bar).
     """
     options = options or PairOptions()
     options.validate()
@@ -284,15 +288,23 @@ def build_pairs(
             con.sql("CREATE TABLE pair_params AS SELECT * FROM pair_params_arrow")
             timings["register"] = time.perf_counter() - started
             outputs = OUTPUTS + (PARALLEL_OUTPUTS if options.parallel_langs else ())
-            tables = sqlrun.run(
-                con,
-                "pairs",
-                outputs,
-                tmp,
-                before=progress,
-                failure=lambda exc, step: _failure(exc, con, kg, definitions, step, options, out),
-                timings=timings,
-            )
+            steps = len(sqlrun.plan(sqlrun.load_models("pairs"), outputs))
+            with Bar(steps, "build-pairs", enabled=progress, unit="steps") as bar:
+
+                def before(step: str) -> None:
+                    bar.note = step  # the step under way (a bar on a terminal shows it)
+                    bar.advance(0)
+
+                tables = sqlrun.run(
+                    con,
+                    "pairs",
+                    outputs,
+                    tmp,
+                    before=before,
+                    after=lambda step: bar.advance(1),
+                    failure=lambda exc, step: _failure(exc, con, kg, definitions, step, options, out),
+                    timings=timings,
+                )
             parallel = _parallel_summary(con, tmp) if options.parallel_langs else None
         except duckdb.Error as exc:  # reading the inputs in, before the steps
             raise _failure(exc, con, kg, definitions, "register", options, out) from None

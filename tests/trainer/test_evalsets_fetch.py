@@ -186,6 +186,21 @@ def test_a_missing_file_or_unreachable_server_is_one_line_naming_the_url(literal
     assert not (tmp_path / "sets").exists()
 
 
+def test_fetch_only_takes_the_names_of_evaluate_sets_and_the_old_folder_names(literal, tmp_path):
+    """Issue 31, item 9: --only took folder names (umnsrs, sick), `trainer evaluate --sets` set names (UMNSRS-sim)."""
+    from trainer.evalsets import NAMES, folder_of
+    from trainer.evaluate import SET_NAMES
+
+    root, base, sets = literal
+    assert set(SET_NAMES) - {"MedSTS", "MedNLI-S"} <= set(NAMES)  # every public evaluate set can be asked for by name
+    assert folder_of("SICK-R-test") == folder_of("sick") == "sick" and folder_of("SICK") is None
+    result = fetch(str(tmp_path / "sets"), "--mirror", base, "--only", "MayoSRS")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "sets" / "mayosrs" / "mayosrs.tsv").is_file() and not (tmp_path / "sets" / "sick").exists()
+    unknown = fetch(str(tmp_path / "other"), "--only", "UMNSRS")
+    assert unknown.exit_code == 1 and "UMNSRS-sim" in unknown.stderr  # the fix lists the names to use
+
+
 def test_the_real_sources_reproduce_every_file_of_the_shared_sets(evalsets, server, tmp_path):
     """Every real sha256 (the snapshot commits' files) and every built file (mayosrs.tsv, the mention tables) against
     the copies in KGBUILD_EVALSETS, served in the raw.githubusercontent.com layout."""

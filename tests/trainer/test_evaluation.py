@@ -171,7 +171,9 @@ def test_several_models_in_one_table_with_an_average_row_formats_provenance_and_
     short = [display_name(tiny_model), display_name(other)]  # the last two parts of each path
     assert short == ["/".join(Path(m).parts[-2:]) for m in (tiny_model, other)]
     assert lines[0] == f"| set | metric | n | {short[0]} | {short[1]} |"
-    assert lines[2].startswith("| BIOSSES | spearman | 6 |") and lines[-1].startswith("| average | 2 figures |")
+    assert lines[2].startswith("| BIOSSES | spearman | 6 |") and lines[-1].startswith(
+        "| average | spearman | 2 sets |"
+    )
     doc = json.loads((tmp_path / "s.json").read_text())
     first = doc["scores"][str(tiny_model)]
     assert lines[2].split(" | ")[3] == f"{first['BIOSSES']['spearman']:.2f}"
@@ -315,7 +317,29 @@ def test_mention_rows_give_the_n_of_each_figure_the_published_systems_and_stay_o
     assert table[(published, "acc@5")] == ["813", "82.41", "95.80", ""]
     # the published systems resolved abbreviations: their figures sit on that row only
     assert table[(published.replace(")", ", no abbreviations)"), "acc@1")] == ["813", "54.86", "", ""]
-    assert table[("average", "1 figures")] == ["", "80.00", "", ""]  # BIOSSES alone: no coverage, no mention acc
+    assert not any(r[0] == "average" for r in rows)  # BIOSSES alone: no coverage, no mention acc, no average of one
+
+
+def test_the_score_table_fits_80_columns_with_a_legend_and_never_averages_spearman_with_accuracy(
+    tiny_model, pairs_dir, tmp_path
+):
+    """Issue 31, item 3: two models made a 110-column table; Spearman and accuracies were averaged in one row."""
+    import shutil
+
+    folder = write_evalsets(tmp_path / "evalsets")
+    models = [tmp_path / "experiment-with-a-long-name" / "final", tmp_path / "another-long-experiment" / "final"]
+    for m in models:
+        shutil.copytree(tiny_model, m)
+    args = ["evaluate", *map(str, models), "--evalsets", str(folder), "--pairs", str(pairs_dir)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.stdout
+    assert "M1 = experiment-with-a-long-name/final" in lines and "M2 = another-long-experiment/final" in lines
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    averages = {r[1]: r[2] for r in rows if r[0] == "average"}
+    assert averages == {"spearman": "2 sets"}  # KG linking acc@1 is not averaged with the Spearman figures
+    assert all(r[2] for r in rows if r[0])  # n on every row
 
 
 def test_published_figures_attach_only_to_a_model_identified_exactly(minilm, tiny_model, tmp_path):
@@ -331,3 +355,19 @@ def test_published_figures_attach_only_to_a_model_identified_exactly(minilm, tin
     renamed = tmp_path / "final"
     shutil.copytree(minilm, renamed)  # the very weights under any name
     assert reference_for(str(renamed)) == reference_for("sentence-transformers/all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
+
+
+def test_evaluation_prints_a_plain_progress_line_per_set_and_model_in_a_log_file(tiny_model, pairs_dir, tmp_path):
+    """Issue 31, item 2: `trainer evaluate` on the sets was 16 min without a line when stderr was a log file."""
+    folder = write_evalsets(tmp_path / "evalsets")
+    args = ["evaluate", str(tiny_model), "--evalsets", str(folder), "--pairs", str(pairs_dir)]
+    result = CliRunner().invoke(app, args, env={"KGBUILD_PROGRESS_EVERY_S": "0"})
+    assert result.exit_code == 0, result.output
+    name = display_name(tiny_model)
+    lines = result.stderr.splitlines()
+    for row in ("BIOSSES", "STS-B", "KG linking"):
+        mine = [line for line in lines if line.startswith(f"{name} {row}: ")]
+        assert mine and "(100%)" in mine[-1] and "texts/s" in mine[-1], result.stderr
+    assert any("ETA" in line for line in lines)
+    quiet = CliRunner().invoke(app, [*args, "--format", "csv"], env={"KGBUILD_PROGRESS_EVERY_S": "600"})
+    assert quiet.exit_code == 0 and "%)" not in quiet.stderr  # sets scored in under 5 s: no line at all

@@ -397,7 +397,7 @@ def test_an_obo_index_records_the_ontology_and_long_builds_print_plain_progress(
     obo = Path(__file__).parents[1] / "fixtures" / "obo" / "mini.obo"
     kg = tmp_path / "kg"
     assert CliRunner().invoke(kgbuild_app, ["extract", "--obo", str(obo), "--out", str(kg)]).exit_code == 0
-    monkeypatch.setattr(linking, "PROGRESS_EVERY_S", 0.0)  # a line at every step, as a log file gets every 30 s
+    monkeypatch.setenv("KGBUILD_PROGRESS_EVERY_S", "0")  # a line at every step, as a log file gets every 30 s
     monkeypatch.setattr(linking, "STEP", 4)
     result = runner.invoke(
         app,
@@ -507,3 +507,47 @@ def test_an_index_embedded_by_two_cpu_processes_resumes_per_chunk_and_equals_the
     assert two.ntotal == one.ntotal
     assert two.reconstruct_n(0, two.ntotal) == pytest.approx(one.reconstruct_n(0, one.ntotal), abs=1e-5)
     assert (out / "names.parquet").read_bytes() == (tmp_path / "one.index" / "names.parquet").read_bytes()
+
+
+def test_index_lang_keeps_the_names_of_one_language(tiny_model, tmp_path):
+    """Issue 31, item 9: `trainer index` had no --lang and mixed the languages of the KG."""
+    kg = tmp_path / "kg"
+    kg.mkdir()
+    con = duckdb.connect()
+    con.sql(
+        "create table names as select * from (values ('C1', 'heart attack', 'ENG'), ('C1', 'infarto', 'SPA'), "
+        "('C2', 'fever', 'ENG'), ('C2', 'fiebre', 'SPA')) t(cui, name, lang)"
+    )
+    con.sql(f"copy names to '{kg / 'names.parquet'}' (format parquet)")
+    out = tmp_path / "idx"
+    args = ["index", "--model", str(tiny_model), "--kg", str(kg), "--out", str(out), "--lang", "SPA"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    import pyarrow.parquet as pq
+
+    assert sorted(pq.read_table(out / "names.parquet").column("name").to_pylist()) == ["fiebre", "infarto"]
+    assert json.loads((out / "manifest.json").read_text())["langs"] == ["SPA"]
+    none = runner.invoke(app, [*args[:-1], "FRE", "--force"])
+    assert none.exit_code == 1 and "no names in FRE" in none.stderr
+
+
+def test_evaluate_and_link_read_one_mention_format_tsv_or_parquet(index, tmp_path, monkeypatch):
+    """Issue 31, item 9: `--mentions` of evaluate took a TSV only, link also Parquet and other document-id names."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)
+    tsv = write_corpus(tmp_path / "set")
+    lines = [line.split("\t") for line in tsv.read_text().splitlines()]
+    columns = {name: [row[i] for row in lines[1:]] for i, name in enumerate(lines[0])}
+    columns["document_id"] = columns.pop("pmid")  # the id under another of link's names
+    parquet = tsv.with_suffix(".parquet")
+    pq.write_table(pa.table(columns), parquet)
+    scores = {}
+    for path in (tsv, parquet):
+        result = runner.invoke(app, ["evaluate", "--index", str(index), "--mentions", str(path), "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        scores[path.suffix] = [line.split(",", 1)[1] for line in result.stdout.splitlines()[1:]]
+    assert scores[".parquet"] == scores[".tsv"]
+    linked = runner.invoke(app, ["link", "--index", str(index), "--mentions", str(parquet)])
+    assert linked.exit_code == 0 and len(linked.stdout.splitlines()) == len(lines) - 1, linked.output

@@ -95,6 +95,21 @@ def test_minimal_config_runs_resumes_and_writes_a_manifest(project):
     assert "another configuration" in result.output and "--force" in result.output
 
 
+def test_the_run_summary_fits_80_columns_with_n_on_every_row():
+    """Issue 31, item 3: the summary cut its headers ("self_dis…") and broke metric names over three lines."""
+    from trainer.commands.run_all import summary_table
+
+    results = {"BIOSSES": {"spearman": 81.2, "n": 100}, "KG linking": {"acc@1": 55.5, "acc@5": 90.0, "n": 900}}
+    phases = ("base", "contrastive", "self_distillation", "weight_averaging", "multilingual")
+    manifest = {"scores": {p: {"results": results} for p in phases}, "reference": {"name": "all-MiniLM-L6-v2"}}
+    text = summary_table(manifest)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80, text
+    assert "M3 = self_distillation" in lines and "R1 = published all-MiniLM-L6-v2" in lines
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    assert {r[0] for r in rows} == {"BIOSSES", "KG linking"} and all(r[2] for r in rows)  # n on every row
+
+
 def test_config_errors_are_one_red_line_naming_the_file(project):
     (project / "bad.toml").write_text(MINIMAL.replace("batch_size = 8\n[self", "batch_sise = 8\n[self"))
     result = run("run-all", "--config", str(project / "bad.toml"))

@@ -172,3 +172,22 @@ def test_dataloader_workers_left_unset_are_chosen_from_the_cores(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
     assert dataloader_workers(None) == 0 and dataloader_workers(0) == 0
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs").glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_config_loads_with_the_real_loader(path):
+    """Issue 31, item 12: a shipped config is only worth its promise if the loader takes it as it is."""
+    from trainer.config import load_config
+
+    config = load_config(path, ["data.pairs=pairs", "model.output_dir=run"])
+    assert config.data.pairs == Path("pairs").resolve() and config.model.base
+    assert [p for p in ("contrastive", "self_distillation", "weight_averaging") if getattr(config, p).enabled]
+
+
+def test_the_gpu_config_has_the_settings_the_gpu_check_measured():
+    from trainer.config import load_config
+
+    config = load_config(Path(__file__).parents[2] / "configs" / "umls-mpnet-gpu.toml")
+    assert config.model.base == "all-mpnet-base-v2"
+    for phase in (config.contrastive, config.self_distillation):
+        assert phase.bf16 == "auto" and phase.dataloader_workers == 6 and 64 <= phase.batch_size <= 128

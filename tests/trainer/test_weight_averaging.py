@@ -74,3 +74,16 @@ def test_cli_average_refuses_two_architectures_with_one_red_line(tmp_path):
     assert "different parameters" in result.output or "shape" in result.output
     assert not (tmp_path / "avg").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".avg")]  # nothing half-written
+
+
+def test_cli_average_takes_weights_as_in_the_toml_or_comma_separated(tmp_path):
+    """Issue 31, item 9: `--weights 0.5,0.5` worked, the TOML's `[0.5, 0.5]` did not."""
+    first = build_tiny_model(tmp_path / "m1", seed=1)
+    second = build_tiny_model(tmp_path / "m2", seed=2)
+    for i, weights in enumerate(("0.25,0.75", "[0.25, 0.75]", "[1, 3]")):
+        out = tmp_path / f"avg{i}"
+        result = CliRunner().invoke(app, ["average", str(first), str(second), "--weights", weights, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "weights [0.25, 0.75]" in result.output
+    bad = CliRunner().invoke(app, ["average", str(first), str(second), "--weights", "[0.5, x]", "--out", str(out)])
+    assert bad.exit_code == 1 and "not a list of numbers" in bad.output and "[0.5, 0.5]" in bad.output

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from kgbuild.core.console import err, user_errors
-from trainer.evalsets import FOLDERS, MIRROR_ENV, RAW_GITHUB, fetch, licence_line
+from trainer.evalsets import MIRROR_ENV, NAMES, RAW_GITHUB, fetch, licence_line
 
 app = typer.Typer(
     name="evalsets",
@@ -34,7 +34,13 @@ def fetch_command(
         envvar=MIRROR_ENV,
         help=f"Base URL laid out as OWNER/REPO/COMMIT/PATH (default {RAW_GITHUB}).",
     ),
-    only: list[str] = typer.Option(None, "--sets", "--only", help=f"Fetch only these sets ({', '.join(FOLDERS)})."),
+    only: list[str] = typer.Option(
+        None,
+        "--sets",
+        "--only",
+        help=f"Fetch only these sets, named as `trainer evaluate --sets` names them ({', '.join(NAMES)}); "
+        "repeatable. A set's folder name (umnsrs, sick, …) works too.",
+    ),
 ) -> None:
     """Download UMNSRS, MayoSRS, EHR-Rel, SICK, STS-B, NCBI-disease and BC5CDR from the public
     repositories and snapshot commits they were published at, check every file's sha256, build the files the readers

@@ -1,6 +1,7 @@
 """`trainer evaluate MODEL...`: any number of models scored on the same sets in one run, one comparison table.
 
-Rows are (set, metric, n), columns the models, then an average row and the published figures of the bases we know;
+Rows are (set, metric, n), columns the models, then the published figures of the bases we know, and an average row per
+metric (trainer/score_table.py, within 80 columns);
 mention files (`--mentions` through `--index`) add coverage and acc@k rows under a protocol, with BioSyn's and
 SapBERT's figures beside them (trainer/mentions.py).
 Results go to stdout (`--format table|markdown|csv|json`); `--json FILE` keeps everything needed to cite the run
@@ -9,7 +10,6 @@ Results go to stdout (`--format table|markdown|csv|json`); `--json FILE` keeps e
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from kgbuild.core.atomic import absolute, atomic_write_bytes, check_file_output
 from kgbuild.core.console import err, user_errors, warn
 from kgbuild.core.errors import UserError
+from kgbuild.core.progress import progress_option
 from trainer.evaluate import (
     EVALSETS,
     REFERENCES,
@@ -35,96 +34,9 @@ from trainer.evaluate import (
     sets_to_score,
 )
 from trainer.models import display_name, model_reference
+from trainer.score_table import comparison_rows, render
 
 FORMATS = ("table", "markdown", "csv", "json")
-
-
-def _mention_level(result: dict) -> bool:
-    """A mention file's result (coverage, and accuracy over the covered mentions only)."""
-    return "scored" in result
-
-
-def _metrics(name: str, result: dict) -> list[str]:
-    if "spearman" in result or not any(k.startswith("acc@") for k in result):
-        return ["spearman"]
-    coverage = ["coverage"] if "coverage" in result else []  # mention files: the share whose gold is in the KG
-    return coverage + sorted(k for k in result if k.startswith("acc@"))
-
-
-def comparison_rows(scores: dict[str, dict], references: list[str]) -> tuple[list[str], list[list[str]]]:
-    """(header, rows): a row per (set, metric) with the n it is computed over, a column per model (a short name),
-    then the references (the similarity figures of the bases, the published linking systems on the sets they
-    reported); last, the average of each model over the similarity and KG-linking figures every model has. Mention
-    files stay out of the average: their coverage is not an accuracy, and their accuracy is over the covered ones."""
-    from trainer.mentions import LINKING_REFERENCES, published_figure
-
-    names = [display_name(m) for m in scores]
-    if len(set(names)) < len(names):  # two models with one short name: the full names tell them apart
-        names = list(scores)
-    order: list[tuple[str, str]] = []
-    for result in scores.values():
-        for name, value in result.items():
-            for metric in _metrics(name, value):
-                if (name, metric) not in order:
-                    order.append((name, metric))
-    # a reference column only where it has a figure: the base's similarity sets, the linking systems' test files
-    references = [r for r in references if any(m == "spearman" and n in REFERENCES[r]["scores"] for n, m in order)]
-    linking_refs = [r for r in LINKING_REFERENCES if any(published_figure(r, n, m) is not None for n, m in order)]
-    header = [
-        "set",
-        "metric",
-        "n",
-        *names,
-        *(f"published {r}" for r in references),
-        *(f"{r} ({LINKING_REFERENCES[r]['dictionary_short']})" for r in linking_refs),
-    ]
-    rows, common = [], []
-    for name, metric in order:
-        key = "scored" if metric.startswith("acc@") else "n"  # the n an accuracy is over: the covered mentions
-        n = next((str(r[name].get(key, r[name].get("n"))) for r in scores.values() if "n" in r.get(name, {})), "")
-        cells = []
-        for result in scores.values():
-            value = result.get(name, {})
-            number = value.get(metric)
-            cells.append("—" if "skipped" in value or number is None else f"{number:.2f}")
-        published = [
-            f"{REFERENCES[r]['scores'][name]:.2f}" if metric == "spearman" and name in REFERENCES[r]["scores"] else ""
-            for r in references
-        ]
-        for r in linking_refs:
-            figure = published_figure(r, name, metric)
-            published.append("" if figure is None else f"{figure:.2f}")
-        rows.append([name, metric, n, *cells, *published])
-        mention_level = any(_mention_level(r.get(name, {})) for r in scores.values())
-        if not mention_level and all(c != "—" for c in cells):
-            common.append((name, metric))
-    if common:
-        means = [sum(scores[m][name][metric] for name, metric in common) / len(common) for m in scores]
-        padding = [""] * (len(references) + len(linking_refs))
-        rows.append(["average", f"{len(common)} figures", "", *(f"{v:.2f}" for v in means), *padding])
-    return header, rows
-
-
-def render(header: list[str], rows: list[list[str]], fmt: str, title: str) -> str:
-    if fmt == "markdown":
-        lines = [
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join("---:" if i > 1 else "---" for i in range(len(header))) + "|",
-        ]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines) + "\n"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buffer.getvalue()
-    table = Table(*header, title=title)
-    for r in rows:
-        table.add_row(*r)
-    console = Console(file=io.StringIO(), width=max(80, min(200, 24 * len(header))), markup=False, highlight=False)
-    console.print(table)
-    return console.file.getvalue()
 
 
 def provenance(
@@ -166,7 +78,7 @@ def plot(scores: dict[str, dict], path: Path) -> None:
     width = 0.8 / max(1, len(models))
     for i, model in enumerate(models):
         values = [float(r[3 + i]) if r[3 + i] not in ("", "—") else 0.0 for r in rows]
-        ax.bar([x + i * width for x in range(len(rows))], values, width, label=Path(model).name or model)
+        ax.bar([x + i * width for x in range(len(rows))], values, width, label=model)  # the table's unique short name
     ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(rows))])
     ax.set_xticklabels([f"{r[0]}\n{r[1]}" for r in rows], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("Spearman ×100 / accuracy %")
@@ -200,9 +112,9 @@ def evaluate(
     mentions: list[Path] = typer.Option(
         None,
         "--mentions",
-        help="Mention file with gold ids (TSV with mention and "
-        "gold_ids columns, e.g. NCBI-disease, BC5CDR): linking coverage and acc@k "
-        "through --index (repeatable).",
+        help="Mention file: the format of `trainer link --mentions` (.tsv or .parquet with a `mention` column, the "
+        "document's id as `document_id` or `pmid`) plus a `gold_ids` column, e.g. NCBI-disease, BC5CDR: linking "
+        "coverage and acc@k through --index (repeatable).",
     ),
     index_dir: Path = typer.Option(
         None, "--index", help="Index folder from `trainer index` (for --mentions); its model when none is given."
@@ -217,6 +129,7 @@ def evaluate(
         None, "--predictions", help="Write each mention's gold, coverage, top-k and hits here (.jsonl)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace existing --json/--plot/--predictions files."),
+    progress: bool = progress_option(),
 ) -> None:
     """Cosine Spearman ×100 on BIOSSES, UMNSRS, MayoSRS, EHR-Rel-B, SICK-R, STS-B (and MedSTS, MedNLI-S when present),
     plus KG linking accuracy, for every model given, in one table with the published figures of the bases we know."""
@@ -283,6 +196,7 @@ def evaluate(
         "sets": only or None,
         "linking_split": linking_split,
         "batch_size": batch_size,
+        "progress": True if progress else None,
     }
     scores: dict[str, dict] = {}
     records: list[dict] = []
@@ -308,7 +222,8 @@ def evaluate(
     if fmt == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        sys.stdout.write(render(header, rows, fmt, "scores (cosine Spearman ×100; linking accuracy %)"))
+        title = "scores (cosine Spearman ×100; linking accuracy %)"
+        sys.stdout.write(render(header, rows, fmt, title, models=len(scores)))
     if json_out is not None:
         atomic_write_bytes(json_out, json.dumps(doc, indent=2).encode())
         err.print(f"scores written to {json_out}")

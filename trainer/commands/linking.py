@@ -10,6 +10,7 @@ import typer
 
 from kgbuild.core.console import err, user_errors
 from kgbuild.core.errors import UserError
+from kgbuild.core.progress import progress_option
 from trainer.commands.common import FORCE_OPTION
 
 
@@ -19,6 +20,9 @@ def index(
     kg: Path = typer.Option(..., "--kg", help="KG folder written by `kgbuild extract`."),
     out: Path = typer.Option(..., "--out", help="Index folder to write."),
     names: str = typer.Option("all", "--names", help="all: every kept name; preferred: one name per concept."),
+    langs: list[str] = typer.Option(
+        None, "--lang", help="Index only the names in this language (names.lang, e.g. ENG); repeatable. Default: all."
+    ),
     dtype: str = typer.Option("float32", "--dtype", help="Vector storage: float32, float16 or int8."),
     batch_size: int = typer.Option(128, "--batch-size", help="Encoding batch size."),
     normalized: bool = typer.Option(
@@ -35,11 +39,7 @@ def index(
         "(cuda:0,cuda:1); resumable per chunk, the same index as one device.",
     ),
     force: bool = FORCE_OPTION,
-    progress: bool = typer.Option(
-        True,
-        "--progress/--no-progress",
-        help="A bar on a terminal (a log file gets a plain line every 30 s); --no-progress: those lines only.",
-    ),
+    progress: bool = progress_option(),
 ) -> None:
     """Embed the KG's names with the model into a nearest-neighbour index (faiss) for `trainer link`."""
     from trainer.linking import build_index
@@ -56,6 +56,7 @@ def index(
         normalized=normalized,
         threads=threads,
         devices=devices,
+        langs=list(dict.fromkeys(langs or [])),
     )
     chosen = manifest["index"]
     err.print(
@@ -72,7 +73,8 @@ def link(
         "-",
         "--mentions",
         help="Mentions: .txt (one per line), .tsv or .parquet with a `mention` column (and the document as a `text` "
-        "or `document` column, or its id as `document_id`/`pmid`), or - for standard input.",
+        "or `document` column, or its id as `document_id`/`pmid`; an evaluation file's `gold_ids` is ignored), "
+        "or - for standard input.",
     ),
     documents: Path = typer.Option(
         None,
@@ -87,9 +89,11 @@ def link(
     verify: bool = typer.Option(
         False, "--verify", help="Also check index.faiss against its sha256 (the tables are always checked)."
     ),
+    progress: bool = progress_option(),
 ) -> None:
     """Link mentions to concepts: the top-k (cui, name, score) of each, one JSON line per mention."""
     from kgbuild.core.atomic import check_file_output
+    from trainer.evaluate import encoding_progress
     from trainer.linking import Linker, read_mentions
     from trainer.mentions import read_documents, resolve_rows
 
@@ -109,7 +113,10 @@ def link(
     resolved = resolve_rows(mention_rows, docs)  # an abbreviation defined in its document is linked as its long form
     texts = [r["mention"] for r in mention_rows]
     linker = Linker.load(index_dir, model=model, verify=verify)
-    results = linker.link([x or t for t, x in zip(texts, resolved, strict=True)], top_k=top_k, batch_size=batch_size)
+    with encoding_progress(linker.encoder, len(texts), "linking mentions", enabled=True if progress else None):
+        results = linker.link(
+            [x or t for t, x in zip(texts, resolved, strict=True)], top_k=top_k, batch_size=batch_size
+        )
     rows = [
         {"mention": m, "resolved": x, "rank": r + 1, "cui": c.cui, "name": c.name, "score": round(c.score, 6)}
         for m, x, cands in zip(texts, resolved, results, strict=True)

@@ -97,6 +97,20 @@ def distill(
     report(PHASES["self_distillation"].label, summary, out, keep_checkpoints=cfg.model.keep_checkpoints)
 
 
+def _weights(text: str) -> list[float]:
+    """--weights as a TOML list ([0.3, 0.7], what [weight_averaging] weights holds) or comma-separated (0.3,0.7)."""
+    from trainer.config import toml_value
+
+    value = toml_value(text)
+    items = value if isinstance(value, list) else [value] if isinstance(value, int | float) else text.split(",")
+    if any(isinstance(w, bool) or not str(w).strip() for w in items):  # true, or an empty item ("0.5,")
+        return []
+    try:
+        return [float(w) for w in items]
+    except (TypeError, ValueError):
+        return []
+
+
 @user_errors
 def average(
     models: list[str] = typer.Argument(
@@ -104,7 +118,11 @@ def average(
         help="Models to average (folders, hub ids, or base / contrastive / self_distillation of the config); "
         "default [weight_averaging] models: phase 2, phase 1 and the base.",
     ),
-    weights: str = typer.Option(None, "--weights", help="Comma-separated weights, one per model (normalised)."),
+    weights: str = typer.Option(
+        None,
+        "--weights",
+        help="Weights, one per model (normalised): 0.3,0.7 or as in the TOML, [0.3, 0.7].",
+    ),
     config: Path = CONFIG_OPTION,
     out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/final."),
     overrides: list[str] = SET_OPTION,
@@ -117,10 +135,12 @@ def average(
     inputs = cfg.phase_inputs("weight_averaging")
     chosen = [cfg.resolve_model(_model(m)) for m in models] if models else inputs["models"]
     if weights:
-        try:
-            parsed = [float(w) for w in weights.split(",")]
-        except ValueError:
-            raise UserError(f"--weights {weights!r} is not a list of numbers", fix="e.g. --weights 0.5,0.5") from None
+        parsed = _weights(weights)
+        if not parsed:
+            raise UserError(
+                f"--weights {weights!r} is not a list of numbers",
+                fix="e.g. --weights 0.5,0.5 or --weights '[0.5, 0.5]'",
+            )
     else:  # the config's weights go with the config's models; models named here get equal weights
         parsed = [1.0] * len(chosen) if models else inputs["weights"]
     out = _abs(out) or cfg.phase_dir("weight_averaging")

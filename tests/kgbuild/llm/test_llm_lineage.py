@@ -72,3 +72,12 @@ def test_two_models_in_one_folder_are_listed_and_build_pairs_takes_one(sample_kg
     (defs / "manifest.json").unlink()  # a folder whose run was killed before its manifest: no way to tell
     with pytest.raises(UserError, match="several models: gpt-4o"):
         build_pairs(kg, tmp_path / "pairs-y", definitions=defs)
+
+
+def test_definitions_print_plain_progress_lines_in_a_log_file(sample_kg, tmp_path, fake, monkeypatch, capfd):
+    """Issue 31, item 2: the demo's LLM step ran 35 minutes without a line when stderr was a log file."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-t")
+    monkeypatch.setenv("KGBUILD_PROGRESS_EVERY_S", "0")
+    DefinitionGenerator(sample_kg, tmp_path / "defs", fast_config(fake(), limit=3), progress=True).run()
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("definitions: ")]
+    assert lines and lines[-1].startswith("definitions: 3/3 (100%)") and "ok 3" in lines[-1], lines
