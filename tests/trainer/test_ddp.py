@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from run_toml import run_toml
+from tests.helpers.run_toml import run_toml
 from sentence_transformers import SentenceTransformer
-from tiny_bert import build_tiny_model
+from tests.helpers.tiny_bert import build_tiny_model
 from typer.testing import CliRunner
 
 from trainer.cli import app
@@ -47,7 +47,7 @@ def torchrun_command(*args: str, nproc: int = 2) -> list[str]:
     ]
 
 
-def test_env(**extra: str) -> dict[str, str]:
+def child_env(**extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
@@ -59,7 +59,7 @@ def test_env(**extra: str) -> dict[str, str]:
 
 def torchrun(*args: str, cwd: Path, nproc: int = 2, timeout: int = 600) -> subprocess.CompletedProcess:
     done = subprocess.run(
-        torchrun_command(*args, nproc=nproc), env=test_env(), cwd=cwd, capture_output=True, text=True, timeout=timeout
+        torchrun_command(*args, nproc=nproc), env=child_env(), cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -219,7 +219,7 @@ def run_until_checkpoint(cmd: list[str], checkpoints: Path, *, after: int, cwd: 
 
     log = cwd / f"torchrun-after-{after}.log"  # a file, not a pipe: a full pipe would stall the run
     stderr = log.open("w")
-    proc = subprocess.Popen(cmd, env=test_env(), cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
+    proc = subprocess.Popen(cmd, env=child_env(), cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -252,7 +252,7 @@ def test_a_run_killed_under_torchrun_resumes_under_torchrun_and_then_in_one_proc
     second = run_until_checkpoint(torchrun_command(*args), checkpoints, after=first, cwd=tmp_path)
     assert not out.exists() and second > first
     done = subprocess.run(
-        [sys.executable, "-m", "trainer", *args], env=test_env(), cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, "-m", "trainer", *args], env=child_env(), cwd=tmp_path, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"resuming from checkpoint-{second}" in done.stderr

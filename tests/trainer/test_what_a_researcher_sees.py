@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from run_toml import run_toml
+from tests.helpers.run_toml import run_toml
 from test_evaluation import write_evalsets
 
 # What the libraries print when their logging or bars leak (sentence-transformers, transformers, datasets, tqdm).
