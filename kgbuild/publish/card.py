@@ -122,6 +122,9 @@ def _table(t: StagedTable) -> dict[str, Any]:
         "rows": f"{t.rows:,}",
         "shards": len(t.shards),
         "splits": ", ".join(f"`{s}`" for s in t.splits) if t.splits and len(t.splits) > 1 else None,
+        "has_train": "train" in t.split_names(),
+        # the snippet loads a split the table has: the linking set is held-out concepts only (no train)
+        "first_split": "train" if "train" in t.split_names() else t.split_names()[0],
         "columns": [
             {
                 "name": prop["name"],

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.helpers.run_toml import run_toml
 from sentence_transformers import SentenceTransformer
-from tests.helpers.tiny_bert import build_tiny_model
 from typer.testing import CliRunner
 
+from tests.helpers.run_toml import run_toml
+from tests.helpers.tiny_bert import build_tiny_model
 from trainer.cli import app
 from trainer.config import ContrastiveConfig
 from trainer.data import load_pairs

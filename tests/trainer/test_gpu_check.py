@@ -99,6 +99,7 @@ def test_cpu_mode_reports_every_figure_with_exact_token_counts(tiny_model, pairs
 def write_kg(folder: Path) -> Path:
     """A KG folder of the literal concepts (the names `trainer index` reads)."""
     import pyarrow as pa
+
     from tests.helpers.literal_pairs import CONCEPTS
 
     folder.mkdir(parents=True)

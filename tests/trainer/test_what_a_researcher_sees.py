@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.helpers.run_toml import run_toml
 from test_evaluation import write_evalsets
+
+from tests.helpers.run_toml import run_toml
 
 # What the libraries print when their logging or bars leak (sentence-transformers, transformers, datasets, tqdm).
 LIBRARY_LINES = re.compile(
