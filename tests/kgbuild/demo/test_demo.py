@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -13,7 +15,20 @@ from kgbuild.cli import app
 pytestmark = pytest.mark.slow
 
 
+def _score_rows(text: str) -> dict[str, list[str]]:
+    """The rows of the demo's score table (metric → one figure per model), wherever the text holds it."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if line.startswith("│") and len(cells) > 2 and re.fullmatch(r"(KG|XL) .*acc@\d+", cells[0]):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
 def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
+    """The README's main command as printed there (its defaults: 30 steps a phase, 12 LLM definitions): every step
+    runs, every output loads with its consumer, and the score table is the README's, figure for figure (the demo is
+    deterministic on a CPU: seeds, greedy decoding, one request at a time)."""
     from kgbuild.llm.local_server import choose_backend, smollm2_gguf
 
     gguf, why = smollm2_gguf()
@@ -23,9 +38,13 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
     monkeypatch.delenv("KGBUILD_EVALSETS", raising=False)  # KG linking only: the sets are scored elsewhere
     work = tmp_path / "demo"
     result = CliRunner().invoke(
-        app, ["demo", "--workdir", str(work), "--steps", "3", "--llm-concepts", "3", "--llm-server", "transformers"]
+        app, ["demo", "--workdir", str(work), "--llm-server", "transformers"], env={"COLUMNS": "80"}
     )
     assert result.exit_code == 0, result.output
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    printed = readme.split("```text", 1)[1].split("```", 1)[0]  # the demo's output, the README's first block
+    assert _score_rows(printed), "the README's demo output has no score table"
+    assert _score_rows(result.output) == _score_rows(printed), "the README's demo table differs from a fresh run"
     for folder in (
         "kg",
         "definitions",
@@ -37,7 +56,7 @@ def test_demo_runs_every_step_and_the_model_loads(tmp_path, monkeypatch):
         "run/multilingual",
     ):
         assert (work / folder).is_dir(), folder
-    assert "local transformers server" in result.output and "definitions written: 3;" in result.output
+    assert "local transformers server" in result.output and "definitions written: 12;" in result.output
     assert "written in" in result.output
     # The definitions travel forward: build-pairs recorded them as its input.
     pairs_manifest = json.loads((work / "pairs" / "manifest.json").read_text())
@@ -78,7 +97,6 @@ def test_the_demo_console_at_80_columns(tmp_path):
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "COLUMNS": "80", "KGBUILD_PROGRESS_EVERY_S": "0"}  # a line at every step of a phase
