@@ -85,6 +85,13 @@ def columns(table: str) -> list[str]:
     return [p["name"] for p in table_schema(table)["properties"]]
 
 
+def valid_values(table: str, column: str) -> list[str]:
+    """The values the contract allows in `column` (its invalidValues rule's validValues), in the contract's order."""
+    prop = next(p for p in table_schema(table)["properties"] if p["name"] == column)
+    rules = [q for q in prop.get("quality", []) if q.get("metric") == "invalidValues"]
+    return next((list(q["arguments"]["validValues"]) for q in rules if "validValues" in q.get("arguments", {})), [])
+
+
 def arrow_schema(table: str) -> pa.Schema:
     """The Arrow schema of a table, from its contract: what a Python writer must produce to pass the checks."""
     import pyarrow as pa  # here, not at the top: extract and validate do not need it (0.1 s of start-up)

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kgbuild.core.contracts import arrow_schema
+from kgbuild.core.contracts import arrow_schema, valid_values
 from kgbuild.core.engine import connect
 from kgbuild.core.errors import UserError
 from kgbuild.llm.config import MIN_FREE_BYTES
@@ -39,9 +39,10 @@ SCHEMA = arrow_schema(TABLE)
 
 OK = "ok"
 ERROR = "error"  # no usable answer (retries exhausted or refused by the server): always re-sent by the next run
-# Answers that were paid for but failed an output check: kept, and re-sent only with --retry-failed.
-CHECK_FAILURES = ("empty", "refusal", "truncated", "echo", "meta", "too_short", "too_long", "unnamed")
-STATUSES = (OK, ERROR, *CHECK_FAILURES)
+# The statuses a row may have are the table's contract's; besides ok and error, each names the output check an answer
+# failed (kgbuild/llm/checks.py): paid for, kept, and re-sent only with --retry-failed.
+STATUSES = tuple(valid_values(TABLE, "status"))
+CHECK_FAILURES = tuple(s for s in STATUSES if s not in (OK, ERROR))
 
 # A write that fails with one of these means the disk (or the quota) is full: the run stops sending and keeps what
 # it holds in memory until it can write it.

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from kgbuild.llm.cache import OK, SURROGATES
 from kgbuild.llm.config import CheckConfig
@@ -119,6 +121,83 @@ def names_concept(text: str, names: list[str]) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the checks see of one answer: its text (repaired, cleaned), how it ended, and what was asked."""
+
+    text: str
+    finish_reason: str | None
+    refusal: str | None
+    names: list[str]  # the concept's preferred name and synonyms
+    prompt: str = ""  # the messages sent, joined
+    template: str = ""  # the prompt's fixed part
+
+
+Check = Callable[[Answer, CheckConfig], str | None]  # why the answer fails, or None when it passes
+
+# The output checks by the status a failing answer is stored with, in the order they are tried: the first that fails
+# names the status. A status must also be a valid value of llm_definitions' `status` (its contract): a test says so.
+CHECKS: dict[str, Check] = {}
+
+
+def check(status: str) -> Callable[[Check], Check]:
+    """Register a check under `status`: `@check("too_short") def _short(answer, config): ...`."""
+
+    def register(fn: Check) -> Check:
+        CHECKS[status] = fn
+        return fn
+
+    return register
+
+
+@check("truncated")
+def _truncated(a: Answer, config: CheckConfig) -> str | None:
+    return "finish_reason=length: the answer was cut at max_tokens" if a.finish_reason == "length" else None
+
+
+@check("refusal")
+def _refusal(a: Answer, config: CheckConfig) -> str | None:
+    if a.refusal or a.finish_reason == "content_filter":  # the server says so
+        return f"refused: {a.refusal or a.finish_reason}"[:300]
+    return "the answer reads as a refusal" if _REFUSAL.search(a.text[:200]) else None
+
+
+@check("empty")
+def _empty(a: Answer, config: CheckConfig) -> str | None:
+    return None if a.text else "the answer is empty"
+
+
+@check("echo")
+def _echo(a: Answer, config: CheckConfig) -> str | None:
+    if (a.prompt or a.template) and echoes(a.text, a.prompt, a.template):
+        return "the answer repeats the prompt or its instructions"
+    return None
+
+
+@check("meta")
+def _meta(a: Answer, config: CheckConfig) -> str | None:
+    if m := _META.search(a.text):
+        return f"the answer is wrapped or formatted, not a plain definition: {m.group(0).strip()!r}"[:300]
+    return None
+
+
+@check("too_short")
+def _too_short(a: Answer, config: CheckConfig) -> str | None:
+    n_words = len(a.text.split())
+    return f"{n_words} words < {config.min_words}" if n_words < config.min_words else None
+
+
+@check("too_long")
+def _too_long(a: Answer, config: CheckConfig) -> str | None:
+    n_words = len(a.text.split())
+    return f"{n_words} words > {config.max_words}" if n_words > config.max_words else None
+
+
+@check("unnamed")
+def _unnamed(a: Answer, config: CheckConfig) -> str | None:
+    return None if names_concept(a.text, a.names) else "the text names neither the preferred name nor a synonym"
+
+
 def check_answer(
     text: str,
     finish_reason: str | None,
@@ -129,25 +208,10 @@ def check_answer(
     prompt: str = "",
     template: str = "",
 ) -> tuple[str, str | None]:
-    """(status, reason) of one answer; status is 'ok' or one of cache.CHECK_FAILURES. `prompt` is the text sent (the
-    messages joined), `template` its fixed part: both for the echo check."""
-    if finish_reason == "length":
-        return "truncated", "finish_reason=length: the answer was cut at max_tokens"
-    if refusal or finish_reason == "content_filter":
-        return "refusal", f"refused: {refusal or finish_reason}"[:300]
-    if not text:
-        return "empty", "the answer is empty"
-    if _REFUSAL.search(text[:200]):
-        return "refusal", "the answer reads as a refusal"
-    if (prompt or template) and echoes(text, prompt, template):
-        return "echo", "the answer repeats the prompt or its instructions"
-    if m := _META.search(text):
-        return "meta", f"the answer is wrapped or formatted, not a plain definition: {m.group(0).strip()!r}"[:300]
-    n_words = len(text.split())
-    if n_words < config.min_words:
-        return "too_short", f"{n_words} words < {config.min_words}"
-    if n_words > config.max_words:
-        return "too_long", f"{n_words} words > {config.max_words}"
-    if not names_concept(text, names):
-        return "unnamed", "the text names neither the preferred name nor a synonym"
+    """(status, reason) of one answer: 'ok', or the status of the first check of CHECKS it fails. `prompt` is the
+    text sent (the messages joined), `template` its fixed part: both for the echo check."""
+    answer = Answer(text, finish_reason, refusal, names, prompt, template)
+    for status, fn in CHECKS.items():
+        if (reason := fn(answer, config)) is not None:
+            return status, reason
     return OK, None

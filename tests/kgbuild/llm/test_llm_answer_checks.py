@@ -9,7 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kgbuild.llm.checks import check_answer, clean_text, repair_text
+from kgbuild.llm import checks
+from kgbuild.llm.checks import CHECKS, check_answer, clean_text, repair_text
 from kgbuild.llm.config import CheckConfig
 from kgbuild.llm.generate import DefinitionGenerator
 from kgbuild.llm.prompt import INSTRUCTIONS, SYSTEM, TEMPLATE_TEXT, Facts, render_messages
@@ -81,3 +82,18 @@ def test_a_server_that_echoes_the_prompt_leaves_no_ok_row(kg, tmp_path, fake):
     summary = DefinitionGenerator(kg, out, fast_config(server)).run()
     statuses = duckdb.sql(f"SELECT status FROM read_parquet('{out}/llm_definitions/*.parquet')").fetchall()
     assert {s for (s,) in statuses} == {"echo"} and summary.done == 0 and summary.failed_checks == 4
+
+
+def test_every_check_is_a_status_of_the_contract_and_every_failure_status_has_its_check():
+    from kgbuild.llm.cache import CHECK_FAILURES, ERROR, OK, STATUSES
+
+    assert set(CHECKS) == set(CHECK_FAILURES) and STATUSES[:2] == (OK, ERROR)
+
+
+def test_a_registered_check_is_tried_in_its_turn(monkeypatch):
+    """Adding a check is one registered function: it is tried after the ones before it, and its status is stored."""
+    monkeypatch.setattr(checks, "CHECKS", dict(checks.CHECKS))
+    checks.check("shouting")(lambda a, config: "all capitals" if a.text.isupper() else None)
+    text = "APPENDICITIS IS AN INFLAMMATION OF THE VERMIFORM APPENDIX " * 3
+    assert check_answer(text, "stop", None, ["Appendicitis"], CheckConfig()) == ("shouting", "all capitals")
+    assert check_answer(text, "length", None, ["Appendicitis"], CheckConfig())[0] == "truncated"  # tried first
