@@ -36,7 +36,7 @@ def test_extract_umls_and_obo_say_nothing_and_report_their_tables(sample_meta, t
     obo = tmp_path / "tiny.obo"
     obo.write_text(
         "format-version: 1.2\nontology: tiny\n\n[Term]\nid: TINY:1\nname: root\n\n"
-        "[Term]\nid: TINY:2\nname: leaf\nsynonym: \"a leaf\" EXACT []\nis_a: TINY:1\n",
+        '[Term]\nid: TINY:2\nname: leaf\nsynonym: "a leaf" EXACT []\nis_a: TINY:1\n',
         encoding="utf-8",
     )
     quiet(capfd, lambda: extract_sources([("--obo", obo, {})], tmp_path / "obo-kg"))
