@@ -102,3 +102,16 @@ def test_evaluate_model_and_build_index_say_nothing_and_report_their_texts(tiny,
     events.clear()
     build_index(str(tiny), sample_kg, tmp_path / "kg2.index", report=events.append)
     assert heard(events, "embedding names") == ["start", "progress", "end"]
+
+
+def test_the_extract_command_renders_plain_progress_lines_in_a_log_file(sample_meta, tmp_path, monkeypatch):
+    """Issue 31: a step longer than a few seconds prints a plain progress line in a log file (here every time)."""
+    from typer.testing import CliRunner
+
+    from kgbuild.cli import app
+
+    monkeypatch.setenv("KGBUILD_PROGRESS_EVERY_S", "0")
+    result = CliRunner().invoke(app, ["extract", "--umls", str(sample_meta), "--out", str(tmp_path / "kg")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("extract: ")]
+    assert lines and lines[-1].startswith("extract: ") and "(100%)" in lines[-1] and "tables/s" in lines[-1], lines
