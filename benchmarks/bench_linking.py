@@ -89,9 +89,11 @@ def spans(texts: list[str], skip: set[str], limit: int) -> list[str]:
 def embed_cached(model, texts: list[str], cache: Path, name: str) -> np.ndarray:
     """Embeddings of `texts`, cached in cache/name/ by chunk as `trainer index` caches them (resumable; a cache of
     other texts is replaced)."""
+    from kgbuild.core.render import Renderer
     from trainer.linking import _digest, _embed_resumable
 
-    return np.concatenate(_embed_resumable(model, texts, cache / name, _digest(texts), batch_size=256, progress=True))
+    chunks = _embed_resumable(model, texts, cache / name, _digest(texts), batch_size=256, report=Renderer())
+    return np.concatenate(chunks)
 
 
 def minilm():

@@ -598,7 +598,7 @@ def run_all_check(setup: Setup, kg: Path, evalsets: Path | None) -> dict[str, An
     index: dict[str, Any] = {"status": "failed"}
     started = time.perf_counter()
     try:
-        built = build_index(config.phase_dir("weight_averaging"), kg, setup.work / "index", progress=False)
+        built = build_index(config.phase_dir("weight_averaging"), kg, setup.work / "index")
         seconds = time.perf_counter() - started
         index = {"status": "ok", "names": built["rows"], "kind": built["index"]["kind"]}
         index["names_per_s"] = round(built["rows"] / seconds, 1)

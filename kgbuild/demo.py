@@ -17,6 +17,7 @@ from rich.text import Text
 
 from kgbuild.core.console import err, out, shown
 from kgbuild.core.errors import UserError
+from kgbuild.core.render import Renderer
 
 SAMPLE_META = Path(__file__).parent / "sample" / "META"
 
@@ -124,7 +125,7 @@ def _definitions(kg: Path, defs_dir: Path, work: Path, opts: DemoOptions) -> Pat
             concurrency=1 if backend == "transformers" else 2,
             timeout_s=300.0,
         )
-        summary = DefinitionGenerator(kg, defs_dir, config, progress=True).run()
+        summary = DefinitionGenerator(kg, defs_dir, config, report=Renderer()).run()
     err.print(summary.line())
     _show_definitions(kg, defs_dir, summary)
     return defs_dir
@@ -190,7 +191,7 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
     written: dict[str, Path] = {}
 
     _step("1/5 extract the bundled sample release (UMLS RRF)")
-    _rows(extract_umls(SAMPLE_META, work / "kg", ExtractOptions(langs=LANGS), force=True)["tables"])
+    _rows(extract_umls(SAMPLE_META, work / "kg", ExtractOptions(langs=LANGS), force=True, report=Renderer())["tables"])
     written["KG tables"] = work / "kg"
 
     _step("2/5 LLM definitions for concepts without one")

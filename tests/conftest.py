@@ -23,7 +23,7 @@ def sample_kg(tmp_path_factory) -> Path:
     from kgbuild.umls.extract import extract_umls
 
     out = tmp_path_factory.mktemp("sample") / "kg"
-    extract_umls(SAMPLE_META, out, progress=False)
+    extract_umls(SAMPLE_META, out)
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, silent
 from kgbuild.core.tables import table_files
 
 PREFIX = "XL linking"  # result names: "XL linking SPA", one per language
@@ -48,7 +49,7 @@ def crosslingual_scores(
     *,
     batch_size: int = 64,
     label: str = "",
-    progress: bool | None = False,
+    report: Reporter = silent,
 ) -> dict[str, dict[str, Any]]:
     """{"XL linking SPA": {"acc@1", "acc@5", "n"}, …} for each language of the test split; {} without the set."""
     from trainer.evaluate import linking_accuracy
@@ -69,7 +70,7 @@ def crosslingual_scores(
                 cand_names,
                 batch_size=batch_size,
                 label=f"{label} {PREFIX} {lang}".strip(),
-                progress=progress,
+                report=report,
             ),
             "n": len(queries),
         }

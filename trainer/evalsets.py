@@ -23,6 +23,7 @@ from pathlib import Path
 
 from kgbuild.core.atomic import atomic_dir
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, Task, silent
 
 RAW_GITHUB = "https://raw.githubusercontent.com"
 MIRROR_ENV = "KGBUILD_EVALSETS_MIRROR"  # a base URL laid out as OWNER/REPO/COMMIT/PATH (a mirror, a test server)
@@ -425,14 +426,15 @@ def _sources_md(spec: PublicSet) -> str:
 
 
 def fetch(
-    out: Path, *, force: bool = False, base: str | None = None, only: list[str] | None = None, progress: bool = False
+    out: Path,
+    *,
+    force: bool = False,
+    base: str | None = None,
+    only: list[str] | None = None,
+    report: Reporter = silent,
 ) -> list[PublicSet]:
     """Download, check and lay out the public sets in `out` (atomically); returns the sets chosen (written or
-    skipped with their reason), for their licence lines."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from kgbuild.core.console import err
-
+    skipped with their reason), for their licence lines. `report` hears the "fetch" step, a count of files."""
     base = base or os.environ.get(MIRROR_ENV) or RAW_GITHUB
     unknown = [name for name in only or [] if folder_of(name) is None]
     if unknown:
@@ -446,20 +448,14 @@ def fetch(
             fix="see the README's Evaluation sets section",
         )
     # transient: a failed run leaves its one error line only
-    bar = Progress(
-        TextColumn("fetch {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        disable=not progress,
-        transient=True,
-    )
-    with atomic_dir(out, force=force, option="DIR") as tmp, bar:
-        task = bar.add_task("", total=sum(len(s.files) for s in todo))
+    with (
+        atomic_dir(out, force=force, option="DIR") as tmp,
+        Task(report, "fetch", sum(len(s.files) for s in todo), unit="files", transient=True) as task,
+    ):
         for spec in todo:
             folder = tmp / spec.folder
             for remote in spec.files:
-                bar.update(task, description=f"{spec.folder}/{remote.name}")
+                task.update(task.done, note=f"{spec.folder}/{remote.name}")
                 url = url_of(base, spec, remote)
                 data = download(url)
                 _check(
@@ -471,7 +467,7 @@ def fetch(
                 )
                 (folder / remote.name).parent.mkdir(parents=True, exist_ok=True)
                 (folder / remote.name).write_bytes(data)
-                bar.advance(task)
+                task.advance()
             for built in spec.built:
                 data = built.build(folder)
                 _check(

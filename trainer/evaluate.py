@@ -27,6 +27,7 @@ import numpy as np
 
 from kgbuild.core.console import verbose
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, Task, silent
 from trainer.crosslingual import crosslingual_scores
 from trainer.data import load_linking
 
@@ -371,16 +372,17 @@ def _texts(evaluator) -> int:
 
 
 @contextlib.contextmanager
-def encoding_progress(model, total: int, label: str, *, enabled: bool | None = True) -> Iterator[None]:
-    """A progress display (core.progress.Bar) of the texts `model` embeds inside the block: a forward hook counts
-    each batch, so the embeddings are computed exactly as without it."""
-    from kgbuild.core.progress import Bar
-
-    with Bar(total, label, enabled=enabled, unit="texts", transient=True) as bar:  # the score line follows
+def encoding_progress(model, total: int, label: str, report: Reporter) -> Iterator[None]:
+    """The texts `model` embeds inside the block, reported as the step `label` (kgbuild.core.events): a forward hook
+    counts each batch, so the embeddings are computed exactly as without it. Nothing is hooked for `silent`."""
+    if report is silent:
+        yield
+        return
+    with Task(report, label, total, unit="texts", transient=True) as task:  # the score line follows
 
         def count(module, args, output) -> None:
             embeddings = output.get("sentence_embedding") if hasattr(output, "get") else None
-            bar.advance(len(embeddings) if embeddings is not None else 0)
+            task.advance(len(embeddings) if embeddings is not None else 0)
 
         hook = model.register_forward_hook(count)
         try:
@@ -389,14 +391,10 @@ def encoding_progress(model, total: int, label: str, *, enabled: bool | None = T
             hook.remove()
 
 
-def run_evaluator(evaluator, model, *, label: str = "", progress: bool | None = False) -> dict[str, float]:
-    """One evaluator's figures in our units: {"spearman": ×100} or {"acc@k": %}, with "n". `progress`: a bar of its
-    texts (labelled `label`) on a terminal, plain lines in a log file (True), nothing (False)."""
-    with (
-        encoding_progress(model, _texts(evaluator), label, enabled=progress)
-        if progress is not False
-        else contextlib.nullcontext()
-    ):
+def run_evaluator(evaluator, model, *, label: str = "", report: Reporter = silent) -> dict[str, float]:
+    """One evaluator's figures in our units: {"spearman": ×100} or {"acc@k": %}, with "n". `report` hears the
+    progress of its texts as the step `label`."""
+    with encoding_progress(model, _texts(evaluator), label, report):
         metrics = evaluator(model)
     prefix = f"{evaluator.name}_" if evaluator.name else ""
     n = _n(evaluator)
@@ -422,14 +420,14 @@ def linking_accuracy(
     ks: tuple[int, ...] = (1, 5),
     batch_size: int = 64,
     label: str = "",
-    progress: bool | None = False,
+    report: Reporter = silent,
 ) -> dict[str, float]:
     """acc@k ×100: the share of queries whose gold cui is among the k nearest candidate names (cosine)."""
     scores = run_evaluator(
         linking_evaluator("", queries, gold, cand_cuis, cand_names, ks=ks, batch_size=batch_size),
         model,
         label=label,
-        progress=progress,
+        report=report,
     )
     scores.pop("n")
     return scores
@@ -572,11 +570,11 @@ def evaluate_model(
     linking_split: str = "test",
     batch_size: int = 64,
     label: str | None = None,
-    progress: bool | None = False,
+    report: Reporter = silent,
 ) -> dict[str, Any]:
     """Scores of one model (a path, hub id or a loaded SentenceTransformer): {set: {"spearman"|acc@k, "n"}}.
-    `progress`: a bar per set on a terminal and a plain line at an interval in a log file (True), plain lines only
-    (None), nothing (False); each labelled "`label` SET" (default: the model's short name)."""
+    `report` hears one step per set, its texts counted, named "`label` SET" (default: the model's short name); the
+    CLI renders it as a bar per set on a terminal, a plain line at an interval in a log file."""
     plan = evaluation_plan(
         evalsets, pairs_dir, sets=sets, linking=linking, linking_split=linking_split, batch_size=batch_size
     )
@@ -587,9 +585,7 @@ def evaluate_model(
     if isinstance(model, str | Path):
         model = load_model(model)
     results = {
-        name: {"skipped": e}
-        if isinstance(e, str)
-        else run_evaluator(e, model, label=f"{label} {name}", progress=progress)
+        name: {"skipped": e} if isinstance(e, str) else run_evaluator(e, model, label=f"{label} {name}", report=report)
         for name, e in plan.items()
     }
     if linking and pairs_dir is not None:
@@ -597,7 +593,7 @@ def evaluate_model(
         loaded = load_linking(pairs_dir, split=linking_split)
         results.update(
             crosslingual_scores(
-                model, pairs_dir, loaded and loaded[2:], batch_size=batch_size, label=label, progress=progress
+                model, pairs_dir, loaded and loaded[2:], batch_size=batch_size, label=label, report=report
             )
         )
     return results

@@ -35,8 +35,8 @@ import numpy as np
 
 from kgbuild.core.atomic import atomic_dir, check_output, write_errors
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, Task, silent
 from kgbuild.core.manifest import changed_file, file_records
-from kgbuild.core.progress import Bar
 from kgbuild.sources.codes import bare_code, xref_code
 from trainer.hashing import model_fingerprint
 from trainer.models import display_name, model_reference, resolve
@@ -189,7 +189,7 @@ def _embed_resumable(
     key: str,
     *,
     batch_size: int,
-    progress: bool | None,
+    report: Reporter,
     pool: dict[str, Any] | None = None,
 ) -> list[np.ndarray]:
     """Normalised float32 embeddings of `names`, a chunk at a time; chunks already in `work` (same key) are reused,
@@ -206,7 +206,7 @@ def _embed_resumable(
     n_chunks = max(1, math.ceil(len(names) / CHUNK))
     step = STEP * (len(pool["processes"]) if pool else 1)  # a block per device between two moves of the bar
     parts = []
-    with Bar(len(names), "embedding names", enabled=progress, unit="names") as bar:
+    with Task(report, "embedding names", len(names), unit="names") as task:
         for i in range(n_chunks):
             path = work / f"chunk-{i:06d}.npy"
             part_names = names[i * CHUNK : (i + 1) * CHUNK]
@@ -224,18 +224,18 @@ def _embed_resumable(
                             **({"pool": pool} if pool else {}),
                         ).astype(np.float32)
                     )
-                    bar.advance(len(block))
+                    task.advance(len(block))
                 tmp = path.with_suffix(".tmp.npy")
                 np.save(tmp, np.concatenate(blocks))
                 tmp.replace(path)
             else:
-                bar.advance(len(part_names), reused=True)
+                task.advance(len(part_names), reused=True)
             parts.append(np.load(path, mmap_mode="r"))
     return parts
 
 
 def make_faiss_index(
-    vectors: np.ndarray | Sequence[np.ndarray], dtype: str, *, seed: int = 0, progress: bool | None = False
+    vectors: np.ndarray | Sequence[np.ndarray], dtype: str, *, seed: int = 0, report: Reporter = silent
 ) -> tuple[Any, dict[str, Any]]:
     """The faiss index of normalised vectors (inner product = cosine) and what was chosen. `vectors` is one array or
     its consecutive chunks (memory-mapped ones are read a chunk at a time)."""
@@ -261,13 +261,14 @@ def make_faiss_index(
     if not index.is_trained:  # int8: the value range of each dimension, from a sample
         rng = np.random.default_rng(seed)
         index.train(_rows(parts, np.sort(rng.choice(n, min(n, 100_000), replace=False))))
-    # A chunk at a time: memory holds the index and one chunk; the bar moves while a large graph is built.
-    with Bar(n, "indexing names", unit="names", enabled=progress if kind == "hnsw" else False) as bar:
+    # A chunk at a time: memory holds the index and one chunk; the progress moves while a large graph is built (an
+    # exact index is filled in no time: not reported).
+    with Task(report if kind == "hnsw" else silent, "indexing names", n, unit="names") as task:
         for part in parts:
             for start in range(0, len(part), ADD_BLOCK):
                 block = np.ascontiguousarray(part[start : start + ADD_BLOCK], dtype=np.float32)
                 index.add(block)
-                bar.advance(len(block))
+                task.advance(len(block))
     return index, {"kind": kind, "dtype": dtype, **params}
 
 
@@ -290,7 +291,7 @@ def build_index(
     dtype: str = "float32",
     force: bool = False,
     batch_size: int = 128,
-    progress: bool | None = True,
+    report: Reporter = silent,
     normalized: bool = False,
     threads: int | None = None,
     devices: str | None = None,
@@ -301,8 +302,8 @@ def build_index(
 
     `normalized`: embed each name in its `normalize`d form (the linker then normalises queries alike); `threads`: CPU
     threads for the encoder and faiss (default: theirs), shared by the CPU processes of `devices`; `devices`: the
-    embedding split across devices (parse_devices); `progress`: True a bar on a terminal and a plain line every 30 s
-    in a log file, None those lines only, False nothing."""
+    embedding split across devices (parse_devices); `report` hears the steps "embedding names" and (for a graph
+    index) "indexing names"."""
     from sentence_transformers import SentenceTransformer
 
     faiss = _faiss()
@@ -333,10 +334,8 @@ def build_index(
             reference, device="cpu" if targets and len(targets) > 1 else (targets or [None])[0]
         )
         with _pool(encoder, targets, threads) as pool:
-            chunks = _embed_resumable(
-                encoder, embedded, work, key, batch_size=batch_size, progress=progress, pool=pool
-            )
-    index, chosen = make_faiss_index(chunks, dtype, progress=progress)
+            chunks = _embed_resumable(encoder, embedded, work, key, batch_size=batch_size, report=report, pool=pool)
+    index, chosen = make_faiss_index(chunks, dtype, report=report)
     from datetime import UTC, datetime
 
     manifest = {

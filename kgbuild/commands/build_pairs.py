@@ -9,6 +9,7 @@ from kgbuild.core.console import err, user_errors
 from kgbuild.core.console import out as out_console
 from kgbuild.core.options import option
 from kgbuild.core.progress import progress_option
+from kgbuild.core.render import Renderer
 from kgbuild.pairs import PairOptions  # the options alone: polars and pyarrow load only for this command
 
 
@@ -54,7 +55,12 @@ def build_pairs_command(
         definitions_model=definitions_model,
     )
     manifest = build_pairs(
-        kg, out, definitions=definitions, options=options, force=force, progress=True if progress else None
+        kg,
+        out,
+        definitions=definitions,
+        options=options,
+        force=force,
+        report=Renderer(progress=True if progress else None),
     )
     table = Table("table", "rows", title=str(out))
     for name, rows in manifest["tables"].items():

@@ -8,6 +8,7 @@ from kgbuild.core.console import out as out_console
 from kgbuild.core.console import user_errors
 from kgbuild.core.engine import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_HELP
 from kgbuild.core.errors import UserError
+from kgbuild.core.render import Renderer
 
 
 @user_errors
@@ -76,7 +77,7 @@ def extract(
             max_srl=max_srl,
             memory_limit=memory_limit,
         )
-        manifest = extract_umls(umls, out, opts, force=force, progress=progress)
+        manifest = extract_umls(umls, out, opts, force=force, report=Renderer(progress=progress))
     else:
         from kgbuild.sources.extract import extract_sources
 
@@ -85,7 +86,9 @@ def extract(
         ]
         if on_conflict not in ("keep-apart", "fail"):
             raise UserError(f"--on-conflict {on_conflict!r}", fix="write --on-conflict keep-apart or fail")
-        manifest = extract_sources(inputs, out, merge_on=merge_on, on_conflict=on_conflict, force=force)
+        manifest = extract_sources(
+            inputs, out, merge_on=merge_on, on_conflict=on_conflict, force=force, report=Renderer(progress=progress)
+        )
         merge = manifest.get("merge")
         if merge:
             out_console.print(

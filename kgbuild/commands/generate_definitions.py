@@ -7,6 +7,7 @@ import typer
 from kgbuild.core.console import err, user_errors
 from kgbuild.core.errors import UserError
 from kgbuild.core.options import option
+from kgbuild.core.render import Renderer
 from kgbuild.llm.config import CheckConfig, GenerateConfig, RetryPolicy  # light: the SDK loads in the command
 
 
@@ -98,9 +99,7 @@ def generate_definitions(
         abandon_batches=abandon_batches,
     )
     try:
-        summary = DefinitionGenerator(
-            kg, out, config, progress=progress, on_event=lambda message: err.print(message, style="yellow")
-        ).run()
+        summary = DefinitionGenerator(kg, out, config, report=Renderer(progress=progress)).run()
     except RunStopped as stop:  # quota, a dead server, a refused key: what was received is kept, then one red line
         if stop.summary is not None:
             typer.echo(stop.summary.line())

@@ -87,6 +87,11 @@ class Bar:
             self._start = self._last = time.monotonic()
         return self
 
+    @property
+    def live(self) -> bool:
+        """A rich bar on a terminal (redrawn at each update), not plain lines (each written at most every_s())."""
+        return self._progress is not None
+
     def advance(self, n: int, *, reused: bool = False) -> None:
         self.done += n
         self.reused += n if reused else 0

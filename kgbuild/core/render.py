@@ -8,7 +8,8 @@ import time
 from kgbuild.core.events import Event
 from kgbuild.core.progress import Bar
 
-_REDRAW_S = 0.2  # a bar redrawn per row would cost more than the work at hundreds of rows a second
+_REDRAW_S = 0.2  # a bar redrawn per row would cost more than the work at hundreds of rows a second (plain lines
+# are spaced by the Bar itself)
 
 
 class Renderer:
@@ -38,6 +39,7 @@ class Renderer:
             now = time.monotonic()
             if (
                 event.kind == "progress"
+                and bar.live
                 and now - self._drawn[event.step] < _REDRAW_S
                 and event.done < (event.total or 0)
             ):

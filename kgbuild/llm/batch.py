@@ -129,7 +129,7 @@ class BatchRunner:
     def stop(self, reason: str) -> None:
         """Submit and poll nothing more; a download under way finishes. The ledger keeps what is pending."""
         self._stopping = self._stopping or reason
-        self.summary.stopped = self.summary.stopped or reason
+        self.recorder.stop(reason)
         self._wake.set()
 
     # -- files of a shard ------------------------------------------------------------------------------------------
@@ -161,9 +161,7 @@ class BatchRunner:
         self._backoff = wait_random_exponential(multiplier=c.retry.backoff_base_s, max=c.retry.backoff_max_s)
 
     async def _close(self) -> None:
-        s = self.summary
-        s.spent_usd += self.budget.spent
-        s.unknown_cost_attempts += self.budget.unknown_cost_attempts
+        self.recorder.spent(self.budget.spent, unknown_cost_attempts=self.budget.unknown_cost_attempts)
         await self.client.close()
 
     async def run(self, requests: RequestStream) -> None:
@@ -174,7 +172,7 @@ class BatchRunner:
             await self._check_support()
             in_batches = self._active_ids()  # requests of unfinished batches: resumed, never resubmitted
             for job in self.ledger.active():
-                self.summary.batches_resumed += 1
+                self.recorder.batch("resumed")
                 self.budget.reserved += job.reserved_usd
                 self.budget.in_flight += job.n
             for job in [j for j in self.ledger.jobs if j.state == COLLECTED]:  # killed before its files were deleted
@@ -209,7 +207,7 @@ class BatchRunner:
                         await self._call(self.client.batches.cancel, job.batch_id)
                     except UserError:
                         pass  # finished meanwhile (a finished batch cannot be cancelled): collected below
-                    self.summary.batches_abandoned += 1
+                    self.recorder.batch("abandoned")
             await self._drain()
         finally:
             await self._close()
@@ -293,11 +291,11 @@ class BatchRunner:
                     return
                 continue
             if not any(j.state == SUBMITTED for j in self.ledger.active()):
-                self.summary.stopped_by_budget = True
-                self.summary.not_sent += len(held) + requests.remaining()
+                self.recorder.stopped_by_budget()
+                self.recorder.not_sent(len(held) + requests.remaining())
                 return
             await self._collect_some()
-        self.summary.not_sent += len(held) + requests.remaining()
+        self.recorder.not_sent(len(held) + requests.remaining())
 
     def _write_shard(self, requests: RequestStream, held: list[Request], round_: int) -> tuple[Job | None, bool]:
         """(the shard written, or None; whether the budget had no room for the next request, held in `held`)."""
@@ -356,7 +354,7 @@ class BatchRunner:
             os.replace(tmp, final)
         self.ledger.jobs.append(job)
         self.ledger.save()
-        self.summary.sent += job.n
+        self.recorder.sent(job.n)
         return job, full
 
     async def _wait_for_queue_room(self, job: Job) -> None:
@@ -401,7 +399,7 @@ class BatchRunner:
                             completion_window="24h",
                             metadata={"kgbuild_run": self.run_tag, "kgbuild_shard": job.shard},
                         )
-                        self.summary.batches_submitted += 1
+                        self.recorder.batch("submitted")
                     return batch
         except openai.APIStatusError as exc:
             raise self._one_line(exc) from None
@@ -447,7 +445,7 @@ class BatchRunner:
         """A poll that failed after its retries: fine for a while, a stop (one line) once the failures have lasted
         `batch_poll_give_up_s`. The batches stay in the ledger, so the rerun collects them."""
         now = time.monotonic()
-        self.summary.poll_failures += 1
+        self.recorder.batch("poll_failed")
         self._failing_since = self._failing_since or now
         if now - self._failing_since >= self.config.batch_poll_give_up_s:
             raise RunStopped(
@@ -524,11 +522,11 @@ class BatchRunner:
             items = await self._results(batch, paths, meta)
         retry: list[Request] = []
         will_retry = job.round < self.config.batch_max_rounds and not self.abandoning
-        rec, s = self.recorder, self.summary
+        rec = self.recorder
         for cid, item in items.items():
             req = request(cid)
             row = self._row_from_line(req, item, batch.id)
-            s.http_attempts += 1
+            rec.attempted(http=1)
             if row["status"] != "error":  # an answer: billed
                 self.budget.charge(row["prompt_tokens"], row["completion_tokens"], row["usage_estimated"], req.body)
             if row["status"] == "error" and will_retry and _line_retryable(item):
@@ -554,7 +552,7 @@ class BatchRunner:
                 error = f"batch {batch.status}: {why}"[:500]
                 rec.record(rec.row(req, answer=None, attempts=1, backend="batch", batch_id=batch.id, error=error))
         self.budget.release(job.reserved_usd, n=job.n)
-        if not self.store.flush():  # the rows are in a shard (or the journal) before the ledger says so
+        if not rec.flush():  # the rows are in a shard (or the journal) before the ledger says so
             self.stop(self.store.disk_full_reason)
             return
         job.state = COLLECTED

@@ -26,6 +26,7 @@ from kgbuild.core import lineage
 from kgbuild.core.atomic import check_overlap
 from kgbuild.core.contracts import check_or_raise, table_files
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, say, silent
 from kgbuild.core.manifest import write_manifest
 from kgbuild.llm.batch import BatchRunner, pending_batches
 from kgbuild.llm.cache import CHECK_FAILURES, ERROR, OK, TABLE, DefinitionStore, is_ours, request_key, short_key
@@ -34,7 +35,7 @@ from kgbuild.llm.config import GenerateConfig, Request, RequestStream, Summary, 
 from kgbuild.llm.online import OnlineRunner
 from kgbuild.llm.pricing import load_price
 from kgbuild.llm.prompt import TEMPLATE_VERSION, KGFacts, Selection, render_messages
-from kgbuild.llm.recorder import ProgressBar, Recorder
+from kgbuild.llm.recorder import Recorder
 
 __all__ = ["DefinitionGenerator", "GenerateConfig", "Summary"]
 
@@ -46,18 +47,17 @@ class DefinitionGenerator:
         out: Path | str,
         config: GenerateConfig | None = None,
         *,
-        progress: bool = False,
+        report: Reporter = silent,
         on_row: Callable[[dict[str, Any]], None] | None = None,
-        on_event: Callable[[str], None] | None = None,
     ):
         self.kg = Path(kg)
         self.out = Path(out)
         self.config = config or GenerateConfig()
-        self.progress = progress
-        self.on_row = on_row
-        self.on_event = on_event  # messages while the run stops (countdown, disk full): the caller shows them
-        self.summary = Summary(budget_usd=self.config.budget_usd)
+        # the progress ("definitions") and the messages while the run stops (countdown, disk full)
+        self.report = report
         self.price = load_price(self.config.model, self.config.prices)
+        self.recorder = Recorder(self.config, self.price, report=report, on_row=on_row)
+        self.summary = self.recorder.summary  # read here; written by the recorder only
         self._validate()
 
     def _validate(self) -> None:
@@ -105,7 +105,6 @@ class DefinitionGenerator:
                 path=c.prices or "kgbuild/llm/prices.toml",
                 fix=f'add [models."{c.model}"] with input/output prices, or pass --prices FILE',
             )
-        self.summary.unpriced = self.price is None
 
     # -- requests --------------------------------------------------------------------------------------------------
 
@@ -118,7 +117,7 @@ class DefinitionGenerator:
             messages = render_messages(f)
             key = request_key(model, messages, params, TEMPLATE_VERSION)
             if short_key(key) in skip:
-                self.summary.cached += 1
+                self.recorder.cached()
                 if self.summary.cached % 2000 == 0:
                     yield None  # a long cached stretch: let the workers' answers in (see `produce`)
                 continue
@@ -151,13 +150,13 @@ class DefinitionGenerator:
         # and its journal and ledger are what let the rerun resume instead of paying again.
         try:
             with KGFacts(self.kg, selection) as facts:
-                self.summary.selected = facts.count
+                recorder = self.recorder
+                recorder.selected(facts.count)
                 store = DefinitionStore(
                     self.out, flush_rows=c.flush_rows, flush_seconds=c.flush_seconds, min_free_bytes=c.min_free_bytes
                 )
                 self._store = store
-                with store, ProgressBar(facts.count, enabled=self.progress) as bar:
-                    recorder = Recorder(c, self.price, self.summary, store, bar=bar, on_row=self.on_row)
+                with recorder.recording(store, facts.count):
                     pending = pending_batches(self.out)
                     if pending and not c.batch:
                         # An online run must not buy again what a batch has already been paid for.
@@ -172,14 +171,14 @@ class DefinitionGenerator:
                             )
                         with self._signals(BatchRunner(recorder)) as abandoning:
                             await abandoning.abandon()
-                    self.summary.recovered_rows = store.recovered_rows
+                    recorder.recovered(store.recovered_rows)
                     skip = store.skip_keys(retry_failed=c.retry_failed)
                     self._looked_at = 0
                     requests = RequestStream(self._requests(facts, skip), lambda: facts.count - self._looked_at)
                     runner = BatchRunner(recorder) if c.batch else OnlineRunner(recorder)
                     with self._signals(runner):
                         await runner.run(requests)
-                        await self._keep_held(store)
+                        await self._keep_held(recorder)
                     disk_full = store.filled
         except asyncio.CancelledError:
             if self._given_up is None:
@@ -220,14 +219,12 @@ class DefinitionGenerator:
         return stop
 
     def _write_manifest_of_run(self, started: float) -> None:
-        self.summary.elapsed_s = time.monotonic() - started
         store = DefinitionStore(self.out)
-        self.summary.statuses = store.counts()
+        self.recorder.finished(time.monotonic() - started, store.counts())
         self._write_manifest(store.models())
 
     def _emit(self, message: str) -> None:
-        if self.on_event is not None:
-            self.on_event(message)
+        say(self.report, "definitions", message)  # at once, even inside a command: the run is waiting
 
     @contextlib.contextmanager
     def _signals(self, runner: OnlineRunner | BatchRunner) -> Iterator[OnlineRunner | BatchRunner]:
@@ -271,10 +268,11 @@ class DefinitionGenerator:
             )
             await asyncio.sleep(min(5.0, left))
 
-    async def _keep_held(self, store: DefinitionStore) -> None:
+    async def _keep_held(self, recorder: Recorder) -> None:
         """Answers held in memory while the disk is full are written as soon as space is freed (a second Ctrl-C
         gives them up): a paid answer is not dropped because a disk filled up."""
-        while store.held and not store.flush():
+        store = recorder.store
+        while store.held and not recorder.flush():
             self._emit(
                 f"disk full at {store.disk_full}: {store.held} answer(s) held in memory; free space to keep them "
                 "(Ctrl-C twice gives them up)"

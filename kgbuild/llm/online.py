@@ -36,14 +36,14 @@ class OnlineRunner:
 
     def stop(self, reason: str) -> None:
         """Send nothing more; the requests in flight finish (within their attempt deadline) and are recorded."""
-        self.summary.stopped = self.summary.stopped or reason
+        self.recorder.stop(reason)
         if self._completer is not None:
             self._completer.stop(reason)
         self._halted.set()
 
     async def run(self, requests: RequestStream) -> None:
         c = self.config
-        s = self.summary
+        s, rec = self.summary, self.recorder  # the summary is read here; the recorder writes it
         budget = Budget(c.budget_usd, self.price, max_tokens=c.max_tokens)
         if (first := requests.peek()) is not None:
             budget.check_one_fits(first.body)
@@ -64,7 +64,7 @@ class OnlineRunner:
                     await asyncio.sleep(0)
                     continue
                 if halted.is_set():
-                    s.not_sent += 1 + requests.remaining()  # counted, not rendered: a huge KG stops at once
+                    rec.not_sent(1 + requests.remaining())  # counted, not rendered: a huge KG stops at once
                     break
                 await queue.put(req)
             # Not in a `finally`: on an error the task group cancels the workers, and a put on a full queue
@@ -75,7 +75,7 @@ class OnlineRunner:
         async def work() -> None:
             while (req := await queue.get()) is not None:
                 if halted.is_set():
-                    s.not_sent += 1
+                    rec.not_sent()
                     continue
                 self.in_flight += 1
                 try:
@@ -83,7 +83,7 @@ class OnlineRunner:
                 finally:
                     self.in_flight -= 1
                 if row is None:  # not sent: the budget has no room, or the run stopped
-                    s.not_sent += 1
+                    rec.not_sent()
                     halted.set()
                     continue
                 self.recorder.record(row)
@@ -98,13 +98,14 @@ class OnlineRunner:
                 for _ in range(c.concurrency):
                     tg.create_task(work())
         finally:
-            s.retries += completer.retries
-            s.http_attempts += completer.attempts
-            s.cooldowns += limiter.cooldowns
-            s.spent_usd += budget.spent + budget.reserved  # reserved: attempts cut off by Ctrl-C, at the worst case
-            s.unknown_cost_attempts += budget.unknown_cost_attempts + budget.in_flight
-            s.stopped = s.stopped or completer.stop_reason
-            s.stopped_by_budget = s.stopped_by_budget or (s.not_sent > 0 and s.stopped is None)
+            rec.attempted(http=completer.attempts, retries=completer.retries, cooldowns=limiter.cooldowns)
+            # reserved: attempts cut off by Ctrl-C, at the worst case
+            rec.spent(
+                budget.spent + budget.reserved, unknown_cost_attempts=budget.unknown_cost_attempts + budget.in_flight
+            )
+            rec.stop(completer.stop_reason)
+            if s.not_sent > 0 and s.stopped is None:
+                rec.stopped_by_budget()
             await client.close()
 
     async def _send(self, completer: Completer, req: Request) -> dict[str, Any] | None:
@@ -115,13 +116,13 @@ class OnlineRunner:
             attempts = getattr(exc, "attempts", 0)
             if attempts == 0:
                 return None
-            self.summary.sent += 1
+            self.recorder.sent()
             why = "the budget had no room for another attempt" if isinstance(exc, BudgetExhausted) else str(exc)
             return self.recorder.row(req, answer=None, attempts=attempts, backend="online", error=why[:500])
         except (openai.OpenAIError, MalformedResponse, AttemptTimeout, json.JSONDecodeError, OSError) as exc:
-            self.summary.sent += 1
+            self.recorder.sent()
             return self.recorder.row(
                 req, answer=None, attempts=getattr(exc, "attempts", 1), backend="online", error=error_text(exc)
             )
-        self.summary.sent += 1
+        self.recorder.sent()
         return self.recorder.row(req, answer=answer, attempts=attempts, backend="online")

@@ -1,15 +1,18 @@
 """One recorder for both runners (online and Batch): an answer (or a failure) becomes a checked, redacted, priced
-row; the row goes to the store, the summary counts it and the progress bar shows it. It also watches quality: a
-server that only echoes or refuses is stopped after a window of answers, not paid for a whole KG."""
+row; the row goes to the store, the summary counts it and the progress reports it. The recorder is the only writer
+of the summary, the store and the progress: the generator and the runners tell it what happened (a request sent,
+a batch submitted, money spent, a stop) through its methods. It also watches quality: a server that only echoes or
+refuses is stopped after a window of answers, not paid for a whole KG."""
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from kgbuild.core.events import Reporter, Task, silent
 from kgbuild.llm.cache import ERROR, OK, DefinitionStore
 from kgbuild.llm.checks import check_answer, clean_text, repair_text
 from kgbuild.llm.client import Answer, redact
@@ -23,17 +26,16 @@ class Recorder:
         self,
         config: GenerateConfig,
         price: Price | None,
-        summary: Summary,
-        store: DefinitionStore,
         *,
-        bar: ProgressBar | None = None,
+        report: Reporter = silent,
         on_row: Callable[[dict[str, Any]], None] | None = None,
     ):
         self.config = config
         self.price = price
-        self.summary = summary
-        self.store = store
-        self.bar = bar
+        self.summary = Summary(budget_usd=config.budget_usd, unpriced=price is None)
+        self.store: DefinitionStore | None = None  # given by `recording`
+        self.report = report
+        self._task: Task | None = None
         self.on_row = on_row
         self._prices = {config.model: price}
         # The quality breaker: the statuses of the last `quality_window` answers, and an example of each failure.
@@ -125,8 +127,75 @@ class Recorder:
             s.failed_checks += 1
         if self.on_row is not None:
             self.on_row(row)
-        if self.bar is not None:
-            self.bar.advance(self.summary)
+        self._progress()
+
+    @contextlib.contextmanager
+    def recording(self, store: DefinitionStore, total: int) -> Iterator[Recorder]:
+        """Inside the block, rows go to `store` (closed on the way out) and the progress of `total` answers is
+        reported as the "definitions" step. Answers from the cache are reported as reused: not part of the rate."""
+        self.store = store
+        with store, Task(self.report, "definitions", total, unit="answers") as self._task:
+            try:
+                yield self
+            finally:
+                self._progress()  # the final counts
+        self._task = None
+
+    def _progress(self) -> None:
+        if self._task is None:
+            return
+        s = self.summary
+        stats = f"ok {s.done} · cached {s.cached} · failed {s.failed_checks + s.errors} · ${s.cost_usd:.4f}"
+        self._task.update(s.cached + s.done + s.failed_checks + s.errors, note=stats, reused=s.cached)
+
+    def flush(self) -> bool:
+        """Write the rows held to the store; False while its disk is full."""
+        return self.store.flush()
+
+    # -- what the generator and the runners report: the summary's only writer -----------------------------------
+
+    def selected(self, n: int) -> None:
+        self.summary.selected = n
+
+    def recovered(self, rows: int) -> None:
+        self.summary.recovered_rows = rows
+
+    def cached(self) -> None:
+        """A target already answered in the folder: not sent."""
+        self.summary.cached += 1
+
+    def sent(self, n: int = 1) -> None:
+        self.summary.sent += n
+
+    def not_sent(self, n: int = 1) -> None:
+        self.summary.not_sent += n
+
+    def stop(self, reason: str | None) -> None:
+        """The run stops early; the first reason is the one kept."""
+        self.summary.stopped = self.summary.stopped or reason
+
+    def stopped_by_budget(self) -> None:
+        self.summary.stopped_by_budget = True
+
+    def attempted(self, *, http: int = 0, retries: int = 0, cooldowns: int = 0) -> None:
+        s = self.summary
+        s.http_attempts += http
+        s.retries += retries
+        s.cooldowns += cooldowns
+
+    def spent(self, usd: float, *, unknown_cost_attempts: int = 0) -> None:
+        """Money the budget counted (billed, or the worst case where unknown)."""
+        self.summary.spent_usd += usd
+        self.summary.unknown_cost_attempts += unknown_cost_attempts
+
+    def batch(self, what: str) -> None:
+        """A Batch event counted in the summary: "submitted", "resumed", "abandoned" or "poll_failed"."""
+        field = {"poll_failed": "poll_failures"}.get(what, f"batches_{what}")
+        setattr(self.summary, field, getattr(self.summary, field) + 1)
+
+    def finished(self, elapsed_s: float, statuses: dict[str, int]) -> None:
+        self.summary.elapsed_s = elapsed_s
+        self.summary.statuses = statuses
 
     def _watch_quality(self, row: dict[str, Any]) -> None:
         """Errors (no answer) are the circuit breaker's business; answers that fail the checks are quality's."""
@@ -157,41 +226,9 @@ class Recorder:
                 "run stopped before paying for more — check --model and the server (a model that echoes or refuses "
                 "will not do better on the rest); answers so far are kept"
             )
-            self.summary.stopped = self.summary.stopped or self.quality_stop
+            self.stop(self.quality_stop)
         return self.quality_stop
 
 
 # A batch is judged once it holds this many answers (or a whole window, if smaller).
 _MIN_JUDGED = 20
-
-
-class ProgressBar:
-    """The definitions' progress (core.progress.Bar) with the running counts and dollars: a bar on a terminal, a
-    plain line every 30 s in a log file; silent when disabled. Answers from the cache are not part of the rate."""
-
-    def __init__(self, total: int, *, enabled: bool):
-        from kgbuild.core.progress import Bar
-
-        self.bar = Bar(total, "definitions", enabled=enabled, unit="answers")
-        self._last = 0.0
-        self._summary: Summary | None = None
-
-    def __enter__(self) -> ProgressBar:
-        self.bar.__enter__()
-        return self
-
-    def advance(self, s: Summary) -> None:
-        self._summary = s
-        now = time.monotonic()
-        if now - self._last < 0.2:  # redrawing per row would cost more than the request at 300/s
-            return
-        self._last = now
-        self.bar.reused = s.cached
-        stats = f"ok {s.done} · cached {s.cached} · failed {s.failed_checks + s.errors} · ${s.cost_usd:.4f}"
-        self.bar.update(s.cached + s.done + s.failed_checks + s.errors, note=stats)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._summary is not None:
-            self._last = 0.0
-            self.advance(self._summary)  # the final counts, whatever the throttle skipped
-        self.bar.__exit__(*exc)

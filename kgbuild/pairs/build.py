@@ -16,8 +16,8 @@ from kgbuild.core.atomic import atomic_dir
 from kgbuild.core.contracts import check_tables_or_raise, columns, table_files, unreadable_file
 from kgbuild.core.engine import connect, parquet_scan, runtime_error
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, Task, silent
 from kgbuild.core.manifest import read_manifest, write_manifest
-from kgbuild.core.progress import Bar
 from kgbuild.pairs.options import PairOptions
 
 TEMPLATE_VERSION = "v1"
@@ -256,13 +256,10 @@ def build_pairs(
     definitions: Path | None = None,
     options: PairOptions | None = None,
     force: bool = False,
-    progress: bool | None = False,
+    report: Reporter = silent,
 ) -> dict[str, Any]:
-    """Build descriptions, pairs, linking and linking_candidates from KG tables; return the manifest.
-
-    `progress`: a bar of the SQL steps on a terminal, plain lines in a log file (True), those lines only (None),
-    nothing (False; kgbuild.core.progress.Bar).
-    """
+    """Build descriptions, pairs, linking and linking_candidates from KG tables; return the manifest. `report`
+    hears the "build-pairs" step's progress over its SQL steps (kgbuild.core.events)."""
     options = options or PairOptions()
     options.validate()
     kg, out = Path(kg), Path(out)
@@ -289,11 +286,10 @@ def build_pairs(
             timings["register"] = time.perf_counter() - started
             outputs = OUTPUTS + (PARALLEL_OUTPUTS if options.parallel_langs else ())
             steps = len(sqlrun.plan(sqlrun.load_models("pairs"), outputs))
-            with Bar(steps, "build-pairs", enabled=progress, unit="steps") as bar:
+            with Task(report, "build-pairs", steps, unit="steps") as task:
 
                 def before(step: str) -> None:
-                    bar.note = step  # the step under way (a bar on a terminal shows it)
-                    bar.advance(0)
+                    task.update(task.done, note=step)  # the step under way (a bar on a terminal shows it)
 
                 tables = sqlrun.run(
                     con,
@@ -301,7 +297,7 @@ def build_pairs(
                     outputs,
                     tmp,
                     before=before,
-                    after=lambda step: bar.advance(1),
+                    after=lambda step: task.advance(),
                     failure=lambda exc, step: _failure(exc, con, kg, definitions, step, options, out),
                     timings=timings,
                 )

@@ -14,6 +14,7 @@ from kgbuild.core.atomic import atomic_dir, check_output
 from kgbuild.core.contracts import check_tables_or_raise
 from kgbuild.core.engine import connect
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, Task, silent
 from kgbuild.core.manifest import write_manifest
 from kgbuild.publish.licence import most_restrictive
 from kgbuild.sources import SOURCES
@@ -103,17 +104,35 @@ def extract_sources(
     merge_on: list[str] | None = None,
     on_conflict: str = "keep-apart",
     force: bool = False,
+    report: Reporter = silent,
 ) -> dict[str, Any]:
     """Read each (option, path, options) input, in order, and write the KG tables into `out` atomically; return the
     manifest. `merge_on` names the namespaces whose shared codes make terms of different inputs one concept; a
-    conflict is kept apart and counted, or with `on_conflict="fail"` refused (nothing is written)."""
+    conflict is kept apart and counted, or with `on_conflict="fail"` refused (nothing is written). `report` hears
+    the "extract" step's progress: each input read, then each table made."""
+    steps = len(inputs) + len(sqlrun.plan(sqlrun.load_models("terms"), TABLES))
+    with Task(report, "extract", steps, unit="steps", transient=True) as task:
+        return _extract(inputs, Path(out), merge_on=merge_on, on_conflict=on_conflict, force=force, task=task)
+
+
+def _extract(
+    inputs: list[tuple[str, Path, dict[str, Any]]],
+    out: Path,
+    *,
+    merge_on: list[str] | None,
+    on_conflict: str,
+    force: bool,
+    task: Task,
+) -> dict[str, Any]:
     started = time.perf_counter()
-    out = Path(out)
     paths = [Path(path) for _, path, _ in inputs]
     named = {opt if len(inputs) == 1 else f"{opt} #{i + 1}": p for i, (opt, p, _) in enumerate(inputs)}
     check_output(out, force=force, inputs=named)
     merge_sabs = merge_namespaces(merge_on or [])
-    staged = [SOURCES[opt].read(Path(path), i, **options) for i, (opt, path, options) in enumerate(inputs)]
+    staged = []
+    for i, (opt, path, options) in enumerate(inputs):
+        staged.append(SOURCES[opt].read(Path(path), i, **options))
+        task.advance()
     _check_distinct_ids(staged, paths)
     tables = concat(staged)
     # English first, as extract --umls --lang ENG ... ranks the preferred names; then by atoms, first seen first
@@ -130,6 +149,7 @@ def extract_sources(
             merged: dict[str, Any] = {}
 
             def after(name: str) -> None:
+                task.advance()
                 if name == "int_term_concepts":
                     terms, concepts, in_conflicts = con.execute(_MERGE_PROBE).fetchone()
                     conflicts = con.execute(_CONFLICTS).fetchone()[0] or []

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kgbuild.core.console import warn
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, say, silent
 from kgbuild.umls.discover import RrfFile
 from kgbuild.umls.layout import FILES
 
@@ -27,7 +27,9 @@ LOSSES = {
 }
 
 
-def check_present(meta: Path, files: dict[str, RrfFile], declared: dict[str, int]) -> list[str]:
+def check_present(
+    meta: Path, files: dict[str, RrfFile], declared: dict[str, int], report: Reporter = silent
+) -> list[str]:
     """A file MRFILES lists with rows must be here; the optional files absent are named in one warning and
     returned (for the manifest)."""
     for name in FILES:
@@ -40,10 +42,13 @@ def check_present(meta: Path, files: dict[str, RrfFile], declared: dict[str, int
             )
     missing = [name for name in FILES if name not in files]
     if missing:
-        warn(
+        say(
+            report,
+            "extract",
             f"{meta}: optional file(s) absent: "
             + "; ".join(f"{name}.RRF ({LOSSES[name]})" for name in missing)
-            + " — recorded in manifest.json"
+            + " — recorded in manifest.json",
+            "warning",
         )
     return missing
 
@@ -57,7 +62,7 @@ class _Filter:
     fix: str = "choose values the release holds (codes are upper case, as in MRCONSO)"
 
 
-def check_filters(rows: list[tuple], opts: ExtractOptions, mrconso: Path) -> None:
+def check_filters(rows: list[tuple], opts: ExtractOptions, mrconso: Path, report: Reporter = silent) -> None:
     """`rows` are int_atom_counts (lang, sab, srl, suppress, n_atoms). Raise when the filters keep no atom, naming
     the first option that keeps nothing and what the input offers; warn about a value that matches nothing."""
     filters = [
@@ -103,4 +108,9 @@ def check_filters(rows: list[tuple], opts: ExtractOptions, mrconso: Path) -> Non
         unknown = [v for v in values if v not in present[option]]
         if unknown:
             offered = ", ".join(sorted(v for v in present[option] if v)[:12])
-            warn(f"{option} {', '.join(unknown)} matches no atom in {mrconso.name} (present: {offered})")
+            say(
+                report,
+                "extract",
+                f"{option} {', '.join(unknown)} matches no atom in {mrconso.name} (present: {offered})",
+                "warning",
+            )

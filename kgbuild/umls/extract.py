@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kgbuild import params, sqlrun
 from kgbuild.core.atomic import atomic_dir, check_output
-from kgbuild.core.console import err
 from kgbuild.core.contracts import ContractError, check_tables_or_raise
 from kgbuild.core.engine import check_memory_limit, connect, runtime_error
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, Task, silent
 from kgbuild.core.manifest import write_manifest
 from kgbuild.umls.checks import check_filters, check_present
 from kgbuild.umls.discover import RrfFile, discover, is_empty, open_text, read_mrfiles, resolve_meta
@@ -185,9 +184,16 @@ def _duplicate_rank(files: dict[str, Any]) -> UserError | None:
 
 
 def extract_umls(
-    meta_dir: Path, out: Path, opts: ExtractOptions | None = None, *, force: bool = False, progress: bool = True
+    meta_dir: Path,
+    out: Path,
+    opts: ExtractOptions | None = None,
+    *,
+    force: bool = False,
+    report: Reporter = silent,
 ) -> dict[str, Any]:
-    """Extract a UMLS release into `out`; returns the manifest. Nothing is left behind on failure."""
+    """Extract a UMLS release into `out`; returns the manifest. Nothing is left behind on failure. `report` hears
+    the "extract" step's progress over its tables and the warnings (an optional file absent, a filter that matches
+    nothing)."""
     opts = opts or ExtractOptions()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -198,7 +204,7 @@ def extract_umls(
     check_memory_limit(opts.memory_limit)
     files = discover(meta)
     declared = read_mrfiles(files)
-    missing = check_present(meta, files, declared)
+    missing = check_present(meta, files, declared, report)
     _check_not_empty(files, declared)
 
     with atomic_dir(Path(out), force=force, inputs=inputs) as tmp:
@@ -224,12 +230,15 @@ def extract_umls(
 
             def after(name: str) -> None:
                 # figures taken before the model's inputs can be dropped
-                bar.advance(task)
+                task.advance()
                 for key, probe in PROBES.get(name, {}).items():
                     figures[key] = con.execute(probe).fetchone()[0]
                 if name == "int_atom_counts":
                     check_filters(
-                        con.execute("SELECT * FROM int_atom_counts").fetchall(), opts, files["MRCONSO"].parts[0]
+                        con.execute("SELECT * FROM int_atom_counts").fetchall(),
+                        opts,
+                        files["MRCONSO"].parts[0],
+                        report,
                     )
 
             def failure(exc: duckdb.Error, name: str) -> BaseException:
@@ -238,16 +247,8 @@ def extract_umls(
                     return KeyboardInterrupt()
                 return user or runtime_error(exc, step=name, memory_limit=opts.memory_limit, out=out)
 
-            with Progress(
-                TextColumn("[bold]extract[/bold] {task.description}"),
-                BarColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                disable=not progress,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("", total=len(sqlrun.plan(sqlrun.load_models("umls"), TARGETS)))
-
+            steps = len(sqlrun.plan(sqlrun.load_models("umls"), TARGETS))
+            with Task(report, "extract", steps, unit="tables", transient=True) as task:
                 # zstd level 1 writes the 30M relations 10% faster than the default level, and smaller
                 rows = sqlrun.run(
                     con,
@@ -255,7 +256,7 @@ def extract_umls(
                     TARGETS,
                     tmp,
                     parquet="COMPRESSION zstd, COMPRESSION_LEVEL 1",
-                    before=lambda name: bar.update(task, description=name),
+                    before=lambda name: task.update(task.done, note=name),  # the table under way
                     after=after,
                     failure=failure,
                     timings=timings,

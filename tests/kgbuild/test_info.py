@@ -19,7 +19,7 @@ def test_info_says_what_a_kg_and_its_pairs_hold(sample_kg, tmp_path):
     assert lines["made by"].startswith("extract --umls") and lines["UMLS release"] == "SAMPLE-2025AA"
     assert lines["table concepts"] == "486 rows in 1 file" and lines["sources"] == "ICD10CM, MSH, SNOMEDCT_US"
     pairs = tmp_path / "pairs"
-    build_pairs(sample_kg, pairs, progress=False)
+    build_pairs(sample_kg, pairs)
     out = CliRunner().invoke(app, ["info", str(pairs)]).stdout
     assert "pairs splits" in out and "train" in out and "test" in out
     missing = CliRunner().invoke(app, ["info", str(tmp_path / "nope")])

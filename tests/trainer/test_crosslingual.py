@@ -27,7 +27,7 @@ from trainer.phases.multilingual import train_multilingual
 def ml_pairs(sample_meta, tmp_path_factory) -> Path:
     """The sample release with Spanish and French names, its pairs, parallel table and cross-lingual set."""
     root = tmp_path_factory.mktemp("ml")
-    extract_umls(sample_meta, root / "kg", ExtractOptions(langs=["ENG", "SPA", "FRE"]), progress=False)
+    extract_umls(sample_meta, root / "kg", ExtractOptions(langs=["ENG", "SPA", "FRE"]))
     build_pairs(root / "kg", root / "pairs", options=PairOptions(parallel_langs=("SPA", "FRE")))
     return root / "pairs"
 

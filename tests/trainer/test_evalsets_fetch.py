@@ -116,6 +116,16 @@ def fetch(*args: str):
     return CliRunner().invoke(app, ["evalsets", "fetch", *args])
 
 
+def test_fetch_prints_plain_progress_lines_in_a_log_file(literal, tmp_path, monkeypatch):
+    """Issue 31: `trainer evalsets fetch` in a log file says how far it is (here at every file)."""
+    _, base, _ = literal
+    monkeypatch.setenv("KGBUILD_PROGRESS_EVERY_S", "0")
+    result = fetch(str(tmp_path / "sets"), "--mirror", base)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("fetch: ")]
+    assert lines and "(100%)" in lines[-1] and "files/s" in lines[-1], lines
+
+
 def test_fetch_writes_the_layout_evaluate_reads_and_prints_each_licence(literal, tiny_model, tmp_path):
     root, base, _ = literal
     out = tmp_path / "sets"

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kgbuild.core.errors import UserError
+from kgbuild.core.render import Renderer
 from trainer import linking
 from trainer.cli import app
 from trainer.linking import Linker, build_index, gold_cuis, make_faiss_index
@@ -61,7 +62,7 @@ def kg(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def index(kg, minilm, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("link") / "kg.index"
-    build_index(minilm, kg, out, progress=False)
+    build_index(minilm, kg, out)
     return out
 
 
@@ -158,7 +159,7 @@ def test_a_graph_index_links_like_the_exact_one_and_its_manifest_sets_the_search
 ):
     monkeypatch.setattr(linking, "EXACT_BELOW", 1)  # the literal KG's 15 names as a graph
     graph = tmp_path / "graph.index"
-    build_index(minilm, kg, graph, dtype="float16", progress=False)
+    build_index(minilm, kg, graph, dtype="float16")
     manifest = json.loads((graph / "manifest.json").read_text())
     assert manifest["index"] == {"kind": "hnsw", "dtype": "float16", "m": 32, "ef_construction": 200, "ef_search": 64}
     mentions = ["heart attack", "high blood pressure", "epileptic fit", "anaemia", "sugar diabetes"]
@@ -191,12 +192,12 @@ def test_an_interrupted_index_build_resumes_from_the_chunks_it_embedded(
     monkeypatch.setattr(SentenceTransformer, "encode", interrupted)
     out = tmp_path / "kg.index"
     with pytest.raises(KeyboardInterrupt):
-        build_index(minilm, kg, out, progress=False)
+        build_index(minilm, kg, out)
     work = tmp_path / ".kg.index.embeddings"
     assert not out.exists() and len(list(work.glob("chunk-*.npy"))) == 2
     calls.clear()
     capsys.readouterr()
-    build_index(minilm, kg, out, progress=None)  # plain lines, as in a log file
+    build_index(minilm, kg, out, report=Renderer(progress=None))  # plain lines, as in a log file
     assert calls == [4] * ((n - 8) // 4) + [(n - 8) % 4] * bool((n - 8) % 4)  # only what was not embedded yet
     assert f"embedding names: {n:,}/{n:,} (100%) (8 from an earlier run)" in capsys.readouterr().err
     assert not work.exists()  # our own chunks, removed once the index is written
@@ -225,7 +226,7 @@ def test_bad_input_is_one_line(index, kg, tiny_model, tmp_path):
     # A KG without codes: its index cannot map gold ids.
     bare = write_kg(tmp_path / "bare", codes=False)
     bare_index = tmp_path / "bare.index"
-    build_index(tiny_model, bare, bare_index, progress=False)
+    build_index(tiny_model, bare, bare_index)
     gold = tmp_path / "gold.tsv"
     gold.write_text("mention\tgold_ids\nheart attack\tD009203\n")
     with pytest.raises(UserError, match="no codes"):
@@ -486,7 +487,7 @@ def test_an_index_embedded_by_two_cpu_processes_resumes_per_chunk_and_equals_the
 
     faiss = linking._faiss()
     monkeypatch.setattr(linking, "CHUNK", 4)  # the literal KG's names in chunks of 4
-    build_index(tiny_model, kg, tmp_path / "one.index", progress=False)
+    build_index(tiny_model, kg, tmp_path / "one.index")
     calls: list[int] = []
     encode = SentenceTransformer.encode
 
@@ -499,9 +500,9 @@ def test_an_index_embedded_by_two_cpu_processes_resumes_per_chunk_and_equals_the
     monkeypatch.setattr(SentenceTransformer, "encode", interrupted)
     out = tmp_path / "two.index"
     with pytest.raises(KeyboardInterrupt):
-        build_index(tiny_model, kg, out, progress=False, devices="cpu:2")
+        build_index(tiny_model, kg, out, devices="cpu:2")
     assert len(list((tmp_path / ".two.index.embeddings").glob("chunk-*.npy"))) == 2
-    manifest = build_index(tiny_model, kg, out, progress=False, devices="cpu:2")
+    manifest = build_index(tiny_model, kg, out, devices="cpu:2")
     assert manifest["devices"] == ["cpu", "cpu"]
     one, two = (faiss.read_index(str(tmp_path / f / "index.faiss")) for f in ("one.index", "two.index"))
     assert two.ntotal == one.ntotal

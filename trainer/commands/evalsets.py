@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from kgbuild.core.console import err, user_errors
+from kgbuild.core.render import Renderer
 from trainer.evalsets import MIRROR_ENV, NAMES, RAW_GITHUB, fetch, licence_line
 
 app = typer.Typer(
@@ -45,7 +46,7 @@ def fetch_command(
     """Download UMNSRS, MayoSRS, EHR-Rel, SICK, STS-B, NCBI-disease and BC5CDR from the public
     repositories and snapshot commits they were published at, check every file's sha256, build the files the readers
     need (mayosrs.tsv, the mention tables), and write them atomically. BIOSSES is not fetched (a RAR archive)."""
-    chosen = fetch(out, force=force, base=mirror, only=only or None, progress=True)
+    chosen = fetch(out, force=force, base=mirror, only=only or None, report=Renderer())
     for spec in chosen:
         typer.echo(licence_line(spec))
     written = sum(1 for spec in chosen if not spec.skipped)

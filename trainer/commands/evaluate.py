@@ -23,6 +23,7 @@ from kgbuild.core.atomic import absolute, atomic_write_bytes, check_file_output
 from kgbuild.core.console import err, user_errors, warn
 from kgbuild.core.errors import UserError
 from kgbuild.core.progress import progress_option
+from kgbuild.core.render import Renderer
 from trainer.evaluate import (
     EVALSETS,
     REFERENCES,
@@ -196,7 +197,7 @@ def evaluate(
         "sets": only or None,
         "linking_split": linking_split,
         "batch_size": batch_size,
-        "progress": True if progress else None,
+        "report": Renderer(progress=True if progress else None),
     }
     scores: dict[str, dict] = {}
     records: list[dict] = []

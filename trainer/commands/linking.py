@@ -11,6 +11,7 @@ import typer
 from kgbuild.core.console import err, user_errors
 from kgbuild.core.errors import UserError
 from kgbuild.core.progress import progress_option
+from kgbuild.core.render import Renderer
 from trainer.commands.common import FORCE_OPTION
 
 
@@ -52,7 +53,7 @@ def index(
         dtype=dtype,
         force=force,
         batch_size=batch_size,
-        progress=True if progress else None,
+        report=Renderer(progress=True if progress else None),
         normalized=normalized,
         threads=threads,
         devices=devices,
@@ -113,7 +114,9 @@ def link(
     resolved = resolve_rows(mention_rows, docs)  # an abbreviation defined in its document is linked as its long form
     texts = [r["mention"] for r in mention_rows]
     linker = Linker.load(index_dir, model=model, verify=verify)
-    with encoding_progress(linker.encoder, len(texts), "linking mentions", enabled=True if progress else None):
+    with encoding_progress(
+        linker.encoder, len(texts), "linking mentions", Renderer(progress=True if progress else None)
+    ):
         results = linker.link(
             [x or t for t, x in zip(texts, resolved, strict=True)], top_k=top_k, batch_size=batch_size
         )

@@ -10,6 +10,7 @@ import pytest
 
 from kgbuild.core import lineage
 from kgbuild.core.errors import UserError
+from kgbuild.core.render import Renderer
 from kgbuild.llm import DefinitionGenerator
 from kgbuild.pairs import PairOptions, build_pairs
 from kgbuild.publish.licence import assess
@@ -23,7 +24,7 @@ def test_definitions_and_the_pairs_made_with_them_keep_the_kg_lineage(sample_kg,
     kg, defs, pairs = tmp_path / "kg", tmp_path / "defs", tmp_path / "pairs"
     shutil.copytree(sample_kg, kg)
     origin = lineage.origin(kg)
-    DefinitionGenerator(kg, defs, fast_config(fake(), limit=3), progress=False).run()
+    DefinitionGenerator(kg, defs, fast_config(fake(), limit=3)).run()
     carried = json.loads((defs / "manifest.json").read_text())["lineage"]
     assert carried == origin and {s["sab"] for s in carried["origins"][0]["sources"]} >= {"SNOMEDCT_US"}
 
@@ -78,6 +79,6 @@ def test_definitions_print_plain_progress_lines_in_a_log_file(sample_kg, tmp_pat
     """Issue 31, item 2: the demo's LLM step ran 35 minutes without a line when stderr was a log file."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-t")
     monkeypatch.setenv("KGBUILD_PROGRESS_EVERY_S", "0")
-    DefinitionGenerator(sample_kg, tmp_path / "defs", fast_config(fake(), limit=3), progress=True).run()
+    DefinitionGenerator(sample_kg, tmp_path / "defs", fast_config(fake(), limit=3), report=Renderer()).run()
     lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("definitions: ")]
     assert lines and lines[-1].startswith("definitions: 3/3 (100%)") and "ok 3" in lines[-1], lines

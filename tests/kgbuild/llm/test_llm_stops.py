@@ -156,7 +156,7 @@ def test_a_full_disk_stops_sending_keeps_what_was_received_and_the_rerun_pays_no
 
     config = fast_config(server, min_free_bytes=16 * 1024, disk_retry_s=0.05)
     with pytest.raises(RunStopped, match=r"disk full at .*: \d+ answers kept") as stop:
-        DefinitionGenerator(kg, out, config, on_event=on_event).run()
+        DefinitionGenerator(kg, out, config, report=lambda event: event.text and on_event(event.text)).run()
     assert stop.value.fix and "free space and rerun" in stop.value.fix
     assert any("held in memory" in e for e in events)
     paid = sum(server.paid.values())

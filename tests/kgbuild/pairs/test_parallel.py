@@ -27,7 +27,7 @@ def rows(path: Path, query: str) -> list[tuple]:
 @pytest.fixture(scope="module")
 def kg3(sample_meta, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("kg3") / "kg"
-    extract_umls(sample_meta, out, ExtractOptions(langs=["ENG", "SPA", "FRE"]), progress=False)
+    extract_umls(sample_meta, out, ExtractOptions(langs=["ENG", "SPA", "FRE"]))
     return out
 
 

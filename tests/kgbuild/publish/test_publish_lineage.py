@@ -61,7 +61,7 @@ def test_restricted_sample_pairs_need_the_acknowledgement_after_the_kg_is_delete
 
 def test_open_sample_pairs_publish_publicly_after_the_kg_is_deleted(sample_meta, tmp_path, capsys):
     kg = tmp_path / "kg"
-    extract_umls(sample_meta, kg, ExtractOptions(max_srl=0), progress=False)  # MSH only
+    extract_umls(sample_meta, kg, ExtractOptions(max_srl=0))  # MSH only
     pairs = pairs_without_their_kg(tmp_path, kg)
     lic = assess(pairs)
     assert not lic.restricted and [s.sab for s in lic.sources] == ["MSH"] and lic.extract_parameters["max_srl"] == 0

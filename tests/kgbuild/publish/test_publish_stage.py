@@ -134,7 +134,7 @@ def test_pairs_and_linking_are_staged_as_real_splits_and_no_concept_crosses_them
     from kgbuild.pairs.build import build_pairs
 
     pairs = tmp_path / "pairs"
-    build_pairs(sample_kg, pairs, progress=False)
+    build_pairs(sample_kg, pairs)
     result = publish_dataset(
         pairs,
         PublishOptions(

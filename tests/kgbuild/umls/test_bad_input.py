@@ -36,7 +36,7 @@ def good_conso() -> bytes:
 def fails(meta, tmp_path, match):
     out = tmp_path / "kg"
     with pytest.raises(UserError, match=match) as exc:
-        extract_umls(meta, out, progress=False)
+        extract_umls(meta, out)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kg")] == []  # no temp folder left
     return str(exc.value)
@@ -104,7 +104,7 @@ def test_empty_file_that_mrfiles_declares_empty_is_read(tmp_path):
     rows = len(conso.splitlines())
     mrfiles = f"MRCONSO.RRF|Concepts|CUI|18|{rows}|{len(conso)}|\nMRDEF.RRF|Definitions|CUI|8|0|0|\n"
     meta = meta_with(tmp_path, MRCONSO=conso, MRDEF=b"", MRFILES=mrfiles.encode())
-    manifest = extract_umls(meta, tmp_path / "kg", progress=False)
+    manifest = extract_umls(meta, tmp_path / "kg")
     assert manifest["tables"]["definitions"] == 0
     assert manifest["inputs"]["files"]["MRDEF"]["rows"] == 0
 
@@ -120,21 +120,21 @@ def test_row_count_differs_from_mrfiles(tmp_path):
 
 def test_failed_run_leaves_previous_output_untouched(tmp_path):
     out = tmp_path / "kg"
-    extract_umls(SAMPLE_META, out, progress=False)
+    extract_umls(SAMPLE_META, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     bad = meta_with(tmp_path, MRCONSO=b"C0000005|ENG|P|\n")
     with pytest.raises(UserError):
-        extract_umls(bad, out, force=True, progress=False)
+        extract_umls(bad, out, force=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["META", "kg"]
 
 
 def test_existing_output_needs_force(tmp_path):
     out = tmp_path / "kg"
-    extract_umls(SAMPLE_META, out, progress=False)
+    extract_umls(SAMPLE_META, out)
     with pytest.raises(UserError, match="--force"):
-        extract_umls(SAMPLE_META, out, progress=False)
-    extract_umls(SAMPLE_META, out, force=True, progress=False)
+        extract_umls(SAMPLE_META, out)
+    extract_umls(SAMPLE_META, out, force=True)
 
 
 def test_cli_prints_one_red_line_and_exits_1(tmp_path):

@@ -149,7 +149,7 @@ def test_codes_map_real_atoms_to_their_concept(sample_kg):
 )
 def test_codes_follow_the_filters(tmp_path, sample_meta, opts, check):
     out = tmp_path / "kg"
-    extract_umls(sample_meta, out, opts, progress=False)
+    extract_umls(sample_meta, out, opts)
     assert rows(out, check) == [(True,)]
 
 
@@ -161,7 +161,7 @@ def test_codes_skip_umls_placeholders(tmp_path, sample_meta):
         f.write("C0008049|ENG|S|L9900000|PF|S9900000|N|A9900000|||NOCODE|MTH|SY|NOCODE|Chicken pox|0|N||\n")
         f.write("C0008049|ENG|S|L9900001|PF|S9900001|N|A9900001||||MTH|SY||Chicken-pox|0|N||\n")
     out = tmp_path / "kg"
-    extract_umls(meta, out, progress=False)
+    extract_umls(meta, out)
     assert rows(out, "SELECT count(*) FROM names WHERE sab = 'MTH'") == [(2,)]
     assert rows(out, "SELECT sab, code FROM codes WHERE cui = 'C0008049' ORDER BY ALL") == [
         ("ICD10CM", "B01"),
@@ -188,7 +188,7 @@ def test_codes_skip_umls_placeholders(tmp_path, sample_meta):
 )
 def test_options(tmp_path, sample_meta, opts, check):
     out = tmp_path / "kg"
-    extract_umls(sample_meta, out, opts, progress=False)
+    extract_umls(sample_meta, out, opts)
     assert rows(out, check) == [(True,)]
     assert all(c.passed for checks in check_folder(out).values() for c in checks)
 
@@ -196,9 +196,9 @@ def test_options(tmp_path, sample_meta, opts, check):
 def test_max_srl_falls_back_to_mrrank_when_preferred_atom_is_filtered(tmp_path, sample_meta):
     # With SNOMED CT and ICD10CM dropped by licence level, Candidiasis keeps its MeSH heading.
     out = tmp_path / "kg"
-    extract_umls(sample_meta, out, ExtractOptions(max_srl=0), progress=False)
+    extract_umls(sample_meta, out, ExtractOptions(max_srl=0))
     assert rows(out, "SELECT preferred_name FROM concepts WHERE cui = 'C0006840'") == [("Candidiasis",)]
     # With MeSH dropped, the ICD10CM atoms compete on MRRANK: PT (0400) over HT (0399).
     out2 = tmp_path / "kg2"
-    extract_umls(sample_meta, out2, ExtractOptions(exclude_sabs=["MSH"]), progress=False)
+    extract_umls(sample_meta, out2, ExtractOptions(exclude_sabs=["MSH"]))
     assert rows(out2, "SELECT n.tty FROM names n WHERE n.cui = 'C0006849' AND n.is_preferred") == [("PT",)]

@@ -33,7 +33,7 @@ def relations(tmp_path, mrrel: str, mrdoc: str = DOC):
     (meta / "MRREL.RRF").write_text(mrrel)
     if mrdoc:
         (meta / "MRDOC.RRF").write_text(mrdoc)
-    extract_umls(meta, tmp_path / "kg", progress=False)
+    extract_umls(meta, tmp_path / "kg")
     return duckdb.execute(
         f"SELECT head_cui, relation, rel, tail_cui, sab FROM '{tmp_path}/kg/relations.parquet' ORDER BY ALL"
     ).fetchall()
@@ -101,7 +101,7 @@ def test_without_mrdoc_both_directions_collapse_on_the_builtin_inverses(tmp_path
 def test_sample_relations_are_the_same_without_mrdoc(tmp_path, sample_kg, sample_meta):
     meta = tmp_path / "META"
     shutil.copytree(sample_meta, meta, ignore=shutil.ignore_patterns("MRDOC.RRF", "MRFILES.RRF"))
-    extract_umls(meta, tmp_path / "kg", progress=False)
+    extract_umls(meta, tmp_path / "kg")
     query = "SELECT * FROM '{}/relations.parquet' ORDER BY ALL"
     assert duckdb.sql(query.format(tmp_path / "kg")).fetchall() == duckdb.sql(query.format(sample_kg)).fetchall()
 

@@ -32,7 +32,7 @@ def folder_members(folder: Path, prefix: str = "2099AA/META/") -> dict[str, byte
 @pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
 def test_sample_release_zip_gives_the_folders_tables(sample_meta, sample_kg, tmp_path, method):
     release = make_zip(tmp_path / "umls-2099AA-metathesaurus-full.zip", folder_members(sample_meta), method)
-    manifest = extract_umls(release, tmp_path / "kg", progress=False)
+    manifest = extract_umls(release, tmp_path / "kg")
     assert differences(sample_kg, tmp_path / "kg") == []
     # MRFILES is checked as for the folder: every count declared and matched
     files = manifest["inputs"]["files"]
@@ -56,9 +56,9 @@ def test_split_gz_members_of_real_rows(tmp_path):
         (meta / f"MRCONSO.RRF.{suffix}.gz").write_bytes(data)
     for name in ("MRSTY.RRF", "MRDEF.RRF"):
         (meta / name).write_bytes((SCISPACY / name).read_bytes())
-    extract_umls(meta, tmp_path / "kg-folder", progress=False)
+    extract_umls(meta, tmp_path / "kg-folder")
     release = make_zip(tmp_path / "r.zip", folder_members(meta))
-    manifest = extract_umls(release, tmp_path / "kg-zip", progress=False)
+    manifest = extract_umls(release, tmp_path / "kg-zip")
     assert differences(tmp_path / "kg-folder", tmp_path / "kg-zip") == []
     assert manifest["inputs"]["files"]["MRCONSO"]["parts"] == [f"MRCONSO.RRF.{s}.gz" for s in ("aa", "ab", "ac")]
     assert manifest["tables"]["names"] > 300
@@ -69,7 +69,7 @@ def test_mrfiles_count_mismatch_names_the_member(sample_meta, tmp_path):
     members["2099AA/META/MRCONSO.RRF"] = members["2099AA/META/MRCONSO.RRF"].split(b"\n", 1)[1]  # drop a row
     release = make_zip(tmp_path / "r.zip", members)
     with pytest.raises(UserError, match=r"r\.zip!2099AA/META/MRCONSO\.RRF: MRCONSO\.RRF has 778 rows but MRFILES"):
-        extract_umls(release, tmp_path / "kg", progress=False)
+        extract_umls(release, tmp_path / "kg")
     assert not (tmp_path / "kg").exists()
 
 
@@ -77,17 +77,17 @@ def test_bad_row_in_a_member_is_named_with_its_line(sample_meta, tmp_path):
     members = folder_members(sample_meta)
     members["2099AA/META/MRSTY.RRF"] = members["2099AA/META/MRSTY.RRF"].replace(b"|\n", b"|extra|\n", 1)
     with pytest.raises(UserError, match=r"r\.zip!2099AA/META/MRSTY\.RRF:1: row has"):
-        extract_umls(make_zip(tmp_path / "r.zip", members), tmp_path / "kg", progress=False)
+        extract_umls(make_zip(tmp_path / "r.zip", members), tmp_path / "kg")
 
 
 def test_zip_without_meta_is_refused(tmp_path):
     release = make_zip(tmp_path / "r.zip", {"docs/LICENSE.txt": b"licence"})
     with pytest.raises(UserError, match=r"no META/MRCONSO\.RRF in the zip \(it holds 2099AA/README\.txt"):
-        extract_umls(release, tmp_path / "kg", progress=False)
+        extract_umls(release, tmp_path / "kg")
     assert not (tmp_path / "kg").exists()
 
 
 def test_full_release_zip_says_which_download_to_give(tmp_path):
     release = make_zip(tmp_path / "umls-2099AA-full.zip", {"2099AA-full/2099aa-1-meta.nlm": b"PK..."})
     with pytest.raises(UserError, match=r"this is the Full Release, whose \.nlm members are zips themselves"):
-        extract_umls(release, tmp_path / "kg", progress=False)
+        extract_umls(release, tmp_path / "kg")

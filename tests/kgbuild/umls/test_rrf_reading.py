@@ -39,7 +39,7 @@ def test_real_rows_without_final_newline(tmp_path):
     # The scispacy fixture's last lines have no terminating newline.
     assert not (SCISPACY / "MRCONSO.RRF").read_bytes().endswith(b"\n")
     out = tmp_path / "kg"
-    manifest = extract_umls(scispacy_meta(tmp_path), out, progress=False)
+    manifest = extract_umls(scispacy_meta(tmp_path), out)
     assert manifest["tables"]["names"] == 3
     assert q(out, "SELECT aui, name FROM names ORDER BY aui") == [
         ("A0016515", "1,2-Dipalmitoylphosphatidylcholine"),
@@ -54,7 +54,7 @@ def test_crlf_line_endings(tmp_path):
     for f in meta.iterdir():
         f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))
     out = tmp_path / "kg"
-    extract_umls(meta, out, progress=False)
+    extract_umls(meta, out)
     assert q(out, "SELECT count(*), bool_or(name LIKE '%\r%' OR aui LIKE '%\r%') FROM names") == [(3, False)]
     assert q(out, "SELECT definition FROM definitions")[0][0].endswith("membranes.")
 
@@ -74,7 +74,7 @@ def test_split_and_gzipped_parts_read_in_suffix_order(tmp_path):
         parts = [p.name.split(".")[2] for p in discover(meta)["MRCONSO"].parts]
         assert parts == ["aa", "ab"]
         out = tmp_path / layout / "kg"
-        assert extract_umls(meta, out, progress=False)["tables"]["names"] == 3
+        assert extract_umls(meta, out)["tables"]["names"] == 3
 
 
 def test_quotes_and_non_ascii_in_real_rxnorm_rows(tmp_path):
@@ -85,7 +85,7 @@ def test_quotes_and_non_ascii_in_real_rxnorm_rows(tmp_path):
     text += '9999|ENG||||||99999999|99999999|9999||RXNORM|SY|9999|"Hot" flushes remedy||N|4096|\n'
     (meta / "MRCONSO.RRF").write_text(text, encoding="utf-8")
     out = tmp_path / "kg"
-    extract_umls(meta, out, progress=False)
+    extract_umls(meta, out)
     assert q(out, "SELECT name FROM names WHERE cui = '9999'") == [('"Hot" flushes remedy',)]
     assert q(out, "SELECT count(*) FROM names WHERE name LIKE '%Paracétamol%'")[0][0] >= 1
     n_rows = sum(1 for line in text.splitlines() if line.split("|")[16] == "N")
@@ -96,4 +96,4 @@ def test_quotes_and_non_ascii_in_real_rxnorm_rows(tmp_path):
 def test_release_folder_holding_meta_is_accepted(tmp_path, pointed_at):
     meta = scispacy_meta(tmp_path)
     target = meta if pointed_at == "META" else meta.parent
-    assert extract_umls(target, tmp_path / "kg", progress=False)["tables"]["concepts"] == 2
+    assert extract_umls(target, tmp_path / "kg")["tables"]["concepts"] == 2

@@ -354,7 +354,7 @@ def built_linking_workspace(tmp_path_factory, minilm) -> Path:
     w = tmp_path_factory.mktemp("linking") / "lw"
     w.mkdir()
     write_kg(w / "kg")
-    build_index(minilm, w / "kg", w / "idx", progress=False)
+    build_index(minilm, w / "kg", w / "idx")
     (w / "m.txt").write_text("heart attack\nasthma\n")
     (w / "gold.tsv").write_text("mention\tgold_ids\nheart attack\tMESH:D009203\n")
     args = ["link", "--index", str(w / "idx"), "--mentions", str(w / "m.txt"), "--out", str(w / "links.parquet")]
@@ -389,8 +389,8 @@ def test_a_second_index_build_into_the_same_out_is_refused_while_the_first_runs(
     with open(work / ".lock", "a+") as held:  # the first build holds the lock
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(Exception, match="another trainer index is building this index"):
-            build_index(minilm, kg, tmp_path / "idx", progress=False)
-    build_index(minilm, kg, tmp_path / "idx", progress=False)  # once it is done, the build goes through
+            build_index(minilm, kg, tmp_path / "idx")
+    build_index(minilm, kg, tmp_path / "idx")  # once it is done, the build goes through
     assert (tmp_path / "idx" / "index.faiss").is_file()
 
 
