@@ -15,9 +15,8 @@ from typer.testing import CliRunner
 from tests.helpers.run_toml import run_toml
 from tests.helpers.tiny_bert import build_tiny_model
 from trainer.cli import app
-from trainer.config import ContrastiveConfig
 from trainer.data import load_pairs
-from trainer.phases.contrastive import train_contrastive
+from trainer.phases.contrastive import ContrastiveConfig, train_contrastive
 from trainer.sampler import CuiBatchSampler
 
 ROOT = Path(__file__).resolve().parents[2]
