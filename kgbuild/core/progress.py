@@ -87,6 +87,11 @@ class Bar:
             self._start = self._last = time.monotonic()
         return self
 
+    @property
+    def redrawn(self) -> bool:
+        """A rich bar, redrawn at every update (plain lines come at most every `every_s()` seconds anyway)."""
+        return self._progress is not None
+
     def advance(self, n: int, *, reused: bool = False) -> None:
         self.done += n
         self.reused += n if reused else 0

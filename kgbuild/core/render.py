@@ -38,6 +38,7 @@ class Renderer:
             now = time.monotonic()
             if (
                 event.kind == "progress"
+                and bar.redrawn  # plain lines keep their own interval (a test's 0 s: a line per step)
                 and now - self._drawn[event.step] < _REDRAW_S
                 and event.done < (event.total or 0)
             ):

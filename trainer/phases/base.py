@@ -78,7 +78,14 @@ PHASES: dict[str, Phase] = {}
 
 def register(phase: Phase) -> Phase:
     """Add `phase` to the registry, after the ones registered before it (it runs after them)."""
+    from pydantic import BaseModel
+
+    from trainer.config import SHARED
+
     if phase.name in PHASES or phase.command in {p.command for p in PHASES.values()}:
         raise ValueError(f"a phase named {phase.name!r} or with the command {phase.command!r} is registered already")
+    # its table is read as `config.<name>`: not a name the run config has already
+    if phase.name in (*SHARED, "phases", "source") or hasattr(BaseModel, phase.name):
+        raise ValueError(f"{phase.name!r} is taken by the run config: name the phase otherwise")
     PHASES[phase.name] = phase
     return phase
