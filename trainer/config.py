@@ -54,6 +54,11 @@ class TrainingConfig(Section):
     # processes that fetch, tokenise and collate batches ahead of the GPU; unset: chosen from the machine's cores
     # (trainer.training.dataloader_workers), and the chosen number is recorded in the run manifest
     dataloader_workers: int | None = Field(None, ge=0)
+    # Step 4 of a training phase: the run's evaluators (the sets of [evaluate], trainer.evaluate.build_evaluators)
+    # scored inside the loop at every save_steps, their figures in the phase's summary; off, run-all scores each
+    # phase's output after it. Left out of dumps (manifest parameters, fingerprints): it measures, the model is the
+    # same, and a run made before the setting existed resumes.
+    evaluate_during_training: bool = Field(False, exclude=True)
 
 
 class EvaluateConfig(Section):

@@ -99,10 +99,14 @@ def dataloader_workers(setting: int | None) -> int:
     return max(0, min(MAX_AUTO_WORKERS, per_process - 1))
 
 
-def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any):
-    """SentenceTransformerTrainingArguments from a phase config section (shared fields of every phase)."""
+def training_arguments(phase: Any, checkpoints: Path, *, seed: int, evaluate: bool = False, **extra: Any):
+    """SentenceTransformerTrainingArguments from a phase config section (shared fields of every phase); `evaluate`:
+    the trainer's evaluator runs at every save_steps (step 4, `evaluate_during_training`)."""
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
+
+    if evaluate:
+        extra = {"eval_strategy": "steps", "eval_steps": phase.save_steps, **extra}
 
     return SentenceTransformerTrainingArguments(
         output_dir=str(checkpoints),
@@ -183,7 +187,10 @@ def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:
     history = trainer.state.log_history
     losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
     final = next((h for h in reversed(history) if "train_runtime" in h), {})
+    # step 4's figures, when the trainer had an evaluator (evaluate_during_training)
+    evaluations = [h for h in history if any(k.startswith("eval_") for k in h)]
     return {
+        **({"evaluations": evaluations} if evaluations else {}),
         "steps": trainer.state.global_step,
         "world_size": trainer.args.world_size,  # processes under torchrun / accelerate launch (DDP)
         "dataloader_workers": trainer.args.dataloader_num_workers,  # as set, or as chosen from the cores

@@ -157,3 +157,22 @@ def test_run_all_from_python_prints_nothing(tmp_path, tiny_model, pairs_dir):
     assert child.stdout == "" and child.stderr == "", child.stderr[-3000:]
     statuses = json.loads((tmp_path / "statuses.json").read_text())
     assert statuses == {"contrastive": "trained", "self_distillation": "trained", "weight_averaging": "averaged"}
+
+
+def test_evaluate_during_training_gives_the_run_evaluators_to_the_trainer(tmp_path, tiny_model, pairs_dir):
+    """Step 4, off by default: with evaluate_during_training the trainer scores [evaluate]'s sets at every
+    save_steps; the setting stays out of the manifest's parameters (and so of the fingerprints)."""
+    from test_evaluation import write_evalsets
+
+    from trainer.phase_folder import PhaseRun
+
+    write_evalsets(tmp_path / "evalsets")
+    training = {"max_steps": 2, "batch_size": 8, "save_steps": 1, "evaluate_during_training": True}
+    cfg = load_config(workspace(tmp_path, tiny_model, pairs_dir, data={"evalsets": "evalsets"}, contrastive=training))
+    assert "evaluate_during_training" not in cfg.section("contrastive")
+    phase = PHASES["contrastive"]
+    summary = phase.run(PhaseRun(tmp_path / "out"), cfg, cfg.phase_inputs("contrastive"))
+    assert [e["step"] for e in summary["evaluations"]] == [1, 2]
+    assert any("spearman" in k.lower() for k in summary["evaluations"][0]), summary["evaluations"][0]
+    default = load_config(tmp_path / "run.toml", ["contrastive.evaluate_during_training=false"])
+    assert "evaluations" not in phase.run(PhaseRun(tmp_path / "off"), default, default.phase_inputs("contrastive"))

@@ -73,6 +73,28 @@ class Phase:
         return self.status == "trained"
 
 
+def training_evaluator(cfg: RunConfig, section: Any) -> Any:
+    """Step 4 of a training phase: with `evaluate_during_training`, the run's evaluators (trainer.evaluate's
+    build_evaluators, as run-all's evaluation after the phase uses them) as one SequentialEvaluator for the trainer;
+    else None."""
+    if not getattr(section, "evaluate_during_training", False):
+        return None
+    from sentence_transformers.evaluation import SequentialEvaluator
+
+    from trainer.evaluate import build_evaluators, evalsets_folder
+
+    ev = cfg.evaluate
+    evaluators = build_evaluators(
+        evalsets_folder(cfg.data.evalsets),
+        cfg.data.pairs,
+        sets=ev.sets,
+        linking=ev.linking,
+        linking_split=ev.linking_split,
+        batch_size=ev.batch_size,
+    )
+    return SequentialEvaluator(evaluators) if evaluators else None
+
+
 PHASES: dict[str, Phase] = {}
 
 

@@ -18,7 +18,7 @@ from pydantic import Field
 from kgbuild.core.errors import UserError
 from kgbuild.core.events import Reporter, silent
 from trainer.config import TrainingConfig
-from trainer.phases.base import Option, Phase, Required, register
+from trainer.phases.base import Option, Phase, Required, register, training_evaluator
 
 if TYPE_CHECKING:
     from trainer.config import RunConfig
@@ -49,11 +49,13 @@ def train_contrastive(
     marker: dict[str, Any] | None = None,
     callbacks: list | None = None,
     report: Reporter = silent,
+    evaluator: Any = None,
 ) -> dict[str, Any]:
     """Train `base` contrastively on the pairs in `pairs_dir`; save a sentence-transformers model to `out`.
 
     `report`: where the training progress goes (kgbuild.core.events); `callbacks`: transformers TrainerCallbacks for
-    the trainer (e.g. benchmarks/gpu_check.py's meter).
+    the trainer (e.g. benchmarks/gpu_check.py's meter); `evaluator`: a sentence-transformers evaluator the trainer
+    scores at every save_steps (step 4; its figures in the summary's "evaluations").
     """
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import (
@@ -96,17 +98,25 @@ def train_contrastive(
     else:
         loss = MultipleNegativesRankingLoss(model, scale=config.scale, gather_across_devices=gather)
 
-    # 4. Evaluator: none inside the loop; `trainer run-all` evaluates every phase's output (trainer.evaluate)
+    # 4. Evaluator: by default none inside the loop (`trainer run-all` scores every phase's output after it); with
+    #    evaluate_during_training, the run's evaluators at every save_steps (`evaluator`: training_evaluator)
 
     # 5. Training arguments: warm-up, bf16 where the GPU has it, checkpoints, and the cui-aware batch sampler
     #    (sort_by_length: rows of a batch longest first, by characters of the positive, the longer text)
     lengths = [len(text) for text in pairs.dataset["positive"][:]] if config.sort_by_length else None
     batch_sampler = cui_batch_sampler(pairs.cuis, lengths=lengths, world_size=world_size())
-    args = training_arguments(config, run.checkpoints, seed=seed, batch_sampler=batch_sampler)
+    args = training_arguments(
+        config, run.checkpoints, seed=seed, evaluate=evaluator is not None, batch_sampler=batch_sampler
+    )
 
     # 6. Train (resuming from the newest checkpoint of an interrupted run)
     trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=pairs.dataset, loss=loss, callbacks=run.callbacks
+        model=model,
+        args=args,
+        train_dataset=pairs.dataset,
+        loss=loss,
+        callbacks=run.callbacks,
+        evaluator=evaluator,
     )
     run.train(trainer, PHASE.label, fingerprint(config, base, pairs.files, max_seq_length, seed))
     summary = {"base": base, **train_summary(trainer, run.started, len(pairs.cuis))}
@@ -128,6 +138,7 @@ def _run(ctx: PhaseRun, cfg: RunConfig, inputs: dict[str, Any]) -> dict[str, Any
         cfg.contrastive,
         max_seq_length=cfg.model.max_seq_length,
         seed=cfg.model.seed,
+        evaluator=training_evaluator(cfg, cfg.contrastive),
         **ctx.arguments(),
     )
 

@@ -18,7 +18,7 @@ from kgbuild.core.console import verbose
 from kgbuild.core.errors import UserError
 from kgbuild.core.events import Reporter, silent
 from trainer.config import TrainingConfig
-from trainer.phases.base import Option, Phase, Required, register
+from trainer.phases.base import Option, Phase, Required, register, training_evaluator
 
 if TYPE_CHECKING:
     from trainer.config import RunConfig
@@ -49,11 +49,13 @@ def train_multilingual(
     marker: dict[str, Any] | None = None,
     callbacks: list | None = None,
     report: Reporter = silent,
+    evaluator: Any = None,
 ) -> dict[str, Any]:
     """Train the multilingual `student` on the parallel table towards `teacher`'s English embeddings.
 
     `report`: where the training progress goes (kgbuild.core.events); `callbacks`: transformers TrainerCallbacks for
-    the trainer (e.g. benchmarks/gpu_check.py's meter).
+    the trainer (e.g. benchmarks/gpu_check.py's meter); `evaluator`: a sentence-transformers evaluator the trainer
+    scores at every save_steps (step 4; its figures in the summary's "evaluations").
     """
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MSELoss
@@ -94,14 +96,20 @@ def train_multilingual(
     # 3. Define the loss: MSE of both the English and the translated text against the same teacher embedding
     loss = MSELoss(student_model)
 
-    # 4. Evaluator: none inside the loop; `trainer evaluate` scores the result
+    # 4. Evaluator: by default none inside the loop (`trainer run-all` scores every phase's output after it); with
+    #    evaluate_during_training, the run's evaluators at every save_steps (`evaluator`: training_evaluator)
 
     # 5. Training arguments
-    args = training_arguments(config, run.checkpoints, seed=seed)
+    args = training_arguments(config, run.checkpoints, seed=seed, evaluate=evaluator is not None)
 
     # 6. Train
     trainer = SentenceTransformerTrainer(
-        model=student_model, args=args, train_dataset=train_dataset, loss=loss, callbacks=run.callbacks
+        model=student_model,
+        args=args,
+        train_dataset=train_dataset,
+        loss=loss,
+        callbacks=run.callbacks,
+        evaluator=evaluator,
     )
     run.train(trainer, PHASE.label, fingerprint(config, teacher_ref, student_ref, str(parallel), seed))
     summary = {
@@ -130,6 +138,7 @@ def _run(ctx: PhaseRun, cfg: RunConfig, inputs: dict[str, Any]) -> dict[str, Any
         ctx.out,
         cfg.multilingual,
         seed=cfg.model.seed,
+        evaluator=training_evaluator(cfg, cfg.multilingual),
         **ctx.arguments(),
     )
 

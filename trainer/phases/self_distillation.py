@@ -21,7 +21,7 @@ from kgbuild.core.console import verbose
 from kgbuild.core.errors import UserError
 from kgbuild.core.events import Reporter, silent
 from trainer.config import TrainingConfig
-from trainer.phases.base import Option, Phase, register
+from trainer.phases.base import Option, Phase, register, training_evaluator
 from trainer.phases.contrastive import PAIRS, PAIRS_OPTION
 
 if TYPE_CHECKING:  # imported where used: `trainer --help` must not pay for loading datasets
@@ -86,11 +86,13 @@ def train_self_distillation(
     marker: dict[str, Any] | None = None,
     callbacks: list | None = None,
     report: Reporter = silent,
+    evaluator: Any = None,
 ) -> dict[str, Any]:
     """Train `student` to reproduce `teacher`'s embeddings of the pairs' texts; save it to `out`.
 
     `report`: where the training progress goes (kgbuild.core.events); `callbacks`: transformers TrainerCallbacks for
-    the trainer (e.g. benchmarks/gpu_check.py's meter).
+    the trainer (e.g. benchmarks/gpu_check.py's meter); `evaluator`: a sentence-transformers evaluator the trainer
+    scores at every save_steps (step 4; its figures in the summary's "evaluations").
     """
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MSELoss
@@ -136,15 +138,21 @@ def train_self_distillation(
     # 3. Define the loss: MSE between the student's and the teacher's embeddings
     loss = MSELoss(student_model)
 
-    # 4. Evaluator: none inside the loop; `trainer run-all` evaluates every phase's output
+    # 4. Evaluator: by default none inside the loop (`trainer run-all` scores every phase's output after it); with
+    #    evaluate_during_training, the run's evaluators at every save_steps (`evaluator`: training_evaluator)
 
     # 5. Training arguments (group_by_length: batches of texts of similar length, by characters)
     extra = {"batch_sampler": length_grouped_batch_sampler([len(t) for t in texts])} if config.group_by_length else {}
-    args = training_arguments(config, run.checkpoints, seed=seed, **extra)
+    args = training_arguments(config, run.checkpoints, seed=seed, evaluate=evaluator is not None, **extra)
 
     # 6. Train
     trainer = SentenceTransformerTrainer(
-        model=student_model, args=args, train_dataset=train_dataset, loss=loss, callbacks=run.callbacks
+        model=student_model,
+        args=args,
+        train_dataset=train_dataset,
+        loss=loss,
+        callbacks=run.callbacks,
+        evaluator=evaluator,
     )
     run.train(
         trainer, PHASE.label, fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
@@ -180,6 +188,7 @@ def _run(ctx: PhaseRun, cfg: RunConfig, inputs: dict[str, Any]) -> dict[str, Any
         max_seq_length=cfg.model.max_seq_length,
         seed=cfg.model.seed,
         cache_dir=ctx.out.parent / "cache",  # run-all's: <output_dir>/cache
+        evaluator=training_evaluator(cfg, cfg.self_distillation),
         **ctx.arguments(),
     )
 
