@@ -67,8 +67,8 @@ def _inputs(phase: Phase, cfg: Any, given: dict[str, Any]) -> dict[str, Any]:
 
 
 def command(phase: Phase):
-    """The `trainer <phase.command>` function: the phase's options (and arguments) first, then --config, --out,
-    --set and --force."""
+    """The `trainer <phase.command>` function, its parameters in the order --help lists them: the phase's positional
+    arguments, --config, the phase's options, --out, --set, --force."""
 
     def run_phase(**values: Any) -> None:
         from kgbuild.core.render import Renderer
