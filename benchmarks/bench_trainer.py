@@ -30,8 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainer.config import ContrastiveConfig  # noqa: E402
-from trainer.phases.contrastive import train_contrastive  # noqa: E402
+from trainer.phases.contrastive import ContrastiveConfig, train_contrastive  # noqa: E402
 
 ORGANS = ["heart", "lung", "liver", "kidney", "brain", "skin", "bone", "colon", "stomach", "breast", "thyroid", "eye"]
 PROCESSES = [

@@ -364,8 +364,7 @@ def train_pairs_dataset(setup: Setup):
 
 
 def phase1_trainer(setup: Setup, meter, out: Path, sort_by_length: bool = False) -> None:
-    from trainer.config import ContrastiveConfig
-    from trainer.phases.contrastive import train_contrastive
+    from trainer.phases.contrastive import ContrastiveConfig, train_contrastive
 
     config = ContrastiveConfig(
         loss="cached_mnrl",
@@ -404,8 +403,7 @@ def phase1_bare(setup: Setup, meter, out: Path) -> None:
 
 
 def phase2_trainer(setup: Setup, meter, out: Path, group_by_length: bool = False) -> None:
-    from trainer.config import SelfDistillationConfig
-    from trainer.phases.self_distillation import train_self_distillation
+    from trainer.phases.self_distillation import SelfDistillationConfig, train_self_distillation
 
     config = SelfDistillationConfig(
         batch_size=setup.batch_p2,
@@ -518,15 +516,10 @@ def stand_in_parallel(setup: Setup, rows: int) -> Path:
 def run_all_config(setup: Setup, evalsets: Path | None):
     """The HPO recipe's phases at the check's batch sizes and steps, every phase on: contrastive (cached loss),
     self-distillation, the default soup, multilingual on the stand-in table, evaluation after each."""
-    from trainer.config import (
-        ContrastiveConfig,
-        DataConfig,
-        EvaluateConfig,
-        ModelConfig,
-        MultilingualConfig,
-        RunConfig,
-        SelfDistillationConfig,
-    )
+    from trainer.config import DataConfig, EvaluateConfig, ModelConfig, RunConfig
+    from trainer.phases.contrastive import ContrastiveConfig
+    from trainer.phases.multilingual import MultilingualConfig
+    from trainer.phases.self_distillation import SelfDistillationConfig
 
     return RunConfig(
         data=DataConfig(pairs=setup.pairs, evalsets=evalsets),

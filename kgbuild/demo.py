@@ -177,6 +177,7 @@ def _claim(work: Path) -> None:
 
 def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
     """Run every step into `workdir` (replacing earlier demo outputs); return what was written and the scores."""
+    from kgbuild.core.render import Renderer
     from kgbuild.pairs import PairOptions, build_pairs
     from kgbuild.publish import PublishOptions, publish_dataset
     from kgbuild.umls.extract import ExtractOptions, extract_umls
@@ -225,7 +226,7 @@ def run_demo(workdir: Path, opts: DemoOptions | None = None) -> dict[str, Any]:
     _step("5/5 train: contrastive → self-distil → average → multilingual")
     evalsets = f'evalsets = "{opts.evalsets.resolve().as_posix()}"\n' if opts.evalsets else ""
     (work / "run.toml").write_text(RUN_TOML.format(base=base.as_posix(), steps=opts.steps, evalsets=evalsets))
-    manifest = run_all(load_config(work / "run.toml"), force=True)
+    manifest = run_all(load_config(work / "run.toml"), force=True, report=Renderer())
     written["model (final)"] = work / "run" / "final"
     written["model (multilingual)"] = work / "run" / "multilingual"
     written["run manifest"] = work / "run" / "manifest.json"

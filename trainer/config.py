@@ -1,7 +1,8 @@
 """One TOML file drives a run: every phase is a table; paths are relative to the config file (or absolute).
 
 CLI options override single values with `--set section.key=value` (parsed as TOML values). Each table is a pydantic
-model: unknown keys and wrong types or values are errors that name the file and line.
+model: unknown keys and wrong types or values are errors that name the file and line. The shared tables ([data],
+[model], [evaluate]) are here; each phase's table is in its phase file (trainer/phases/), found in the registry.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kgbuild.core.errors import UserError
 
@@ -53,69 +54,11 @@ class TrainingConfig(Section):
     # processes that fetch, tokenise and collate batches ahead of the GPU; unset: chosen from the machine's cores
     # (trainer.training.dataloader_workers), and the chosen number is recorded in the run manifest
     dataloader_workers: int | None = Field(None, ge=0)
-
-
-class ContrastiveConfig(TrainingConfig):
-    learning_rate: float = Field(1e-4, gt=0)  # +3.7 points of linking over 3e-5 (BENCHMARKS.md, issue 14)
-    loss: Literal["mnrl", "cached_mnrl"] = "mnrl"  # cached_mnrl: GradCache, big batches on small memory
-    mini_batch_size: int = Field(32, ge=1)  # cached_mnrl only
-    scale: float = Field(20.0, gt=0)
-    kinds: list[str] = Field(default_factory=list)  # pair kinds to train on; empty = all
-    sort_by_length: bool = False  # cached_mnrl: each batch longest first, so mini-batches pad less (same loss)
-
-
-class SelfDistillationConfig(TrainingConfig):
-    teacher: str = "contrastive"  # a model, or a name of the run: "base" or an earlier phase
-    # from phase 1 (the study of BENCHMARKS.md, issue 14: better linking and general scores than from the base at a
-    # CPU budget); "base" is the paper's student
-    student: str = "contrastive"
-    texts: list[Literal["anchor", "positive"]] = Field(default_factory=lambda: ["anchor", "positive"])  # learnt
-    kinds: list[str] = Field(default_factory=list)
-    encode_batch_size: int = Field(128, ge=1)
-    group_by_length: bool = False  # batches of texts of similar length: far less padding, other batch mixes
-
-
-# The default soup and its weights: the soup with the base keeps the general-domain scores of the base at a small
-# cost in linking; the base's share 0.4 is the study's pick by the issue's targets, and with three seeds it still
-# keeps the linking target, which 0.5 loses (BENCHMARKS.md, issue 14, stages 7 and 8).
-DEFAULT_SOUP = {"self_distillation": 0.3, "contrastive": 0.3, "base": 0.4}
-
-
-class WeightAveragingConfig(Section):
-    enabled: bool = True
-    # models or names of the run ("base", "contrastive", "self_distillation")
-    models: list[str] = Field(default_factory=lambda: list(DEFAULT_SOUP), min_length=2)
-    # one per model (normalised); empty: DEFAULT_SOUP's for its models, else equal weights
-    weights: list[float] = Field(default_factory=list)
-
-    @field_validator("weights")
-    @classmethod
-    def _usable(cls, weights: list[float]) -> list[float]:
-        if weights and (any(w < 0 for w in weights) or max(weights) <= 0):
-            raise ValueError("give non-negative weights with a positive sum, one per model")
-        return weights
-
-    @model_validator(mode="after")
-    def _one_weight_per_model(self) -> WeightAveragingConfig:
-        if not self.weights:
-            self.weights = (
-                list(DEFAULT_SOUP.values()) if self.models == list(DEFAULT_SOUP) else [1.0] * len(self.models)
-            )
-        if len(self.weights) != len(self.models):
-            raise ValueError(
-                f"{len(self.weights)} weights for {len(self.models)} models ({', '.join(self.models)}): give one "
-                "weight per model, or no weights for equal ones"
-            )
-        return self
-
-
-class MultilingualConfig(TrainingConfig):
-    enabled: bool = False
-    parallel: Path | None = Field(None, strict=False)  # a build-pairs --parallel-lang folder, or an (en, xx) table
-    student: str = ""  # a multilingual sentence-transformers model (e.g. an XLM-R one)
-    teacher: str = "weight_averaging"  # the final (averaged) model, or another model or name of the run
-    max_seq_length: int = Field(64, ge=8)
-    encode_batch_size: int = Field(128, ge=1)
+    # Step 4 of a training phase: the run's evaluators (the sets of [evaluate], trainer.evaluate.build_evaluators)
+    # scored inside the loop at every save_steps, their figures in the phase's summary; off, run-all scores each
+    # phase's output after it. Left out of dumps (manifest parameters, fingerprints): it measures, the model is the
+    # same, and a run made before the setting existed resumes.
+    evaluate_during_training: bool = Field(False, exclude=True)
 
 
 class EvaluateConfig(Section):
@@ -126,26 +69,49 @@ class EvaluateConfig(Section):
     batch_size: int = Field(64, ge=1)
 
 
+def _phases() -> dict[str, Any]:
+    from trainer.phases import PHASES  # here: the phase files build on the sections above
+
+    return PHASES
+
+
 class RunConfig(BaseModel):
+    """The run: the shared tables, and one table per registered phase (trainer.phases), read as `config.<name>`."""
+
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
-    contrastive: ContrastiveConfig = Field(default_factory=ContrastiveConfig)
-    self_distillation: SelfDistillationConfig = Field(default_factory=SelfDistillationConfig)
-    weight_averaging: WeightAveragingConfig = Field(default_factory=WeightAveragingConfig)
-    multilingual: MultilingualConfig = Field(default_factory=MultilingualConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    phases: dict[str, Any] = Field(default_factory=dict)  # phase name → its table (a Phase's config model)
     source: Path | None = None  # the TOML file this came from
+
+    @model_validator(mode="before")
+    @classmethod
+    def _phase_tables(cls, values: Any) -> Any:
+        """Each registered phase's table, given by its name (`RunConfig(contrastive=...)`) or else its defaults."""
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        tables = dict(values.pop("phases", None) or {})
+        for name, phase in _phases().items():
+            table = values.pop(name, tables.get(name))
+            tables[name] = phase.config.model_validate(table) if isinstance(table, dict) else table or phase.config()
+        values["phases"] = tables
+        return values
+
+    def __getattr__(self, name: str) -> Any:
+        tables = self.__dict__.get("phases") or {}
+        if name in tables:
+            return tables[name]
+        return super().__getattr__(name)
 
     @property
     def output_dir(self) -> Path:
         return self.model.output_dir
 
     def phase_dir(self, phase: str) -> Path:
-        from trainer.phases import PHASES
-
-        return self.output_dir / PHASES[phase].folder
+        return self.output_dir / _phases()[phase].folder
 
     @property
     def parallel(self) -> Path | None:
@@ -155,66 +121,56 @@ class RunConfig(BaseModel):
     def resolve_model(self, name: str) -> str:
         """A model setting: "base" (the run's [model] base), a phase name (that phase's output folder, "final" for
         the averaged model), else a folder or hub id as given."""
-        from trainer.phases import PHASES
-
+        phases = _phases()
         if name == "base":
             return self.model.base
-        if name in PHASES:
+        if name in phases:
             return str(self.phase_dir(name))
-        if name in {p.folder for p in PHASES.values()} and not Path(name).exists():
+        if name in {p.folder for p in phases.values()} and not Path(name).exists():
             return str(self.output_dir / name)
         return name
 
     def phase_inputs(self, phase: str) -> dict[str, Any]:
-        """What `phase` reads, with the names of the run resolved (the one place they are): by default each phase
+        """What `phase` reads, with the names of the run resolved (its Phase's `inputs`): by default each phase
         starts from the outputs of the phases before it. A CLI option overrides one value."""
-        if phase == "contrastive":
-            return {"base": self.model.base, "pairs": self.data.pairs}
-        if phase == "self_distillation":
-            sd = self.self_distillation
-            return {
-                "teacher": self.resolve_model(sd.teacher),
-                "student": self.resolve_model(sd.student),
-                "pairs": self.data.pairs,
-            }
-        if phase == "weight_averaging":
-            wa = self.weight_averaging
-            return {
-                "models": [self.resolve_model(m) for m in wa.models],
-                "weights": wa.weights,
-            }
-        if phase == "multilingual":
-            ml = self.multilingual
-            return {
-                "teacher": self.resolve_model(ml.teacher),
-                "student": ml.student,
-                "parallel": self.parallel,
-            }
-        raise ValueError(f"unknown phase {phase!r}")
+        phases = _phases()
+        if phase not in phases:
+            raise ValueError(f"unknown phase {phase!r}")
+        return phases[phase].inputs(self)
 
     def section(self, name: str) -> dict[str, Any]:
         return getattr(self, name).model_dump(mode="json")
 
     def to_dict(self) -> dict[str, Any]:
-        return {s: self.section(s) for s in SECTIONS}
+        return {s: self.section(s) for s in sections()}
 
 
-SECTIONS = ("data", "model", "contrastive", "self_distillation", "weight_averaging", "multilingual", "evaluate")
-_PATH_FIELDS = {
-    ("data", "pairs"),
-    ("data", "evalsets"),
-    ("data", "parallel"),
-    ("multilingual", "parallel"),
-    ("model", "output_dir"),
-}
-# Model references: a folder (relative to the config file) when one exists there, else a hub id.
-_MODEL_FIELDS = {
-    ("model", "base"),
-    ("self_distillation", "teacher"),
-    ("self_distillation", "student"),
-    ("multilingual", "student"),
-    ("multilingual", "teacher"),
-}
+SHARED = ("data", "model", "evaluate")
+
+
+def sections() -> tuple[str, ...]:
+    """The tables of a run config in file order: data, model, each registered phase, evaluate."""
+    return ("data", "model", *_phases(), "evaluate")
+
+
+def section_model(name: str) -> type[Section] | None:
+    if name in SHARED:
+        return RunConfig.model_fields[name].annotation
+    phase = _phases().get(name)
+    return phase.config if phase else None
+
+
+_SHARED_PATHS = {("data", "pairs"), ("data", "evalsets"), ("data", "parallel"), ("model", "output_dir")}
+
+
+def path_settings() -> set[tuple[str, str]]:
+    """(table, key) of the paths, relative to the config file: the shared ones and each phase's `path_keys`."""
+    return _SHARED_PATHS | {(p.name, k) for p in _phases().values() for k in p.path_keys}
+
+
+def model_settings() -> set[tuple[str, str]]:
+    """Model references: a folder (relative to the config file) when one exists there, else a hub id."""
+    return {("model", "base")} | {(p.name, k) for p in _phases().values() for k in p.model_keys}
 
 
 def _line_of(text: str, section: str, key: str | None) -> int | None:
@@ -241,28 +197,29 @@ def build_config(
 ) -> RunConfig:
     """Turn a parsed TOML dict into a RunConfig; unknown sections/keys and wrong types or values are UserErrors that
     name the line."""
-    sections: dict[str, Any] = {}
+    tables: dict[str, Any] = {}
+    paths, models = path_settings(), model_settings()
     for section, values in raw.items():
-        if section not in SECTIONS or not isinstance(values, dict):
+        kind = section_model(section)
+        if kind is None or not isinstance(values, dict):
             raise UserError(
                 f"unknown section [{section}]",
                 path=source,
                 line=_line_of(text, section, None),
-                fix=f"use one of {', '.join(f'[{s}]' for s in SECTIONS)}",
+                fix=f"use one of {', '.join(f'[{s}]' for s in sections())}",
             )
-        kind = RunConfig.model_fields[section].annotation
         # an empty path means "not set", as an absent key does
-        values = {k: None if (section, k) in _PATH_FIELDS and v == "" else v for k, v in values.items()}
+        values = {k: None if (section, k) in paths and v == "" else v for k, v in values.items()}
         try:
-            sections[section] = kind.model_validate(values)
+            tables[section] = kind.model_validate(values)
         except ValidationError as exc:
             raise _user_error(exc, kind, section, source, text, overridden or set()) from None
-    config = RunConfig(**sections, source=source)
-    for section, key in _PATH_FIELDS:
+    config = RunConfig(**tables, source=source)
+    for section, key in paths:
         value = getattr(getattr(config, section), key)
         if value is not None and str(value):
             setattr(getattr(config, section), key, (base_dir / value).resolve())
-    for section, key in _MODEL_FIELDS:
+    for section, key in models:
         value = getattr(getattr(config, section), key)
         if value and (base_dir / value).exists():
             setattr(getattr(config, section), key, str((base_dir / value).resolve()))
@@ -337,9 +294,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: Path | No
     for item in overrides:
         section, key, value_text = _split_override(item, source)
         value = toml_value(value_text)
-        if isinstance(value, str) and value and (section, key) in _PATH_FIELDS:
+        if isinstance(value, str) and value and (section, key) in path_settings():
             value = str(Path(value).resolve())
-        elif isinstance(value, str) and (section, key) in _MODEL_FIELDS and Path(value).exists():
+        elif isinstance(value, str) and (section, key) in model_settings() and Path(value).exists():
             value = str(Path(value).resolve())
         raw.setdefault(section, {})[key] = value
     return raw

@@ -42,7 +42,12 @@ from trainer import models
 from trainer.hashing import short_hash
 from trainer.phases import PHASES
 
-_PHASE_TITLES = {p.name: p.title for p in PHASES.values()}
+
+def _title(name: str) -> str:
+    """A phase's title on the cards (its registered Phase's), else its name."""
+    return PHASES[name].title if name in PHASES else name
+
+
 # What a phase's summary (its marker, the run manifest's phases) says about the model it made.
 _PHASE_INFO = (
     "steps",
@@ -218,7 +223,7 @@ def _parents(phase: str, info: dict[str, Any]) -> str:
 
 def _phase_row(name: str, info: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
     return {
-        "title": _PHASE_TITLES.get(name, name),
+        "title": _title(name),
         "parents": _cell(_parents(name, info)),
         "steps": _cell(info.get("steps")),
         "rows": _cell(info.get("rows")),
@@ -516,7 +521,7 @@ def phase_card(name: str, phase: str, info: dict[str, Any], settings: dict[str, 
         marker["fingerprint"] = info["fingerprint"]
     data = _card_data(None, base=base[0] if len(base) == 1 else base, model_name=name, results=[], marker=marker)
     details = [
-        ("Phase", _PHASE_TITLES.get(phase, phase)),
+        ("Phase", _title(phase)),
         ("Made from", _parents(phase, info)),
         ("Settings", _settings(settings)),
         ("Steps", info.get("steps")),
@@ -526,7 +531,7 @@ def phase_card(name: str, phase: str, info: dict[str, Any], settings: dict[str, 
         data,
         template_str=_template("phase_card_template.md"),
         name=name,
-        title=_PHASE_TITLES.get(phase, phase),
+        title=_title(phase),
         phase=phase,
         parents=_parents(phase, info),
         version=__version__,

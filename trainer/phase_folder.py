@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,8 @@ from pydantic import BaseModel
 from kgbuild.core.atomic import atomic_dir, atomic_write_bytes, check_output, check_overlap
 from kgbuild.core.console import note, shown
 from kgbuild.core.errors import UserError
-from trainer.training import barrier, is_main_process
+from kgbuild.core.events import Reporter, silent
+from trainer.training import barrier, is_main_process, report_progress
 
 MARKER = "trainer_phase.json"  # written last into a phase's folder: its presence means the phase finished
 
@@ -84,6 +87,52 @@ def refuse_existing(out: Path, force: bool, *, inputs: dict[str, Path | None] | 
             "output folder already exists", path=out, fix="pass --force to replace it, or choose another --out"
         )
     check_output(out, force=force)
+
+
+@dataclass
+class PhaseRun:
+    """One run of a phase into `out`: the one place that refuses an existing output (or replaces it with `force`),
+    resumes from the checkpoints of an interrupted run of the same configuration and saves the model with its marker.
+
+    `checkpoints`: default hidden beside `out` (run-all keeps them in its run folder); `marker`: what run-all adds to
+    the finished marker (the fingerprint); `report`: where the training progress goes (kgbuild.core.events);
+    `callbacks`: more transformers TrainerCallbacks for the trainer (benchmarks/gpu_check.py's meter)."""
+
+    out: Path
+    force: bool = False
+    checkpoints: Path | None = None
+    marker: dict[str, Any] = field(default_factory=dict)
+    report: Reporter = silent
+    callbacks: list | None = None
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        self.checkpoints = Path(self.checkpoints or checkpoints_for(self.out))
+        self.marker = dict(self.marker or {})
+        self.started = time.perf_counter()
+
+    def refuse(self, inputs: dict[str, Path | None]) -> None:
+        """Before any model is loaded: refuse_existing, with the inputs named as the command names them."""
+        refuse_existing(self.out, self.force, inputs=inputs)
+
+    def train(self, trainer: Any, label: str, key: str) -> None:
+        """`trainer.train()` with its progress reported as `label`, resumed from the newest checkpoint of an
+        interrupted run with the same fingerprint `key`."""
+        report_progress(trainer, label, self.report)
+        trainer.train(resume_from_checkpoint=resume_checkpoint(self.checkpoints, key))
+
+    def save(self, model: Any, phase: str, summary: dict[str, Any], settings: Any) -> None:
+        save_phase(model, self.out, info={"phase": phase, **summary, **self.marker}, settings=settings)
+
+    def arguments(self) -> dict[str, Any]:
+        """The keywords of a phase function (train_contrastive, ...) that make this same run."""
+        return {
+            "force": self.force,
+            "checkpoints": self.checkpoints,
+            "marker": self.marker,
+            "report": self.report,
+            "callbacks": self.callbacks,
+        }
 
 
 def checkpoints_for(out: Path) -> Path:

@@ -1,4 +1,5 @@
-"""`trainer run-all`: the enabled phases in order, an evaluation after each, resume, and the run manifest.
+"""`trainer run-all`: the enabled phases in order (the registry's, trainer.phases), an evaluation after each, resume,
+and the run manifest. A library: it reports what it does (kgbuild.core.events), the command renders it.
 
 A phase whose folder holds a finished model with the same configuration fingerprint is skipped (resume); a finished
 folder made with another configuration is refused unless --force. manifest.json records the config, data hashes,
@@ -14,17 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
-
 from kgbuild.core.atomic import check_output, check_overlap, write_errors
-from kgbuild.core.console import err, shown
+from kgbuild.core.console import shown
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, say, silent
 from kgbuild.core.manifest import read_manifest, write_manifest
 from trainer import __version__
 from trainer.config import RunConfig
 from trainer.evaluate import REFERENCES, evalsets_folder, evaluate_model, headline, reference_for
 from trainer.hashing import sha256_file, short_hash
-from trainer.phase_folder import drop_checkpoints, finished
+from trainer.phase_folder import PhaseRun, drop_checkpoints, finished
 from trainer.phases import PHASES
 from trainer.training import barrier, is_main_process, world_size
 
@@ -86,73 +86,6 @@ def _require(value: Any, what: str, config: RunConfig, fix: str) -> Any:
     return value
 
 
-def _run_phase(
-    phase: str, config: RunConfig, out: Path, marker: dict[str, Any], callbacks: list | None = None
-) -> dict[str, Any]:
-    from trainer.phases.contrastive import train_contrastive
-    from trainer.phases.multilingual import train_multilingual
-    from trainer.phases.self_distillation import train_self_distillation
-    from trainer.phases.weight_averaging import average_models
-
-    seed, max_len = config.model.seed, config.model.max_seq_length
-    checkpoints = config.output_dir / "checkpoints" / out.name
-    if phase == "contrastive":
-        pairs = _require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder")
-        return train_contrastive(
-            config.phase_inputs(phase)["base"],
-            pairs,
-            out,
-            config.contrastive,
-            max_seq_length=max_len,
-            seed=seed,
-            checkpoints=checkpoints,
-            force=True,
-            marker=marker,
-            callbacks=callbacks,
-        )
-    if phase == "self_distillation":
-        pairs = _require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder")
-        inputs = config.phase_inputs(phase)
-        return train_self_distillation(
-            inputs["teacher"],
-            inputs["student"],
-            pairs,
-            out,
-            config.self_distillation,
-            max_seq_length=max_len,
-            seed=seed,
-            checkpoints=checkpoints,
-            cache_dir=config.output_dir / "cache",
-            force=True,
-            marker=marker,
-            callbacks=callbacks,
-        )
-    if phase == "weight_averaging":
-        inputs = config.phase_inputs(phase)  # one weight per model: checked when the config was read
-        models, weights = inputs["models"], inputs["weights"]
-        return average_models(models, weights, out, force=True, marker=marker)
-    inputs = config.phase_inputs(phase)
-    parallel = _require(
-        inputs["parallel"],
-        "[multilingual] parallel",
-        config,
-        "set it to a kgbuild build-pairs --parallel-lang output folder",
-    )
-    student = _require(inputs["student"], "[multilingual] student", config, "set it to a multilingual model")
-    return train_multilingual(
-        inputs["teacher"],
-        student,
-        parallel,
-        out,
-        config.multilingual,
-        seed=seed,
-        checkpoints=checkpoints,
-        force=True,
-        marker=marker,
-        callbacks=callbacks,
-    )
-
-
 def _seconds_left(
     config: RunConfig, remaining: list[str], phases: dict[str, Any], timings: dict[str, float]
 ) -> float | None:
@@ -162,7 +95,7 @@ def _seconds_left(
     if not done:
         return None
     per_step = sum(t for t, _ in done) / sum(n for _, n in done)
-    steps = [getattr(config, p).max_steps for p in remaining if p != "weight_averaging"]
+    steps = [getattr(config, p).max_steps for p in remaining if PHASES[p].trains]
     if any(n <= 0 for n in steps):
         return None
     evals = [t for k, t in timings.items() if k.startswith("evaluate_")]
@@ -219,34 +152,37 @@ def _check_run_folder(config: RunConfig, enabled: list[str], *, force: bool) -> 
                 check_output(config.phase_dir(phase), force=True)
 
 
+def _check_required(config: RunConfig, enabled: list[str]) -> None:
+    """Every input an enabled phase cannot run without (its `required`), before anything is written or trained."""
+    checked: set[str] = set()
+    for name in enabled:
+        inputs = config.phase_inputs(name)
+        for need in PHASES[name].required:
+            if need.setting in checked:
+                continue
+            checked.add(need.setting)
+            value = _require(inputs[need.key], need.setting, config, f"set it to {need.fix}")
+            if need.check is not None:
+                need.check(value)
+
+
 def run_all(
-    config: RunConfig, *, force: bool = False, callbacks: Callable[[str], list] | None = None
+    config: RunConfig,
+    *,
+    force: bool = False,
+    callbacks: Callable[[str], list] | None = None,
+    report: Reporter = silent,
 ) -> dict[str, Any]:
-    """Run the enabled phases of `config` in order and return the manifest (also written to output_dir).
+    """Run the enabled phases of `config` in order (the registry's, trainer.phases) and return the manifest (also
+    written to output_dir).
 
-    `callbacks`: a phase's name → transformers TrainerCallbacks for its trainer (benchmarks/gpu_check.py's meters)."""
-    from trainer.data import pair_files, parallel_files
-
+    `report`: what the run is doing, each phase's training progress and each evaluation's scores, as
+    kgbuild.core.events (silent by default; `trainer run-all` renders them). `callbacks`: a phase's name →
+    transformers TrainerCallbacks for its trainer (benchmarks/gpu_check.py's meters)."""
     enabled = [p for p in PHASES if getattr(config, p).enabled]
     if not enabled:
         raise UserError("every phase is disabled", path=config.source, fix="enable at least one phase")
-    if {"contrastive", "self_distillation"} & set(enabled):  # fail before anything is written or trained
-        pair_files(_require(config.data.pairs, "[data] pairs", config, "set it to a build-pairs output folder"))
-    if "multilingual" in enabled:
-        _require(
-            config.multilingual.student,
-            "[multilingual] student",
-            config,
-            "set it to a multilingual model, e.g. sentence-transformers/paraphrase-multilingual-mpnet-base-v2",
-        )
-        parallel_files(
-            _require(
-                config.parallel,
-                "[multilingual] parallel",
-                config,
-                "set it to a kgbuild build-pairs --parallel-lang output folder",
-            )
-        )
+    _check_required(config, enabled)
     output_dir = config.output_dir
     _check_run_folder(config, enabled, force=force)
     with write_errors(output_dir):  # a read-only or full disk: one line before anything is loaded
@@ -283,11 +219,11 @@ def run_all(
             linking_split=config.evaluate.linking_split,
             batch_size=config.evaluate.batch_size,
             label=name,
-            progress=True,
+            report=report,
         )
         timings[f"evaluate_{name}"] = time.perf_counter() - t
         scores[name] = {"model": model, "fingerprint": fingerprint, "results": result, "headline": headline(result)}
-        err.print(Text.assemble((name, "bold"), f": {_fmt_scores(headline(result))}"))
+        say(report, name, f"{name}: {_fmt_scores(headline(result))}", scores=headline(result))
 
     def save_manifest() -> dict[str, Any]:
         if not is_main_process():
@@ -322,7 +258,7 @@ def run_all(
         done = finished(out)
         same = bool(done) and done.get("fingerprint") == fingerprint
         if same and not force and not upstream_trained:
-            err.print(f"{phase}: complete in {shown(out)}, skipped")
+            say(report, phase, f"{phase}: complete in {shown(out)}, skipped")
             phases[phase] = {"status": "skipped (complete)", "output": str(out), **done}
         else:
             if out.exists() and not force and not (same and upstream_trained):
@@ -330,13 +266,23 @@ def run_all(
                 raise UserError(f"{phase} output {why}", path=out, fix="pass --force to retrain it, or remove it")
             left = _seconds_left(config, enabled[i:], phases, timings)
             eta = f"; the run has about {_duration(left)} left" if left is not None else ""
-            err.print(f"{phase} (phase {i + 1} of {len(enabled)}): {PHASES[phase].verb} into {shown(out)}{eta}")
-            t = time.perf_counter()
-            summary = _run_phase(
-                phase, config, out, {"fingerprint": fingerprint}, callbacks(phase) if callbacks else None
+            say(
+                report,
+                phase,
+                f"{phase} (phase {i + 1} of {len(enabled)}): {PHASES[phase].verb} into {shown(out)}{eta}",
             )
+            t = time.perf_counter()
+            run = PhaseRun(
+                out,
+                force=True,
+                checkpoints=output_dir / "checkpoints" / out.name,
+                marker={"fingerprint": fingerprint},
+                report=report,
+                callbacks=callbacks(phase) if callbacks else None,
+            )
+            summary = PHASES[phase].run(run, config, config.phase_inputs(phase))
             timings[phase] = time.perf_counter() - t
-            phases[phase] = {"status": "trained", "output": str(out), "fingerprint": fingerprint, **summary}
+            phases[phase] = {"status": PHASES[phase].status, "output": str(out), "fingerprint": fingerprint, **summary}
             upstream_trained = True
         barrier()
         if not config.model.keep_checkpoints:  # after the barrier: every process is done with them

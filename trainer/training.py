@@ -1,5 +1,5 @@
-"""What every training phase shares: the training arguments from a config section, bf16 where it pays, one
-progress bar per phase, the process rank under torchrun, and the summary of a finished run."""
+"""What every training phase shares: the training arguments from a config section, bf16 where it pays, the
+progress of each phase reported as events, the process rank under torchrun, and the summary of a finished run."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from kgbuild.core.console import verbose
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter
 
 
 def bf16_enabled(setting: str) -> bool:
@@ -98,10 +99,14 @@ def dataloader_workers(setting: int | None) -> int:
     return max(0, min(MAX_AUTO_WORKERS, per_process - 1))
 
 
-def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any):
-    """SentenceTransformerTrainingArguments from a phase config section (shared fields of every phase)."""
+def training_arguments(phase: Any, checkpoints: Path, *, seed: int, evaluate: bool = False, **extra: Any):
+    """SentenceTransformerTrainingArguments from a phase config section (shared fields of every phase); `evaluate`:
+    the trainer's evaluator runs at every save_steps (step 4, `evaluate_during_training`)."""
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
+
+    if evaluate:
+        extra = {"eval_strategy": "steps", "eval_steps": phase.save_steps, **extra}
 
     return SentenceTransformerTrainingArguments(
         output_dir=str(checkpoints),
@@ -123,60 +128,58 @@ def training_arguments(phase: Any, checkpoints: Path, *, seed: int, **extra: Any
         dataloader_num_workers=dataloader_workers(getattr(phase, "dataloader_workers", 0)),
         # without a GPU, accelerate forms a multi-process group (gloo) only when told to use the CPU
         use_cpu=not torch.cuda.is_available(),
-        # The HF trainer's own bar and its raw log dicts on stdout only with --verbose; quiet() shows ours instead.
+        # The HF trainer's own bar and its raw log dicts on stdout only with --verbose; report_progress() sends ours.
         disable_tqdm=not os.environ.get("TRAINER_PROGRESS", "1") == "1" or not verbose(),
         **extra,
     )
 
 
-def quiet(trainer: Any, label: str) -> Any:
-    """Without --verbose: no raw log dicts on stdout (the HF PrinterCallback), one rich bar with the loss and ETA on
-    stderr instead (main process only). Returns the trainer."""
-    if verbose() or not is_main_process() or os.environ.get("TRAINER_PROGRESS", "1") != "1":
+def report_progress(trainer: Any, label: str, report: Reporter) -> Any:
+    """Without --verbose: no raw log dicts on stdout (the HF PrinterCallback); the main process reports the phase's
+    steps, loss and time left to `report` as a Task named `label` (kgbuild.core.events: the CLI's Renderer draws the
+    one progress display, a library call is silent). Returns the trainer."""
+    if verbose() or os.environ.get("TRAINER_PROGRESS", "1") != "1":
         return trainer
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)
-    trainer.add_callback(_PhaseBar(label))
+    if is_main_process():
+        trainer.add_callback(_progress_callback_class()(label, report))
     return trainer
 
 
-def _phase_bar_class():
+def _progress_callback_class():  # built lazily: transformers is imported only when a phase runs
     from transformers import TrainerCallback
 
-    class PhaseBar(TrainerCallback):
-        """One progress display per training phase (core.progress.Bar): steps, loss, time left; plain lines in a
-        log file."""
+    from kgbuild.core.events import Task
 
-        def __init__(self, label: str):
-            self.label = label
-            self.bar = None
+    class PhaseProgress(TrainerCallback):
+        """A training phase as a Task: started with the step count, moved to each global step with the last loss."""
+
+        def __init__(self, label: str, report: Reporter):
+            self.label, self.report = label, report
+            self.task: Task | None = None
 
         def on_train_begin(self, args, state, control, **kwargs):
-            from kgbuild.core.progress import Bar
-
-            self.bar = Bar(state.max_steps or 0, self.label, enabled=True, unit="steps").__enter__()
-            self.bar.advance(state.global_step, reused=True)  # resumed from a checkpoint: not in this run's rate
+            self.task = Task(self.report, self.label, state.max_steps or 0, unit="steps").__enter__()
+            if state.global_step:  # resumed from a checkpoint: not in this run's rate
+                self.task.update(state.global_step, reused=state.global_step)
 
         def on_step_end(self, args, state, control, **kwargs):
-            if self.bar is not None:
-                self.bar.update(state.global_step)
+            if self.task is not None:
+                self.task.update(state.global_step)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if self.bar is not None and logs and "loss" in logs:
-                self.bar.note = f"loss {float(logs['loss']):.4f}"
+            if self.task is not None and logs and "loss" in logs:
+                self.task.note = f"loss {float(logs['loss']):.4f}"
 
         def on_train_end(self, args, state, control, **kwargs):
-            if self.bar is not None:
-                self.bar.update(state.global_step)
-                self.bar.__exit__(None, None, None)
-                self.bar = None
+            if self.task is not None:
+                self.task.update(state.global_step)
+                self.task.__exit__(None, None, None)
+                self.task = None
 
-    return PhaseBar
-
-
-def _PhaseBar(label: str):  # noqa: N802 — built lazily: transformers is imported only when a phase runs
-    return _phase_bar_class()(label)
+    return PhaseProgress
 
 
 def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:
@@ -184,7 +187,10 @@ def train_summary(trainer: Any, started: float, n_rows: int) -> dict[str, Any]:
     history = trainer.state.log_history
     losses = [(h["step"], h["loss"]) for h in history if "loss" in h]
     final = next((h for h in reversed(history) if "train_runtime" in h), {})
+    # step 4's figures, when the trainer had an evaluator (evaluate_during_training)
+    evaluations = [h for h in history if any(k.startswith("eval_") for k in h)]
     return {
+        **({"evaluations": evaluations} if evaluations else {}),
         "steps": trainer.state.global_step,
         "world_size": trainer.args.world_size,  # processes under torchrun / accelerate launch (DDP)
         "dataloader_workers": trainer.args.dataloader_num_workers,  # as set, or as chosen from the cores

@@ -108,7 +108,7 @@ def test_info_on_an_obo_kg_its_pairs_and_a_run_phase_folder(tmp_path):
         "command": "trainer run-all",
         "phases": {
             "contrastive": {"status": "trained", "output": str(run / "contrastive"), "steps": 5},
-            "weight_averaging": {"status": "trained", "output": str(run / "final"), "weights": [0.3, 0.7]},
+            "weight_averaging": {"status": "averaged", "output": str(run / "final"), "weights": [0.3, 0.7]},
         },
         "scores": {"weight_averaging": {"headline": {"KG linking acc@1": 50.0}}},
     }

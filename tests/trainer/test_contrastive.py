@@ -10,9 +10,8 @@ from sentence_transformers import SentenceTransformer
 
 from kgbuild.core.errors import UserError
 from tests.helpers.literal_pairs import pair_rows
-from trainer.config import ContrastiveConfig
 from trainer.phase_folder import MARKER
-from trainer.phases.contrastive import train_contrastive
+from trainer.phases.contrastive import ContrastiveConfig, train_contrastive
 
 
 def full_set_mnrl_loss(model: SentenceTransformer) -> float:

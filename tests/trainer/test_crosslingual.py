@@ -17,10 +17,9 @@ from kgbuild.umls.extract import ExtractOptions, extract_umls
 from tests.helpers.run_toml import run_toml
 from tests.helpers.tiny_bert import build_tiny_model
 from trainer.cli import app
-from trainer.config import MultilingualConfig
 from trainer.data import load_parallel, parallel_languages
 from trainer.evaluate import evaluate_model
-from trainer.phases.multilingual import train_multilingual
+from trainer.phases.multilingual import MultilingualConfig, train_multilingual
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,7 @@ from sentence_transformers import SentenceTransformer
 
 from kgbuild.core.errors import UserError
 from tests.helpers.tiny_bert import build_tiny_model
-from trainer.config import MultilingualConfig
-from trainer.phases.multilingual import train_multilingual
+from trainer.phases.multilingual import MultilingualConfig, train_multilingual
 
 PARALLEL = [
     ("heart attack", "hartaanval"),

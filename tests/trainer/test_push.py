@@ -106,7 +106,7 @@ def write_run(root: Path, model: Path, *, sources: list[tuple], carried: bool = 
                     "rows": 614400,
                 },
                 "weight_averaging": {
-                    "status": "trained",
+                    "status": "averaged",
                     "output": str(final),
                     "models": [str(run / "self_distillation"), str(run / "contrastive")],
                     "weights": [0.5, 0.5],

@@ -156,7 +156,7 @@ def test_dataloader_workers_left_unset_are_chosen_from_the_cores(monkeypatch):
 
     import torch
 
-    from trainer.config import ContrastiveConfig
+    from trainer.phases.contrastive import ContrastiveConfig
     from trainer.training import MAX_AUTO_WORKERS, dataloader_workers
 
     assert ContrastiveConfig().dataloader_workers is None  # unset by default

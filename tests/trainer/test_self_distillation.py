@@ -6,9 +6,8 @@ from sentence_transformers import SentenceTransformer
 
 from kgbuild.core.errors import UserError
 from tests.helpers.tiny_bert import build_tiny_model
-from trainer.config import SelfDistillationConfig
 from trainer.data import distillation_texts
-from trainer.phases.self_distillation import train_self_distillation
+from trainer.phases.self_distillation import SelfDistillationConfig, train_self_distillation
 
 
 def mse(a: SentenceTransformer, b: SentenceTransformer, texts: list[str]) -> float:

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import typer
 
-from kgbuild.core.console import err, shown
+from kgbuild.core.console import shown
 from kgbuild.core.errors import UserError
 from trainer.config import RunConfig, apply_overrides, build_config, load_config, override_keys
-from trainer.phase_folder import checkpoints_for, drop_checkpoints
-from trainer.training import is_main_process
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Run config (TOML); its values are the defaults.")
 SET_OPTION = typer.Option(None, "--set", help="Override a config value: section.key=value (repeatable).")
@@ -37,14 +35,3 @@ def interruptible(kept: Path | None, *, what: str = "the checkpoints so far") ->
         stop = UserError(f"interrupted: {where}rerun the same command to resume (nothing finished is trained again)")
         stop.exit_code = 130
         raise stop from None
-
-
-def report(phase: str, summary: dict, out: Path, *, keep_checkpoints: bool = False) -> None:
-    """The phase's line, once its model is saved; a phase run on its own then drops its checkpoints."""
-    if not keep_checkpoints:
-        drop_checkpoints(checkpoints_for(out))
-    if not is_main_process():  # under torchrun, one process reports
-        return
-    losses = summary.get("losses") or []
-    trend = f", loss {losses[0][1]:.4f} → {losses[-1][1]:.4f}" if len(losses) > 1 else ""
-    err.print(f"{phase}: {summary.get('steps', 0)} steps{trend}; model saved to {out}", style="green")

@@ -1,16 +1,21 @@
-"""`trainer contrastive | distill | average | multilingual`: each phase alone (the config gives the defaults)."""
+"""`trainer contrastive | distill | average | multilingual`: each registered phase alone (the config gives the
+defaults), one command per phase made from its `Phase` (trainer/phases/): its options, help and example."""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from kgbuild.core.console import err, user_errors
 from kgbuild.core.errors import UserError
-from trainer.commands.common import CONFIG_OPTION, FORCE_OPTION, SET_OPTION, interruptible, report, resolve_config
-from trainer.phase_folder import checkpoints_for
-from trainer.phases import PHASES
+from trainer.commands.common import CONFIG_OPTION, FORCE_OPTION, SET_OPTION, interruptible, resolve_config
+from trainer.phase_folder import checkpoints_for, drop_checkpoints
+from trainer.phases import PHASES, Option, Phase
+from trainer.training import is_main_process
 
 
 def _abs(path: Path | None) -> Path | None:
@@ -24,175 +29,84 @@ def _model(value: str | None) -> str | None:
     return value
 
 
-def _pairs(pairs: Path | None, cfg) -> Path:
-    """--pairs, else [data] pairs from the config; one of them is needed."""
-    pairs = _abs(pairs) or cfg.data.pairs  # every phase that reads pairs reads [data] pairs
-    if pairs is None:
-        raise UserError("no pairs folder given", fix="pass --pairs PAIRS_DIR or set [data] pairs in the config")
-    return pairs
+def _value(option: Option, value: Any) -> Any:
+    if option.kind == "path":
+        return _abs(value)
+    if option.kind == "model":
+        return [_model(v) for v in value] if isinstance(value, list) else _model(value)
+    return value
 
 
-@user_errors
-def contrastive(
-    config: Path = CONFIG_OPTION,
-    base: str = typer.Option(None, "--base", help="Base model (folder or hub id); default [model] base."),
-    pairs: Path = typer.Option(None, "--pairs", help="build-pairs output folder; default [data] pairs."),
-    out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/contrastive."),
-    overrides: list[str] = SET_OPTION,
-    force: bool = FORCE_OPTION,
-) -> None:
-    """Phase 1 (BioLORD-2023-C): contrastive training with in-batch negatives, one pair per cui in a batch."""
-    from trainer.phases.contrastive import train_contrastive
-
-    cfg = resolve_config(config, overrides)
-    pairs = _pairs(pairs, cfg)
-    out = _abs(out) or cfg.phase_dir("contrastive")
-    with interruptible(checkpoints_for(out)):
-        summary = train_contrastive(
-            _model(base) or cfg.phase_inputs("contrastive")["base"],
-            pairs,
-            out,
-            cfg.contrastive,
-            max_seq_length=cfg.model.max_seq_length,
-            seed=cfg.model.seed,
-            force=force,
-        )
-    report(PHASES["contrastive"].label, summary, out, keep_checkpoints=cfg.model.keep_checkpoints)
+def _parameter_of(name: str, default: Any, kind: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=kind)
 
 
-@user_errors
-def distill(
-    config: Path = CONFIG_OPTION,
-    teacher: str = typer.Option(None, "--teacher", help="Teacher model; default <output_dir>/contrastive."),
-    student: str = typer.Option(
-        None, "--student", help="Student start; default [self_distillation] student (the phase-1 model)."
-    ),
-    pairs: Path = typer.Option(None, "--pairs", help="build-pairs output folder; default [data] pairs."),
-    out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/self_distillation."),
-    overrides: list[str] = SET_OPTION,
-    force: bool = FORCE_OPTION,
-) -> None:
-    """Phase 2 (BioLORD-2023-S): the student learns the teacher's embeddings of the training texts (MSE)."""
-    from trainer.phases.self_distillation import train_self_distillation
-
-    cfg = resolve_config(config, overrides)
-    pairs = _pairs(pairs, cfg)
-    sd = cfg.self_distillation
-    out = _abs(out) or cfg.phase_dir("self_distillation")
-    inputs = cfg.phase_inputs("self_distillation")
-    teacher = _model(teacher) or inputs["teacher"]
-    student = _model(student) or inputs["student"]
-    with interruptible(checkpoints_for(out)):
-        summary = train_self_distillation(
-            teacher,
-            student,
-            pairs,
-            out,
-            sd,
-            max_seq_length=cfg.model.max_seq_length,
-            seed=cfg.model.seed,
-            cache_dir=out.parent / "cache",
-            force=force,
-        )
-    report(PHASES["self_distillation"].label, summary, out, keep_checkpoints=cfg.model.keep_checkpoints)
+def _parameter(option: Option) -> inspect.Parameter:
+    if not option.flag:  # the positional arguments
+        return _parameter_of(option.key, typer.Argument(None, help=option.help), list[str])
+    kind = Path if option.kind == "path" else str
+    return _parameter_of(option.key, typer.Option(None, option.flag, help=option.help), kind)
 
 
-def _weights(text: str) -> list[float]:
-    """--weights as a TOML list ([0.3, 0.7], what [weight_averaging] weights holds) or comma-separated (0.3,0.7)."""
-    from trainer.config import toml_value
-
-    value = toml_value(text)
-    items = value if isinstance(value, list) else [value] if isinstance(value, int | float) else text.split(",")
-    if any(isinstance(w, bool) or not str(w).strip() for w in items):  # true, or an empty item ("0.5,")
-        return []
-    try:
-        return [float(w) for w in items]
-    except (TypeError, ValueError):
-        return []
-
-
-@user_errors
-def average(
-    models: list[str] = typer.Argument(
-        None,
-        help="Models to average (folders, hub ids, or base / contrastive / self_distillation of the config); "
-        "default [weight_averaging] models: phase 2, phase 1 and the base.",
-    ),
-    weights: str = typer.Option(
-        None,
-        "--weights",
-        help="Weights, one per model (normalised): 0.3,0.7 or as in the TOML, [0.3, 0.7].",
-    ),
-    config: Path = CONFIG_OPTION,
-    out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/final."),
-    overrides: list[str] = SET_OPTION,
-    force: bool = FORCE_OPTION,
-) -> None:
-    """Phase 3 (BioLORD-2023): the weighted average of the parameters of N models of one architecture."""
-    from trainer.phases.weight_averaging import average_models
-
-    cfg = resolve_config(config, overrides)
-    inputs = cfg.phase_inputs("weight_averaging")
-    chosen = [cfg.resolve_model(_model(m)) for m in models] if models else inputs["models"]
-    if weights:
-        parsed = _weights(weights)
-        if not parsed:
-            raise UserError(
-                f"--weights {weights!r} is not a list of numbers",
-                fix="e.g. --weights 0.5,0.5 or --weights '[0.5, 0.5]'",
-            )
-    else:  # the config's weights go with the config's models; models named here get equal weights
-        parsed = [1.0] * len(chosen) if models else inputs["weights"]
-    out = _abs(out) or cfg.phase_dir("weight_averaging")
-    summary = average_models(chosen, parsed, out, force=force)
-    err.print(f"averaged {len(chosen)} models with weights {summary['weights']}; saved to {out}", style="green")
-
-
-@user_errors
-def multilingual(
-    config: Path = CONFIG_OPTION,
-    student: str = typer.Option(None, "--student", help="Multilingual student model; default [multilingual] student."),
-    teacher: str = typer.Option(None, "--teacher", help="English teacher; default <output_dir>/final."),
-    parallel: Path = typer.Option(None, "--parallel", help="Parallel table (en, xx): a Parquet file or folder."),
-    out: Path = typer.Option(None, "--out", help="Output model folder; default <output_dir>/multilingual."),
-    overrides: list[str] = SET_OPTION,
-    force: bool = FORCE_OPTION,
-) -> None:
-    """Phase 4 (BioLORD-2023-M): a multilingual student maps English and translated text to the teacher's embedding."""
-    from trainer.phases.multilingual import train_multilingual
-
-    cfg = resolve_config(config, overrides)
-    inputs = cfg.phase_inputs("multilingual")
-    parallel = _abs(parallel) or inputs["parallel"]
-    student = _model(student) or inputs["student"]
-    if parallel is None or not student:
+def _inputs(phase: Phase, cfg: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """The config's inputs with the options given applied over them; a required one missing is one line."""
+    if phase.command_inputs is not None:
+        inputs = phase.command_inputs(cfg, given)
+    else:
+        inputs = phase.inputs(cfg)
+        inputs.update({k: v for k, v in given.items() if v})
+    flags = {o.key: o.flag for o in phase.options}
+    missing = [need for need in phase.required if not inputs.get(need.key)]
+    if missing:
         raise UserError(
-            "the parallel table and the student are required",
-            fix="pass --parallel FILE --student MODEL (or set them in the config)",
+            f"no {' and no '.join(flags[n.key] for n in missing)} given",
+            fix=f"pass {' '.join(f'{flags[n.key]} {n.key.upper()}' for n in missing)} "
+            f"or set {' and '.join(n.setting for n in missing)} in the config",
         )
-    out = _abs(out) or cfg.phase_dir("multilingual")
-    teacher = _model(teacher) or inputs["teacher"]
-    with interruptible(checkpoints_for(out)):
-        summary = train_multilingual(
-            teacher, student, parallel, out, cfg.multilingual, seed=cfg.model.seed, force=force
-        )
-    report(PHASES["multilingual"].label, summary, out, keep_checkpoints=cfg.model.keep_checkpoints)
+    return inputs
+
+
+def command(phase: Phase):
+    """The `trainer <phase.command>` function, its parameters in the order --help lists them: the phase's positional
+    arguments, --config, the phase's options, --out, --set, --force."""
+
+    def run_phase(**values: Any) -> None:
+        from kgbuild.core.render import Renderer
+        from trainer.phase_folder import PhaseRun
+
+        cfg = resolve_config(values["config"], values["overrides"])
+        given = {o.key: _value(o, values[o.key]) for o in phase.options if values[o.key] is not None}
+        inputs = _inputs(phase, cfg, given)
+        out = _abs(values["out"]) or cfg.phase_dir(phase.name)
+        run = PhaseRun(out, force=values["force"], report=Renderer(progress=True))
+        # a training phase keeps checkpoints to resume from; averaging is seconds
+        stop = interruptible(checkpoints_for(out)) if phase.trains else contextlib.nullcontext()
+        with stop:
+            summary = phase.run(run, cfg, inputs)
+        if phase.trains and not cfg.model.keep_checkpoints:  # a phase run on its own drops them once saved
+            drop_checkpoints(checkpoints_for(out))
+        if is_main_process():  # under torchrun, one process reports
+            err.print(phase.done(phase, summary, out), style="green")
+
+    common = {
+        "config": (CONFIG_OPTION, Path),
+        "out": (typer.Option(None, "--out", help=f"Output model folder; default <output_dir>/{phase.folder}."), Path),
+        "overrides": (SET_OPTION, list[str]),
+        "force": (FORCE_OPTION, bool),
+    }
+    parameters = [
+        *(_parameter(o) for o in phase.options if not o.flag),
+        _parameter_of("config", *common.pop("config")),
+        *(_parameter(o) for o in phase.options if o.flag),
+        *(_parameter_of(name, default, kind) for name, (default, kind) in common.items()),
+    ]
+    run_phase.__signature__ = inspect.Signature(parameters)  # what typer reads: the options, in this order
+    run_phase.__annotations__ = {p.name: p.annotation for p in parameters}
+    run_phase.__name__ = phase.command
+    run_phase.__doc__ = phase.help
+    return user_errors(run_phase)
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        epilog="Example: trainer contrastive --base sentence-transformers/all-mpnet-base-v2 "
-        "--pairs pairs/ --out run/contrastive --set contrastive.max_steps=1000"
-    )(contrastive)
-    app.command(
-        epilog="Example: trainer distill --teacher run/contrastive --student "
-        "sentence-transformers/all-mpnet-base-v2 --pairs pairs/ --out run/self_distillation"
-    )(distill)
-    app.command(
-        epilog="Example: trainer average run/self_distillation run/contrastive --weights 0.5,0.5 --out run/final"
-    )(average)
-    app.command(
-        epilog="Example: trainer multilingual --teacher run/final --student "
-        "sentence-transformers/paraphrase-multilingual-mpnet-base-v2 --parallel en_nl.parquet "
-        "--out run/multilingual"
-    )(multilingual)
+    for phase in PHASES.values():
+        app.command(phase.command, epilog=phase.epilog)(command(phase))

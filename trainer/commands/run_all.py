@@ -37,12 +37,13 @@ def run_all(
     progress: bool = progress_option(),
 ) -> None:
     """Run the enabled phases in order, evaluate after each, resume finished ones, write manifest.json."""
+    from kgbuild.core.render import Renderer
     from trainer.run_all import run_all as run
 
     cfg = resolve_config(config, [*(overrides or []), *(["model.keep_checkpoints=true"] if keep_checkpoints else [])])
     with interruptible(cfg.output_dir, what="the finished phases and the checkpoints of the one under way"):
-        with plain(not progress):
-            manifest = run(cfg, force=force)
+        with plain(not progress):  # the evaluations' bars too
+            manifest = run(cfg, force=force, report=Renderer(progress=progress or None))
     if manifest:  # the main process (under torchrun the others return nothing)
         if manifest.get("scores"):
             sys.stdout.write(summary_table(manifest))  # the result on stdout; messages on stderr

@@ -1,47 +1,18 @@
-"""The training phases, each a plain function: contrastive → self-distillation → weight averaging (→ multilingual).
+"""The training phases: contrastive → self-distillation → weight averaging (→ multilingual).
 
-`PHASES` is the one table of their names: the config section (and manifest key), the `trainer` command, the output
-folder under `output_dir`, what run-all says it is doing (averaging does not train), and the title shown on bars and
-model cards.
+Each is one registered `Phase` (trainer/phases/base.py) in its own file: its TOML table, its inputs, its run, its
+command. `REGISTERED` is the registration: importing each file registers its phase, in this order, the run order.
+Adding a phase is one new file that calls `register(Phase(...))`, plus its name here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
 
+from trainer.phases.base import PHASES, Option, Phase, Required, register
 
-@dataclass(frozen=True)
-class Phase:
-    name: str  # TOML section, manifest key
-    command: str  # `trainer COMMAND`
-    folder: str  # output folder under [model] output_dir
-    verb: str  # "training" or "averaging"
-    label: str  # progress bars and messages
-    title: str  # model cards
+REGISTERED = ("contrastive", "self_distillation", "weight_averaging", "multilingual")  # run order
+for _module in REGISTERED:
+    importlib.import_module(f"trainer.phases.{_module}")
 
-
-PHASES: dict[str, Phase] = {
-    p.name: p
-    for p in (
-        Phase(
-            "contrastive",
-            "contrastive",
-            "contrastive",
-            "training",
-            "contrastive",
-            "1. Contrastive (LORD: names ↔ definitions/descriptions)",
-        ),
-        Phase(
-            "self_distillation",
-            "distill",
-            "self_distillation",
-            "training",
-            "self-distillation",
-            "2. Self-distillation",
-        ),
-        Phase("weight_averaging", "average", "final", "averaging", "averaging", "3. Weight averaging"),
-        Phase(
-            "multilingual", "multilingual", "multilingual", "training", "multilingual", "4. Multilingual distillation"
-        ),
-    )
-}
+__all__ = ["PHASES", "REGISTERED", "Option", "Phase", "Required", "register"]

@@ -12,33 +12,36 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-import datasets
+from pydantic import Field
 
-from kgbuild.core.atomic import atomic_dir
 from kgbuild.core.console import verbose
 from kgbuild.core.errors import UserError
-from trainer.config import SelfDistillationConfig
-from trainer.data import distillation_texts
-from trainer.hashing import fingerprint, model_fingerprint
-from trainer.models import model_reference
-from trainer.phase_folder import checkpoints_for, refuse_existing, resume_checkpoint, save_phase
-from trainer.phases import PHASES
-from trainer.sampler import length_grouped_batch_sampler
-from trainer.training import (
-    encode_shared,
-    is_main_process,
-    join_processes,
-    quiet,
-    train_summary,
-    training_arguments,
-    world_size,
-)
+from kgbuild.core.events import Reporter, silent
+from trainer.config import TrainingConfig
+from trainer.phases.base import Option, Phase, register, training_evaluator
+from trainer.phases.contrastive import PAIRS, PAIRS_OPTION
+
+if TYPE_CHECKING:  # imported where used: `trainer --help` must not pay for loading datasets
+    import datasets
+
+    from trainer.config import RunConfig
+    from trainer.phase_folder import PhaseRun
 
 logger = logging.getLogger(__name__)
+
+
+class SelfDistillationConfig(TrainingConfig):
+    teacher: str = "contrastive"  # a model, or a name of the run: "base" or an earlier phase
+    # from phase 1 (the study of BENCHMARKS.md, issue 14: better linking and general scores than from the base at a
+    # CPU budget); "base" is the paper's student
+    student: str = "contrastive"
+    texts: list[Literal["anchor", "positive"]] = Field(default_factory=lambda: ["anchor", "positive"])  # learnt
+    kinds: list[str] = Field(default_factory=list)
+    encode_batch_size: int = Field(128, ge=1)
+    group_by_length: bool = False  # batches of texts of similar length: far less padding, other batch mixes
 
 
 def teacher_embeddings(
@@ -49,6 +52,12 @@ def teacher_embeddings(
 
     The cache key covers the teacher's weights and the exact texts, so a changed teacher or corpus is recomputed.
     """
+    import datasets
+
+    from kgbuild.core.atomic import atomic_dir
+    from trainer.hashing import model_fingerprint
+    from trainer.training import encode_shared, is_main_process
+
     key = hashlib.sha256(model_fingerprint(teacher_ref).encode() + "\x00".join(texts).encode()).hexdigest()[:20]
     cached = Path(cache_dir) / f"teacher-{key}"
     if cached.is_dir():
@@ -76,19 +85,28 @@ def train_self_distillation(
     force: bool = False,
     marker: dict[str, Any] | None = None,
     callbacks: list | None = None,
+    report: Reporter = silent,
+    evaluator: Any = None,
 ) -> dict[str, Any]:
     """Train `student` to reproduce `teacher`'s embeddings of the pairs' texts; save it to `out`.
 
-    `callbacks`: transformers TrainerCallbacks for the trainer (e.g. benchmarks/gpu_check.py's meter).
+    `report`: where the training progress goes (kgbuild.core.events); `callbacks`: transformers TrainerCallbacks for
+    the trainer (e.g. benchmarks/gpu_check.py's meter); `evaluator`: a sentence-transformers evaluator the trainer
+    scores at every save_steps (step 4; its figures in the summary's "evaluations").
     """
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MSELoss
 
-    out = Path(out)
-    refuse_existing(out, force, inputs={"--pairs": pairs_dir, "--teacher": Path(teacher), "--student": Path(student)})
-    checkpoints = Path(checkpoints or checkpoints_for(out))
-    cache_dir = Path(cache_dir or out.parent / "cache")
-    started = time.perf_counter()
+    from trainer.data import distillation_texts
+    from trainer.hashing import fingerprint
+    from trainer.models import model_reference
+    from trainer.phase_folder import PhaseRun
+    from trainer.sampler import length_grouped_batch_sampler
+    from trainer.training import join_processes, train_summary, training_arguments, world_size
+
+    run = PhaseRun(out, force=force, checkpoints=checkpoints, marker=marker, report=report, callbacks=callbacks)
+    run.refuse({"--pairs": pairs_dir, "--teacher": Path(teacher), "--student": Path(student)})
+    cache_dir = Path(cache_dir or run.out.parent / "cache")
     join_processes()  # under torchrun: before the models load, so the teacher's work is shared
 
     # 1. Load the teacher (the contrastive model) and the student (the phase-1 model, or the base)
@@ -120,26 +138,81 @@ def train_self_distillation(
     # 3. Define the loss: MSE between the student's and the teacher's embeddings
     loss = MSELoss(student_model)
 
-    # 4. Evaluator: none inside the loop; `trainer run-all` evaluates every phase's output
+    # 4. Evaluator: by default none inside the loop (`trainer run-all` scores every phase's output after it); with
+    #    evaluate_during_training, the run's evaluators at every save_steps (`evaluator`: training_evaluator)
 
     # 5. Training arguments (group_by_length: batches of texts of similar length, by characters)
     extra = {"batch_sampler": length_grouped_batch_sampler([len(t) for t in texts])} if config.group_by_length else {}
-    args = training_arguments(config, checkpoints, seed=seed, **extra)
+    args = training_arguments(config, run.checkpoints, seed=seed, evaluate=evaluator is not None, **extra)
 
     # 6. Train
     trainer = SentenceTransformerTrainer(
-        model=student_model, args=args, train_dataset=train_dataset, loss=loss, callbacks=callbacks
+        model=student_model,
+        args=args,
+        train_dataset=train_dataset,
+        loss=loss,
+        callbacks=run.callbacks,
+        evaluator=evaluator,
     )
-    key = fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
-    label = PHASES["self_distillation"].label
-    quiet(trainer, label).train(resume_from_checkpoint=resume_checkpoint(checkpoints, key))
+    run.train(
+        trainer, PHASE.label, fingerprint(config, teacher_ref, student_ref, str(pairs_dir), max_seq_length, seed)
+    )
     summary = {
         "teacher": teacher_ref,
         "student": student_ref,
         "teacher_texts_per_process": shares,  # [] when the embeddings came from the cache
-        **train_summary(trainer, started, len(texts)),
+        **train_summary(trainer, run.started, len(texts)),
     }
 
     # 7. Save: written beside `out`, renamed into place when complete (one process under DDP)
-    save_phase(student_model, out, info={"phase": "self_distillation", **summary, **(marker or {})}, settings=config)
+    run.save(student_model, PHASE.name, summary, config)
     return summary
+
+
+def _inputs(cfg: RunConfig) -> dict[str, Any]:
+    sd = cfg.self_distillation
+    return {
+        "teacher": cfg.resolve_model(sd.teacher),
+        "student": cfg.resolve_model(sd.student),
+        "pairs": cfg.data.pairs,
+    }
+
+
+def _run(ctx: PhaseRun, cfg: RunConfig, inputs: dict[str, Any]) -> dict[str, Any]:
+    return train_self_distillation(
+        inputs["teacher"],
+        inputs["student"],
+        inputs["pairs"],
+        ctx.out,
+        cfg.self_distillation,
+        max_seq_length=cfg.model.max_seq_length,
+        seed=cfg.model.seed,
+        cache_dir=ctx.out.parent / "cache",  # run-all's: <output_dir>/cache
+        evaluator=training_evaluator(cfg, cfg.self_distillation),
+        **ctx.arguments(),
+    )
+
+
+PHASE = register(
+    Phase(
+        name="self_distillation",
+        command="distill",
+        folder="self_distillation",
+        verb="training",
+        label="self-distillation",
+        title="2. Self-distillation",
+        config=SelfDistillationConfig,
+        inputs=_inputs,
+        run=_run,
+        help="Phase 2 (BioLORD-2023-S): the student learns the teacher's embeddings of the training texts (MSE).",
+        epilog="Example: trainer distill --teacher run/contrastive --student "
+        "sentence-transformers/all-mpnet-base-v2 --pairs pairs/ --out run/self_distillation",
+        options=(
+            Option("teacher", "--teacher", "Teacher model; default <output_dir>/contrastive."),
+            Option("student", "--student", "Student start; default [self_distillation] student (the phase-1 model)."),
+            PAIRS_OPTION,
+        ),
+        required=(PAIRS,),
+        model_keys=("teacher", "student"),
+    )
+)
