@@ -312,6 +312,10 @@ def build_index(
         raise UserError(f"unknown --dtype {dtype!r}", fix=f"use one of {', '.join(DTYPES)}")
     targets = parse_devices(devices)
     reference = model_reference(model)
+    if Path(
+        reference
+    ).exists():  # recorded absolute: the index is used from other folders than the one it was built in
+        reference = str(Path(reference).resolve())
     check_output(
         out, force=force, inputs={"--kg": kg, **({"--model": Path(reference)} if Path(reference).exists() else {})}
     )
@@ -442,6 +446,12 @@ def index_model(manifest: dict[str, Any]) -> str:
     name = manifest["model"].get("name")
     if not Path(reference).exists() and name and resolve(name) != name:
         return name
+    if not Path(reference).exists() and (Path(reference).is_absolute() or len(Path(reference).parts) > 2):
+        # a folder, not a hub id (owner/name): moved or deleted since the index was built
+        raise UserError(
+            f"the model the index was built with is not here: {reference}",
+            fix="pass --model with that model (its fingerprint is checked against the index)",
+        )
     return reference
 
 

