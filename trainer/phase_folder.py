@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from kgbuild.core.atomic import atomic_dir, atomic_write_bytes, check_output, check_overlap
-from kgbuild.core.console import note, shown
+from kgbuild.core.console import shown
 from kgbuild.core.errors import UserError
-from kgbuild.core.events import Reporter, silent
+from kgbuild.core.events import Reporter, say, silent
 from trainer.training import barrier, is_main_process, report_progress
 
 MARKER = "trainer_phase.json"  # written last into a phase's folder: its presence means the phase finished
@@ -119,7 +119,7 @@ class PhaseRun:
         """`trainer.train()` with its progress reported as `label`, resumed from the newest checkpoint of an
         interrupted run with the same fingerprint `key`."""
         report_progress(trainer, label, self.report)
-        trainer.train(resume_from_checkpoint=resume_checkpoint(self.checkpoints, key))
+        trainer.train(resume_from_checkpoint=resume_checkpoint(self.checkpoints, key, report=self.report))
 
     def save(self, model: Any, phase: str, summary: dict[str, Any], settings: Any) -> None:
         save_phase(model, self.out, info={"phase": phase, **summary, **self.marker}, settings=settings)
@@ -158,8 +158,9 @@ def drop_checkpoints(checkpoints: Path) -> None:
             pass
 
 
-def resume_checkpoint(checkpoints: Path, key: str) -> str | None:
-    """The newest complete checkpoint of an interrupted run of this same phase configuration, else None.
+def resume_checkpoint(checkpoints: Path, key: str, *, report: Reporter = silent) -> str | None:
+    """The newest complete checkpoint of an interrupted run of this same phase configuration, else None; what it
+    removes and what it resumes from is said to `report`.
 
     Checkpoints of another configuration are removed: resuming them would silently skip training
     (e.g. a finished checkpoint at max_steps) or mix two configurations. So are checkpoints that a kill, SIGTERM or a
@@ -175,11 +176,11 @@ def resume_checkpoint(checkpoints: Path, key: str) -> str | None:
         stamp.write_text(key + "\n")
         for partial in [c for c in _checkpoints(checkpoints) if not _complete(c)]:
             shutil.rmtree(partial)  # inside our own checkpoints folder (stamped above)
-            note(f"{partial.name} was left incomplete by an interrupted run: removed")
+            say(report, "resume", f"{partial.name} was left incomplete by an interrupted run: removed")
     barrier()
     found = _checkpoints(checkpoints)
     if found and is_main_process():
-        note(f"resuming from {found[0].name} of an interrupted run ({shown(found[0])})")
+        say(report, "resume", f"resuming from {found[0].name} of an interrupted run ({shown(found[0])})")
     return str(found[0]) if found else None
 
 
