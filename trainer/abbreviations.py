@@ -7,7 +7,9 @@ The published linking systems (BioSyn, SapBERT) resolve abbreviations with Ab3P,
 package fits: `abbreviations` (PyPI) is a copy of this same algorithm, last released in 2019, and scispaCy's
 AbbreviationDetector needs spaCy and its models. Schwartz–Hearst is short, needs no data, and is what Ab3P builds on:
 a definition is `long form (SF)` or `SF (long form)`, and the long form is the shortest run of words before the
-parenthesis whose characters hold the short form's letters in order, the first one starting a word.
+parenthesis whose characters hold the short form's letters in order, the first one starting a word. Where that finds
+nothing, one rule of Ab3P's that SH lacks: a short form of 2–4 capitals that are the initials of the words just before
+it in another order ("myotonic dystrophy (DM)", from the Latin "dystrophia myotonica").
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def find_abbreviations(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for sentence in _SENTENCE_END.split(text):
         for short, long in _candidates(sentence):
-            best = best_long_form(short, long)
+            best = best_long_form(short, long) or initials_long_form(short, long)
             if best is not None and short not in found:
                 found[short] = best
     return found
@@ -104,6 +106,21 @@ def best_long_form(short: str, long: str) -> str | None:
     ):
         return None
     return best
+
+
+def initials_long_form(short: str, long: str) -> str | None:
+    """The last |SF| words of `long` when `short` is 2–4 capital letters that are those words' initials in another
+    order ("myotonic dystrophy (DM)"), else None. Only tried where best_long_form finds nothing."""
+    if not (2 <= len(short) <= 4 and short.isalpha() and short.isupper()):
+        return None
+    words = list(re.finditer(r"[^\W_]+", long))  # a hyphen separates words: "spinal-muscular atrophy (AMS)"
+    tail = words[-len(short) :]
+    if len(words) < len(short) or long[tail[-1].end() :].strip():
+        return None
+    initials = [w.group()[0].lower() for w in tail]
+    if sorted(initials) != sorted(short.lower()) or initials == list(short.lower()):
+        return None
+    return long[tail[0].start() :].strip()
 
 
 def expand(mention: str, abbreviations: dict[str, str]) -> str:

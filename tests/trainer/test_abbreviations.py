@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.abbreviations import best_long_form, expand, find_abbreviations
+from trainer.abbreviations import best_long_form, expand, find_abbreviations, initials_long_form
 
 
 @pytest.mark.parametrize(
@@ -22,10 +22,12 @@ from trainer.abbreviations import best_long_form, expand, find_abbreviations
         # a definition inside another parenthesis, closed or not
         ("the Atm (ataxia-telangiectasia (AT)) gene", {"AT": "ataxia-telangiectasia"}),
         ("the Atm (ataxia-telangiectasia (AT) gene", {"AT": "ataxia-telangiectasia"}),
-        # no definition: a digit the long form lacks, a parenthesis that is not an abbreviation, letters out of order
+        # no definition: a digit the long form lacks, a parenthesis that is not an abbreviation
         ("a three-dimensional (3D) model", {}),
         ("it was lower (p < 0.05) in cases", {}),
-        ("myotonic dystrophy (DM) is", {}),
+        # letters out of order (SH finds nothing): Ab3P's rule, the initials of the words before it
+        ("myotonic dystrophy (DM) is", {"DM": "myotonic dystrophy"}),
+        ("Myotonic dystrophy, or dystrophia myotonica (DM), is", {"DM": "dystrophia myotonica"}),
     ],
 )
 def test_definitions_of_the_paper(text, expected):
@@ -51,6 +53,18 @@ def test_long_form_limits():
     assert best_long_form("AB", "alpha beta") == "alpha beta"
     # a short form is 2-10 characters with a letter, starting alphanumeric
     assert best_long_form("A", "alpha") is None and best_long_form("12", "one two") is None
+
+
+def test_initials_in_another_order_only_for_short_capital_forms_of_the_last_words():
+    assert initials_long_form("DM", "myotonic dystrophy") == "myotonic dystrophy"
+    assert initials_long_form("SMA", "in muscular-spinal atrophy") == "muscular-spinal atrophy"
+    # in order is SH's case, not this rule's; other letters, lower case, digits or too long: none
+    assert initials_long_form("MD", "myotonic dystrophy") is None
+    assert initials_long_form("DX", "myotonic dystrophy") is None
+    assert initials_long_form("dm", "myotonic dystrophy") is None
+    assert initials_long_form("D2", "two diabetes") is None
+    assert initials_long_form("ABCDE", "e d c b a") is None
+    assert initials_long_form("DM", "dystrophy") is None
 
 
 def test_expand_replaces_whole_words_slash_parts_and_words_before_a_comma():

@@ -1,0 +1,141 @@
+"""What the rank-1 misses of a mention-linking evaluation are, and how many a better model could fix.
+
+Reads the `--predictions` file of `trainer evaluate --mentions` and the KG the index was built from, and puts each
+kept mention whose rank-1 concept is wrong into the first category it fits:
+  unresolved short form   the query is one short token (2–6 characters, e.g. "dm", "vhl"): an abbreviation the
+                          document does not define, or that Schwartz–Hearst did not find
+  exact name, other concept  the query, normalised, is a name of the rank-1 concept, which does not carry the gold
+                          id: the vocabulary names the mention's words as another concept than the gold's
+  finer, no gold-kind code  the rank-1 concept is a descendant (is_a) of a gold concept and carries no code of the
+                          gold ids' kind (no MeSH id where the gold is MeSH): the vocabulary is finer than the gold
+                          ids ("prostate carcinoma" under "prostate cancer"), and its answer cannot be a gold id
+  under the gold concept  a descendant of a gold concept that has a code of its own of the gold's kind
+  above the gold concept  the rank-1 concept is an ancestor of a gold concept
+  gold in the top 5       none of the above, and a gold concept is ranked 2–5
+  other                   none of the above
+The first three are not a model's to fix: the ranking is right for the words, or the right concept for the words has
+no gold id. The ceiling is acc@1 if a model fixed every other miss (a generous bound: some "other" misses are
+annotation choices, such as a mention linked to a broader concept than the one it names).
+
+Usage:
+    trainer evaluate --index idx --protocol published --mentions DEV.tsv --predictions preds.jsonl
+    python benchmarks/linking_misses.py --predictions preds.jsonl --kg kg [--protocol published]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import duckdb
+
+CATEGORIES = (
+    "unresolved short form",
+    "exact name, other concept",
+    "finer, no gold-kind code",
+    "under the gold concept",
+    "above the gold concept",
+    "gold in the top 5",
+    "other",
+)
+MODEL_FIXABLE = {"under the gold concept", "above the gold concept", "gold in the top 5", "other"}
+PREFIXES = re.compile(r"^(mesh|msh|omim|mim|umls):", re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation to spaces, and a plural "s" dropped, so "prostate carcinomas" names "prostate carcinoma"."""
+    words = re.sub(r"[^0-9a-z]+", " ", text.lower()).split()
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
+
+
+def hierarchy(kg: Path) -> dict[str, set[str]]:
+    parents: dict[str, set[str]] = defaultdict(set)
+    rows = duckdb.sql(
+        f"select head_cui, tail_cui from read_parquet('{kg / 'relations.parquet'}') where relation = 'is_a'"
+    ).fetchall()
+    for child, parent in rows:
+        parents[child].add(parent)
+    return parents
+
+
+def ancestors(cui: str, parents: dict[str, set[str]]) -> set[str]:
+    seen: set[str] = set()
+    stack = [cui]
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
+
+
+def category(row: dict, names: dict[str, set[str]], parents: dict[str, set[str]], kinds: dict) -> str:
+    gold = set(row["gold_concepts"])
+    gold_ids = {PREFIXES.sub("", part.strip()) for part in re.split(r"[|+,]", row["gold_ids"]) if part.strip()}
+    gold_kinds = {sab for g in gold for sab, code in kinds[g] if code in gold_ids}
+    # the first part of the mention that misses at rank 1 (a composite is a miss when any part is)
+    for query, top in zip(row["queries"], row["top"], strict=True):
+        if top and top[0]["cui"] in gold:
+            continue
+        first = top[0]["cui"] if top else None
+        if len(query.split()) == 1 and 2 <= len(query) <= 6 and not row.get("resolved"):
+            return "unresolved short form"
+        if first and normalise(query) in names[first]:
+            return "exact name, other concept"
+        if first and gold & ancestors(first, parents):
+            if not any(sab in gold_kinds for sab, _ in kinds[first]):
+                return "finer, no gold-kind code"
+            return "under the gold concept"
+        if first and any(first in ancestors(g, parents) for g in gold):
+            return "above the gold concept"
+        if any(hit["cui"] in gold for hit in top[1:5]):
+            return "gold in the top 5"
+        return "other"
+    return "other"  # every part hits at rank 1 but the row says it missed: count it where a model could fix it
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--predictions", type=Path, required=True, help="trainer evaluate --predictions file")
+    parser.add_argument("--kg", type=Path, required=True, help="the KG folder the index was built from")
+    parser.add_argument("--protocol", default="published")
+    args = parser.parse_args(argv)
+
+    names: dict[str, set[str]] = defaultdict(set)
+    for cui, name in duckdb.sql(f"select cui, name from read_parquet('{args.kg / 'names.parquet'}')").fetchall():
+        names[cui].add(normalise(name))
+    parents = hierarchy(args.kg)
+    kinds: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for cui, sab, code in duckdb.sql(
+        f"select cui, sab, code from read_parquet('{args.kg / 'codes.parquet'}')"
+    ).fetchall():
+        kinds[cui].add((sab, code))
+
+    per_file: dict[str, Counter] = defaultdict(Counter)
+    with args.predictions.open(encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            if row["protocol"] != args.protocol or not row["covered"]:
+                continue
+            counts = per_file[row["file"]]
+            counts["n"] += 1
+            counts["hit"] += bool(row["hit@1"])
+            if not row["hit@1"]:
+                counts[category(row, names, parents, kinds)] += 1
+
+    print("| file | n | acc@1 | " + " | ".join(CATEGORIES) + " | ceiling acc@1 |")
+    print("|---|---:|---:|" + "---:|" * (len(CATEGORIES) + 1))
+    for file, counts in sorted(per_file.items()):
+        n = counts["n"]
+        cells = [f"{counts[c]} ({100 * counts[c] / n:.1f})" for c in CATEGORIES]
+        ceiling = 100 * (counts["hit"] + sum(counts[c] for c in MODEL_FIXABLE)) / n
+        print(f"| {file} | {n} | {100 * counts['hit'] / n:.2f} | " + " | ".join(cells) + f" | {ceiling:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
