@@ -38,3 +38,50 @@ def test_the_linking_bench_reads_pubtator_and_keeps_spans_that_are_not_gold_ment
     assert not {"Lithium", "tremor", "Tremor", "tremor Tremor", "seen Renal"} & set(spans)
     # each three-word sentence has 3 + 2 + 1 spans; the title loses its 2 gold words, the first abstract sentence 1
     assert len(spans) == len(set(spans)) == (6 - 2) + (6 - 1) + 6
+
+
+def test_linking_misses_sorts_each_rank_1_miss_into_the_first_category_it_fits(tmp_path, capsys):
+    """benchmarks/linking_misses.py decides what BENCHMARKS.md says a model could not fix: one row per category."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from benchmarks import linking_misses
+
+    kg = tmp_path / "kg"
+    kg.mkdir()
+    names = [("C", "cancer"), ("P", "prostate cancer"), ("PC", "prostate carcinoma"), ("S", "sarcoma")]
+    names += [("B", "breast cancer"), ("BX", "breast carcinoma"), ("D", "diabetes")]
+    pq.write_table(pa.table({"cui": [c for c, _ in names], "name": [n for _, n in names]}), kg / "names.parquet")
+    edges = [("P", "C"), ("PC", "P"), ("S", "C"), ("B", "C"), ("BX", "B")]
+    pq.write_table(
+        pa.table({"head_cui": [h for h, _ in edges], "relation": ["is_a"] * 5, "tail_cui": [t for _, t in edges]}),
+        kg / "relations.parquet",
+    )
+    codes = [("C", "MSH", "D1"), ("P", "MSH", "D2"), ("B", "MSH", "D3"), ("BX", "MSH", "D4"), ("S", "MSH", "D5")]
+    pq.write_table(
+        pa.table({k: [row[i] for row in codes] for i, k in enumerate(["cui", "sab", "code"])}), kg / "codes.parquet"
+    )
+
+    def row(query, gold_ids, gold, tops, hit=False, resolved=None):
+        top = [{"cui": c, "name": c, "score": 1.0 - i / 10} for i, c in enumerate(tops)]
+        return {"file": "f.tsv", "protocol": "published", "covered": True, "queries": [query], "top": [top],
+                "gold_ids": gold_ids, "gold_concepts": gold, "resolved": resolved, "hit@1": hit}  # fmt: skip
+
+    rows = [
+        row("prostate cancer", "D2", ["P"], ["P"], hit=True),
+        row("dm", "D6", ["D"], ["S"]),  # unresolved short form
+        row("sarcomas", "D1", ["C"], ["S", "C"]),  # the words name another concept (plural folded)
+        row("carcinoma of the prostate", "MESH:D2", ["P"], ["PC"]),  # finer, and PC has no MeSH id
+        row("breast tumour", "D3", ["B"], ["BX"]),  # finer, with a MeSH id of its own
+        row("malignancy", "D2", ["P"], ["C"]),  # above the gold concept
+        row("sugar disease", "D6", ["D"], ["S", "D"]),  # gold at rank 2
+        row("something", "D6", ["D"], ["S", "P"]),  # other
+    ]
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert linking_misses.main(["--predictions", str(predictions), "--kg", str(kg)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    # n 8, 1 hit; one miss in each of the 7 categories; ceiling: the hit + the 4 a model could fix = 5/8
+    assert last == "| f.tsv | 8 | 12.50 | " + " | ".join(["1 (12.5)"] * 7) + " | 62.50 |"
