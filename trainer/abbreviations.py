@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
+# words a long form found by initials in another order may not hold (SH's own matching has no such list)
+_FUNCTION_WORDS = frozenset("a an and as at by for from in into of on or the to with".split())
 
 
 def find_abbreviations(text: str) -> dict[str, str]:
@@ -119,6 +121,8 @@ def initials_long_form(short: str, long: str) -> str | None:
         return None
     initials = [w.group()[0].lower() for w in tail]
     if sorted(initials) != sorted(short.lower()) or initials == list(short.lower()):
+        return None
+    if any(w.group().lower() in _FUNCTION_WORDS for w in tail):  # "seen in the (TI) group": not a definition
         return None
     return long[tail[0].start() :].strip()
 

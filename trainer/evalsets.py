@@ -449,7 +449,7 @@ def fetch(
         )
     # transient: a failed run leaves its one error line only
     with (
-        atomic_dir(out, force=force, option="DIR") as tmp,
+        atomic_dir(out, force=force, option="DIR", report=report) as tmp,
         Task(report, "fetch", sum(len(s.files) for s in todo), unit="files", transient=True) as task,
     ):
         for spec in todo:

@@ -317,7 +317,10 @@ def build_index(
     ).exists():  # recorded absolute: the index is used from other folders than the one it was built in
         reference = str(Path(reference).resolve())
     check_output(
-        out, force=force, inputs={"--kg": kg, **({"--model": Path(reference)} if Path(reference).exists() else {})}
+        out,
+        force=force,
+        inputs={"--kg": kg, **({"--model": Path(reference)} if Path(reference).exists() else {})},
+        report=report,
     )
     if threads is not None:
         if threads < 1:
@@ -366,7 +369,7 @@ def build_index(
 
     codes = _kg_codes(kg)
     manifest["codes"] = None if codes is None else codes.num_rows
-    with atomic_dir(out, force=force) as tmp:
+    with atomic_dir(out, force=force, report=report) as tmp:
         faiss.write_index(index, str(tmp / "index.faiss"))
         pq.write_table(pa.table({"cui": cuis, "name": texts}), tmp / "names.parquet", compression="zstd")
         if codes is not None:  # carried forward: mention evaluation maps gold codes to concepts from the index alone

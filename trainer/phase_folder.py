@@ -34,7 +34,7 @@ def write_marker(folder: Path, info: dict[str, Any]) -> None:
     atomic_write_bytes(Path(folder) / MARKER, json.dumps(info, indent=2, default=str).encode())
 
 
-def save_phase(model: Any, out: Path, *, info: dict[str, Any], settings: Any) -> None:
+def save_phase(model: Any, out: Path, *, info: dict[str, Any], settings: Any, report: Reporter = silent) -> None:
     """Save a phase's model to `out` with its phase card, then the marker, last: written beside `out` and renamed
     into place when complete, by the main process only (under DDP every process reaches this line).
 
@@ -48,7 +48,7 @@ def save_phase(model: Any, out: Path, *, info: dict[str, Any], settings: Any) ->
     out = Path(out)
     check_model(model, out.name)  # a NaN or collapsed model is never saved as a finished phase
     settings = settings.model_dump(mode="json") if isinstance(settings, BaseModel) else dict(settings)
-    with atomic_dir(out, force=True) as folder:
+    with atomic_dir(out, force=True, report=report) as folder:
         model.save(str(folder), create_model_card=False)
         model_card.write(model_card.phase_card(out.name, info["phase"], info, settings), folder)
         write_marker(folder, info)
@@ -77,7 +77,9 @@ def check_model(model: Any, name: str) -> None:
         )
 
 
-def refuse_existing(out: Path, force: bool, *, inputs: dict[str, Path | None] | None = None) -> None:
+def refuse_existing(
+    out: Path, force: bool, *, inputs: dict[str, Path | None] | None = None, report: Reporter = silent
+) -> None:
     """Checked before any training, so a long run does not fail at the very end: an output over an input (in any
     direction) is refused even with --force, and --force replaces only a folder kgbuild or the trainer wrote."""
     inputs = {k: Path(v) for k, v in (inputs or {}).items() if v is not None and Path(v).exists()}
@@ -86,7 +88,7 @@ def refuse_existing(out: Path, force: bool, *, inputs: dict[str, Path | None] | 
         raise UserError(
             "output folder already exists", path=out, fix="pass --force to replace it, or choose another --out"
         )
-    check_output(out, force=force)
+    check_output(out, force=force, report=report)
 
 
 @dataclass
@@ -113,7 +115,7 @@ class PhaseRun:
 
     def refuse(self, inputs: dict[str, Path | None]) -> None:
         """Before any model is loaded: refuse_existing, with the inputs named as the command names them."""
-        refuse_existing(self.out, self.force, inputs=inputs)
+        refuse_existing(self.out, self.force, inputs=inputs, report=self.report)
 
     def train(self, trainer: Any, label: str, key: str) -> None:
         """`trainer.train()` with its progress reported as `label`, resumed from the newest checkpoint of an
@@ -122,7 +124,8 @@ class PhaseRun:
         trainer.train(resume_from_checkpoint=resume_checkpoint(self.checkpoints, key, report=self.report))
 
     def save(self, model: Any, phase: str, summary: dict[str, Any], settings: Any) -> None:
-        save_phase(model, self.out, info={"phase": phase, **summary, **self.marker}, settings=settings)
+        info = {"phase": phase, **summary, **self.marker}
+        save_phase(model, self.out, info=info, settings=settings, report=self.report)
 
     def arguments(self) -> dict[str, Any]:
         """The keywords of a phase function (train_contrastive, ...) that make this same run."""

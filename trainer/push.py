@@ -13,6 +13,7 @@ from pathlib import Path
 
 from kgbuild.core.atomic import atomic_dir
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, silent
 from kgbuild.publish import (
     Licence,
     Published,
@@ -96,13 +97,22 @@ def _verify_model(folder: Path, reference) -> None:
 
 
 def stage_model(
-    facts: ModelFacts, lic: Licence, stage_dir: Path, *, repo_id: str, datasets: list[str], force: bool
+    facts: ModelFacts,
+    lic: Licence,
+    stage_dir: Path,
+    *,
+    repo_id: str,
+    datasets: list[str],
+    force: bool,
+    report: Reporter = silent,
 ) -> StagedModel:
     """Load MODEL_DIR (it must load as users will load it), then write and verify the repository folder."""
     model, reference = load_model(facts.folder, what="MODEL_DIR")
     model_card.describe_loaded(facts, model)
     del model
-    with atomic_dir(stage_dir, force=force, inputs={"MODEL_DIR": facts.folder}, option="--stage-dir") as tmp:
+    with atomic_dir(
+        stage_dir, force=force, inputs={"MODEL_DIR": facts.folder}, option="--stage-dir", report=report
+    ) as tmp:
         _copy_model(facts.folder, tmp)
         reused = model_card.current(facts, lic) is not None
         card = model_card.build(facts, lic, repo_id=repo_id, datasets=datasets)
@@ -136,7 +146,7 @@ def push_model(
         repo_type="model",
         licence=lic,
         stage=lambda folder, force: stage_model(
-            facts, lic, folder, repo_id=options.repo_id, datasets=datasets or [], force=force
+            facts, lic, folder, repo_id=options.repo_id, datasets=datasets or [], force=force, report=options.report
         ),
         message=lambda _: "trainer push",
     )

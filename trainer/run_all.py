@@ -128,7 +128,7 @@ def write_card(config: RunConfig, phase: str, out: Path, *, final: bool) -> None
     model_card.write(model_card.build(facts, model_card.training_licence(facts)), out)
 
 
-def _check_run_folder(config: RunConfig, enabled: list[str], *, force: bool) -> None:
+def _check_run_folder(config: RunConfig, enabled: list[str], *, force: bool, report: Reporter) -> None:
     """Before anything is loaded or written: the run folder must not overlap an input (in any direction), and an
     existing one must be a run-all folder (its checkpoints and manifest are replaced as the run goes); with --force,
     a phase folder in it is replaced only if the trainer wrote it."""
@@ -149,7 +149,7 @@ def _check_run_folder(config: RunConfig, enabled: list[str], *, force: bool) -> 
     if force:
         for phase in enabled:
             if config.phase_dir(phase).exists():
-                check_output(config.phase_dir(phase), force=True)
+                check_output(config.phase_dir(phase), force=True, report=report)
 
 
 def _check_required(config: RunConfig, enabled: list[str]) -> None:
@@ -184,7 +184,7 @@ def run_all(
         raise UserError("every phase is disabled", path=config.source, fix="enable at least one phase")
     _check_required(config, enabled)
     output_dir = config.output_dir
-    _check_run_folder(config, enabled, force=force)
+    _check_run_folder(config, enabled, force=force, report=report)
     with write_errors(output_dir):  # a read-only or full disk: one line before anything is loaded
         output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

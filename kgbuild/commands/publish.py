@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -21,9 +22,10 @@ def publish(
     The folder is built and verified locally first (every config loads with datasets.load_dataset and matches its
     contract); the token comes from HF_TOKEN or `hf auth login`.
     """
+    from kgbuild.core.render import Renderer
     from kgbuild.publish import publish_dataset
 
-    result = publish_dataset(data_dir, options)
+    result = publish_dataset(data_dir, dataclasses.replace(options, report=Renderer()))
     table = Table("config", "rows", "shards", "MB", title=f"{options.repo_id} (dataset)")
     for t in result.staged.tables:
         table.add_row(t.name, f"{t.rows:,}", str(len(t.shards)), f"{t.bytes / 1e6:.1f}")

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Event, Reporter, silent
 
 # Written first into every temporary folder: while the run lives it is its lock (pid, host); once renamed into place
 # it marks the folder as kgbuild's own, so a later --force may replace it.
@@ -74,15 +75,21 @@ def owned(folder: Path) -> bool:
 
 
 def check_output(
-    out: str | Path, *, force: bool, inputs: Mapping[str, Path | None] | None = None, option: str = "--out"
+    out: str | Path,
+    *,
+    force: bool,
+    inputs: Mapping[str, Path | None] | None = None,
+    option: str = "--out",
+    report: Reporter = silent,
 ) -> Path:
     """Everything atomic_dir refuses, checked before any work; returns `out` as an absolute path.
 
-    An empty folder may be written into; a non-empty one needs --force and must be kgbuild's own output.
+    An empty folder may be written into; a non-empty one needs --force and must be kgbuild's own output. `report`
+    hears what a killed earlier run left beside `out` and this check removed.
     """
     out = absolute(out)
     check_overlap(out, inputs or {}, option=option)
-    _sweep_stale(out)
+    _sweep_stale(out, report)
     if out.is_symlink():
         raise UserError(
             f"{option} is a symbolic link; kgbuild replaces folders, not links",
@@ -132,9 +139,9 @@ def _can_write(folder: Path) -> bool:
 
 
 @contextmanager
-def temp_dir(near: str | Path) -> Iterator[Path]:
+def temp_dir(near: str | Path, *, report: Reporter = silent) -> Iterator[Path]:
     """A hidden folder beside `near` (same file system), locked by this process, removed when the block ends."""
-    tmp = _make_temp(absolute(near))
+    tmp = _make_temp(absolute(near), report)
     try:
         yield tmp
     finally:
@@ -164,15 +171,21 @@ def write_errors(out: str | Path) -> Iterator[None]:
 
 @contextmanager
 def atomic_dir(
-    out: str | Path, *, force: bool, inputs: Mapping[str, Path | None] | None = None, option: str = "--out"
+    out: str | Path,
+    *,
+    force: bool,
+    inputs: Mapping[str, Path | None] | None = None,
+    option: str = "--out",
+    report: Reporter = silent,
 ) -> Iterator[Path]:
     """Yield a temporary folder beside `out`; on success it replaces `out`, on any error (Ctrl-C too) it is removed.
 
     `inputs` maps an option name to the path it gave (checked for overlap with `out`). A previous `out` is left
-    untouched unless the run succeeds, and is replaced only with `force` and when kgbuild wrote it.
+    untouched unless the run succeeds, and is replaced only with `force` and when kgbuild wrote it. `report` hears
+    what a killed earlier run left beside `out` and this one removed (an "info" event).
     """
-    out = check_output(out, force=force, inputs=inputs, option=option)
-    tmp = _make_temp(out)
+    out = check_output(out, force=force, inputs=inputs, option=option, report=report)
+    tmp = _make_temp(out, report)
     with write_errors(out):
         try:
             yield tmp
@@ -200,8 +213,8 @@ def atomic_dir(
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _make_temp(out: Path) -> Path:
-    _sweep_stale(out)
+def _make_temp(out: Path, report: Reporter) -> Path:
+    _sweep_stale(out, report)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -258,7 +271,7 @@ def _stale_and_ours(folder: Path, kind: str, pid: int) -> bool:
     return not any(folder.iterdir())  # killed between mkdir and the marker write
 
 
-def _sweep_stale(out: Path) -> list[Path]:
+def _sweep_stale(out: Path, report: Reporter = silent) -> list[Path]:
     """Remove the temporary folders that dead runs left beside `out`; roll back a swap killed half-way."""
     parent = out.parent
     if not parent.is_dir():
@@ -280,12 +293,9 @@ def _sweep_stale(out: Path) -> list[Path]:
             shutil.rmtree(entry, ignore_errors=True)
         found.append(entry)
     if found:
-        from kgbuild.core.console import note
-
-        note(
-            f"cleaned up {len(found)} temporary folder(s) left beside {out} by a run that was killed: "
-            + ", ".join(p.name for p in found)
-        )
+        names = [p.name for p in found]
+        text = f"cleaned up {len(found)} temporary folder(s) left beside {out} by a run that was killed: "
+        report(Event("info", "output", text + ", ".join(names), data={"output": str(out), "removed": names}))
     return found
 
 

@@ -264,7 +264,7 @@ def build_pairs(
     options.validate()
     kg, out = Path(kg), Path(out)
     timings: dict[str, float] = {}
-    with atomic_dir(out, force=force, inputs={"--kg": kg, "--definitions": definitions}) as tmp:
+    with atomic_dir(out, force=force, inputs={"--kg": kg, "--definitions": definitions}, report=report) as tmp:
         # A database file, not memory: the intermediate tables (GBs at UMLS scale) can then leave memory, and it
         # lives with the spill folder inside the temporary output, so a failed run leaves nothing behind.
         work = tmp / ".work"

@@ -29,7 +29,14 @@ def publish_dataset(data_dir: Path, options: PublishOptions, *, shard_bytes: int
         repo_type="dataset",
         licence=lic,
         stage=lambda folder, force: stage_dataset(
-            data_dir, folder, repo_id=options.repo_id, licence=lic, tables=tables, force=force, shard_bytes=shard_bytes
+            data_dir,
+            folder,
+            repo_id=options.repo_id,
+            licence=lic,
+            tables=tables,
+            force=force,
+            shard_bytes=shard_bytes,
+            report=options.report,
         ),
         message=lambda staged: "kgbuild publish: " + ", ".join(f"{t.name} ({t.rows:,} rows)" for t in staged.tables),
     )

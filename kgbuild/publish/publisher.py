@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from kgbuild.core.atomic import check_output, temp_dir
+from kgbuild.core.events import Reporter, silent
 from kgbuild.core.options import described
 from kgbuild.publish.licence import ACK_FLAG, Licence, guard
 from kgbuild.publish.repo_ids import check_repo_id
@@ -37,9 +38,11 @@ class PublishOptions:
         "unknown sources) or of a model trained on it.",
     )
     force: bool = described(False, "Replace an existing stage folder.")
-    # Not options of the commands: the Hub client (tests give a recording one) and the Hub's own card check.
+    # Not options of the commands: the Hub client (tests give a recording one), the Hub's own card check, and where
+    # the library's messages go (kgbuild.core.events; the commands pass their renderer).
     api: Any = None
     validate_online: bool = True
+    report: Reporter = silent
 
     @property
     def keep(self) -> bool:
@@ -87,6 +90,7 @@ def check_options(source: Path, options: PublishOptions, what: str) -> None:
             force=options.force,
             inputs={what: Path(source)},
             option="--stage-dir",
+            report=options.report,
         )
 
 
@@ -121,7 +125,8 @@ def publish(
         folder = Path(options.stage_dir or default_stage_dir(source))
         staged = stage(folder, options.force)
         return Published(staged, folder, True, None if options.dry_run else send(folder, staged))
-    with temp_dir(default_stage_dir(source)) as scratch:  # as big as the data: on its disk, removed after the upload
+    # as big as the data: on its disk, removed after the upload
+    with temp_dir(default_stage_dir(source), report=options.report) as scratch:
         folder = scratch / "repo"
         staged = stage(folder, False)
         sent = send(folder, staged)

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from kgbuild.core.atomic import atomic_dir
 from kgbuild.core.contracts import ContractError, check_folder, contract_names, table_files
 from kgbuild.core.errors import UserError
+from kgbuild.core.events import Reporter, silent
 from kgbuild.core.resources import contracts_dir
 from kgbuild.publish import card as cards
 from kgbuild.publish.card import StagedTable
@@ -166,11 +167,12 @@ def stage_dataset(
     tables: dict[str, list[str]],
     force: bool = False,
     shard_bytes: int = SHARD_BYTES,
+    report: Reporter = silent,
 ) -> Staged:
     """Write the repository folder and verify it; a failure leaves no stage folder behind."""
     data_dir, stage_dir = Path(data_dir), Path(stage_dir)
     manifest = manifest_of(data_dir)
-    with atomic_dir(stage_dir, force=force, inputs={"DATA_DIR": data_dir}, option="--stage-dir") as tmp:
+    with atomic_dir(stage_dir, force=force, inputs={"DATA_DIR": data_dir}, option="--stage-dir", report=report) as tmp:
         staged: list[StagedTable] = []
         (tmp / "contracts").mkdir()
         for name, files in tables.items():

@@ -127,7 +127,7 @@ def _extract(
     started = time.perf_counter()
     paths = [Path(path) for _, path, _ in inputs]
     named = {opt if len(inputs) == 1 else f"{opt} #{i + 1}": p for i, (opt, p, _) in enumerate(inputs)}
-    check_output(out, force=force, inputs=named)
+    check_output(out, force=force, inputs=named, report=task.report)
     merge_sabs = merge_namespaces(merge_on or [])
     staged = []
     for i, (opt, path, options) in enumerate(inputs):
@@ -140,7 +140,7 @@ def _extract(
     langs.update(tables["stg_terms__synonyms"].column("lang").to_pylist())
     parsed = time.perf_counter()
 
-    with atomic_dir(out, force=force, inputs=named) as tmp:
+    with atomic_dir(out, force=force, inputs=named, report=task.report) as tmp:
         with connect() as con:
             for name, table in tables.items():
                 con.register(name, table)

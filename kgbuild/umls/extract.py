@@ -200,14 +200,14 @@ def extract_umls(
     meta = resolve_meta(Path(meta_dir))
     # the META folder read, not the release folder that may hold it beside the output (a zip is read whole)
     inputs = {"--umls": meta.zip_path if isinstance(meta, ZipMeta) else meta}
-    check_output(out, force=force, inputs=inputs)
+    check_output(out, force=force, inputs=inputs, report=report)
     check_memory_limit(opts.memory_limit)
     files = discover(meta)
     declared = read_mrfiles(files)
     missing = check_present(meta, files, declared, report)
     _check_not_empty(files, declared)
 
-    with atomic_dir(Path(out), force=force, inputs=inputs) as tmp:
+    with atomic_dir(Path(out), force=force, inputs=inputs, report=report) as tmp:
         # In memory (DuckDB spills to temp_directory past memory_limit): a database file would write every staged
         # table to disk once more.
         con = connect(

@@ -115,3 +115,32 @@ def test_the_extract_command_renders_plain_progress_lines_in_a_log_file(sample_m
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stderr.splitlines() if line.startswith("extract: ")]
     assert lines and lines[-1].startswith("extract: ") and "(100%)" in lines[-1] and "tables/s" in lines[-1], lines
+
+
+def test_what_a_killed_run_left_is_removed_and_reported_not_printed(tmp_path, capfd):
+    """The last message a library printed itself: the temporary folders of a killed run, removed by the next run on the
+    same output, are an "info" event for its reporter (the CLI renders it; tests/kgbuild/bad_inputs check the line)."""
+    import json
+    import subprocess
+    import sys
+
+    from kgbuild.core.atomic import atomic_dir
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    for i, out in enumerate(["quiet", "heard"]):
+        stale = tmp_path / f".{out}.tmp-{dead.pid}-0123abc{i}"
+        stale.mkdir()
+        (stale / ".kgbuild-output").write_text(json.dumps({"tool": "kgbuild", "pid": dead.pid}))
+
+    def write(out: str, **report) -> None:
+        with atomic_dir(tmp_path / out, force=False, **report) as tmp:
+            (tmp / "manifest.json").write_text("{}")
+
+    quiet(capfd, lambda: write("quiet"))
+    events: list[Event] = []
+    write("heard", report=events.append)
+    assert [(e.kind, e.step) for e in events] == [("info", "output")]
+    assert events[0].text.startswith("cleaned up 1 temporary folder(s)")
+    assert events[0].data["removed"] == [f".heard.tmp-{dead.pid}-0123abc1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["heard", "quiet"]  # both removed, both outputs written

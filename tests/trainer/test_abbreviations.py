@@ -65,6 +65,7 @@ def test_initials_in_another_order_only_for_short_capital_forms_of_the_last_word
     assert initials_long_form("D2", "two diabetes") is None
     assert initials_long_form("ABCDE", "e d c b a") is None
     assert initials_long_form("DM", "dystrophy") is None
+    assert initials_long_form("TI", "seen in the") is None  # function words are not a long form
 
 
 def test_expand_replaces_whole_words_slash_parts_and_words_before_a_comma():

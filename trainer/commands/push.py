@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -23,8 +24,10 @@ def push(
     options: PublishOptions = None,
 ) -> None:
     """Publish MODEL_DIR to the Hugging Face Hub with a model card (base model, phases, data, evaluation)."""
+    from kgbuild.core.render import Renderer
     from trainer.push import push_model
 
+    options = dataclasses.replace(options, report=Renderer())
     result = push_model(model_dir, options, run_manifest=run_manifest, datasets=dataset)
     facts = result.staged.facts
     err.print(

@@ -45,7 +45,7 @@ class SelfDistillationConfig(TrainingConfig):
 
 
 def teacher_embeddings(
-    teacher, teacher_ref: str, texts: list[str], cache_dir: Path, *, batch_size: int = 128
+    teacher, teacher_ref: str, texts: list[str], cache_dir: Path, *, batch_size: int = 128, report: Reporter = silent
 ) -> tuple[datasets.Dataset, list[int]]:
     """A dataset (text, label) with the teacher's embedding of each text, computed once and cached on disk, and the
     number of texts each process embedded (under torchrun each embeds its share: trainer.training.encode_shared).
@@ -66,7 +66,7 @@ def teacher_embeddings(
     labels, shares = encode_shared(teacher, texts, batch_size=batch_size, show_progress_bar=verbose())
     ds = datasets.Dataset.from_dict({"text": texts, "label": labels.tolist()})
     if is_main_process():
-        with atomic_dir(cached, force=True) as tmp:
+        with atomic_dir(cached, force=True, report=report) as tmp:
             ds.save_to_disk(str(tmp))
     return ds, shares
 
@@ -131,7 +131,7 @@ def train_self_distillation(
         texts = random.Random(seed).sample(texts, seen)
     logger.info("self-distillation: %d distinct texts", len(texts))
     train_dataset, shares = teacher_embeddings(
-        teacher_model, teacher_ref, texts, cache_dir, batch_size=config.encode_batch_size
+        teacher_model, teacher_ref, texts, cache_dir, batch_size=config.encode_batch_size, report=report
     )  # columns (text, label)
     del teacher_model
 
