@@ -35,6 +35,11 @@ from pathlib import Path
 
 import duckdb
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from trainer.linking import normalize  # noqa: E402
+
 CATEGORIES = (
     "unresolved short form",
     "exact name, other concept",
@@ -49,8 +54,9 @@ PREFIXES = re.compile(r"^(mesh|msh|omim|mim|umls):", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
-    """Lower case, punctuation to spaces, and a plural "s" dropped, so "prostate carcinomas" names "prostate carcinoma"."""
-    words = re.sub(r"[^0-9a-z]+", " ", text.lower()).split()
+    """The linker's normal form (trainer.linking.normalize) with a plural "s" dropped, so "prostate carcinomas" names
+    "prostate carcinoma"."""
+    words = normalize(text).split()
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
 
 
