@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -38,7 +37,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trainer.linking import normalize  # noqa: E402
+from trainer.linking import gold_codes, normalize  # noqa: E402
 
 CATEGORIES = (
     "unresolved short form",
@@ -50,7 +49,6 @@ CATEGORIES = (
     "other",
 )
 MODEL_FIXABLE = set(CATEGORIES) - {"unresolved short form", "exact name, other concept"}
-PREFIXES = re.compile(r"^(mesh|msh|omim|mim|umls):", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
@@ -81,10 +79,9 @@ def ancestors(cui: str, parents: dict[str, set[str]]) -> set[str]:
     return seen
 
 
-def category(row: dict, names: dict[str, set[str]], parents: dict[str, set[str]], kinds: dict) -> str:
+def category(row: dict, names: dict[str, set[str]], parents: dict[str, set[str]], sabs: dict[str, set[str]]) -> str:
     gold = set(row["gold_concepts"])
-    gold_ids = {PREFIXES.sub("", part.strip()) for part in re.split(r"[|+,]", row["gold_ids"]) if part.strip()}
-    gold_kinds = {sab for g in gold for sab, code in kinds[g] if code in gold_ids}
+    gold_kinds = {sab for sab, _, _ in gold_codes(row["gold_ids"])}  # the namespaces the gold ids are written in
     # the first part of the mention that misses at rank 1 (a composite is a miss when any part is)
     for query, top in zip(row["queries"], row["top"], strict=True):
         if top and top[0]["cui"] in gold:
@@ -95,7 +92,7 @@ def category(row: dict, names: dict[str, set[str]], parents: dict[str, set[str]]
         if first and normalise(query) in names[first]:
             return "exact name, other concept"
         if first and gold & ancestors(first, parents):
-            if not any(sab in gold_kinds for sab, _ in kinds[first]):
+            if not gold_kinds & sabs[first]:
                 return "finer, no gold-kind code"
             return "under the gold concept"
         if first and any(first in ancestors(g, parents) for g in gold):
@@ -117,11 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     for cui, name in duckdb.sql(f"select cui, name from read_parquet('{args.kg / 'names.parquet'}')").fetchall():
         names[cui].add(normalise(name))
     parents = hierarchy(args.kg)
-    kinds: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for cui, sab, code in duckdb.sql(
-        f"select cui, sab, code from read_parquet('{args.kg / 'codes.parquet'}')"
+    sabs: dict[str, set[str]] = defaultdict(set)  # the namespaces each concept has a code in
+    for cui, sab in duckdb.sql(
+        f"select distinct cui, sab from read_parquet('{args.kg / 'codes.parquet'}')"
     ).fetchall():
-        kinds[cui].add((sab, code))
+        sabs[cui].add(sab)
 
     per_file: dict[str, Counter] = defaultdict(Counter)
     with args.predictions.open(encoding="utf-8") as lines:
@@ -133,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             counts["n"] += 1
             counts["hit"] += bool(row["hit@1"])
             if not row["hit@1"]:
-                counts[category(row, names, parents, kinds)] += 1
+                counts[category(row, names, parents, sabs)] += 1
 
     print("| file | n | acc@1 | " + " | ".join(CATEGORIES) + " | ceiling acc@1 |")
     print("|---|---:|---:|" + "---:|" * (len(CATEGORIES) + 1))

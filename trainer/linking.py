@@ -591,18 +591,25 @@ class Linker:
 
 # Prefixes of gold ids in mention corpora -> the KG's sab. NCBI-disease and BC5CDR write MeSH ids bare (D012345,
 # C012345) and OMIM ids as OMIM:123456.
-def gold_cuis(gold: str, codes: dict[tuple[str, str], set[str]], known: set[str]) -> set[str]:
-    """The KG concepts of a gold id field: ids joined by `|` (several concepts) or `+` (a composite mention)."""
-    found: set[str] = set()
+def gold_codes(gold: str) -> list[tuple[str, str, str]]:
+    """(sab, code, id as written) of each id of a gold id field: ids joined by `|` (several concepts) or `+` (a
+    composite mention), read as the KG's codes were (kgbuild.sources.codes, one namespace table): MESH:D003920,
+    D003920, C0011849."""
+    found = []
     for part in re.split(r"[|+,;]", gold):
         part = part.strip()
         if not part or part == "-1":
             continue
-        # read as the KG's codes were (kgbuild.sources.codes, one namespace table): MESH:D003920, D003920, C0011849
         code = xref_code(part) if ":" in part else bare_code(part)
-        if code is None:
-            continue
-        sab, local = code
+        if code is not None:
+            found.append((*code, part))
+    return found
+
+
+def gold_cuis(gold: str, codes: dict[tuple[str, str], set[str]], known: set[str]) -> set[str]:
+    """The KG concepts of a gold id field (gold_codes)."""
+    found: set[str] = set()
+    for sab, local, part in gold_codes(gold):
         if sab == "UMLS" and local in known:
             found.add(local)
         found |= codes.get((sab, local), set()) | codes.get((sab, part), set())

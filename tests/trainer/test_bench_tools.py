@@ -59,7 +59,13 @@ def test_linking_misses_sorts_each_rank_1_miss_into_the_first_category_it_fits(t
         pa.table({"head_cui": [h for h, _ in edges], "relation": ["is_a"] * 5, "tail_cui": [t for _, t in edges]}),
         kg / "relations.parquet",
     )
-    codes = [("C", "MSH", "D1"), ("P", "MSH", "D2"), ("B", "MSH", "D3"), ("BX", "MSH", "D4"), ("S", "MSH", "D5")]
+    codes = [
+        ("C", "MSH", "D000001"),
+        ("P", "MSH", "D000002"),
+        ("B", "MSH", "D000003"),
+        ("BX", "MSH", "D000004"),
+        ("S", "MSH", "D000005"),
+    ]
     pq.write_table(
         pa.table({k: [row[i] for row in codes] for i, k in enumerate(["cui", "sab", "code"])}), kg / "codes.parquet"
     )
@@ -70,14 +76,14 @@ def test_linking_misses_sorts_each_rank_1_miss_into_the_first_category_it_fits(t
                 "gold_ids": gold_ids, "gold_concepts": gold, "resolved": resolved, "hit@1": hit}  # fmt: skip
 
     rows = [
-        row("prostate cancer", "D2", ["P"], ["P"], hit=True),
-        row("dm", "D6", ["D"], ["S"]),  # unresolved short form
-        row("sarcomas", "D1", ["C"], ["S", "C"]),  # the words name another concept (plural folded)
-        row("carcinoma of the prostate", "MESH:D2", ["P"], ["PC"]),  # finer, and PC has no MeSH id
-        row("breast tumour", "D3", ["B"], ["BX"]),  # finer, with a MeSH id of its own
-        row("malignancy", "D2", ["P"], ["C"]),  # above the gold concept
-        row("sugar disease", "D6", ["D"], ["S", "D"]),  # gold at rank 2
-        row("something", "D6", ["D"], ["S", "P"]),  # other
+        row("prostate cancer", "D000002", ["P"], ["P"], hit=True),
+        row("dm", "D000006", ["D"], ["S"]),  # unresolved short form
+        row("sarcomas", "D000001", ["C"], ["S", "C"]),  # the words name another concept (plural folded)
+        row("carcinoma of the prostate", "MESH:D000002", ["P"], ["PC"]),  # finer, and PC has no MeSH id
+        row("breast tumour", "D000003", ["B"], ["BX"]),  # finer, with a MeSH id of its own
+        row("malignancy", "D000002", ["P"], ["C"]),  # above the gold concept
+        row("sugar disease", "D000006", ["D"], ["S", "D"]),  # gold at rank 2
+        row("something", "D000006", ["D"], ["S", "P"]),  # other
     ]
     predictions = tmp_path / "p.jsonl"
     predictions.write_text("".join(json.dumps(r) + "\n" for r in rows))
