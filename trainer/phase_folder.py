@@ -16,9 +16,10 @@ from kgbuild.core.atomic import atomic_dir, atomic_write_bytes, check_output, ch
 from kgbuild.core.console import shown
 from kgbuild.core.errors import UserError
 from kgbuild.core.events import Reporter, say, silent
-from trainer.training import barrier, is_main_process, report_progress
+from trainer.training import barrier, is_main_process, report_progress, world_size
 
 MARKER = "trainer_phase.json"  # written last into a phase's folder: its presence means the phase finished
+SEALED = "checkpoint_sealed.json"  # written last into a checkpoint, once every process has written its part
 
 
 def finished(folder: Path) -> dict[str, Any] | None:
@@ -121,6 +122,7 @@ class PhaseRun:
         """`trainer.train()` with its progress reported as `label`, resumed from the newest checkpoint of an
         interrupted run with the same fingerprint `key`."""
         report_progress(trainer, label, self.report)
+        trainer.add_callback(_seal_callback_class()())
         trainer.train(resume_from_checkpoint=resume_checkpoint(self.checkpoints, key, report=self.report))
 
     def save(self, model: Any, phase: str, summary: dict[str, Any], settings: Any) -> None:
@@ -167,8 +169,8 @@ def resume_checkpoint(checkpoints: Path, key: str, *, report: Reporter = silent)
 
     Checkpoints of another configuration are removed: resuming them would silently skip training
     (e.g. a finished checkpoint at max_steps) or mix two configurations. So are checkpoints that a kill, SIGTERM or a
-    full disk left half-written (no readable trainer_state.json, which the trainer writes after the weights and the
-    optimizer): resuming one failed on every rerun until it was deleted by hand.
+    full disk left half-written (not sealed: _complete): resuming one failed on every rerun until it was deleted by
+    hand.
     """
     checkpoints = Path(checkpoints)
     stamp = checkpoints / "phase-fingerprint.txt"
@@ -194,14 +196,31 @@ def _checkpoints(folder: Path) -> list[Path]:
 
 
 def _complete(checkpoint: Path) -> bool:
-    """A readable trainer_state.json, and no file left empty or JSON file unreadable: under torchrun the other
-    processes still write into the checkpoint after the main one has written its state (a kill then left an empty
-    tokenizer_config.json that failed every resume)."""
+    """Sealed (SEALED, written once every process finished writing the checkpoint) and with a readable
+    trainer_state.json. Files are not trusted by their look: under torchrun the other processes still write into a
+    checkpoint after the main one wrote its state, and a kill then left a truncated or empty file (an empty
+    tokenizer_config.json once failed every resume)."""
     try:
+        seal = json.loads((checkpoint / SEALED).read_text(encoding="utf-8"))
         state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-        for path in checkpoint.rglob("*"):
-            if path.is_file() and (path.stat().st_size == 0 or path.suffix == ".json"):
-                json.loads(path.read_text(encoding="utf-8"))  # an empty file fails here too
     except (OSError, ValueError):
         return False
-    return isinstance(state, dict) and "global_step" in state
+    step = checkpoint.name.split("-", 1)[1]
+    return isinstance(seal, dict) and isinstance(state, dict) and str(seal.get("global_step")) == step
+
+
+def _seal_callback_class():  # built lazily: transformers is imported only when a phase runs
+    from transformers import TrainerCallback
+
+    class SealCheckpoint(TrainerCallback):
+        """The trainer calls on_save in every process once it has written its part of a checkpoint: when all have
+        (the barrier), the main process seals the checkpoint, the one sign resume_checkpoint trusts."""
+
+        def on_save(self, args, state, control, **kwargs):
+            barrier()
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if is_main_process() and folder.is_dir():
+                seal = {"global_step": state.global_step, "processes": world_size()}
+                atomic_write_bytes(folder / SEALED, json.dumps(seal).encode())
+
+    return SealCheckpoint

@@ -92,24 +92,44 @@ def test_checkpoints_of_another_configuration_are_not_resumed(tiny_model, pairs_
     assert [step for step, _ in summary["losses"]] == [1, 2, 3, 4, 5]
 
 
-def test_a_checkpoint_with_an_empty_or_unreadable_file_is_not_resumed(tmp_path):
+def test_only_a_sealed_checkpoint_is_resumed(tmp_path):
     """Under torchrun the other processes still write into a checkpoint after the main one wrote its
-    trainer_state.json: a kill then leaves an empty tokenizer_config.json, which failed every resume."""
-    from trainer.phase_folder import resume_checkpoint
+    trainer_state.json: a kill then left an empty tokenizer_config.json (which failed every resume) or a truncated
+    rng_state_1.pth. Only a checkpoint sealed once every process finished it is resumed; the others are removed."""
+    from trainer.phase_folder import SEALED, resume_checkpoint
 
     checkpoints = tmp_path / "checkpoints"
-    for step in (2, 4, 6):
+    for step in (2, 4, 6, 8):
         folder = checkpoints / f"checkpoint-{step}"
-        (folder / "1_Pooling").mkdir(parents=True)
+        folder.mkdir(parents=True)
         (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
-        (folder / "tokenizer_config.json").write_text("{}")
-        (folder / "1_Pooling" / "config.json").write_text("{}")
         (folder / "model.safetensors").write_bytes(b"weights")
-    (checkpoints / "checkpoint-6" / "tokenizer_config.json").write_text("")  # killed while it was being written
-    (checkpoints / "checkpoint-4" / "1_Pooling" / "config.json").write_text('{"pooling_mode')  # cut short
+        (folder / SEALED).write_text(json.dumps({"global_step": step, "processes": 2}))
+    (checkpoints / "checkpoint-8" / SEALED).unlink()  # killed before every process had written its part
+    (checkpoints / "checkpoint-6" / SEALED).write_text('{"global_st')  # killed while sealing
+    (checkpoints / "checkpoint-4" / "trainer_state.json").write_text("")  # a seal does not vouch for a lost state
     (checkpoints / "phase-fingerprint.txt").write_text("key\n")
     assert resume_checkpoint(checkpoints, "key") == str(checkpoints / "checkpoint-2")
     assert sorted(p.name for p in checkpoints.glob("checkpoint-*")) == ["checkpoint-2"]
+
+
+def test_every_checkpoint_a_phase_writes_is_sealed(tiny_model, pairs_dir, tmp_path):
+    from trainer.phase_folder import SEALED
+
+    checkpoints = tmp_path / "checkpoints"
+    train_contrastive(
+        tiny_model,
+        pairs_dir,
+        tmp_path / "c",
+        ContrastiveConfig(max_steps=4, batch_size=8, save_steps=2, save_total_limit=5, logging_steps=1),
+        max_seq_length=32,
+        checkpoints=checkpoints,
+    )
+    folders = sorted(checkpoints.glob("checkpoint-*"))
+    assert [f.name for f in folders] == ["checkpoint-2", "checkpoint-4"]
+    for folder in folders:
+        step = int(folder.name.split("-")[1])
+        assert json.loads((folder / SEALED).read_text()) == {"global_step": step, "processes": 1}
 
 
 @pytest.mark.slow

@@ -206,11 +206,13 @@ def test_run_all_under_torchrun_scores_like_one_process_with_the_total_batch(pai
 
 
 def run_until_checkpoint(cmd: list[str], checkpoints: Path, *, after: int, cwd: Path) -> int:
-    """Start `cmd`, kill it (and its processes) once a complete checkpoint newer than step `after` is written, as a
-    crash or a lost node would; return that checkpoint's step."""
+    """Start `cmd`, kill it (and its processes) once a checkpoint newer than step `after` is sealed (complete in
+    every process), as a crash or a lost node would; return that checkpoint's step."""
     import time
 
     import psutil
+
+    from trainer.phase_folder import SEALED
 
     def kill() -> None:  # torchrun starts each worker in a session of its own: kill them by the process tree
         parent = psutil.Process(proc.pid)
@@ -230,7 +232,7 @@ def run_until_checkpoint(cmd: list[str], checkpoints: Path, *, after: int, cwd: 
             steps = [
                 int(c.name.split("-")[1])
                 for c in checkpoints.glob("checkpoint-*")
-                if (c / "trainer_state.json").is_file() and int(c.name.split("-")[1]) > after
+                if (c / SEALED).is_file() and int(c.name.split("-")[1]) > after
             ]
             if steps:
                 kill()

@@ -219,7 +219,7 @@ def test_publish_refuses_a_symbolic_link_in_the_data_folder(workspace: Path, tmp
 
 
 def test_a_half_written_checkpoint_is_removed_and_the_run_resumes_from_the_last_complete_one(tmp_path):
-    from trainer.phase_folder import resume_checkpoint
+    from trainer.phase_folder import SEALED, resume_checkpoint
 
     checkpoints = tmp_path / "checkpoints" / "contrastive"
     checkpoints.mkdir(parents=True)
@@ -227,6 +227,7 @@ def test_a_half_written_checkpoint_is_removed_and_the_run_resumes_from_the_last_
     for step in (5, 10):
         (checkpoints / f"checkpoint-{step}").mkdir()
         (checkpoints / f"checkpoint-{step}" / "model.safetensors").write_bytes(b"weights")
+        (checkpoints / f"checkpoint-{step}" / SEALED).write_text(json.dumps({"global_step": step, "processes": 1}))
     (checkpoints / "checkpoint-5" / "trainer_state.json").write_text(json.dumps({"global_step": 5}))
     (checkpoints / "checkpoint-10" / "trainer_state.json").write_text('{"global_st')  # killed while writing it
     assert resume_checkpoint(checkpoints, "key") == str(checkpoints / "checkpoint-5")
