@@ -26,6 +26,7 @@ from kgbuild.publish import (
 )
 from trainer import model_card
 from trainer.model_card import ModelFacts, training_licence
+from trainer.phase_folder import MARKER, SEALED
 
 # Training state that belongs to resuming a run, not to the published model.
 _SKIP_DIRS = ("runs",)
@@ -36,7 +37,8 @@ _SKIP_FILES = (
     "scaler.pt",
     "trainer_state.json",
     "training_args.bin",
-    "trainer_phase.json",
+    MARKER,
+    SEALED,
 )
 _PROBE = ["myocardial infarction", "heart attack"]
 

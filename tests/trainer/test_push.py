@@ -84,6 +84,7 @@ def write_run(root: Path, model: Path, *, sources: list[tuple], carried: bool = 
     (final / "checkpoint-10").mkdir()  # training state that must not be published
     (final / "checkpoint-10" / "optimizer.pt").write_bytes(b"state")
     (final / "trainer_phase.json").write_text("{}")
+    (final / "checkpoint_sealed.json").write_text("{}")  # resume's seal, not the model's
     parameters = {
         "data": {"pairs": str(pairs), "evalsets": "/srv/shared/evalsets"},
         "model": {"base": "sentence-transformers/all-mpnet-base-v2", "output_dir": str(run), "seed": 42},
@@ -167,6 +168,7 @@ def test_dry_run_stages_a_loadable_model_with_its_card(tiny, tmp_path):
     assert staged.get_embedding_dimension() == 32
     assert (staged.encode(["fever"]) == original.encode(["fever"])).all()
     assert not (folder / "checkpoint-10").exists() and not (folder / "trainer_phase.json").exists()
+    assert not (folder / "checkpoint_sealed.json").exists()
 
     data = ModelCard.load(folder / "README.md").data.to_dict()
     assert data["library_name"] == "sentence-transformers" and data["pipeline_tag"] == "sentence-similarity"
