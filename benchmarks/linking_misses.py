@@ -33,6 +33,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import duckdb
+import networkx as nx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,28 +59,25 @@ def normalise(text: str) -> str:
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
 
 
-def hierarchy(kg: Path) -> dict[str, set[str]]:
-    parents: dict[str, set[str]] = defaultdict(set)
-    rows = duckdb.sql(
-        f"select head_cui, tail_cui from read_parquet('{kg / 'relations.parquet'}') where relation = 'is_a'"
+def rows(kg: Path, table: str, query: str) -> list[tuple]:
+    """`query` over the KG table `table` (read as `t`)."""
+    return duckdb.sql(
+        f"with t as (select * from read_parquet($file)) {query}", params={"file": str(kg / table)}
     ).fetchall()
-    for child, parent in rows:
-        parents[child].add(parent)
-    return parents
 
 
-def ancestors(cui: str, parents: dict[str, set[str]]) -> set[str]:
-    seen: set[str] = set()
-    stack = [cui]
-    while stack:
-        for parent in parents.get(stack.pop(), ()):
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return seen
+def hierarchy(kg: Path) -> nx.DiGraph:
+    """child → parent is_a edges: a concept's ancestors are its descendants in this graph."""
+    graph = nx.DiGraph()
+    graph.add_edges_from(rows(kg, "relations.parquet", "select head_cui, tail_cui from t where relation = 'is_a'"))
+    return graph
 
 
-def category(row: dict, names: dict[str, set[str]], parents: dict[str, set[str]], sabs: dict[str, set[str]]) -> str:
+def ancestors(cui: str, graph: nx.DiGraph) -> set[str]:
+    return nx.descendants(graph, cui) if cui in graph else set()
+
+
+def category(row: dict, names: dict[str, set[str]], parents: nx.DiGraph, sabs: dict[str, set[str]]) -> str:
     gold = set(row["gold_concepts"])
     gold_kinds = {sab for sab, _, _ in gold_codes(row["gold_ids"])}  # the namespaces the gold ids are written in
     # the first part of the mention that misses at rank 1 (a composite is a miss when any part is)
@@ -111,13 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     names: dict[str, set[str]] = defaultdict(set)
-    for cui, name in duckdb.sql(f"select cui, name from read_parquet('{args.kg / 'names.parquet'}')").fetchall():
+    for cui, name in rows(args.kg, "names.parquet", "select cui, name from t"):
         names[cui].add(normalise(name))
     parents = hierarchy(args.kg)
     sabs: dict[str, set[str]] = defaultdict(set)  # the namespaces each concept has a code in
-    for cui, sab in duckdb.sql(
-        f"select distinct cui, sab from read_parquet('{args.kg / 'codes.parquet'}')"
-    ).fetchall():
+    for cui, sab in rows(args.kg, "codes.parquet", "select distinct cui, sab from t"):
         sabs[cui].add(sab)
 
     per_file: dict[str, Counter] = defaultdict(Counter)
