@@ -141,7 +141,9 @@ def _can_write(folder: Path) -> bool:
 @contextmanager
 def temp_dir(near: str | Path, *, report: Reporter = silent) -> Iterator[Path]:
     """A hidden folder beside `near` (same file system), locked by this process, removed when the block ends."""
-    tmp = _make_temp(absolute(near), report)
+    near = absolute(near)
+    _sweep_stale(near, report)
+    tmp = _make_temp(near)
     try:
         yield tmp
     finally:
@@ -185,7 +187,7 @@ def atomic_dir(
     what a killed earlier run left beside `out` and this one removed (an "info" event).
     """
     out = check_output(out, force=force, inputs=inputs, option=option, report=report)
-    tmp = _make_temp(out, report)
+    tmp = _make_temp(out)  # check_output has just swept what dead runs left
     with write_errors(out):
         try:
             yield tmp
@@ -213,8 +215,7 @@ def atomic_dir(
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _make_temp(out: Path, report: Reporter) -> Path:
-    _sweep_stale(out, report)
+def _make_temp(out: Path) -> Path:
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
